@@ -1,0 +1,15 @@
+"""minigrad: an educational tape-based autodiff engine with Cython convolution kernels.
+
+    import minigrad as mg
+    x = mg.Tensor([1.0, 2.0, 3.0])
+    with mg.GradientTape() as tape:
+        tape.watch(x)
+        y = (x * x).sum()
+    tape.gradient(y, x)        # array([2., 4., 6.])
+"""
+from . import config, ops  # noqa: F401
+from .gradcheck import GradcheckError, gradcheck  # noqa: F401
+from .tape import GradientTape  # noqa: F401
+from .tensor import Tensor, Variable, as_tensor  # noqa: F401
+
+__version__ = "0.1.0"

@@ -1,0 +1,36 @@
+"""Global settings: the default image data format, epsilon and float type (as in Keras)."""
+
+_settings = {"image_data_format": "channels_last", "epsilon": 1e-7, "floatx": "float32"}
+
+
+def image_data_format():
+    """``"channels_last"`` (default) or ``"channels_first"``: what ``data_format=None`` means."""
+    return _settings["image_data_format"]
+
+
+def set_image_data_format(data_format):
+    value = str(data_format).lower()
+    if value not in ("channels_last", "channels_first"):
+        raise ValueError("The `data_format` argument must be one of {'channels_first', "
+                         f"'channels_last'}}. Received: data_format={data_format!r}")
+    _settings["image_data_format"] = value
+
+
+def epsilon():
+    """The fuzz factor used by constraints and losses (1e-7)."""
+    return _settings["epsilon"]
+
+
+def set_epsilon(value):
+    _settings["epsilon"] = float(value)
+
+
+def floatx():
+    """Default float type of layer weights (``"float32"``)."""
+    return _settings["floatx"]
+
+
+def set_floatx(value):
+    if value not in ("float32", "float64"):
+        raise ValueError(f"floatx must be 'float32' or 'float64', got {value!r}.")
+    _settings["floatx"] = value

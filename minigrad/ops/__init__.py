@@ -1,0 +1,15 @@
+"""Differentiable functions on Tensors: everything the layers are built from.
+
+``math``  arithmetic, reductions, shape manipulation, elementwise maths
+``nn``    activation functions
+``conv``  depthwise, separable and full convolutions on the Cython kernels
+"""
+from .math import (  # noqa: F401
+    abs, add, as_tensor, cast, clip, concatenate, divide, exp, getitem, log, matmul, max,
+    maximum, mean, min, minimum, multiply, negative, pad, power, reshape, sqrt, square,
+    stack, stop_gradient, subtract, sum, transpose, unbroadcast, where,
+)
+from .nn import (  # noqa: F401
+    elu, exponential, gelu, hard_sigmoid, leaky_relu, log_sigmoid, log_softmax, mish, relu,
+    relu6, selu, sigmoid, silu, softmax, softplus, softsign, swish, tanh,
+)

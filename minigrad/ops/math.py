@@ -1,0 +1,444 @@
+"""Differentiable array operations: arithmetic, reductions, shapes, elementwise maths.
+
+Every op follows one pattern, forward and backward side by side::
+
+    def exp(x):
+        x = as_tensor(x)
+        out = np.exp(x.data)                 # forward, on plain arrays
+        def backward(g):                     # g = dLoss/dout, same shape as out
+            return (g * out,)                # one gradient per input: dLoss/dx
+        return record("exp", (x,), out, backward)
+
+``record`` wraps the result in a Tensor and, if a tape is recording, stores the entry.
+Binary ops broadcast like NumPy; their backward sums the gradient back down to each
+input's shape (:func:`unbroadcast`).
+"""
+import builtins
+import numbers
+
+import numpy as np
+
+from ..tensor import Tensor, _to_array
+from ..tape import record
+
+
+def as_tensor(x):
+    return x if isinstance(x, Tensor) else Tensor(x)
+
+
+def _pair(a, b):
+    """Both operands as Tensors; a Python number takes the other operand's float dtype."""
+    a_is, b_is = isinstance(a, Tensor), isinstance(b, Tensor)
+    if not a_is:
+        a = _lift(a, b if b_is else None)
+    if not b_is:
+        b = _lift(b, a)
+    return a, b
+
+
+def _lift(x, like):
+    if isinstance(x, numbers.Number) and like is not None and like.data.dtype.kind == "f":
+        return Tensor(np.asarray(x, dtype=like.data.dtype))
+    return Tensor(x)
+
+
+def unbroadcast(g, shape):
+    """Sum ``g`` over the axes NumPy broadcasting added or stretched, giving ``shape``."""
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    if extra:
+        g = g.sum(axis=tuple(range(extra)))
+    stretched = tuple(i for i, n in enumerate(shape) if n == 1 and g.shape[i] != 1)
+    if stretched:
+        g = g.sum(axis=stretched, keepdims=True)
+    return g
+
+
+def _check_broadcast(op, a, b):
+    try:
+        np.broadcast_shapes(a.shape, b.shape)
+    except ValueError:
+        raise ValueError(f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast together "
+                         "(trailing dimensions must be equal or 1).") from None
+
+
+# ---------------------------------------------------------------------------- arithmetic
+def add(a, b):
+    """a + b (broadcasting). d/da = 1, d/db = 1."""
+    a, b = _pair(a, b)
+    if a.shape != b.shape:
+        _check_broadcast("add", a, b)
+    sa, sb = a.shape, b.shape
+    out = a.data + b.data
+
+    def backward(g):
+        return unbroadcast(g, sa), unbroadcast(g, sb)
+    return record("add", (a, b), out, backward)
+
+
+def subtract(a, b):
+    """a - b. d/da = 1, d/db = -1."""
+    a, b = _pair(a, b)
+    if a.shape != b.shape:
+        _check_broadcast("subtract", a, b)
+    sa, sb = a.shape, b.shape
+    out = a.data - b.data
+
+    def backward(g):
+        return unbroadcast(g, sa), unbroadcast(-g, sb)
+    return record("subtract", (a, b), out, backward)
+
+
+def multiply(a, b):
+    """a * b. d/da = b, d/db = a."""
+    a, b = _pair(a, b)
+    if a.shape != b.shape:
+        _check_broadcast("multiply", a, b)
+    ad, bd = a.data, b.data
+    out = ad * bd
+
+    def backward(g):
+        return unbroadcast(g * bd, ad.shape), unbroadcast(g * ad, bd.shape)
+    return record("multiply", (a, b), out, backward)
+
+
+def divide(a, b):
+    """a / b. d/da = 1/b, d/db = -a/b^2 = -out/b."""
+    a, b = _pair(a, b)
+    if a.shape != b.shape:
+        _check_broadcast("divide", a, b)
+    ad, bd = a.data, b.data
+    out = ad / bd
+
+    def backward(g):
+        ga = g / bd
+        return unbroadcast(ga, ad.shape), unbroadcast(-ga * out, bd.shape)
+    return record("divide", (a, b), out, backward)
+
+
+def power(a, b):
+    """a ** b. d/da = b a^(b-1); d/db = a^b log a (taken as 0 where a <= 0)."""
+    a, b = _pair(a, b)
+    if a.shape != b.shape:
+        _check_broadcast("power", a, b)
+    ad, bd = a.data, b.data
+    out = ad ** bd
+
+    def backward(g):
+        ga = g * bd * ad ** (bd - 1)
+        gb = None
+        if bd.dtype.kind == "f":
+            gb = unbroadcast(g * out * np.log(np.where(ad > 0, ad, 1)), bd.shape)
+        return unbroadcast(ga, ad.shape), gb
+    return record("power", (a, b), out, backward)
+
+
+def negative(x):
+    """-x."""
+    x = as_tensor(x)
+    return record("negative", (x,), -x.data, lambda g: (-g,))
+
+
+def matmul(a, b):
+    """Matrix product a @ b with NumPy's rules (1-D operands, batched leading axes).
+
+    For 2-D: d/da = g @ b.T, d/db = a.T @ g.
+    """
+    a, b = _pair(a, b)
+    ad, bd = a.data, b.data
+    if ad.ndim == 0 or bd.ndim == 0:
+        raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes "
+                         f"{ad.shape} and {bd.shape}; use * for scalars.")
+    if ad.shape[-1] != bd.shape[-2 if bd.ndim > 1 else 0]:
+        raise ValueError(f"matmul: inner dimensions differ: a has shape {ad.shape} and b has "
+                         f"shape {bd.shape} (a.shape[-1] must equal b.shape[-2]).")
+    out = ad @ bd
+
+    def backward(g):
+        a2 = ad[None, :] if ad.ndim == 1 else ad
+        b2 = bd[:, None] if bd.ndim == 1 else bd
+        g2 = g
+        if ad.ndim == 1:
+            g2 = np.expand_dims(g2, -2)
+        if bd.ndim == 1:
+            g2 = np.expand_dims(g2, -1)
+        ga = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(ad.shape)
+        gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(bd.shape)
+        return ga, gb
+    return record("matmul", (a, b), out, backward)
+
+
+# ---------------------------------------------------------------------------- reductions
+def _norm_axis(axis, ndim, op):
+    if axis is None:
+        return None
+    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    for ax in axes:
+        if not isinstance(ax, numbers.Integral) or not -ndim <= ax < builtins.max(ndim, 1):
+            raise ValueError(f"{op}: axis {axis!r} is out of range for a tensor with "
+                             f"{ndim} dimensions.")
+    return tuple(sorted(ax % ndim for ax in axes)) if ndim else ()
+
+
+def _expand(g, shape, axes, keepdims):
+    """Give a reduced gradient back the reduced axes so it broadcasts against ``shape``."""
+    if axes is None:
+        return np.broadcast_to(np.reshape(g, (1,) * len(shape)), shape)
+    if not keepdims:
+        g = np.expand_dims(g, axes)
+    return np.broadcast_to(g, shape)
+
+
+def sum(x, axis=None, keepdims=False):  # noqa: A001  (mirrors numpy's name)
+    """Sum over ``axis`` (all axes when None). Every input element gets the gradient 1."""
+    x = as_tensor(x)
+    axes = _norm_axis(axis, x.ndim, "sum")
+    out = np.sum(x.data, axis=axes, keepdims=keepdims)
+    shape = x.shape
+
+    def backward(g):
+        return (_expand(g, shape, axes, keepdims),)
+    return record("sum", (x,), np.asarray(out), backward)
+
+
+def mean(x, axis=None, keepdims=False):
+    """Mean over ``axis``. Every input element gets 1 / (number of elements averaged)."""
+    x = as_tensor(x)
+    axes = _norm_axis(axis, x.ndim, "mean")
+    out = np.mean(x.data, axis=axes, keepdims=keepdims)
+    shape = x.shape
+    count = x.data.size if axes is None else int(np.prod([shape[a] for a in axes]))
+
+    def backward(g):
+        return (_expand(g / count, shape, axes, keepdims),)
+    return record("mean", (x,), np.asarray(out), backward)
+
+
+def _extreme(x, axis, keepdims, reduce, name):
+    x = as_tensor(x)
+    if x.data.size == 0:
+        raise ValueError(f"{name} of an empty tensor (shape {x.shape}) is undefined.")
+    axes = _norm_axis(axis, x.ndim, name)
+    out = reduce(x.data, axis=axes, keepdims=True)
+
+    def backward(g):
+        # Ties share the gradient equally (as TensorFlow does).
+        mask = (x.data == out)
+        share = mask / mask.sum(axis=axes, keepdims=True)
+        return (_expand(g, x.shape, axes, keepdims) * share,)
+    result = out if keepdims else (np.squeeze(out, axis=axes) if axes is not None
+                                   else out.reshape(()))
+    return record(name, (x,), np.asarray(result), backward)
+
+
+def max(x, axis=None, keepdims=False):  # noqa: A001
+    """Maximum over ``axis``; the gradient goes to the maximal elements (split on ties)."""
+    return _extreme(x, axis, keepdims, np.max, "max")
+
+
+def min(x, axis=None, keepdims=False):  # noqa: A001
+    """Minimum over ``axis``; the gradient goes to the minimal elements (split on ties)."""
+    return _extreme(x, axis, keepdims, np.min, "min")
+
+
+# ---------------------------------------------------------------------------- shapes
+def reshape(x, shape):
+    """Same elements, new shape (one entry may be -1). Backward reshapes back."""
+    x = as_tensor(x)
+    shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
+    try:
+        out = x.data.reshape(shape)
+    except ValueError:
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
+                         f"({x.size} elements) into shape {shape}.") from None
+    old = x.shape
+    return record("reshape", (x,), out, lambda g: (g.reshape(old),))
+
+
+def transpose(x, axes=None):
+    """Permute axes (reverse them when ``axes`` is None). Backward applies the inverse."""
+    x = as_tensor(x)
+    if axes is not None:
+        axes = tuple(axes)
+        if sorted(a % builtins.max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
+            raise ValueError(f"transpose: axes {axes} are not a permutation of the "
+                             f"{x.ndim} axes of a tensor of shape {x.shape}.")
+    out = np.transpose(x.data, axes)
+    inverse = None if axes is None else tuple(np.argsort([a % x.ndim for a in axes]))
+    return record("transpose", (x,), out, lambda g: (np.transpose(g, inverse),))
+
+
+def _plain_index(index):
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
+def _is_basic(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (slice, numbers.Integral))
+               for p in parts)
+
+
+def getitem(x, index):
+    """x[index] with NumPy indexing. Backward scatters the gradient back (adding repeats)."""
+    x = as_tensor(x)
+    index = _plain_index(index)
+    try:
+        out = x.data[index]
+    except IndexError as e:
+        raise IndexError(f"index {index!r} is invalid for a tensor of shape {x.shape}: {e}") \
+            from None
+    basic = _is_basic(index)
+
+    def backward(g):
+        grad = np.zeros(x.shape, dtype=g.dtype)
+        if basic:
+            grad[index] = g
+        else:
+            np.add.at(grad, index, g)
+        return (grad,)
+    return record("getitem", (x,), np.asarray(out), backward)
+
+
+def pad(x, pad_width, constant_values=0):
+    """Constant padding (``np.pad`` with mode "constant"). Backward crops the padding off."""
+    x = as_tensor(x)
+    widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2))
+    if (widths < 0).any():
+        raise ValueError(f"pad: pad_width must be non-negative, got {pad_width!r}.")
+    out = np.pad(x.data, widths, mode="constant", constant_values=constant_values)
+    crop = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
+    return record("pad", (x,), out, lambda g: (g[crop],))
+
+
+def concatenate(tensors, axis=0):
+    """Join tensors along an existing axis. Backward splits the gradient into the pieces."""
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("concatenate needs at least one tensor.")
+    try:
+        out = np.concatenate([t.data for t in tensors], axis=axis)
+    except (ValueError, np.exceptions.AxisError) as e:
+        raise ValueError(f"concatenate along axis {axis}: shapes "
+                         f"{[t.shape for t in tensors]} do not fit together ({e}).") from None
+    bounds = np.cumsum([t.shape[axis] for t in tensors])[:-1]
+    return record("concatenate", tuple(tensors), out,
+                  lambda g: tuple(np.split(g, bounds, axis=axis)))
+
+
+def stack(tensors, axis=0):
+    """Join same-shaped tensors along a new axis. Backward takes each slice back out."""
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack needs at least one tensor.")
+    shapes = {t.shape for t in tensors}
+    if len(shapes) > 1:
+        raise ValueError(f"stack: all tensors must have the same shape, got "
+                         f"{[t.shape for t in tensors]}.")
+    out = np.stack([t.data for t in tensors], axis=axis)
+    n = len(tensors)
+    return record("stack", tuple(tensors), out,
+                  lambda g: tuple(np.take(g, i, axis=axis) for i in range(n)))
+
+
+def cast(x, dtype):
+    """Convert to ``dtype``; the gradient is converted back."""
+    x = as_tensor(x)
+    dtype = np.dtype(dtype)
+    if x.dtype == dtype:
+        return x
+    src = x.dtype
+    return record("cast", (x,), x.data.astype(dtype), lambda g: (g.astype(src),))
+
+
+# ---------------------------------------------------------------------------- elementwise
+def exp(x):
+    """e^x. d/dx = e^x (the output itself)."""
+    x = as_tensor(x)
+    out = np.exp(x.data)
+    return record("exp", (x,), out, lambda g: (g * out,))
+
+
+def log(x):
+    """Natural logarithm. d/dx = 1/x."""
+    x = as_tensor(x)
+    xd = x.data
+    return record("log", (x,), np.log(xd), lambda g: (g / xd,))
+
+
+def sqrt(x):
+    """Square root. d/dx = 1 / (2 sqrt x)."""
+    x = as_tensor(x)
+    out = np.sqrt(x.data)
+    return record("sqrt", (x,), out, lambda g: (g / (2 * out),))
+
+
+def square(x):
+    """x^2. d/dx = 2x."""
+    x = as_tensor(x)
+    xd = x.data
+    return record("square", (x,), xd * xd, lambda g: (2 * g * xd,))
+
+
+def abs(x):  # noqa: A001
+    """|x|. d/dx = sign(x) (0 at 0)."""
+    x = as_tensor(x)
+    xd = x.data
+    return record("abs", (x,), np.abs(xd), lambda g: (g * np.sign(xd),))
+
+
+def clip(x, min_value, max_value):
+    """Limit values to [min_value, max_value]; the gradient passes only inside the range."""
+    x = as_tensor(x)
+    lo, hi = _to_array(min_value), _to_array(max_value)
+    if (lo > hi).any():
+        raise ValueError(f"clip: min_value {min_value!r} is larger than max_value "
+                         f"{max_value!r}.")
+    xd = x.data
+    out = np.clip(xd, lo, hi).astype(xd.dtype, copy=False)
+    return record("clip", (x,), out, lambda g: (g * ((xd >= lo) & (xd <= hi)),))
+
+
+def where(condition, a, b):
+    """Elementwise ``a if condition else b``; each branch gets the gradient where chosen."""
+    cond = _to_array(condition).astype(bool)
+    a, b = _pair(a, b)
+    out = np.where(cond, a.data, b.data)
+    sa, sb = a.shape, b.shape
+
+    def backward(g):
+        zero = np.zeros((), dtype=g.dtype)
+        return unbroadcast(np.where(cond, g, zero), sa), unbroadcast(np.where(cond, zero, g), sb)
+    return record("where", (a, b), out, backward)
+
+
+def maximum(a, b):
+    """Elementwise max; the gradient goes to the larger input (to ``a`` on ties)."""
+    a, b = _pair(a, b)
+    _check_broadcast("maximum", a, b)
+    pick_a = a.data >= b.data
+    out = np.where(pick_a, a.data, b.data)
+    sa, sb = a.shape, b.shape
+    return record("maximum", (a, b), out,
+                  lambda g: (unbroadcast(g * pick_a, sa), unbroadcast(g * ~pick_a, sb)))
+
+
+def minimum(a, b):
+    """Elementwise min; the gradient goes to the smaller input (to ``a`` on ties)."""
+    a, b = _pair(a, b)
+    _check_broadcast("minimum", a, b)
+    pick_a = a.data <= b.data
+    out = np.where(pick_a, a.data, b.data)
+    sa, sb = a.shape, b.shape
+    return record("minimum", (a, b), out,
+                  lambda g: (unbroadcast(g * pick_a, sa), unbroadcast(g * ~pick_a, sb)))
+
+
+def stop_gradient(x):
+    """The same values, cut off from the tape: no gradient flows back through it."""
+    x = as_tensor(x)
+    return Tensor(x.data)

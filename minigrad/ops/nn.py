@@ -1,0 +1,184 @@
+"""Differentiable activation functions (the elementwise non-linearities layers use).
+
+Each one computes its output with NumPy and keeps, right below, the derivative that the
+backward pass multiplies the incoming gradient by. Formulas follow Keras 3.
+"""
+import numpy as np
+from scipy import special
+
+from ..tape import record
+from .math import as_tensor
+
+_SELU_ALPHA = 1.6732632423543772848170429916717
+_SELU_SCALE = 1.0507009873554804934193349852946
+
+
+def relu(x):
+    """max(x, 0). d/dx = 1 where x > 0, else 0."""
+    x = as_tensor(x)
+    xd = x.data
+    return record("relu", (x,), np.maximum(xd, 0), lambda g: (g * (xd > 0),))
+
+
+def relu6(x):
+    """min(max(x, 0), 6). d/dx = 1 on (0, 6), else 0."""
+    x = as_tensor(x)
+    xd = x.data
+    out = np.clip(xd, 0, 6).astype(xd.dtype, copy=False)
+    return record("relu6", (x,), out, lambda g: (g * ((xd > 0) & (xd < 6)),))
+
+
+def leaky_relu(x, negative_slope=0.2):
+    """x if x > 0 else negative_slope * x (Keras 3 default slope 0.2)."""
+    x = as_tensor(x)
+    xd = x.data
+    slope = np.asarray(negative_slope, dtype=xd.dtype)
+    positive = xd > 0
+    out = np.where(positive, xd, slope * xd)
+    return record("leaky_relu", (x,), out, lambda g: (np.where(positive, g, slope * g),))
+
+
+def sigmoid(x):
+    """1 / (1 + e^-x), computed without overflow. d/dx = s (1 - s)."""
+    x = as_tensor(x)
+    out = special.expit(x.data)
+    return record("sigmoid", (x,), out, lambda g: (g * out * (1 - out),))
+
+
+def tanh(x):
+    """Hyperbolic tangent. d/dx = 1 - tanh^2."""
+    x = as_tensor(x)
+    out = np.tanh(x.data)
+    return record("tanh", (x,), out, lambda g: (g * (1 - out * out),))
+
+
+def softplus(x):
+    """log(1 + e^x), stable for large |x|. d/dx = sigmoid(x)."""
+    x = as_tensor(x)
+    xd = x.data
+    out = np.logaddexp(0, xd).astype(xd.dtype, copy=False)
+    return record("softplus", (x,), out, lambda g: (g * special.expit(xd),))
+
+
+def softsign(x):
+    """x / (1 + |x|). d/dx = 1 / (1 + |x|)^2."""
+    x = as_tensor(x)
+    xd = x.data
+    denom = 1 + np.abs(xd)
+    return record("softsign", (x,), xd / denom, lambda g: (g / (denom * denom),))
+
+
+def swish(x):
+    """x * sigmoid(x) (also called silu). d/dx = s + x s (1 - s)."""
+    x = as_tensor(x)
+    xd = x.data
+    s = special.expit(xd)
+    return record("swish", (x,), xd * s, lambda g: (g * (s + xd * s * (1 - s)),))
+
+
+silu = swish
+
+
+def elu(x, alpha=1.0):
+    """x if x > 0 else alpha (e^x - 1). d/dx = 1 or alpha e^x."""
+    x = as_tensor(x)
+    xd = x.data
+    positive = xd > 0
+    expm1 = np.expm1(np.minimum(xd, 0))
+    out = np.where(positive, xd, alpha * expm1).astype(xd.dtype, copy=False)
+    return record("elu", (x,), out,
+                  lambda g: (np.where(positive, g, g * alpha * (expm1 + 1)),))
+
+
+def selu(x):
+    """scale * elu(x, alpha) with the self-normalising constants of Klambauer et al."""
+    x = as_tensor(x)
+    xd = x.data
+    positive = xd > 0
+    expm1 = np.expm1(np.minimum(xd, 0))
+    out = (_SELU_SCALE * np.where(positive, xd, _SELU_ALPHA * expm1)).astype(xd.dtype, copy=False)
+    return record("selu", (x,), out, lambda g: (
+        g * _SELU_SCALE * np.where(positive, 1, _SELU_ALPHA * (expm1 + 1)),))
+
+
+def gelu(x, approximate=False):
+    """x * Phi(x), Phi the standard normal CDF (tanh approximation when ``approximate``)."""
+    x = as_tensor(x)
+    xd = x.data
+    if approximate:
+        c = np.sqrt(2 / np.pi)
+        inner = c * (xd + 0.044715 * xd ** 3)
+        t = np.tanh(inner)
+        out = 0.5 * xd * (1 + t)
+
+        def backward(g):
+            d_inner = c * (1 + 3 * 0.044715 * xd ** 2)
+            return (g * (0.5 * (1 + t) + 0.5 * xd * (1 - t * t) * d_inner),)
+    else:
+        cdf = 0.5 * (1 + special.erf(xd / np.sqrt(2)))
+        out = xd * cdf
+
+        def backward(g):
+            pdf = np.exp(-0.5 * xd * xd) / np.sqrt(2 * np.pi)
+            return (g * (cdf + xd * pdf),)
+    return record("gelu", (x,), out.astype(xd.dtype, copy=False), backward)
+
+
+def exponential(x):
+    """e^x as an activation."""
+    x = as_tensor(x)
+    out = np.exp(x.data)
+    return record("exponential", (x,), out, lambda g: (g * out,))
+
+
+def hard_sigmoid(x):
+    """Piecewise-linear sigmoid: clip(x / 6 + 0.5, 0, 1) (Keras 3). d/dx = 1/6 inside."""
+    x = as_tensor(x)
+    xd = x.data
+    out = np.clip(xd / 6 + 0.5, 0, 1).astype(xd.dtype, copy=False)
+    return record("hard_sigmoid", (x,), out, lambda g: (g * ((xd > -3) & (xd < 3)) / 6,))
+
+
+def softmax(x, axis=-1):
+    """e^x / sum(e^x) along ``axis`` (max subtracted first for stability).
+
+    Backward: dx = s * (g - sum(g * s)), the Jacobian-vector product of softmax.
+    """
+    x = as_tensor(x)
+    shifted = x.data - np.max(x.data, axis=axis, keepdims=True)
+    e = np.exp(shifted)
+    out = e / e.sum(axis=axis, keepdims=True)
+
+    def backward(g):
+        return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
+    return record("softmax", (x,), out, backward)
+
+
+def log_softmax(x, axis=-1):
+    """x - logsumexp(x) along ``axis``. Backward: dx = g - softmax(x) * sum(g)."""
+    x = as_tensor(x)
+    shifted = x.data - np.max(x.data, axis=axis, keepdims=True)
+    out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
+
+    def backward(g):
+        return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
+    return record("log_softmax", (x,), out, backward)
+
+
+def mish(x):
+    """x * tanh(softplus(x))."""
+    x = as_tensor(x)
+    xd = x.data
+    sp = np.logaddexp(0, xd)
+    t = np.tanh(sp)
+    out = (xd * t).astype(xd.dtype, copy=False)
+    return record("mish", (x,), out,
+                  lambda g: (g * (t + xd * (1 - t * t) * special.expit(xd)),))
+
+
+def log_sigmoid(x):
+    """log(sigmoid(x)) = -softplus(-x). d/dx = sigmoid(-x)."""
+    x = as_tensor(x)
+    xd = x.data
+    out = (-np.logaddexp(0, -xd)).astype(xd.dtype, copy=False)
+    return record("log_sigmoid", (x,), out, lambda g: (g * special.expit(-xd),))

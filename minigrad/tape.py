@@ -1,0 +1,393 @@
+"""The tape: records operations while active and replays them backwards.
+
+A :class:`GradientTape` is a list of :class:`TapeEntry` objects, one per operation run
+while the tape was active on a tensor the tape is tracking. Each entry holds the op's
+name, its input tensors, its output tensor and a ``backward`` function mapping the
+gradient of the output to the gradients of the inputs (the chain rule for that op).
+
+``tape.gradient(target, sources)`` walks the entries from last to first, handing each
+entry the gradient accumulated for its output and adding what it returns to the
+gradients of its inputs. Because every consumer of a tensor was recorded after the op
+that produced it, a tensor's gradient is complete by the time the walk reaches its
+producer.
+
+Nothing is recorded outside a tape, and a tape records an op only if one of its inputs
+is tracked: watched with ``tape.watch``, a trainable :class:`~minigrad.Variable`
+(watched automatically), or the output of an op the tape already recorded.
+"""
+import numpy as np
+
+from .tensor import Tensor, Variable, as_tensor
+
+# Tapes currently inside their ``with`` block, innermost last.
+_active_tapes = []
+# Names of the layers currently running (innermost last); tape entries remember it so
+# that a bad gradient can be traced back to the layer that made it.
+_layer_scope = []
+
+
+class TapeEntry:
+    """One recorded operation: ``output = op(*inputs)`` and how to differentiate it."""
+
+    __slots__ = ("op", "inputs", "output", "backward", "layer", "index")
+
+    def __init__(self, op, inputs, output, backward, layer, index):
+        self.op = op
+        self.inputs = inputs
+        self.output = output
+        self.backward = backward
+        self.layer = layer
+        self.index = index
+
+    @property
+    def outputs(self):
+        return (self.output,)
+
+    @property
+    def input_shapes(self):
+        return tuple(t.shape for t in self.inputs)
+
+    @property
+    def output_shape(self):
+        return self.output.shape
+
+    def __repr__(self):
+        ins = ", ".join(str(s) for s in self.input_shapes)
+        where = f" in {self.layer}" if self.layer else ""
+        return f"<TapeEntry #{self.index} {self.op}({ins}) -> {self.output_shape}{where}>"
+
+
+def record(op, inputs, out, backward):
+    """Wrap ``out`` (an ndarray) in a Tensor and record the op on every interested tape.
+
+    ``inputs`` is the tuple of input Tensors; ``backward(grad_out)`` returns one
+    gradient (ndarray or None) per input. This is the only way ops enter a tape.
+    """
+    result = Tensor.__new__(Tensor)
+    result.data = out
+    result.grad = None
+    result.name = None
+    result._tape = None
+    result._hooks = None
+    if not _active_tapes:
+        return result
+    for tape in _active_tapes:
+        tracked = tape._tracked
+        for t in inputs:
+            if id(t) in tracked or (type(t) is Variable and t.trainable and tape._watch_variables
+                                    and tape._watch(t)):
+                break
+        else:
+            continue
+        if tape._stopped:
+            continue
+        tape._entries.append(TapeEntry(op, inputs, result, backward,
+                                       _layer_scope[-1] if _layer_scope else None,
+                                       len(tape._entries)))
+        tracked[id(result)] = result
+        result._tape = tape
+    return result
+
+
+class GradientTape:
+    """Records operations on tracked tensors so their gradients can be computed.
+
+    >>> x = Tensor(np.array([1.0, 2.0]))
+    >>> with GradientTape() as tape:
+    ...     tape.watch(x)
+    ...     y = (x * x).sum()
+    >>> tape.gradient(y, x)          # dy/dx = 2x
+    array([2., 4.])
+
+    persistent: when False (default) ``gradient`` may be called once, after which the
+        tape drops its entries; when True it may be called any number of times.
+    watch_accessed_variables: when True (default) trainable Variables used inside the
+        block are watched automatically.
+    """
+
+    def __init__(self, persistent=False, watch_accessed_variables=True):
+        self.persistent = bool(persistent)
+        self._watch_variables = bool(watch_accessed_variables)
+        self._entries = []
+        self._tracked = {}        # id -> tensor (the tensor is kept alive so ids stay unique)
+        self._watched = {}        # id -> leaf tensor watched explicitly or automatically
+        self._used = False
+        self._recording = False
+        self._stopped = False
+
+    # -- recording ---------------------------------------------------------------
+    def __enter__(self):
+        if self._recording:
+            raise RuntimeError("This GradientTape is already recording; a tape cannot be "
+                               "entered twice at the same time.")
+        if self._used and not self.persistent:
+            raise RuntimeError("This non-persistent GradientTape has already computed "
+                               "gradients; create a new tape to record again.")
+        self._recording = True
+        _active_tapes.append(self)
+        return self
+
+    def __exit__(self, *exc):
+        self._recording = False
+        _active_tapes.remove(self)
+        return False
+
+    def _watch(self, t):
+        self._tracked[id(t)] = t
+        self._watched[id(t)] = t
+        return True
+
+    def watch(self, tensor):
+        """Track ``tensor`` (or each tensor in a list) so ops on it are recorded."""
+        if isinstance(tensor, (list, tuple)):
+            for t in tensor:
+                self.watch(t)
+            return
+        if not isinstance(tensor, Tensor):
+            raise TypeError(f"GradientTape.watch expects a Tensor or Variable, got "
+                            f"{type(tensor).__name__}. Wrap arrays with mg.Tensor(...) first.")
+        if not np.issubdtype(tensor.dtype, np.floating):
+            raise TypeError(f"Only floating-point tensors can be watched, got dtype "
+                            f"{tensor.dtype}. Convert with mg.Tensor(x.astype('float64')).")
+        self._watch(tensor)
+
+    def watched_variables(self):
+        """The leaf tensors watched so far, in the order they were first watched."""
+        return list(self._watched.values())
+
+    def stop_recording(self):
+        """Context manager: ops inside it are not recorded by this tape."""
+        tape = self
+
+        class _Pause:
+            def __enter__(self_):
+                tape._stopped = True
+
+            def __exit__(self_, *exc):
+                tape._stopped = False
+                return False
+        return _Pause()
+
+    def reset(self):
+        """Forget everything recorded so far (watched tensors included)."""
+        self._entries.clear()
+        self._tracked.clear()
+        self._watched.clear()
+
+    # -- inspection --------------------------------------------------------------
+    def __iter__(self):
+        return iter(list(self._entries))
+
+    def __len__(self):
+        return len(self._entries)
+
+    def __getitem__(self, i):
+        return self._entries[i]
+
+    def __str__(self):
+        return format_tape(self._entries)
+
+    def __repr__(self):
+        state = "recording" if self._recording else "stopped"
+        return f"<GradientTape {state}, {len(self._entries)} entries, persistent={self.persistent}>"
+
+    # -- differentiation ---------------------------------------------------------
+    def _check_can_differentiate(self):
+        if self._recording and not self.persistent:
+            # Allowed (TensorFlow allows it too), but the tape goes on recording; fine.
+            pass
+        if self._used and not self.persistent:
+            raise RuntimeError("A non-persistent GradientTape can only be used to compute "
+                               "one set of gradients; use GradientTape(persistent=True) to "
+                               "call gradient() more than once.")
+
+    def _seed(self, target, output_gradient):
+        target = target if isinstance(target, Tensor) else None
+        if target is None:
+            raise TypeError("gradient() target must be a Tensor produced inside the tape.")
+        if output_gradient is None:
+            return np.ones_like(target.data)
+        seed = np.asarray(output_gradient.data if isinstance(output_gradient, Tensor)
+                          else output_gradient, dtype=target.dtype)
+        if seed.shape != target.shape:
+            raise ValueError(f"output_gradients has shape {seed.shape}, expected the target's "
+                             f"shape {target.shape}.")
+        return seed
+
+    def _backward(self, target, output_gradient=None):
+        """Run the backward pass; return {id(tensor): gradient ndarray}."""
+        grads = {id(target): self._seed(target, output_gradient)}
+        for entry in reversed(self._entries):
+            g = grads.get(id(entry.output))
+            if g is None:
+                continue
+            g = _run_hooks(entry.output, g, grads)
+            input_grads = entry.backward(g)
+            for t, gi in zip(entry.inputs, input_grads):
+                if gi is None or id(t) not in self._tracked:
+                    continue
+                previous = grads.get(id(t))
+                grads[id(t)] = gi if previous is None else previous + gi
+        for leaf in self._watched.values():
+            g = grads.get(id(leaf))
+            if g is not None:
+                _run_hooks(leaf, g, grads)
+        return grads
+
+    def gradient(self, target, sources, output_gradients=None):
+        """Gradient of ``target`` with respect to ``sources``.
+
+        sources: a Tensor (returns one ndarray) or a list/tuple of Tensors (returns a
+            list). A source the target does not depend on gets ``None``.
+        output_gradients: optional seed with the target's shape (default: ones), i.e.
+            compute a vector-Jacobian product.
+
+        Non-scalar targets are differentiated as ``target.sum()`` (TensorFlow's rule).
+        Gradients are NumPy arrays with the dtype of the source.
+        """
+        self._check_can_differentiate()
+        single = isinstance(sources, Tensor)
+        source_list = [sources] if single else list(sources)
+        for s in source_list:
+            if not isinstance(s, Tensor):
+                raise TypeError(f"gradient() sources must be Tensors or Variables, got "
+                                f"{type(s).__name__}.")
+        grads = self._backward(target, output_gradients)
+        self._finish()
+        result = [_as_source_grad(grads.get(id(s)), s) for s in source_list]
+        return result[0] if single else result
+
+    def backward_steps(self, target, sources=None, output_gradients=None):
+        """Run the backward pass one entry at a time, yielding a :class:`BackwardStep` each.
+
+        A learner can step through it (``next(steps)``) and see, for every op, the
+        incoming gradient and the gradients it sends to its inputs. When the
+        generator is exhausted, ``.grad`` is not touched; use ``gradient`` for results.
+        The final gradients of ``sources`` (if given) are in the ``StopIteration``
+        value and in the last step's ``source_grads``.
+        """
+        self._check_can_differentiate()
+        grads = {id(target): self._seed(target, output_gradients)}
+        for entry in reversed(self._entries):
+            g = grads.get(id(entry.output))
+            if g is None:
+                continue
+            g = _run_hooks(entry.output, g, grads)
+            input_grads = entry.backward(g)
+            sent = []
+            for t, gi in zip(entry.inputs, input_grads):
+                tracked = gi is not None and id(t) in self._tracked
+                sent.append(gi if tracked else None)
+                if tracked:
+                    previous = grads.get(id(t))
+                    grads[id(t)] = gi if previous is None else previous + gi
+            yield BackwardStep(entry, g, tuple(sent))
+        self._finish()
+        if sources is not None:
+            single = isinstance(sources, Tensor)
+            out = [_as_source_grad(grads.get(id(s)), s) for s in ([sources] if single else sources)]
+            return out[0] if single else out
+
+    def _fill_grads(self, target):
+        """Fill ``.grad`` of every watched leaf (used by ``Tensor.backward``)."""
+        self._check_can_differentiate()
+        grads = self._backward(target)
+        self._finish()
+        for leaf in self._watched.values():
+            g = grads.get(id(leaf))
+            if g is not None:
+                g = _as_source_grad(g, leaf)
+                leaf.grad = g if leaf.grad is None else leaf.grad + g
+
+    def _finish(self):
+        self._used = True
+        if not self.persistent:
+            self._entries = []
+            self._tracked = {}
+
+    # -- drawing -----------------------------------------------------------------
+    def to_dot(self):
+        """The recorded graph as Graphviz DOT text: tensors are boxes, ops are ovals."""
+        from .inspect import tape_to_dot
+        return tape_to_dot(self)
+
+
+class BackwardStep:
+    """What one tape entry did during backward (yielded by ``backward_steps``)."""
+
+    __slots__ = ("entry", "grad_output", "grad_inputs")
+
+    def __init__(self, entry, grad_output, grad_inputs):
+        self.entry = entry
+        self.grad_output = grad_output
+        self.grad_inputs = grad_inputs
+
+    @property
+    def op(self):
+        return self.entry.op
+
+    @property
+    def inputs(self):
+        return self.entry.inputs
+
+    @property
+    def output(self):
+        return self.entry.output
+
+    def __repr__(self):
+        return (f"<BackwardStep {self.op}: grad_output {np.shape(self.grad_output)} -> "
+                f"{[None if g is None else np.shape(g) for g in self.grad_inputs]}>")
+
+
+def _run_hooks(tensor, g, grads):
+    hooks = tensor._hooks
+    if hooks:
+        for hook in list(hooks.values()):
+            replaced = hook(g)
+            if replaced is not None:
+                g = np.asarray(replaced.data if isinstance(replaced, Tensor) else replaced,
+                               dtype=g.dtype)
+        grads[id(tensor)] = g
+    return g
+
+
+def _as_source_grad(g, source):
+    if g is None:
+        return None
+    g = np.asarray(g)
+    if g.shape != source.shape:        # a scalar seed broadcast along the way
+        g = np.broadcast_to(g, source.shape)
+    if g.dtype != source.dtype:
+        g = g.astype(source.dtype)
+    return np.array(g, copy=True) if not g.flags.writeable or g.base is not None else g
+
+
+def format_tape(entries):
+    """Render tape entries as a table a learner can read."""
+    rows = [("#", "op", "inputs", "output", "layer")]
+    for e in entries:
+        ins = ", ".join(_short(t) for t in e.inputs)
+        rows.append((str(e.index), e.op, ins, _short(e.output), e.layer or ""))
+    widths = [max(len(r[i]) for r in rows) for i in range(5)]
+    lines = ["  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip() for r in rows]
+    lines.insert(1, "  ".join("-" * w for w in widths))
+    if len(rows) == 1:
+        lines.append("(empty tape)")
+    return "\n".join(lines)
+
+
+def _short(t):
+    shape = "x".join(str(s) for s in t.shape) or "scalar"
+    label = f"{t.name}:" if getattr(t, "name", None) else ""
+    return f"{label}{shape} {t.dtype}"
+
+
+def grad_of(target, sources):
+    """Convenience: the gradient via the tape that recorded ``target``."""
+    tape = target._tape
+    if tape is None:
+        raise RuntimeError("This tensor was not recorded by any GradientTape.")
+    return tape.gradient(target, sources)
+
+
+__all__ = ["GradientTape", "TapeEntry", "BackwardStep", "record", "format_tape", "as_tensor"]

@@ -1,0 +1,313 @@
+"""Tensor and Variable: NumPy arrays that the tape can follow.
+
+A :class:`Tensor` wraps an ``ndarray`` (``.data``). Its dtype is kept: float32 stays
+float32, float64 stays float64, integers stay integers (they can be used, not
+differentiated). Operators (``+ - * / @ **``, unary minus, indexing, ``.T``) and
+methods (``sum``, ``mean``, ``reshape``...) call the differentiable functions in
+:mod:`minigrad.ops`, which compute the result with NumPy and, when a
+:class:`~minigrad.GradientTape` is recording, leave an entry on it.
+
+A :class:`Variable` is a Tensor that holds trainable state: ``assign`` replaces its
+value, ``trainable`` says whether optimizers and tapes should care about it, and layers
+attach an optional ``constraint`` (applied by optimizers after each step) and
+``regularizer``.
+"""
+import numpy as np
+
+_FLOAT_KINDS = "f"
+
+
+def _to_array(value, dtype=None):
+    if isinstance(value, Tensor):
+        value = value.data
+    if dtype is not None:
+        return np.asarray(value, dtype=dtype)
+    arr = np.asarray(value)
+    if arr.dtype.kind in "biuf":
+        return arr
+    if arr.dtype.kind == "O":
+        raise TypeError(f"Cannot make a Tensor from {type(value).__name__} holding objects; "
+                        "expected numbers or an array of numbers.")
+    raise TypeError(f"Unsupported dtype {arr.dtype} for a Tensor; expected a boolean, "
+                    "integer or floating-point array.")
+
+
+class Tensor:
+    """An n-dimensional array with gradient tracking.
+
+    >>> t = Tensor([[1.0, 2.0], [3.0, 4.0]])
+    >>> t.shape, t.dtype
+    ((2, 2), dtype('float64'))
+
+    Python floats become float64 (NumPy's default); pass ``dtype="float32"`` or a
+    float32 array to get float32.
+    """
+
+    __slots__ = ("data", "grad", "name", "_tape", "_hooks", "__weakref__")
+    __array_priority__ = 1000     # ndarray <op> Tensor defers to Tensor's reflected op
+
+    def __init__(self, value, dtype=None, name=None):
+        self.data = _to_array(value, dtype)
+        self.grad = None
+        self.name = name
+        self._tape = None          # the tape that recorded the op making this tensor
+        self._hooks = None
+
+    # -- basics ------------------------------------------------------------------
+    @property
+    def shape(self):
+        return self.data.shape
+
+    @property
+    def dtype(self):
+        return self.data.dtype
+
+    @property
+    def ndim(self):
+        return self.data.ndim
+
+    @property
+    def size(self):
+        return self.data.size
+
+    def numpy(self):
+        """The value as a NumPy array (the tensor's own buffer; copy before mutating)."""
+        return self.data
+
+    def item(self):
+        return self.data.item()
+
+    def __len__(self):
+        return len(self.data)
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype)
+
+    def __float__(self):
+        return float(self.data)
+
+    def __repr__(self):
+        label = f", name={self.name!r}" if self.name else ""
+        body = np.array2string(self.data, precision=4, separator=", ", prefix="Tensor(")
+        return f"Tensor({body}, dtype={self.dtype}{label})"
+
+    def __bool__(self):
+        return bool(self.data)
+
+    def astype(self, dtype):
+        from . import ops
+        return ops.cast(self, dtype)
+
+    # -- hooks and backward ------------------------------------------------------
+    def register_hook(self, fn):
+        """Call ``fn(grad)`` when this tensor's gradient is known during backward.
+
+        ``fn`` may return a replacement gradient (or None to keep it). Returns a handle
+        whose ``remove()`` unregisters the hook.
+        """
+        if not callable(fn):
+            raise TypeError(f"register_hook expects a callable, got {type(fn).__name__}.")
+        if self._hooks is None:
+            self._hooks = {}
+        key = object()
+        self._hooks[key] = fn
+        return _HookHandle(self, key)
+
+    def backward(self, gradient=None):
+        """Fill ``.grad`` of every leaf watched by the tape that recorded this tensor.
+
+        Like PyTorch, ``.grad`` accumulates: set ``x.grad = None`` to start again.
+        """
+        tape = self._tape
+        if tape is None:
+            raise RuntimeError("backward() needs a tensor computed inside a GradientTape "
+                               "from watched tensors or trainable Variables; this one was "
+                               "not recorded by any tape.")
+        if gradient is None and self.data.size != 1:
+            raise RuntimeError(f"backward() without a gradient needs a scalar, got shape "
+                               f"{self.shape}; reduce it (e.g. .sum()) or pass gradient=.")
+        if gradient is None:
+            tape._fill_grads(self)
+        else:
+            tape._check_can_differentiate()
+            grads = tape._backward(self, gradient)
+            tape._finish()
+            for leaf in tape._watched.values():
+                g = grads.get(id(leaf))
+                if g is not None:
+                    leaf.grad = g if leaf.grad is None else leaf.grad + g
+
+    # -- operators (the maths lives in minigrad.ops) -----------------------------
+    def __add__(self, other):
+        return _ops.add(self, other)
+
+    def __radd__(self, other):
+        return _ops.add(other, self)
+
+    def __sub__(self, other):
+        return _ops.subtract(self, other)
+
+    def __rsub__(self, other):
+        return _ops.subtract(other, self)
+
+    def __mul__(self, other):
+        return _ops.multiply(self, other)
+
+    def __rmul__(self, other):
+        return _ops.multiply(other, self)
+
+    def __truediv__(self, other):
+        return _ops.divide(self, other)
+
+    def __rtruediv__(self, other):
+        return _ops.divide(other, self)
+
+    def __matmul__(self, other):
+        return _ops.matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return _ops.matmul(other, self)
+
+    def __pow__(self, other):
+        return _ops.power(self, other)
+
+    def __rpow__(self, other):
+        return _ops.power(other, self)
+
+    def __neg__(self):
+        return _ops.negative(self)
+
+    def __pos__(self):
+        return self
+
+    def __abs__(self):
+        return _ops.abs(self)
+
+    def __getitem__(self, index):
+        return _ops.getitem(self, index)
+
+    # Comparisons give plain boolean arrays: they have no gradient.
+    def __lt__(self, other):
+        return Tensor(self.data < _to_array(other))
+
+    def __le__(self, other):
+        return Tensor(self.data <= _to_array(other))
+
+    def __gt__(self, other):
+        return Tensor(self.data > _to_array(other))
+
+    def __ge__(self, other):
+        return Tensor(self.data >= _to_array(other))
+
+    __hash__ = object.__hash__
+
+    @property
+    def T(self):
+        return _ops.transpose(self)
+
+    def sum(self, axis=None, keepdims=False):
+        return _ops.sum(self, axis, keepdims)
+
+    def mean(self, axis=None, keepdims=False):
+        return _ops.mean(self, axis, keepdims)
+
+    def max(self, axis=None, keepdims=False):
+        return _ops.max(self, axis, keepdims)
+
+    def min(self, axis=None, keepdims=False):
+        return _ops.min(self, axis, keepdims)
+
+    def reshape(self, *shape):
+        if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+            shape = tuple(shape[0])
+        return _ops.reshape(self, shape)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
+            axes = tuple(axes[0])
+        return _ops.transpose(self, axes or None)
+
+    def exp(self):
+        return _ops.exp(self)
+
+    def log(self):
+        return _ops.log(self)
+
+    def sqrt(self):
+        return _ops.sqrt(self)
+
+    def abs(self):
+        return _ops.abs(self)
+
+    def clip(self, lo, hi):
+        return _ops.clip(self, lo, hi)
+
+
+class _HookHandle:
+    def __init__(self, tensor, key):
+        self._tensor, self._key = tensor, key
+
+    def remove(self):
+        hooks = self._tensor._hooks
+        if hooks is not None:
+            hooks.pop(self._key, None)
+
+
+class Variable(Tensor):
+    """Trainable state: a Tensor whose value changes only through ``assign``.
+
+    trainable: watched automatically by tapes and updated by optimizers when True.
+    constraint: optional callable ``w -> projected w`` that optimizers apply after
+        each update step (never at creation or on ``assign``).
+    regularizer: optional callable ``w -> scalar penalty`` (read by layers' ``losses``).
+    """
+
+    __slots__ = ("trainable", "constraint", "regularizer", "path")
+
+    def __init__(self, value, dtype=None, name=None, trainable=True, constraint=None,
+                 regularizer=None):
+        super().__init__(value, dtype=dtype, name=name)
+        if not isinstance(trainable, bool):
+            raise ValueError(f"Expected `trainable` to be a boolean. Received: "
+                             f"trainable={trainable!r} (of type {type(trainable)}).")
+        if self.data.dtype.kind not in _FLOAT_KINDS and trainable:
+            raise TypeError(f"A trainable Variable must be floating point, got dtype "
+                            f"{self.data.dtype} for {name or 'the variable'}.")
+        self.data = np.array(self.data, copy=True)     # own the buffer
+        self.trainable = trainable
+        self.constraint = constraint
+        self.regularizer = regularizer
+        self.path = name
+
+    def assign(self, value):
+        """Replace the value (same shape; cast to this variable's dtype). Returns self."""
+        new = _to_array(value)
+        if new.shape != self.shape:
+            raise ValueError(f"Cannot assign a value of shape {new.shape} to variable "
+                             f"{self.name!r} of shape {self.shape}.")
+        # A fresh buffer: tensors recorded on a tape keep seeing the old value.
+        self.data = np.array(new, dtype=self.dtype, copy=True)
+        return self
+
+    def assign_add(self, delta):
+        return self.assign(self.data + _to_array(delta))
+
+    def assign_sub(self, delta):
+        return self.assign(self.data - _to_array(delta))
+
+    def __repr__(self):
+        body = np.array2string(self.data, precision=4, separator=", ", prefix="Variable(")
+        return (f"Variable({body}, dtype={self.dtype}, name={self.name!r}, "
+                f"trainable={self.trainable})")
+
+
+def as_tensor(value, dtype=None):
+    """``value`` as a Tensor (Tensors pass through unchanged)."""
+    if isinstance(value, Tensor):
+        if dtype is not None and value.dtype != np.dtype(dtype):
+            raise TypeError(f"Expected a {np.dtype(dtype)} tensor, got {value.dtype}.")
+        return value
+    return Tensor(value, dtype=dtype)
+
+
+from . import ops as _ops  # noqa: E402  (operators call into ops, which imports Tensor)
