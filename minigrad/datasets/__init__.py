@@ -68,16 +68,17 @@ TIMESERIES = {
 }
 
 
-def _read_csv(filename):
-    """Read a bundled comma-separated file (header skipped) as a float array.
+def _read_csv(filename, header=True):
+    """Read a bundled comma-separated file as a float array.
+
+    ``header=True`` skips the first line (column names).
 
     Empty fields become NaN. ``.gz`` files are decompressed on the fly.
     """
     raw = _DATA.joinpath(filename).read_bytes()
     if filename.endswith(".gz"):
         raw = gzip.decompress(raw)
-    skip = 0 if filename.startswith("digits") else 1  # only digits has no header
-    return np.genfromtxt(io.BytesIO(raw), delimiter=",", skip_header=skip)
+    return np.genfromtxt(io.BytesIO(raw), delimiter=",", skip_header=int(header))
 
 
 def _check_fraction(test_fraction):
@@ -113,7 +114,7 @@ def load_digits_raw():
     labels : ndarray, shape (1797,), dtype int64
         The digit shown, 0..9. Every digit occurs 174 to 183 times.
     """
-    table = _read_csv("digits.csv.gz")          # 1797 rows: 64 pixels, then the label
+    table = _read_csv("digits.csv.gz", header=False)          # 1797 rows: 64 pixels, then the label
     images = table[:, :64].astype(np.uint8).reshape(-1, 8, 8)
     labels = table[:, 64].astype(np.int64)
     return images, labels
