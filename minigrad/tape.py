@@ -217,17 +217,19 @@ class GradientTape:
     def _backward(self, target, output_gradient=None):
         """Run the backward pass; return {id(tensor): gradient ndarray}."""
         grads = {id(target): self._seed(target, output_gradient)}
+        tracked = self._tracked
         for entry in reversed(self._entries):
             g = grads.get(id(entry.output))
             if g is None:
                 continue
-            g = _run_hooks(entry.output, g, grads)
-            input_grads = entry.backward(g)
-            for t, gi in zip(entry.inputs, input_grads):
-                if gi is None or id(t) not in self._tracked:
+            if entry.output._hooks:
+                g = _run_hooks(entry.output, g, grads)
+            for t, gi in zip(entry.inputs, entry.backward(g)):
+                key = id(t)
+                if gi is None or key not in tracked:
                     continue
-                previous = grads.get(id(t))
-                grads[id(t)] = gi if previous is None else previous + gi
+                previous = grads.get(key)
+                grads[key] = gi if previous is None else previous + gi
         for leaf in self._watched.values():
             g = grads.get(id(leaf))
             if g is not None:

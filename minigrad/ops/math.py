@@ -26,22 +26,6 @@ def as_tensor(x):
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
-def _pair(a, b):
-    """Both operands as Tensors; a Python number takes the other operand's float dtype."""
-    a_is, b_is = isinstance(a, Tensor), isinstance(b, Tensor)
-    if not a_is:
-        a = _lift(a, b if b_is else None)
-    if not b_is:
-        b = _lift(b, a)
-    return a, b
-
-
-def _lift(x, like):
-    if isinstance(x, numbers.Number) and like is not None and like.data.dtype.kind == "f":
-        return Tensor(np.asarray(x, dtype=like.data.dtype))
-    return Tensor(x)
-
-
 def unbroadcast(g, shape):
     """Sum ``g`` over the axes NumPy broadcasting added or stretched, giving ``shape``."""
     if g.shape == shape:
@@ -55,83 +39,86 @@ def unbroadcast(g, shape):
     return g
 
 
-def _check_broadcast(op, a, b):
+def _operand(x):
+    """The array behind an operand. Python numbers stay numbers, so that NumPy keeps the
+    tensor's dtype (float32 * 2.0 is float32); anything else becomes an array."""
+    if isinstance(x, Tensor):
+        return x.data
+    if type(x) in (int, float, bool):
+        return x
+    return _to_array(x)
+
+
+def _binary(op, a, b, forward, grad_a, grad_b):
+    """Record ``forward(a, b)``. Only Tensor operands are tape inputs: numbers and arrays
+    are constants. ``grad_a(g, a, b, out)`` is dLoss/da before broadcasting is undone."""
+    a_is, b_is = isinstance(a, Tensor), isinstance(b, Tensor)
+    ad, bd = _operand(a), _operand(b)
     try:
-        np.broadcast_shapes(a.shape, b.shape)
+        out = forward(ad, bd)
     except ValueError:
-        raise ValueError(f"{op}: shapes {a.shape} and {b.shape} cannot be broadcast together "
-                         "(trailing dimensions must be equal or 1).") from None
+        raise ValueError(f"{op}: shapes {np.shape(ad)} and {np.shape(bd)} cannot be broadcast "
+                         "together (trailing dimensions must be equal or 1).") from None
+
+    def backward(g):
+        grads = []
+        if a_is:
+            grads.append(unbroadcast(grad_a(g, ad, bd, out), ad.shape))
+        if b_is:
+            grads.append(unbroadcast(grad_b(g, ad, bd, out), bd.shape))
+        return grads
+    inputs = (a, b) if a_is and b_is else (a,) if a_is else (b,) if b_is else ()
+    return record(op, inputs, np.asarray(out) if not a_is and not b_is else out, backward)
 
 
 # ---------------------------------------------------------------------------- arithmetic
 def add(a, b):
     """a + b (broadcasting). d/da = 1, d/db = 1."""
-    a, b = _pair(a, b)
-    if a.shape != b.shape:
-        _check_broadcast("add", a, b)
-    sa, sb = a.shape, b.shape
-    out = a.data + b.data
-
-    def backward(g):
-        return unbroadcast(g, sa), unbroadcast(g, sb)
-    return record("add", (a, b), out, backward)
+    return _binary("add", a, b, np.add,
+                   lambda g, a, b, out: g,
+                   lambda g, a, b, out: g)
 
 
 def subtract(a, b):
     """a - b. d/da = 1, d/db = -1."""
-    a, b = _pair(a, b)
-    if a.shape != b.shape:
-        _check_broadcast("subtract", a, b)
-    sa, sb = a.shape, b.shape
-    out = a.data - b.data
-
-    def backward(g):
-        return unbroadcast(g, sa), unbroadcast(-g, sb)
-    return record("subtract", (a, b), out, backward)
+    return _binary("subtract", a, b, np.subtract,
+                   lambda g, a, b, out: g,
+                   lambda g, a, b, out: -g)
 
 
 def multiply(a, b):
     """a * b. d/da = b, d/db = a."""
-    a, b = _pair(a, b)
-    if a.shape != b.shape:
-        _check_broadcast("multiply", a, b)
-    ad, bd = a.data, b.data
-    out = ad * bd
-
-    def backward(g):
-        return unbroadcast(g * bd, ad.shape), unbroadcast(g * ad, bd.shape)
-    return record("multiply", (a, b), out, backward)
+    return _binary("multiply", a, b, np.multiply,
+                   lambda g, a, b, out: g * b,
+                   lambda g, a, b, out: g * a)
 
 
 def divide(a, b):
     """a / b. d/da = 1/b, d/db = -a/b^2 = -out/b."""
-    a, b = _pair(a, b)
-    if a.shape != b.shape:
-        _check_broadcast("divide", a, b)
-    ad, bd = a.data, b.data
-    out = ad / bd
-
-    def backward(g):
-        ga = g / bd
-        return unbroadcast(ga, ad.shape), unbroadcast(-ga * out, bd.shape)
-    return record("divide", (a, b), out, backward)
+    return _binary("divide", a, b, np.true_divide,
+                   lambda g, a, b, out: g / b,
+                   lambda g, a, b, out: -g * out / b)
 
 
 def power(a, b):
     """a ** b. d/da = b a^(b-1); d/db = a^b log a (taken as 0 where a <= 0)."""
-    a, b = _pair(a, b)
-    if a.shape != b.shape:
-        _check_broadcast("power", a, b)
-    ad, bd = a.data, b.data
-    out = ad ** bd
+    return _binary("power", a, b, np.power,
+                   lambda g, a, b, out: g * b * a ** (b - 1),
+                   lambda g, a, b, out: g * out * np.log(np.where(a > 0, a, 1)))
 
-    def backward(g):
-        ga = g * bd * ad ** (bd - 1)
-        gb = None
-        if bd.dtype.kind == "f":
-            gb = unbroadcast(g * out * np.log(np.where(ad > 0, ad, 1)), bd.shape)
-        return unbroadcast(ga, ad.shape), gb
-    return record("power", (a, b), out, backward)
+
+def maximum(a, b):
+    """Elementwise max; the gradient goes to the larger input (to ``a`` on ties)."""
+    return _binary("maximum", a, b, np.maximum,
+                   lambda g, a, b, out: g * (a >= b),
+                   lambda g, a, b, out: g * (a < b))
+
+
+def minimum(a, b):
+    """Elementwise min; the gradient goes to the smaller input (to ``a`` on ties)."""
+    return _binary("minimum", a, b, np.minimum,
+                   lambda g, a, b, out: g * (a <= b),
+                   lambda g, a, b, out: g * (a > b))
 
 
 def negative(x):
@@ -145,28 +132,32 @@ def matmul(a, b):
 
     For 2-D: d/da = g @ b.T, d/db = a.T @ g.
     """
-    a, b = _pair(a, b)
-    ad, bd = a.data, b.data
+    ad, bd = np.asarray(_operand(a)), np.asarray(_operand(b))
     if ad.ndim == 0 or bd.ndim == 0:
         raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes "
                          f"{ad.shape} and {bd.shape}; use * for scalars.")
     if ad.shape[-1] != bd.shape[-2 if bd.ndim > 1 else 0]:
         raise ValueError(f"matmul: inner dimensions differ: a has shape {ad.shape} and b has "
                          f"shape {bd.shape} (a.shape[-1] must equal b.shape[-2]).")
-    out = ad @ bd
 
-    def backward(g):
+    def with_matrices(g):
+        """Treat 1-D operands as a row (a) or a column (b) so one formula fits all."""
         a2 = ad[None, :] if ad.ndim == 1 else ad
         b2 = bd[:, None] if bd.ndim == 1 else bd
-        g2 = g
         if ad.ndim == 1:
-            g2 = np.expand_dims(g2, -2)
+            g = np.expand_dims(g, -2)
         if bd.ndim == 1:
-            g2 = np.expand_dims(g2, -1)
-        ga = unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(ad.shape)
-        gb = unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(bd.shape)
-        return ga, gb
-    return record("matmul", (a, b), out, backward)
+            g = np.expand_dims(g, -1)
+        return a2, b2, g
+
+    def grad_a(g, *_):
+        a2, b2, g2 = with_matrices(g)
+        return unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(ad.shape)
+
+    def grad_b(g, *_):
+        a2, b2, g2 = with_matrices(g)
+        return unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(bd.shape)
+    return _binary("matmul", a, b, np.matmul, grad_a, grad_b)
 
 
 # ---------------------------------------------------------------------------- reductions
@@ -406,36 +397,9 @@ def clip(x, min_value, max_value):
 def where(condition, a, b):
     """Elementwise ``a if condition else b``; each branch gets the gradient where chosen."""
     cond = _to_array(condition).astype(bool)
-    a, b = _pair(a, b)
-    out = np.where(cond, a.data, b.data)
-    sa, sb = a.shape, b.shape
-
-    def backward(g):
-        zero = np.zeros((), dtype=g.dtype)
-        return unbroadcast(np.where(cond, g, zero), sa), unbroadcast(np.where(cond, zero, g), sb)
-    return record("where", (a, b), out, backward)
-
-
-def maximum(a, b):
-    """Elementwise max; the gradient goes to the larger input (to ``a`` on ties)."""
-    a, b = _pair(a, b)
-    _check_broadcast("maximum", a, b)
-    pick_a = a.data >= b.data
-    out = np.where(pick_a, a.data, b.data)
-    sa, sb = a.shape, b.shape
-    return record("maximum", (a, b), out,
-                  lambda g: (unbroadcast(g * pick_a, sa), unbroadcast(g * ~pick_a, sb)))
-
-
-def minimum(a, b):
-    """Elementwise min; the gradient goes to the smaller input (to ``a`` on ties)."""
-    a, b = _pair(a, b)
-    _check_broadcast("minimum", a, b)
-    pick_a = a.data <= b.data
-    out = np.where(pick_a, a.data, b.data)
-    sa, sb = a.shape, b.shape
-    return record("minimum", (a, b), out,
-                  lambda g: (unbroadcast(g * pick_a, sa), unbroadcast(g * ~pick_a, sb)))
+    return _binary("where", a, b, lambda a, b: np.where(cond, a, b),
+                   lambda g, a, b, out: np.where(cond, g, 0).astype(g.dtype, copy=False),
+                   lambda g, a, b, out: np.where(cond, 0, g).astype(g.dtype, copy=False))
 
 
 def stop_gradient(x):
