@@ -1,0 +1,478 @@
+# cython: language_level=3
+"""Depthwise convolution kernels (1D and 2D, forward and both gradients), Cython + OpenMP.
+
+Same functions, same signatures and same results as ``depthwise_twin.py`` — read the twin
+first for the maths. Layout is channels_last:
+
+* ``x``       (N, *spatial, C)
+* ``kernel``  (*k, C, M)
+* ``y``       (N, *out, C*M), output channel ``o = c*M + m``
+
+``y[n, o, c*M+m] = sum_j kernel[j, c, m] * xpad[n, o*s + j*d, c]`` per spatial axis.
+
+How it is organised:
+
+* The ``def`` functions at the bottom check every argument (types, dtypes, ranks, shapes,
+  positive strides/dilation, non-negative pads, output length >= 1) and make contiguous
+  copies where needed. Only then do they release the GIL and call the ``cdef`` loops, which
+  are compiled without bounds checks and trust what they are given.
+* A 1D convolution is run as a 2D one with a height of 1 (a free reshape), so there is one
+  set of loops.
+* Padding is never materialised: for every kernel tap the loops compute the range of output
+  positions whose input index falls inside the real input, and skip the rest (those terms
+  would multiply a padded zero).
+* The channel axis is innermost in every loop, so the compiler vectorises it; a tap is
+  applied to a short tile of output positions that stays in L1 cache.
+* Work is shared between OpenMP threads by output rows (``prange``). The kernel gradient is a
+  reduction over the whole batch: each thread sums into its own partial buffer and the
+  partial buffers are added at the end, so no two threads ever write the same memory.
+"""
+import os
+
+import numpy as np
+
+cimport numpy as cnp
+cimport cython
+from cython cimport floating
+from cython.parallel cimport prange
+from libc.string cimport memset
+
+cnp.import_array()
+
+ctypedef Py_ssize_t isize
+
+# Output positions per tile: a tile of (positions x channels) accumulators is sized to stay
+# in the L1 cache while every kernel tap is added into it.
+cdef isize TILE_BYTES = 16384
+
+
+cdef inline isize _ceil_div(isize a, isize b) noexcept nogil:
+    """ceil(a / b) for b > 0 and any sign of a (C division truncates toward zero)."""
+    if a >= 0:
+        return (a + b - 1) // b
+    return -((-a) // b)
+
+
+cdef inline isize _imin(isize a, isize b) noexcept nogil:
+    return a if a < b else b
+
+
+cdef inline isize _imax(isize a, isize b) noexcept nogil:
+    return a if a > b else b
+
+
+# ----------------------------------------------------------------------------------------
+# Inner loops over the channel axis (one output position, one kernel tap).
+# ----------------------------------------------------------------------------------------
+
+cdef inline void _add_tap(floating* y, const floating* k, const floating* x,
+                          isize C, isize M) noexcept nogil:
+    """y[c*M+m] += k[c*M+m] * x[c]."""
+    cdef isize c, m
+    cdef floating xv
+    if M == 1:
+        for c in range(C):
+            y[c] += k[c] * x[c]
+    else:
+        for c in range(C):
+            xv = x[c]
+            for m in range(M):
+                y[c * M + m] += k[c * M + m] * xv
+
+
+cdef inline void _add_tap_transposed(floating* gx, const floating* k, const floating* gy,
+                                     isize C, isize M) noexcept nogil:
+    """gx[c] += sum_m k[c*M+m] * gy[c*M+m]."""
+    cdef isize c, m
+    cdef floating s
+    if M == 1:
+        for c in range(C):
+            gx[c] += k[c] * gy[c]
+    else:
+        for c in range(C):
+            s = 0
+            for m in range(M):
+                s = s + k[c * M + m] * gy[c * M + m]
+            gx[c] += s
+
+
+cdef inline void _add_outer(floating* gk, const floating* x, const floating* gy,
+                            isize C, isize M) noexcept nogil:
+    """gk[c*M+m] += x[c] * gy[c*M+m]."""
+    cdef isize c, m
+    cdef floating xv
+    if M == 1:
+        for c in range(C):
+            gk[c] += x[c] * gy[c]
+    else:
+        for c in range(C):
+            xv = x[c]
+            for m in range(M):
+                gk[c * M + m] += xv * gy[c * M + m]
+
+
+# ----------------------------------------------------------------------------------------
+# The three loop nests, written for rank 2 (rank 1 runs with H = KH = 1).
+# ----------------------------------------------------------------------------------------
+
+cdef void _forward(const floating* x, const floating* k, floating* y,
+                   isize N, isize H, isize W, isize C, isize M,
+                   isize KH, isize KW, isize sh, isize sw, isize dh, isize dw,
+                   isize ph, isize pw, isize OH, isize OW, isize tile) noexcept nogil:
+    cdef isize CM = C * M
+    cdef isize ntiles = _ceil_div(OW, tile)
+    cdef isize item, row, n, oh, ow0, ow1, jh, jw, ih, off, lo, hi, ow
+    cdef floating* yrow
+    cdef const floating* xrow
+    cdef const floating* kt
+    for item in prange(N * OH * ntiles, schedule="static"):
+        row = item // ntiles
+        ow0 = (item - row * ntiles) * tile
+        ow1 = _imin(ow0 + tile, OW)
+        n = row // OH
+        oh = row - n * OH
+        yrow = y + row * OW * CM
+        memset(yrow + ow0 * CM, 0, (ow1 - ow0) * CM * sizeof(floating))
+        for jh in range(KH):
+            ih = oh * sh + jh * dh - ph
+            if ih < 0 or ih >= H:
+                continue
+            xrow = x + (n * H + ih) * W * C
+            for jw in range(KW):
+                off = jw * dw - pw
+                # outputs ow whose input column ow*sw + off lies in [0, W)
+                lo = _imax(ow0, _ceil_div(-off, sw))
+                hi = _imin(ow1, _ceil_div(W - off, sw))
+                kt = k + (jh * KW + jw) * CM
+                for ow in range(lo, hi):
+                    _add_tap(yrow + ow * CM, kt, xrow + (ow * sw + off) * C, C, M)
+
+
+cdef void _backward_input(const floating* gy, const floating* k, floating* gx,
+                          isize N, isize H, isize W, isize C, isize M,
+                          isize KH, isize KW, isize sh, isize sw, isize dh, isize dw,
+                          isize ph, isize pw, isize OH, isize OW, isize tile) noexcept nogil:
+    # Each thread owns whole tiles of grad_x rows, so the scatter below never races.
+    cdef isize CM = C * M
+    cdef isize ntiles = _ceil_div(W, tile)
+    cdef isize item, row, n, ih, iw0, iw1, jh, jw, t, oh, off, lo, hi, ow
+    cdef floating* gxrow
+    cdef const floating* gyrow
+    cdef const floating* kt
+    for item in prange(N * H * ntiles, schedule="static"):
+        row = item // ntiles
+        iw0 = (item - row * ntiles) * tile
+        iw1 = _imin(iw0 + tile, W)
+        n = row // H
+        ih = row - n * H
+        gxrow = gx + row * W * C
+        memset(gxrow + iw0 * C, 0, (iw1 - iw0) * C * sizeof(floating))
+        for jh in range(KH):
+            # output row oh with oh*sh + jh*dh - ph == ih, if any
+            t = ih + ph - jh * dh
+            if t < 0 or t % sh != 0:
+                continue
+            oh = t // sh
+            if oh >= OH:
+                continue
+            gyrow = gy + (n * OH + oh) * OW * CM
+            for jw in range(KW):
+                off = jw * dw - pw
+                # outputs ow whose input column ow*sw + off lies in this tile [iw0, iw1)
+                lo = _imax(0, _ceil_div(iw0 - off, sw))
+                hi = _imin(OW, _ceil_div(iw1 - off, sw))
+                kt = k + (jh * KW + jw) * CM
+                for ow in range(lo, hi):
+                    _add_tap_transposed(gxrow + (ow * sw + off) * C, kt, gyrow + ow * CM, C, M)
+
+
+cdef void _backward_kernel(const floating* x, const floating* gy, floating* partial,
+                           isize nchunks,
+                           isize N, isize H, isize W, isize C, isize M,
+                           isize KH, isize KW, isize sh, isize sw, isize dh, isize dw,
+                           isize ph, isize pw, isize OH, isize OW) noexcept nogil:
+    # Chunk t sums the contribution of output rows [r0, r1) into partial[t]; the caller
+    # adds the partial buffers. Every chunk writes only its own buffer: race-free.
+    cdef isize CM = C * M
+    cdef isize KSIZE = KH * KW * CM
+    cdef isize rows = N * OH
+    cdef isize t, r0, r1, row, n, oh, jh, ih, ow, jw, jw_lo, jw_hi, base
+    cdef floating* acc
+    cdef const floating* xrow
+    cdef const floating* gyrow
+    for t in prange(nchunks, schedule="static", chunksize=1):
+        acc = partial + t * KSIZE
+        memset(acc, 0, KSIZE * sizeof(floating))
+        r0 = t * rows // nchunks
+        r1 = (t + 1) * rows // nchunks
+        for row in range(r0, r1):
+            n = row // OH
+            oh = row - n * OH
+            gyrow = gy + row * OW * CM
+            for jh in range(KH):
+                ih = oh * sh + jh * dh - ph
+                if ih < 0 or ih >= H:
+                    continue
+                xrow = x + (n * H + ih) * W * C
+                # output position outer, taps inner: consecutive updates go to different
+                # accumulators (one line of C*M per tap), so they do not wait on each other
+                for ow in range(OW):
+                    base = ow * sw - pw
+                    jw_lo = _imax(0, _ceil_div(-base, dw))
+                    jw_hi = _imin(KW, _ceil_div(W - base, dw))
+                    for jw in range(jw_lo, jw_hi):
+                        _add_outer(acc + (jh * KW + jw) * CM, xrow + (base + jw * dw) * C,
+                                   gyrow + ow * CM, C, M)
+
+
+# ----------------------------------------------------------------------------------------
+# Argument checking (Python level, before any nogil code runs)
+# ----------------------------------------------------------------------------------------
+
+_FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
+
+@cython.boundscheck(True)
+@cython.wraparound(True)
+def _thread_count():
+    """Threads OpenMP will use: OMP_NUM_THREADS if set, else the CPUs this process may use."""
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    try:
+        n = int(env.split(",")[0]) if env else 0
+    except ValueError:
+        n = 0
+    if n <= 0:
+        try:
+            n = len(os.sched_getaffinity(0))
+        except AttributeError:
+            n = os.cpu_count() or 1
+    return max(1, n)
+
+
+@cython.boundscheck(True)
+@cython.wraparound(True)
+def _check_array(name, a):
+    if not isinstance(a, np.ndarray):
+        raise TypeError(f"`{name}` must be a numpy.ndarray, received {type(a).__name__}.")
+    if a.dtype not in _FLOAT_DTYPES:
+        raise TypeError(f"`{name}` must have dtype float32 or float64, received dtype {a.dtype}.")
+
+
+@cython.boundscheck(True)
+@cython.wraparound(True)
+def _check_same_dtype(names, arrays):
+    dtypes = {a.dtype for a in arrays}
+    if len(dtypes) > 1:
+        got = ", ".join(f"{n}={a.dtype}" for n, a in zip(names, arrays))
+        raise TypeError(f"All arrays must share one dtype, received {got}.")
+
+
+@cython.boundscheck(True)
+@cython.wraparound(True)
+def _int_tuple(name, value, r, minimum):
+    """A tuple of r Python ints >= minimum, or a clear error."""
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise TypeError(f"`{name}` must be a tuple of {r} integers, received {value!r}.") from None
+    if len(items) != r:
+        raise ValueError(f"`{name}` must be a tuple of {r} integers, received {value!r}.")
+    out = []
+    for v in items:
+        if isinstance(v, (bool, np.bool_)) or not isinstance(v, (int, np.integer)):
+            raise TypeError(f"`{name}` must be a tuple of {r} integers, received {value!r}.")
+        if v < minimum:
+            raise ValueError(f"`{name}` must contain integers >= {minimum}, received {value!r}.")
+        out.append(int(v))
+    return tuple(out)
+
+
+@cython.boundscheck(True)
+@cython.wraparound(True)
+def _pads_tuple(pads, r):
+    try:
+        items = tuple(pads)
+    except TypeError:
+        raise TypeError(f"`pads` must be a tuple of {r} (before, after) pairs, received {pads!r}.") from None
+    if len(items) != r:
+        raise ValueError(f"`pads` must be a tuple of {r} (before, after) pairs, received {pads!r}.")
+    return tuple(_int_tuple(f"pads[{i}]", p, 2, 0) for i, p in enumerate(items))
+
+
+@cython.boundscheck(True)
+@cython.wraparound(True)
+def _shape_tuple(name, shape, ndim):
+    shape = _int_tuple(name, shape, ndim, 0)
+    return shape
+
+
+@cython.boundscheck(True)
+@cython.wraparound(True)
+def _geometry(x_shape, kernel_shape, strides, dilation, pads, x_name):
+    """Check shapes and parameters; return (r, strides, dilation, pads, out_shape)."""
+    r = len(kernel_shape) - 2
+    if r not in (1, 2):
+        raise ValueError(f"The kernel must have rank 3 (1D: k, C, M) or 4 (2D: kh, kw, C, M), "
+                         f"received kernel shape {tuple(kernel_shape)}.")
+    if len(x_shape) != r + 2:
+        raise ValueError(f"`{x_name}` must have rank {r + 2} (N, *spatial, C) for a kernel of shape "
+                         f"{tuple(kernel_shape)}, received shape {tuple(x_shape)}.")
+    if any(v <= 0 for v in kernel_shape):
+        raise ValueError(f"Kernel dimensions must be positive, received kernel shape {tuple(kernel_shape)}.")
+    if any(v <= 0 for v in x_shape[1:]):
+        raise ValueError(f"Spatial and channel dimensions of `{x_name}` must be positive, "
+                         f"received shape {tuple(x_shape)}.")
+    if x_shape[-1] != kernel_shape[-2]:
+        raise ValueError(f"`{x_name}` has {x_shape[-1]} channels (shape {tuple(x_shape)}) but the kernel "
+                         f"expects {kernel_shape[-2]} (kernel shape {tuple(kernel_shape)}).")
+    strides = _int_tuple("strides", strides, r, 1)
+    dilation = _int_tuple("dilation", dilation, r, 1)
+    pads = _pads_tuple(pads, r)
+    out = []
+    for i in range(r):
+        L, k = x_shape[1 + i], kernel_shape[i]
+        o = (L + pads[i][0] + pads[i][1] - dilation[i] * (k - 1) - 1) // strides[i] + 1
+        if o < 1:
+            raise ValueError(
+                f"Computed output size would be zero or negative: input shape {tuple(x_shape)}, "
+                f"kernel shape {tuple(kernel_shape)}, strides={strides}, dilation={dilation}, "
+                f"pads={pads} give output length {o} on spatial axis {i}.")
+        out.append(o)
+    return r, strides, dilation, pads, tuple(out)
+
+
+@cython.boundscheck(True)
+@cython.wraparound(True)
+def _as_rank2(r, strides, dilation, pads, out):
+    """Parameters of a 1D problem seen as 2D with height 1."""
+    if r == 2:
+        return strides, dilation, pads, out
+    return (1,) + strides, (1,) + dilation, ((0, 0),) + pads, (1,) + out
+
+
+@cython.boundscheck(True)
+@cython.wraparound(True)
+def _tile(CM, itemsize):
+    return max(1, TILE_BYTES // (CM * itemsize))
+
+
+# ----------------------------------------------------------------------------------------
+# Public functions
+# ----------------------------------------------------------------------------------------
+
+@cython.boundscheck(True)
+@cython.wraparound(True)
+def depthwise_forward(x, kernel, strides, dilation, pads):
+    """Depthwise convolution. x (N, *spatial, C), kernel (*k, C, M) -> y (N, *out, C*M).
+
+    ``strides``, ``dilation``: tuples of r positive ints; ``pads``: r ``(before, after)``
+    pairs of non-negative ints (explicit zero padding). See ``depthwise_twin`` for the formula.
+    """
+    cdef isize N, H, W, C, M, KH, KW, sh, sw, dh, dw, ph, pw, OH, OW, tile, nchunks
+    _check_array("x", x)
+    _check_array("kernel", kernel)
+    _check_same_dtype(("x", "kernel"), (x, kernel))
+    r, strides, dilation, pads, out = _geometry(x.shape, kernel.shape, strides, dilation, pads, "x")
+    x = np.ascontiguousarray(x)
+    kernel = np.ascontiguousarray(kernel)
+    N, C, M = x.shape[0], kernel.shape[-2], kernel.shape[-1]
+    y = np.empty((N,) + out + (C * M,), dtype=x.dtype)
+    (sh, sw), (dh, dw), ((ph, _), (pw, _)), (OH, OW) = _as_rank2(r, strides, dilation, pads, out)
+    H, W = (x.shape[1], x.shape[2]) if r == 2 else (1, x.shape[1])
+    KH, KW = (kernel.shape[0], kernel.shape[1]) if r == 2 else (1, kernel.shape[0])
+    tile = _tile(C * M, x.itemsize)
+    cdef void* p_x = cnp.PyArray_DATA(x)
+    cdef void* p_kernel = cnp.PyArray_DATA(kernel)
+    cdef void* p_y = cnp.PyArray_DATA(y)
+    if x.dtype == np.float32:
+        with nogil:
+            _forward[float](<const float*>p_x, <const float*>p_kernel,
+                            <float*>p_y, N, H, W, C, M, KH, KW, sh, sw, dh, dw,
+                            ph, pw, OH, OW, tile)
+    else:
+        with nogil:
+            _forward[double](<const double*>p_x, <const double*>p_kernel,
+                             <double*>p_y, N, H, W, C, M, KH, KW, sh, sw, dh, dw,
+                             ph, pw, OH, OW, tile)
+    return y
+
+
+@cython.boundscheck(True)
+@cython.wraparound(True)
+def depthwise_backward_input(grad_y, kernel, input_shape, strides, dilation, pads):
+    """Gradient w.r.t. the input: grad_y (N, *out, C*M), kernel (*k, C, M) -> grad_x (input_shape)."""
+    cdef isize N, H, W, C, M, KH, KW, sh, sw, dh, dw, ph, pw, OH, OW, tile, nchunks
+    _check_array("grad_y", grad_y)
+    _check_array("kernel", kernel)
+    _check_same_dtype(("grad_y", "kernel"), (grad_y, kernel))
+    if kernel.ndim not in (3, 4):
+        raise ValueError(f"The kernel must have rank 3 or 4, received kernel shape {kernel.shape}.")
+    input_shape = _shape_tuple("input_shape", input_shape, kernel.ndim)
+    r, strides, dilation, pads, out = _geometry(input_shape, kernel.shape, strides, dilation, pads,
+                                                "input_shape")
+    N, C, M = input_shape[0], kernel.shape[-2], kernel.shape[-1]
+    expected = (N,) + out + (C * M,)
+    if grad_y.shape != expected:
+        raise ValueError(f"`grad_y` must have shape {expected} for input shape {input_shape} and kernel "
+                         f"shape {kernel.shape}, received {grad_y.shape}.")
+    grad_y = np.ascontiguousarray(grad_y)
+    kernel = np.ascontiguousarray(kernel)
+    grad_x = np.empty(input_shape, dtype=grad_y.dtype)
+    (sh, sw), (dh, dw), ((ph, _), (pw, _)), (OH, OW) = _as_rank2(r, strides, dilation, pads, out)
+    H, W = (input_shape[1], input_shape[2]) if r == 2 else (1, input_shape[1])
+    KH, KW = (kernel.shape[0], kernel.shape[1]) if r == 2 else (1, kernel.shape[0])
+    tile = _tile(C, grad_y.itemsize)
+    cdef void* p_grad_y = cnp.PyArray_DATA(grad_y)
+    cdef void* p_kernel = cnp.PyArray_DATA(kernel)
+    cdef void* p_grad_x = cnp.PyArray_DATA(grad_x)
+    if grad_y.dtype == np.float32:
+        with nogil:
+            _backward_input[float](<const float*>p_grad_y,
+                                   <const float*>p_kernel, <float*>p_grad_x,
+                                   N, H, W, C, M, KH, KW, sh, sw, dh, dw, ph, pw, OH, OW, tile)
+    else:
+        with nogil:
+            _backward_input[double](<const double*>p_grad_y,
+                                    <const double*>p_kernel, <double*>p_grad_x,
+                                    N, H, W, C, M, KH, KW, sh, sw, dh, dw, ph, pw, OH, OW, tile)
+    return grad_x
+
+
+@cython.boundscheck(True)
+@cython.wraparound(True)
+def depthwise_backward_kernel(x, grad_y, kernel_shape, strides, dilation, pads):
+    """Gradient w.r.t. the kernel: x (N, *spatial, C), grad_y (N, *out, C*M) -> grad_kernel (kernel_shape)."""
+    cdef isize N, H, W, C, M, KH, KW, sh, sw, dh, dw, ph, pw, OH, OW, tile, nchunks
+    _check_array("x", x)
+    _check_array("grad_y", grad_y)
+    _check_same_dtype(("x", "grad_y"), (x, grad_y))
+    if x.ndim not in (3, 4):
+        raise ValueError(f"`x` must have rank 3 (N, L, C) or 4 (N, H, W, C), received shape {x.shape}.")
+    kernel_shape = _shape_tuple("kernel_shape", kernel_shape, x.ndim)
+    r, strides, dilation, pads, out = _geometry(x.shape, kernel_shape, strides, dilation, pads, "x")
+    N, C, M = x.shape[0], kernel_shape[-2], kernel_shape[-1]
+    expected = (N,) + out + (C * M,)
+    if grad_y.shape != expected:
+        raise ValueError(f"`grad_y` must have shape {expected} for input shape {x.shape} and kernel "
+                         f"shape {kernel_shape}, received {grad_y.shape}.")
+    x = np.ascontiguousarray(x)
+    grad_y = np.ascontiguousarray(grad_y)
+    (sh, sw), (dh, dw), ((ph, _), (pw, _)), (OH, OW) = _as_rank2(r, strides, dilation, pads, out)
+    H, W = (x.shape[1], x.shape[2]) if r == 2 else (1, x.shape[1])
+    KH, KW = (kernel_shape[0], kernel_shape[1]) if r == 2 else (1, kernel_shape[0])
+    nchunks = max(1, min(_thread_count(), N * OH))
+    partial = np.empty((nchunks,) + kernel_shape, dtype=x.dtype)
+    cdef void* p_x = cnp.PyArray_DATA(x)
+    cdef void* p_grad_y = cnp.PyArray_DATA(grad_y)
+    cdef void* p_partial = cnp.PyArray_DATA(partial)
+    if x.dtype == np.float32:
+        with nogil:
+            _backward_kernel[float](<const float*>p_x, <const float*>p_grad_y,
+                                    <float*>p_partial, nchunks,
+                                    N, H, W, C, M, KH, KW, sh, sw, dh, dw, ph, pw, OH, OW)
+    else:
+        with nogil:
+            _backward_kernel[double](<const double*>p_x, <const double*>p_grad_y,
+                                     <double*>p_partial, nchunks,
+                                     N, H, W, C, M, KH, KW, sh, sw, dh, dw, ph, pw, OH, OW)
+    return partial[0].copy() if nchunks == 1 else partial.sum(axis=0)
