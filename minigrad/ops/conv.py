@@ -1,0 +1,407 @@
+"""Differentiable convolutions: depthwise, separable (depthwise then pointwise) and full.
+
+Each op checks its arguments, runs the forward kernel from :mod:`minigrad._kernels`, and
+keeps right below it the backward closure that sends the gradient to every input::
+
+    y = depthwise_forward(x, kernel)                      # forward
+    def backward(g):                                      # g = dLoss/dy
+        return (depthwise_backward_input(g, kernel),     # dLoss/dx
+                depthwise_backward_kernel(x, g))         # dLoss/dkernel
+
+Shapes (channels_last, the native layout; ``r`` = 1 or 2 spatial axes)::
+
+    x                 (N, *spatial, C)
+    depthwise kernel  (*k, C, M)        -> (N, *out, C*M), channel c*M + m
+    pointwise kernel  (1, [1,] C*M, F)  -> (N, *out, F)
+    conv kernel       (*k, C, F)        -> (N, *out, F)
+
+``data_format="channels_first"`` (x of shape (N, C, *spatial)) is handled by transposing to
+channels_last, convolving, and transposing back. ``padding`` is ``"valid"``, ``"same"``
+(extra pad at the end), ``"causal"`` (1D only: ``d*(k-1)`` zeros on the left) or explicit
+``(before, after)`` pairs, one per spatial axis; :func:`conv_padding` turns it into pairs.
+
+Which kernels run — the compiled ones or their NumPy twins — follows
+``minigrad._kernels.BACKEND`` (``MINIGRAD_KERNELS=numpy``), and can be switched for a block
+of code with :func:`use_kernels`.
+"""
+import contextlib
+import numbers
+
+import numpy as np
+
+from .. import _kernels
+from ..tape import record
+from .math import as_tensor
+
+_backend = _kernels.get_backend(_kernels.BACKEND)
+
+
+@contextlib.contextmanager
+def use_kernels(name):
+    """Run the convolution ops on kernel backend ``"cython"`` or ``"numpy"`` inside the block.
+
+    >>> with use_kernels("numpy"):
+    ...     y = depthwise_conv(x, kernel)          # the readable twins compute y
+    """
+    global _backend
+    previous, _backend = _backend, _kernels.get_backend(name)
+    try:
+        yield
+    finally:
+        _backend = previous
+
+
+# ----------------------------------------------------------------------------------------
+# Padding and output length of one spatial axis
+# ----------------------------------------------------------------------------------------
+
+def conv_padding(length, kernel_size, stride, dilation, padding):
+    """Zero padding ``(before, after)`` of one spatial axis.
+
+    * ``"valid"``  -> (0, 0)
+    * ``"same"``   -> output length ceil(L / s); total ``T = max((out-1)*s + ek - L, 0)`` with
+      ``ek = d*(k-1) + 1``, split ``(T // 2, T - T // 2)`` (the odd extra pad goes at the end)
+    * ``"causal"`` -> (d*(k-1), 0): output t only sees inputs up to t*s
+    * a ``(before, after)`` pair passes through.
+    """
+    if isinstance(padding, str):
+        mode = padding.lower()
+        effective = dilation * (kernel_size - 1) + 1
+        if mode == "valid":
+            return (0, 0)
+        if mode == "causal":
+            return (effective - 1, 0)
+        if mode == "same":
+            out = -(-length // stride)
+            total = max((out - 1) * stride + effective - length, 0)
+            return (total // 2, total - total // 2)
+        raise ValueError("The `padding` argument must be a list/tuple or one of "
+                         f"{{'valid', 'same', 'causal'}}. Received: {padding!r}")
+    before, after = padding
+    return (int(before), int(after))
+
+
+def conv_output_length(length, kernel_size, stride, dilation, padding):
+    """Output length of one spatial axis (``None`` stays ``None``, for unknown lengths).
+
+    ``(L + before + after - d*(k-1) - 1) // s + 1`` with the pads of :func:`conv_padding`;
+    that is ceil(L/s) for "same" and "causal".
+    """
+    if length is None:
+        return None
+    before, after = conv_padding(length, kernel_size, stride, dilation, padding)
+    return (length + before + after - dilation * (kernel_size - 1) - 1) // stride + 1
+
+
+# ----------------------------------------------------------------------------------------
+# Argument checking, shared by the three ops
+# ----------------------------------------------------------------------------------------
+
+def _int_tuple(op, name, value, r):
+    """An int or r ints -> a tuple of r positive ints."""
+    items = (value,) * r if isinstance(value, numbers.Integral) else value
+    try:
+        items = tuple(items)
+    except TypeError:
+        raise TypeError(f"{op}: the `{name}` argument must be an integer or a tuple of {r} "
+                        f"integers. Received {name}={value!r}") from None
+    if len(items) != r or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                                  for v in items):
+        raise ValueError(f"{op}: the `{name}` argument must be an integer or a tuple of {r} "
+                         f"integers. Received {name}={value!r}")
+    if any(v <= 0 for v in items):
+        raise ValueError(f"{op}: the `{name}` argument must contain positive integers. "
+                         f"Received {name}={value!r}")
+    return tuple(int(v) for v in items)
+
+
+def _explicit_pads(op, padding, r):
+    """Explicit padding: r (before, after) pairs; an int means (n, n); 1D also takes one pair."""
+    items = tuple(padding)
+    if r == 1 and len(items) == 2 and all(isinstance(v, numbers.Integral) for v in items):
+        items = (items,)
+    if len(items) != r:
+        raise ValueError(f"{op}: explicit `padding` must give one (before, after) pair per spatial "
+                         f"axis ({r}). Received padding={padding!r}")
+    pads = []
+    for p in items:
+        pair = (p, p) if isinstance(p, numbers.Integral) else tuple(p)
+        if len(pair) != 2 or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
+                                     for v in pair) or min(pair) < 0:
+            raise ValueError(f"{op}: explicit `padding` must hold non-negative integer "
+                             f"(before, after) pairs. Received padding={padding!r}")
+        pads.append((int(pair[0]), int(pair[1])))
+    return tuple(pads)
+
+
+def _data_format(op, data_format):
+    if data_format is None:
+        try:
+            from .. import config
+            data_format = config.image_data_format()
+        except (ImportError, AttributeError):
+            data_format = "channels_last"
+    value = str(data_format).lower()
+    if value not in ("channels_last", "channels_first"):
+        raise ValueError(f"{op}: the `data_format` argument must be one of {{'channels_first', "
+                         f"'channels_last'}}. Received: data_format={data_format!r}")
+    return value
+
+
+def _float_dtype(op, name, t):
+    if t.dtype not in (np.float32, np.float64):
+        raise TypeError(f"{op}: `{name}` must be float32 or float64, received dtype {t.dtype}. "
+                        f"Cast it first, e.g. with ops.cast({name}, 'float32').")
+
+
+def _same_dtype(op, named):
+    dtypes = {t.dtype for _, t in named}
+    if len(dtypes) > 1:
+        got = ", ".join(f"{n}: {t.dtype}" for n, t in named)
+        raise TypeError(f"{op}: all inputs must share one float dtype (no implicit casts), "
+                        f"received {got}. Cast one of them with ops.cast.")
+
+
+class _Geometry:
+    """Validated convolution arguments: rank, strides, dilation, pads, layout, output shape."""
+
+    def __init__(self, op, x_shape, kernel_shape, strides, padding, data_format, dilation_rate):
+        r = len(kernel_shape) - 2
+        if r not in (1, 2):
+            raise ValueError(f"{op}: the kernel must have rank 3 (1D: k, C, M) or 4 (2D: kh, kw, C, M). "
+                             f"Received kernel shape {tuple(kernel_shape)}")
+        self.rank = r
+        self.channels_first = _data_format(op, data_format) == "channels_first"
+        if len(x_shape) != r + 2:
+            layout = "(N, C, *spatial)" if self.channels_first else "(N, *spatial, C)"
+            raise ValueError(f"{op}: expected an input of rank {r + 2} {layout} for a {r}D kernel of "
+                             f"shape {tuple(kernel_shape)}. Received input shape {tuple(x_shape)}")
+        if min(kernel_shape) <= 0:
+            raise ValueError(f"{op}: kernel dimensions must be positive. Received kernel shape "
+                             f"{tuple(kernel_shape)}")
+        spatial = x_shape[2:] if self.channels_first else x_shape[1:1 + r]
+        channels = x_shape[1] if self.channels_first else x_shape[-1]
+        if min(spatial) <= 0 or channels <= 0:
+            raise ValueError(f"{op}: spatial and channel sizes must be positive. Received input "
+                             f"shape {tuple(x_shape)}")
+        if channels != kernel_shape[-2]:
+            raise ValueError(f"{op}: the input has {channels} channels (shape {tuple(x_shape)}, "
+                             f"{'channels_first' if self.channels_first else 'channels_last'}) but the "
+                             f"kernel of shape {tuple(kernel_shape)} expects {kernel_shape[-2]}")
+        self.strides = _int_tuple(op, "strides", strides, r)
+        self.dilation = _int_tuple(op, "dilation_rate", dilation_rate, r)
+        ksize = tuple(kernel_shape[:r])
+        if isinstance(padding, str):
+            mode = padding.lower()
+            if mode not in ("valid", "same", "causal"):
+                raise ValueError(f"{op}: the `padding` argument must be a list/tuple or one of "
+                                 f"{{'valid', 'same', 'causal'}}. Received: {padding!r}")
+            if mode == "causal" and r != 1:
+                raise ValueError(f"{op}: padding='causal' is only defined for 1D convolutions; "
+                                 f"received a {r}D kernel of shape {tuple(kernel_shape)}")
+            self.pads = tuple(conv_padding(L, k, s, d, mode)
+                              for L, k, s, d in zip(spatial, ksize, self.strides, self.dilation))
+        else:
+            try:
+                self.pads = _explicit_pads(op, padding, r)
+            except TypeError:
+                raise ValueError(f"{op}: the `padding` argument must be a list/tuple of (before, "
+                                 f"after) pairs or one of {{'valid', 'same', 'causal'}}. "
+                                 f"Received: {padding!r}") from None
+        self.out = tuple((L + b + a - d * (k - 1) - 1) // s + 1
+                         for L, k, s, d, (b, a) in zip(spatial, ksize, self.strides, self.dilation,
+                                                        self.pads))
+        if min(self.out) <= 0:
+            raise ValueError(f"{op}: Computed output size would be zero or negative. Received "
+                             f"`inputs shape={tuple(x_shape)}`, `kernel shape={tuple(kernel_shape)}`, "
+                             f"`dilation_rate={list(self.dilation)}`, `strides={self.strides}`, "
+                             f"`padding={padding}` (output shape {self.out}).")
+
+    # Layout: the kernels want channels_last, C-contiguous arrays.
+    def to_channels_last(self, a):
+        if self.channels_first:
+            a = np.moveaxis(a, 1, -1)
+        return np.ascontiguousarray(a)
+
+    def from_channels_last(self, a):
+        return np.moveaxis(a, -1, 1) if self.channels_first else a
+
+
+def _checked(op, named_tensors):
+    tensors = [as_tensor(t) for _, t in named_tensors]
+    named = [(name, t) for (name, _), t in zip(named_tensors, tensors)]
+    for name, t in named:
+        _float_dtype(op, name, t)
+    _same_dtype(op, named)
+    return tensors
+
+
+def _check_bias(op, bias, n, dtype):
+    bias = as_tensor(bias)
+    _float_dtype(op, "bias", bias)
+    if bias.dtype != dtype:
+        raise TypeError(f"{op}: `bias` has dtype {bias.dtype} but the inputs are {dtype}.")
+    if bias.shape != (n,):
+        raise ValueError(f"{op}: `bias` must have shape ({n},). Received bias shape {bias.shape}")
+    return bias
+
+
+# ----------------------------------------------------------------------------------------
+# The ops
+# ----------------------------------------------------------------------------------------
+
+def depthwise_conv(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """Depthwise convolution: each input channel convolved with its own M filters.
+
+    x (N, *spatial, C) [or (N, C, *spatial) for channels_first], kernel (*k, C, M)
+    -> (N, *out, C*M), with output channel ``c*M + m``::
+
+        y[n, o, c*M+m] = sum_j kernel[j, c, m] * xpad[n, o*s + j*d, c]
+    """
+    op = "depthwise_conv"
+    x, kernel = _checked(op, [("x", x), ("kernel", kernel)])
+    g = _Geometry(op, x.shape, kernel.shape, strides, padding, data_format, dilation_rate)
+    xd = g.to_channels_last(x.data)
+    kd = np.ascontiguousarray(kernel.data)
+    geometry = (g.strides, g.dilation, g.pads)
+    y = _backend.depthwise_forward(xd, kd, *geometry)
+    kernels = _backend
+
+    def backward(grad_y):
+        grad_y = g.to_channels_last(grad_y)
+        grad_x = kernels.depthwise_backward_input(grad_y, kd, xd.shape, *geometry)
+        grad_kernel = kernels.depthwise_backward_kernel(xd, grad_y, kd.shape, *geometry)
+        return g.from_channels_last(grad_x), grad_kernel
+
+    return record(op, (x, kernel), g.from_channels_last(y), backward)
+
+
+def separable_conv(x, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
+                   data_format=None, dilation_rate=1, bias=None):
+    """Depthwise convolution, then a 1x1 convolution mixing its C*M channels into F (+ bias).
+
+    x (N, *spatial, C), depthwise_kernel (*k, C, M), pointwise_kernel (1, [1,] C*M, F),
+    bias (F,) or None -> (N, *out, F)::
+
+        z = depthwise_conv(x, depthwise_kernel, ...)              # (N, *out, C*M)
+        y[n, o, f] = sum_q z[n, o, q] * pointwise_kernel[..., q, f] + bias[f]
+
+    Strides, padding and dilation apply to the depthwise stage only. Both stages are one
+    recorded op; ``z`` is kept for the backward pass.
+    """
+    op = "separable_conv"
+    x, dk, pk = _checked(op, [("x", x), ("depthwise_kernel", depthwise_kernel),
+                              ("pointwise_kernel", pointwise_kernel)])
+    g = _Geometry(op, x.shape, dk.shape, strides, padding, data_format, dilation_rate)
+    C, M = dk.shape[-2:]
+    expected = (1,) * g.rank + (C * M,)
+    if pk.ndim != g.rank + 2 or pk.shape[:-1] != expected:
+        raise ValueError(f"{op}: pointwise_kernel must have shape {expected + ('filters',)} for a "
+                         f"depthwise kernel of shape {dk.shape}. Received pointwise_kernel shape {pk.shape}")
+    F = pk.shape[-1]
+    if F <= 0:
+        raise ValueError(f"{op}: pointwise_kernel must have at least one filter. Received shape {pk.shape}")
+    inputs = (x, dk, pk)
+    if bias is not None:
+        bias = _check_bias(op, bias, F, x.dtype)
+        inputs += (bias,)
+    xd = g.to_channels_last(x.data)
+    dkd = np.ascontiguousarray(dk.data)
+    pkd = np.ascontiguousarray(pk.data).reshape(C * M, F)
+    bd = None if bias is None else np.ascontiguousarray(bias.data)
+    geometry = (g.strides, g.dilation, g.pads)
+    N, out = xd.shape[0], g.out
+    rows = N * int(np.prod(out))
+    z = _backend.depthwise_forward(xd, dkd, *geometry).reshape(rows, C * M)
+    y = _backend.pointwise_forward(z, pkd, bd).reshape((N,) + out + (F,))
+    kernels = _backend
+
+    def backward(grad_y):
+        grad_y = g.to_channels_last(grad_y).reshape(rows, F)
+        grad_pk, grad_bias = kernels.pointwise_backward_kernel(z, grad_y, bd is not None)
+        grad_z = kernels.pointwise_backward_input(grad_y, pkd).reshape((N,) + out + (C * M,))
+        grad_x = kernels.depthwise_backward_input(grad_z, dkd, xd.shape, *geometry)
+        grad_dk = kernels.depthwise_backward_kernel(xd, grad_z, dkd.shape, *geometry)
+        grads = (g.from_channels_last(grad_x), grad_dk, grad_pk.reshape(pk.shape))
+        return grads + ((grad_bias,) if bd is not None else ())
+
+    return record(op, inputs, g.from_channels_last(y), backward)
+
+
+def conv(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1, bias=None):
+    """Full convolution: every output filter sees every input channel.
+
+    x (N, *spatial, Cin), kernel (*k, Cin, F), bias (F,) or None -> (N, *out, F)::
+
+        y[n, o, f] = sum_j sum_c xpad[n, o*s + j*d, c] * kernel[j, c, f] + bias[f]
+
+    Built from the pointwise kernel: for each tap ``j`` the input positions it reads form a
+    strided slice of ``xpad``; that slice (flattened to rows) times ``kernel[j]`` is one
+    matrix product, and the output is their sum over taps. A 1-wide kernel with stride 1
+    and no padding is a single pointwise product on the input itself.
+    """
+    op = "conv"
+    x, kernel = _checked(op, [("x", x), ("kernel", kernel)])
+    g = _Geometry(op, x.shape, kernel.shape, strides, padding, data_format, dilation_rate)
+    r, F = g.rank, kernel.shape[-1]
+    inputs = (x, kernel)
+    if bias is not None:
+        bias = _check_bias(op, bias, F, x.dtype)
+        inputs += (bias,)
+    xd = g.to_channels_last(x.data)
+    kd = np.ascontiguousarray(kernel.data)
+    bd = None if bias is None else np.ascontiguousarray(bias.data)
+    N, Cin, out = xd.shape[0], xd.shape[-1], g.out
+    rows = N * int(np.prod(out))
+    ksize = kd.shape[:r]
+    kernels = _backend
+
+    if all(k == 1 for k in ksize) and all(s == 1 for s in g.strides) and \
+            all(p == (0, 0) for p in g.pads):
+        x_rows, w = xd.reshape(rows, Cin), kd.reshape(Cin, F)
+        y = kernels.pointwise_forward(x_rows, w, bd).reshape((N,) + out + (F,))
+
+        def backward(grad_y):
+            grad_y = g.to_channels_last(grad_y).reshape(rows, F)
+            grad_w, grad_bias = kernels.pointwise_backward_kernel(x_rows, grad_y, bd is not None)
+            grad_x = kernels.pointwise_backward_input(grad_y, w).reshape(xd.shape)
+            grads = (g.from_channels_last(grad_x), grad_w.reshape(kd.shape))
+            return grads + ((grad_bias,) if bd is not None else ())
+
+        return record(op, inputs, g.from_channels_last(y), backward)
+
+    xpad = np.pad(xd, ((0, 0),) + g.pads + ((0, 0),)) if any(map(any, g.pads)) else xd
+
+    def window(tap):
+        """The rows of xpad that tap ``tap`` multiplies: (N * prod(out), Cin)."""
+        index = (slice(None),) + tuple(slice(j * d, j * d + (o - 1) * s + 1, s)
+                                       for j, o, s, d in zip(tap, out, g.strides, g.dilation))
+        return index, np.ascontiguousarray(xpad[index]).reshape(rows, Cin)
+
+    taps = list(np.ndindex(*ksize))
+    y = kernels.pointwise_forward(window(taps[0])[1], np.ascontiguousarray(kd[taps[0]]), bd)
+    for tap in taps[1:]:
+        y += kernels.pointwise_forward(window(tap)[1], np.ascontiguousarray(kd[tap]), None)
+    y = y.reshape((N,) + out + (F,))
+
+    def backward(grad_y):
+        grad_y = g.to_channels_last(grad_y).reshape(rows, F)
+        grad_xpad = np.zeros(xpad.shape, dtype=xpad.dtype)
+        grad_kernel = np.empty(kd.shape, dtype=kd.dtype)
+        grad_bias = None
+        for n, tap in enumerate(taps):
+            index, x_rows = window(tap)
+            grad_kernel[tap], gb = kernels.pointwise_backward_kernel(x_rows, grad_y,
+                                                                     bd is not None and n == 0)
+            grad_bias = gb if n == 0 else grad_bias
+            grad_rows = kernels.pointwise_backward_input(grad_y, np.ascontiguousarray(kd[tap]))
+            grad_xpad[index] += grad_rows.reshape((N,) + out + (Cin,))
+        crop = (slice(None),) + tuple(slice(b, b + L) for (b, _), L in zip(g.pads, xd.shape[1:1 + r]))
+        grads = (g.from_channels_last(grad_xpad[crop]), grad_kernel)
+        return grads + ((grad_bias,) if bd is not None else ())
+
+    return record(op, inputs, g.from_channels_last(y), backward)
+
+
+__all__ = ["conv", "conv_output_length", "conv_padding", "depthwise_conv", "separable_conv",
+           "use_kernels"]
