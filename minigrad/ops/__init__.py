@@ -13,3 +13,6 @@ from .nn import (  # noqa: F401
     elu, exponential, gelu, hard_sigmoid, leaky_relu, log_sigmoid, log_softmax, mish, relu,
     relu6, selu, sigmoid, silu, softmax, softplus, softsign, swish, tanh,
 )
+from .conv import (  # noqa: F401
+    conv, conv_output_length, conv_padding, depthwise_conv, separable_conv,
+)

@@ -1,0 +1,357 @@
+"""``Layer``: the base every layer shares.
+
+A layer owns weights (Variables), creates them on its first call from the input's
+shape (``build``), and applies ``call`` on every call. The base class does the
+bookkeeping Keras users expect:
+
+* a unique default ``name`` (``separable_conv1d``, ``separable_conv1d_1``, ...),
+* ``add_weight`` with initializer, regularizer, constraint and trainability,
+* ``weights`` / ``trainable_weights`` / ``non_trainable_weights`` and ``trainable``,
+* ``losses``: the activity penalty of the last call (divided by the batch size) and one
+  penalty per regularized trainable weight, as differentiable scalar Tensors,
+* ``get_weights`` / ``set_weights`` (validated in full before anything changes),
+* ``get_config`` / ``from_config``, ``count_params``, ``compute_output_shape``,
+* the Keras 2 keywords ``input_shape``, ``batch_input_shape``, ``batch_size``, ``weights``.
+"""
+import inspect
+import re
+
+import numpy as np
+
+from .. import config as _config
+from ..tape import _layer_scope
+from ..tensor import Tensor, Variable
+
+_name_counts = {}
+
+
+def clear_session():
+    """Reset the counters behind default layer names (``dense``, ``dense_1``, ...)."""
+    _name_counts.clear()
+
+
+def _snake_case(name):
+    name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def unique_name(base):
+    """``base`` the first time, then ``base_1``, ``base_2``, ..."""
+    count = _name_counts.get(base, 0)
+    _name_counts[base] = count + 1
+    return base if count == 0 else f"{base}_{count}"
+
+
+class InputSpec:
+    """What a layer accepts: a rank (``ndim`` or ``min_ndim``) and fixed axis sizes."""
+
+    def __init__(self, ndim=None, min_ndim=None, axes=None):
+        self.ndim, self.min_ndim, self.axes = ndim, min_ndim, dict(axes or {})
+
+    def check(self, layer_name, shape):
+        if self.ndim is not None and len(shape) != self.ndim:
+            raise ValueError(f"Input 0 of layer '{layer_name}' is incompatible with the layer: "
+                             f"expected ndim={self.ndim}, found ndim={len(shape)}. Full shape "
+                             f"received: {tuple(shape)}")
+        if self.min_ndim is not None and len(shape) < self.min_ndim:
+            raise ValueError(f"Input 0 of layer '{layer_name}' is incompatible with the layer: "
+                             f"expected min_ndim={self.min_ndim}, found ndim={len(shape)}. "
+                             f"Full shape received: {tuple(shape)}")
+        for axis, size in self.axes.items():
+            if shape[axis] is not None and shape[axis] != size:
+                raise ValueError(f"Input 0 of layer '{layer_name}' is incompatible with the "
+                                 f"layer: expected axis {axis} of input shape to have value "
+                                 f"{size}, but received input with shape {tuple(shape)}")
+
+
+def _normalize_dtype(dtype):
+    if dtype is None:
+        return np.dtype(_config.floatx())
+    try:
+        value = np.dtype(getattr(dtype, "name", dtype))
+    except TypeError:
+        value = None
+    if value is None or value not in (np.float32, np.float64):
+        raise ValueError(f"Invalid dtype {dtype!r}: minigrad layers compute in 'float32' or "
+                         "'float64'.")
+    return value
+
+
+class Layer:
+    """Base class of all layers.
+
+    Subclasses implement ``build(input_shape)`` (create weights with ``add_weight``),
+    ``call(inputs)`` (the computation on Tensors) and ``compute_output_shape``; they add
+    their own arguments to ``get_config``.
+
+    Keyword arguments accepted by every layer:
+        name: string; default ``snake_case(ClassName)`` made unique.
+        trainable: bool; False freezes every weight (no updates, no weight penalties).
+        dtype: ``"float32"`` (default, ``mg.config.floatx()``) or ``"float64"``.
+        input_shape: shape without the batch axis; a Sequential starting with this
+            layer builds at once. ``input_dim=n`` means ``input_shape=(n,)``.
+        batch_input_shape: shape with the batch axis (None for any batch size).
+        batch_size: fixes the batch size together with ``input_shape``.
+        weights: initial weights, set right after the first build.
+        activity_regularizer: penalty on the layer's output, added to ``losses``.
+    """
+
+    def __init__(self, trainable=True, name=None, dtype=None, input_shape=None,
+                 batch_input_shape=None, batch_size=None, weights=None,
+                 activity_regularizer=None, input_dim=None, **kwargs):
+        if kwargs:
+            raise ValueError(f"Unrecognized keyword arguments passed to "
+                             f"{type(self).__name__}: {kwargs}")
+        if not isinstance(trainable, (bool, np.bool_)):
+            raise ValueError(f"Expected `trainable` to be a boolean. Received: "
+                             f"trainable={trainable!r} (of type {type(trainable)})")
+        if name is not None and (not isinstance(name, str) or not name):
+            raise ValueError(f"Layer `name` must be a non-empty string, got {name!r}.")
+        from .. import regularizers
+        self.name = name or unique_name(_snake_case(type(self).__name__))
+        self._trainable = bool(trainable)
+        self.dtype = _normalize_dtype(dtype)
+        self.activity_regularizer = regularizers.get(activity_regularizer)
+        self.built = False
+        self.input_spec = None
+        self._weights = []
+        self._requested_trainable = {}
+        self._activity_losses = []
+        self._build_shape = None
+        self._batch_input_shape = _batch_input_shape(input_shape, batch_input_shape,
+                                                     batch_size, input_dim)
+        self._initial_weights = None if weights is None else [np.asarray(w) for w in weights]
+
+    # -- weights -----------------------------------------------------------------
+    def add_weight(self, name, shape, initializer="glorot_uniform", regularizer=None,
+                   constraint=None, trainable=True, dtype=None):
+        """Create a Variable owned by this layer (named ``<layer>/<name>``)."""
+        from .. import constraints, initializers, regularizers
+        shape = tuple(int(s) for s in shape)
+        dtype = self.dtype if dtype is None else _normalize_dtype(dtype)
+        init = initializers.get(initializer)
+        value = init(shape, dtype=dtype) if init is not None else np.zeros(shape, dtype)
+        variable = Variable(np.asarray(value, dtype=dtype), name=name,
+                            trainable=bool(trainable) and self._trainable,
+                            constraint=constraints.get(constraint),
+                            regularizer=regularizers.get(regularizer))
+        variable.path = f"{self.name}/{name}"
+        self._weights.append(variable)
+        self._requested_trainable[id(variable)] = bool(trainable)
+        return variable
+
+    @property
+    def trainable(self):
+        return self._trainable
+
+    @trainable.setter
+    def trainable(self, value):
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"Expected `trainable` to be a boolean. Received: "
+                             f"trainable={value!r} (of type {type(value)})")
+        self._trainable = bool(value)
+        for w in self._weights:
+            w.trainable = self._trainable and self._requested_trainable.get(id(w), True)
+        for layer in self._sublayers():
+            layer.trainable = value
+
+    def _sublayers(self):
+        return []
+
+    @property
+    def weights(self):
+        """All weights, in creation order (Keras order)."""
+        own = list(self._weights)
+        for layer in self._sublayers():
+            own.extend(layer.weights)
+        return own
+
+    @property
+    def trainable_weights(self):
+        return [w for w in self.weights if w.trainable] if self._trainable else []
+
+    @property
+    def non_trainable_weights(self):
+        trainable = {id(w) for w in self.trainable_weights}
+        return [w for w in self.weights if id(w) not in trainable]
+
+    @property
+    def trainable_variables(self):
+        return self.trainable_weights
+
+    @property
+    def variables(self):
+        return self.weights
+
+    def count_params(self):
+        """Number of scalars in all weights (the layer must be built)."""
+        if not self.built:
+            raise ValueError(f"You tried to call `count_params` on layer '{self.name}', but "
+                             "the layer isn't built. Call it on an input (or call "
+                             "`build(input_shape)`) first.")
+        return int(sum(w.size for w in self.weights))
+
+    def get_weights(self):
+        """Copies of the weight values, in ``weights`` order."""
+        return [np.array(w.data, copy=True) for w in self.weights]
+
+    def set_weights(self, weights):
+        """Replace every weight value. Count and shapes are checked before any change."""
+        current = self.weights
+        weights = list(weights)
+        if len(weights) != len(current):
+            raise ValueError(f"You called `set_weights(weights)` on layer '{self.name}' with a "
+                             f"weight list of length {len(weights)}, but the layer was "
+                             f"expecting {len(current)} weights.")
+        arrays = []
+        for w, value in zip(current, weights):
+            value = np.asarray(value.data if isinstance(value, Tensor) else value)
+            if value.shape != w.shape:
+                raise ValueError(f"Layer '{self.name}' weight shape {w.shape} is not compatible "
+                                 f"with provided weight shape {value.shape} (weight "
+                                 f"'{w.path}').")
+            if value.dtype.kind not in "biuf":
+                raise TypeError(f"set_weights: the value for weight '{w.path}' has dtype "
+                                f"{value.dtype}; expected numbers.")
+            arrays.append(value)
+        for w, value in zip(current, arrays):
+            w.assign(value)
+
+    # -- losses ------------------------------------------------------------------
+    @property
+    def losses(self):
+        """Activity penalties of the last call, then one penalty per regularized trainable
+        weight (recomputed on every access, so they are recorded by an active tape)."""
+        result = list(self._activity_losses)
+        for layer in self._sublayers():
+            result.extend(layer._activity_losses)
+        for w in self.trainable_weights:
+            if w.regularizer is not None:
+                result.append(w.regularizer(w))
+        return result
+
+    # -- calling -----------------------------------------------------------------
+    def build(self, input_shape):
+        """Create the weights for inputs of ``input_shape`` (batch axis included)."""
+        self.built = True
+
+    def call(self, inputs, **kwargs):
+        return inputs
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def _convert_input(self, inputs):
+        if isinstance(inputs, Tensor):
+            if inputs.dtype != self.dtype and inputs.dtype.kind in "biuf":
+                from .. import ops
+                return ops.cast(inputs, self.dtype)
+            return inputs
+        array = np.asarray(inputs)
+        if array.dtype.kind not in "biuf":
+            raise TypeError(f"Layer '{self.name}' expects numeric input, got an array of dtype "
+                            f"{array.dtype}.")
+        return Tensor(array.astype(self.dtype, copy=False))
+
+    def __call__(self, inputs, training=None, **kwargs):
+        x = self._convert_input(inputs)
+        shape = x.shape
+        if self._batch_input_shape is not None:
+            expected = self._batch_input_shape
+            if expected[0] is not None and shape and shape[0] != expected[0]:
+                raise ValueError(f"Layer '{self.name}' was given batch_size={expected[0]} "
+                                 f"(batch_input_shape={expected}), but received a batch of "
+                                 f"{shape[0]} (input shape {shape}).")
+        if not self.built:
+            self._build_with(shape)
+        elif self.input_spec is not None:
+            self.input_spec.check(self.name, shape)
+        _layer_scope.append(self.name)
+        try:
+            if _accepts_training(type(self)):
+                kwargs["training"] = training
+            outputs = self.call(x, **kwargs)
+        finally:
+            _layer_scope.pop()
+        self._activity_losses = []
+        if self.activity_regularizer is not None:
+            self._activity_losses.append(self._activity_penalty(outputs))
+        return outputs
+
+    def _build_with(self, shape):
+        if self.input_spec is not None:
+            self.input_spec.check(self.name, shape)
+        self.build(tuple(shape))
+        self.built = True
+        self._build_shape = tuple(shape)
+        if self._initial_weights is not None:
+            initial, self._initial_weights = self._initial_weights, None
+            self.set_weights(initial)
+
+    def _activity_penalty(self, outputs):
+        penalty = self.activity_regularizer(outputs)
+        batch = outputs.shape[0] if outputs.ndim > 0 else 1
+        if outputs.ndim == 0:
+            return penalty
+        return penalty / batch if batch else penalty * 0
+
+    # -- configuration -----------------------------------------------------------
+    def get_config(self):
+        from .. import regularizers
+        config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype.name}
+        if self._batch_input_shape is not None:
+            config["batch_input_shape"] = self._batch_input_shape
+        if self.activity_regularizer is not None:
+            config["activity_regularizer"] = regularizers.serialize(self.activity_regularizer)
+        return config
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def get_build_config(self):
+        return {"input_shape": self._build_shape}
+
+    def build_from_config(self, config):
+        if config.get("input_shape") is not None and not self.built:
+            self._build_with(tuple(config["input_shape"]))
+
+    @property
+    def input_shape_hint(self):
+        """The ``batch_input_shape`` given at construction, or None."""
+        return self._batch_input_shape
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name!r}, built={self.built}>"
+
+
+def _batch_input_shape(input_shape, batch_input_shape, batch_size, input_dim):
+    if input_dim is not None and input_shape is None:
+        input_shape = (input_dim,)
+    if batch_input_shape is not None:
+        shape = tuple(None if s is None else int(s) for s in batch_input_shape)
+        if batch_size is not None and shape[0] is not None and shape[0] != batch_size:
+            raise ValueError(f"batch_size={batch_size} contradicts batch_input_shape="
+                             f"{tuple(batch_input_shape)}.")
+        return shape if batch_size is None else (int(batch_size),) + shape[1:]
+    if input_shape is not None:
+        if isinstance(input_shape, (int, np.integer)):
+            input_shape = (input_shape,)
+        shape = tuple(None if s is None else int(s) for s in input_shape)
+        for s in shape:
+            if s is not None and s <= 0:
+                raise ValueError(f"input_shape must contain positive sizes, got {input_shape}.")
+        return (None if batch_size is None else int(batch_size),) + shape
+    if batch_size is not None:
+        raise ValueError("batch_size was given without input_shape; pass both (or "
+                         "batch_input_shape).")
+    return None
+
+
+_training_cache = {}
+
+
+def _accepts_training(cls):
+    if cls not in _training_cache:
+        _training_cache[cls] = "training" in inspect.signature(cls.call).parameters
+    return _training_cache[cls]
