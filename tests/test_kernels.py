@@ -1,0 +1,249 @@
+"""The compiled kernels agree with their NumPy twins, and reject bad arguments cleanly.
+
+Hypothesis draws convolution geometries (rank 1/2, batch, spatial sizes, channels, depth
+multiplier, kernel sizes, strides, dilation, any padding split), dtypes and memory layouts;
+each of the six kernel functions must give the same result in both backends.
+"""
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from minigrad import _kernels
+
+twin = _kernels.get_backend("numpy")
+compiled = _kernels.compiled
+needs_compiled = pytest.mark.skipif(compiled is None, reason="compiled kernels not built")
+
+SETTINGS = settings(max_examples=200, deadline=None,
+                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+TOL = {np.float32: dict(rtol=2e-4, atol=2e-4), np.float64: dict(rtol=1e-10, atol=1e-10)}
+
+
+@st.composite
+def geometries(draw):
+    """A valid depthwise problem: shapes, strides, dilation, pads (output length >= 1)."""
+    r = draw(st.integers(1, 2))
+    ks = tuple(draw(st.integers(1, 4)) for _ in range(r))
+    strides = tuple(draw(st.integers(1, 3)) for _ in range(r))
+    dilation = tuple(draw(st.integers(1, 3)) for _ in range(r))
+    pads = tuple((draw(st.integers(0, 4)), draw(st.integers(0, 4))) for _ in range(r))
+    spatial = []
+    for k, d, (b, a) in zip(ks, dilation, pads):
+        smallest = max(1, d * (k - 1) + 1 - b - a)        # keeps the output length >= 1
+        spatial.append(draw(st.integers(smallest, smallest + (12 if r == 1 else 7))))
+    N = draw(st.integers(1, 3))
+    C = draw(st.integers(1, 9))
+    M = draw(st.integers(1, 3))
+    dtype = draw(st.sampled_from([np.float32, np.float64]))
+    layout = draw(st.sampled_from(["contiguous", "strided", "fortran"]))
+    return dict(r=r, ks=ks, strides=strides, dilation=dilation, pads=pads, spatial=tuple(spatial),
+                N=N, C=C, M=M, dtype=dtype, layout=layout)
+
+
+def _array(rng, shape, dtype, layout):
+    """Random values in a chosen memory layout (the kernels must accept any of them)."""
+    if layout == "strided":                       # every other element of a bigger array
+        big = rng.standard_normal(tuple(2 * n for n in shape)).astype(dtype)
+        return big[tuple(slice(None, None, 2) for _ in shape)]
+    a = rng.uniform(-1, 1, shape).astype(dtype)
+    return np.asfortranarray(a) if layout == "fortran" else a
+
+
+def _out_shape(g):
+    return tuple((L + b + a - d * (k - 1) - 1) // s + 1
+                 for L, k, s, d, (b, a) in zip(g["spatial"], g["ks"], g["strides"], g["dilation"],
+                                                g["pads"]))
+
+
+def _assert_same(got, expected, dtype):
+    assert got.shape == expected.shape
+    assert got.dtype == expected.dtype == dtype
+    np.testing.assert_allclose(got, expected, **TOL[dtype])
+
+
+@needs_compiled
+@SETTINGS
+@given(geometries(), st.integers(0, 2**32 - 1))
+def test_depthwise_agrees_with_twin(g, seed):
+    rng = np.random.default_rng(seed)
+    dtype, layout = g["dtype"], g["layout"]
+    x = _array(rng, (g["N"],) + g["spatial"] + (g["C"],), dtype, layout)
+    kernel = _array(rng, g["ks"] + (g["C"], g["M"]), dtype, layout)
+    grad_y = _array(rng, (g["N"],) + _out_shape(g) + (g["C"] * g["M"],), dtype, layout)
+    geometry = (g["strides"], g["dilation"], g["pads"])
+
+    _assert_same(compiled.depthwise_forward(x, kernel, *geometry),
+                 twin.depthwise_forward(x, kernel, *geometry), dtype)
+    _assert_same(compiled.depthwise_backward_input(grad_y, kernel, x.shape, *geometry),
+                 twin.depthwise_backward_input(grad_y, kernel, x.shape, *geometry), dtype)
+    _assert_same(compiled.depthwise_backward_kernel(x, grad_y, kernel.shape, *geometry),
+                 twin.depthwise_backward_kernel(x, grad_y, kernel.shape, *geometry), dtype)
+
+
+@needs_compiled
+@SETTINGS
+@given(st.integers(0, 3000), st.integers(1, 40), st.integers(1, 40), st.booleans(),
+       st.sampled_from([np.float32, np.float64]), st.sampled_from(["contiguous", "strided", "fortran"]),
+       st.integers(0, 2**32 - 1))
+def test_pointwise_agrees_with_twin(P, Cin, F, with_bias, dtype, layout, seed):
+    rng = np.random.default_rng(seed)
+    x = _array(rng, (P, Cin), dtype, layout)
+    w = _array(rng, (Cin, F), dtype, layout)
+    bias = _array(rng, (F,), dtype, layout) if with_bias else None
+    grad_y = _array(rng, (P, F), dtype, layout)
+    tol = dict(TOL[dtype])
+    if dtype == np.float32:                      # sums of up to 3000 terms in float32
+        tol = dict(rtol=1e-3, atol=1e-3 * max(1, P) ** 0.5)
+
+    def same(a, b):
+        assert a.shape == b.shape and a.dtype == b.dtype == dtype
+        np.testing.assert_allclose(a, b, **tol)
+
+    same(compiled.pointwise_forward(x, w, bias), twin.pointwise_forward(x, w, bias))
+    same(compiled.pointwise_backward_input(grad_y, w), twin.pointwise_backward_input(grad_y, w))
+    gw, gb = compiled.pointwise_backward_kernel(x, grad_y, with_bias)
+    tw, tb = twin.pointwise_backward_kernel(x, grad_y, with_bias)
+    same(gw, tw)
+    if with_bias:
+        same(gb, tb)
+    else:
+        assert gb is None and tb is None
+
+
+@needs_compiled
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("rank", [1, 2])
+def test_large_problem_uses_tiles_and_threads(dtype, rank):
+    """Several tiles per row and several threads: the blocking must not change results."""
+    rng = np.random.default_rng(1)
+    if rank == 1:
+        x, kernel = rng.standard_normal((3, 301, 70)), rng.standard_normal((9, 70, 1))
+        geometry = ((2,), (1,), ((4, 5),))
+    else:
+        x, kernel = rng.standard_normal((2, 23, 150, 20)), rng.standard_normal((3, 3, 20, 2))
+        geometry = ((1, 1), (2, 1), ((2, 2), (1, 1)))
+    x, kernel = x.astype(dtype), kernel.astype(dtype)
+    y = compiled.depthwise_forward(x, kernel, *geometry)
+    _assert_same(y, twin.depthwise_forward(x, kernel, *geometry), dtype)
+    grad_y = rng.standard_normal(y.shape).astype(dtype)
+    _assert_same(compiled.depthwise_backward_input(grad_y, kernel, x.shape, *geometry),
+                 twin.depthwise_backward_input(grad_y, kernel, x.shape, *geometry), dtype)
+    tol = TOL[dtype] if dtype == np.float64 else dict(rtol=1e-3, atol=1e-2)
+    np.testing.assert_allclose(compiled.depthwise_backward_kernel(x, grad_y, kernel.shape, *geometry),
+                               twin.depthwise_backward_kernel(x, grad_y, kernel.shape, *geometry), **tol)
+
+
+def test_known_answer_both_backends():
+    """keras-semantics §4: L=6, k=3, s=2, 'same' (pads (0, 1)) on [1..6], taps [1, 10, 100]."""
+    x = np.arange(1, 7, dtype=np.float64).reshape(1, 6, 1)
+    kernel = np.array([1.0, 10.0, 100.0]).reshape(3, 1, 1)
+    for backend in [twin] + ([compiled] if compiled else []):
+        y = backend.depthwise_forward(x, kernel, (2,), (1,), ((0, 1),))
+        np.testing.assert_array_equal(y.ravel(), [321, 543, 65])
+
+
+# ----------------------------------------------------------------------------------------
+# Validation: the compiled wrappers raise, they never crash
+# ----------------------------------------------------------------------------------------
+
+f32 = np.zeros((2, 8, 3), np.float32)
+k32 = np.zeros((3, 3, 2), np.float32)
+GOOD = ((1,), (1,), ((0, 0),))
+
+FORWARD_ERRORS = [
+    ((f32.astype(np.float64), k32) + GOOD, TypeError, "dtype"),
+    ((f32.astype(np.int32), k32.astype(np.int32)) + GOOD, TypeError, "float32 or float64"),
+    ((f32.tolist(), k32) + GOOD, TypeError, "numpy.ndarray"),
+    ((f32[0], k32) + GOOD, ValueError, "rank 3"),
+    ((f32, k32[0]) + GOOD, ValueError, "kernel must have rank"),
+    ((np.zeros((2, 8, 4), np.float32), k32) + GOOD, ValueError, "channels"),
+    ((f32, k32, (0,), (1,), ((0, 0),)), ValueError, "strides"),
+    ((f32, k32, (1,), (-1,), ((0, 0),)), ValueError, "dilation"),
+    ((f32, k32, (1, 1), (1,), ((0, 0),)), ValueError, "strides"),
+    ((f32, k32, (1,), (1,), ((-1, 0),)), ValueError, "pads"),
+    ((f32, k32, (1,), (1,), ((0, 0), (0, 0))), ValueError, "pads"),
+    ((f32, k32, (1.5,), (1,), ((0, 0),)), TypeError, "strides"),
+    ((f32, k32, (1,), (4,), ((0, 0),)), ValueError, "Computed output size"),
+    ((f32, np.zeros((9, 3, 2), np.float32), (1,), (1,), ((0, 0),)), ValueError, "Computed output size"),
+    ((np.zeros((2, 0, 3), np.float32), k32) + GOOD, ValueError, "positive"),
+    ((f32, np.zeros((0, 3, 2), np.float32)) + GOOD, ValueError, "positive"),
+]
+
+
+@needs_compiled
+@pytest.mark.parametrize("args, error, match", FORWARD_ERRORS)
+def test_depthwise_forward_rejects(args, error, match):
+    with pytest.raises(error, match=match):
+        compiled.depthwise_forward(*args)
+
+
+@needs_compiled
+def test_depthwise_backward_rejects():
+    grad_y = np.zeros((2, 6, 6), np.float32)
+    compiled.depthwise_backward_input(grad_y, k32, f32.shape, *GOOD)          # the good call works
+    compiled.depthwise_backward_kernel(f32, grad_y, k32.shape, *GOOD)
+    with pytest.raises(ValueError, match="grad_y"):
+        compiled.depthwise_backward_input(grad_y[:, :5], k32, f32.shape, *GOOD)
+    with pytest.raises(ValueError, match="grad_y"):
+        compiled.depthwise_backward_kernel(f32, np.zeros((2, 6, 3), np.float32), k32.shape, *GOOD)
+    with pytest.raises(TypeError, match="dtype"):
+        compiled.depthwise_backward_input(grad_y.astype(np.float64), k32, f32.shape, *GOOD)
+    with pytest.raises(TypeError, match="dtype"):
+        compiled.depthwise_backward_kernel(f32, grad_y.astype(np.float64), k32.shape, *GOOD)
+    with pytest.raises(ValueError, match="input_shape"):
+        compiled.depthwise_backward_input(grad_y, k32, (2, 8), *GOOD)
+    with pytest.raises(ValueError, match="kernel_shape"):
+        compiled.depthwise_backward_kernel(f32, grad_y, (3, 3), *GOOD)
+    with pytest.raises(ValueError, match="Computed output size"):
+        compiled.depthwise_backward_input(grad_y, k32, (2, 1, 3), *GOOD)
+    with pytest.raises(ValueError, match="pads"):
+        compiled.depthwise_backward_kernel(f32, grad_y, k32.shape, (1,), (1,), ((0, -2),))
+
+
+@needs_compiled
+def test_pointwise_rejects():
+    x, w = np.zeros((5, 3), np.float32), np.zeros((3, 4), np.float32)
+    with pytest.raises(ValueError, match="channels"):
+        compiled.pointwise_forward(x, np.zeros((2, 4), np.float32), None)
+    with pytest.raises(TypeError, match="dtype"):
+        compiled.pointwise_forward(x, w.astype(np.float64), None)
+    with pytest.raises(TypeError, match="dtype"):
+        compiled.pointwise_forward(x, w, np.zeros(4))
+    with pytest.raises(ValueError, match="bias"):
+        compiled.pointwise_forward(x, w, np.zeros(3, np.float32))
+    with pytest.raises(ValueError, match="2D"):
+        compiled.pointwise_forward(x[None], w, None)
+    with pytest.raises(ValueError, match="columns"):
+        compiled.pointwise_backward_input(np.zeros((5, 3), np.float32), w)
+    with pytest.raises(ValueError, match="rows"):
+        compiled.pointwise_backward_kernel(x, np.zeros((4, 4), np.float32), True)
+    with pytest.raises(TypeError, match="float32 or float64"):
+        compiled.pointwise_backward_kernel(x.astype(np.int64), np.zeros((5, 4), np.int64), True)
+
+
+@needs_compiled
+def test_zero_batch():
+    y = compiled.depthwise_forward(np.zeros((0, 8, 3), np.float32), k32, *GOOD)
+    assert y.shape == (0, 6, 6)
+    assert compiled.pointwise_forward(np.zeros((0, 3)), np.ones((3, 2)), None).shape == (0, 2)
+
+
+def test_backend_switch_from_environment():
+    code = "import minigrad._kernels as k; print(k.BACKEND, k.depthwise_forward.__module__)"
+    env = dict(os.environ, MINIGRAD_KERNELS="numpy")
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
+                         cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["numpy", "minigrad._kernels.depthwise_twin"]
+
+
+def test_get_backend_names():
+    assert _kernels.get_backend("numpy") is twin
+    assert _kernels.BACKEND in ("cython", "numpy")
+    with pytest.raises(ValueError, match="cython"):
+        _kernels.get_backend("fortran")
