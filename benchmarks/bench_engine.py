@@ -1,0 +1,144 @@
+"""Per-op overhead of the tape engine, against PyTorch autograd, in one run.
+
+The workload is a chain of tiny elementwise ops, so that the arithmetic costs almost
+nothing and what is measured is the framework: building result tensors, recording the
+tape, and walking it backwards::
+
+    y = x
+    for _ in range(steps):
+        y = tanh(y * 1.001 + 0.1)        # three ops per step
+    loss = y.sum()                       # one more
+    grad = d loss / d x
+
+Both frameworks run the same chain on the same small tensor (16 elements by default),
+same dtype; PyTorch is pinned to ``--threads`` threads. Reported per op (total time /
+number of ops), best and median over ``--repeat`` runs:
+
+* ``forward``   building the chain while recording (minigrad: under a GradientTape;
+  torch: with ``requires_grad``),
+* ``fwd+bwd``   the same plus computing the gradient of ``x``,
+* ``numpy``     the same forward arithmetic on bare ndarrays (the floor: no framework).
+
+Usage::
+
+    python benchmarks/bench_engine.py                  # 16 elements, float32, 300 ops
+    python benchmarks/bench_engine.py --shape 4 4 --dtype float64 --threads 2
+
+The machine may be shared: run it a few times, and compare ratios from the same run.
+"""
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+import minigrad as mg  # noqa: E402
+from minigrad import ops  # noqa: E402
+
+
+def chain_numpy(x, steps):
+    y = x
+    for _ in range(steps):
+        y = np.tanh(y * 1.001 + 0.1)
+    return y.sum()
+
+
+def forward_minigrad(x, steps):
+    with mg.GradientTape() as tape:
+        tape.watch(x)
+        y = x
+        for _ in range(steps):
+            y = ops.tanh(y * 1.001 + 0.1)
+        loss = y.sum()
+    return tape, loss
+
+
+def chain_minigrad(x, steps):
+    tape, loss = forward_minigrad(x, steps)
+    return tape.gradient(loss, x)
+
+
+def forward_torch(torch, x, steps):
+    y = x
+    for _ in range(steps):
+        y = torch.tanh(y * 1.001 + 0.1)
+    return y.sum()
+
+
+def chain_torch(torch, x, steps):
+    loss = forward_torch(torch, x, steps)
+    grad, = torch.autograd.grad(loss, [x])
+    return grad
+
+
+def measure(fn, repeat):
+    """Seconds per call of ``fn()``: (best, median) over ``repeat`` calls after a warm-up."""
+    for _ in range(3):
+        fn()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return min(times), statistics.median(times)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--shape", type=int, nargs="+", default=[16])
+    parser.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    parser.add_argument("--steps", type=int, default=100, help="chain steps (3 ops each)")
+    parser.add_argument("--repeat", type=int, default=200)
+    parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
+    args = parser.parse_args(argv)
+
+    n_ops = 3 * args.steps + 1
+    data = np.random.default_rng(0).uniform(-1, 1, size=args.shape).astype(args.dtype)
+    x = mg.Tensor(data)
+
+    # The gradients agree before anything is timed.
+    expected = chain_minigrad(x, args.steps)
+    rows = [("numpy (no autodiff)", measure(lambda: chain_numpy(data, args.steps), args.repeat),
+             None),
+            ("minigrad", measure(lambda: forward_minigrad(x, args.steps), args.repeat),
+             measure(lambda: chain_minigrad(x, args.steps), args.repeat))]
+    try:
+        import torch
+    except ImportError:
+        torch = None
+        print("torch is not installed (pip install torch==2.13.0): minigrad only.\n")
+    if torch is not None:
+        torch.set_num_threads(args.threads)
+        tx = torch.tensor(data, requires_grad=True)
+        got = chain_torch(torch, tx, args.steps).numpy()
+        tol = 1e-4 if args.dtype == "float32" else 1e-10
+        if not np.allclose(got, expected, rtol=tol, atol=tol):
+            raise SystemExit("minigrad and torch gradients differ; not timing.")
+        rows.append((f"torch {torch.__version__} ({args.threads} thread"
+                     f"{'s' if args.threads > 1 else ''})",
+                     measure(lambda: forward_torch(torch, tx, args.steps), args.repeat),
+                     measure(lambda: chain_torch(torch, tx, args.steps), args.repeat)))
+
+    print(f"chain of {n_ops} ops on shape {tuple(args.shape)} {args.dtype}, "
+          f"{args.repeat} runs; python {platform.python_version()}, numpy {np.__version__}, "
+          f"{os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}")
+    print(f"{'':28s}{'forward us/op':>22s}{'fwd+bwd us/op':>22s}")
+    print(f"{'':28s}{'best':>11s}{'median':>11s}{'best':>11s}{'median':>11s}")
+    us = 1e6 / n_ops
+    for name, fwd, both in rows:
+        cells = f"{fwd[0] * us:11.2f}{fwd[1] * us:11.2f}"
+        cells += f"{both[0] * us:11.2f}{both[1] * us:11.2f}" if both else f"{'-':>11s}{'-':>11s}"
+        print(f"{name:28s}{cells}")
+    if torch is not None:
+        (_, mf, mb), (_, tf, tb) = rows[1], rows[2]
+        print(f"minigrad / torch (best): forward {mf[0] / tf[0]:.2f}x, "
+              f"fwd+bwd {mb[0] / tb[0]:.2f}x   (median: {mf[1] / tf[1]:.2f}x, "
+              f"{mb[1] / tb[1]:.2f}x; below 1 means minigrad is faster)")
+
+
+if __name__ == "__main__":
+    main()
