@@ -1,0 +1,92 @@
+"""Name lookup and (de)serialization shared by the small registries.
+
+Initializers, regularizers, constraints, activations and optimizers each keep one
+:class:`Registry` that maps string names to the object they stand for (a class, or a
+function). Each module's ``get`` decides what to do with what it finds — instantiate a
+class, return a function — while the registry does the bookkeeping and the error::
+
+    REGISTRY = Registry("initializer")
+
+    @REGISTRY.register("glorot_uniform", "GlorotUniform")
+    class GlorotUniform(VarianceScaling): ...
+
+    REGISTRY.lookup("glorot_uniform")   # -> GlorotUniform
+    REGISTRY.lookup("glorot")           # ValueError: Could not interpret initializer
+                                        #   identifier: glorot. Valid names: ...
+    REGISTRY.name_of(GlorotUniform)     # -> "glorot_uniform" (the first name registered)
+
+Serialized objects are dicts shaped like Keras's
+``{"module", "class_name", "config", "registered_name"}`` so configs read the same.
+"""
+
+
+class Registry:
+    """Names -> objects for one kind of thing (``kind`` is used in error messages)."""
+
+    def __init__(self, kind):
+        self.kind = kind
+        self._by_name = {}
+        self._canonical = {}      # object -> its first registered name
+
+    def register(self, *names):
+        """Decorator: register a class or function under ``names`` (default: its
+        ``__name__``). The first name is the canonical one that :meth:`name_of` returns."""
+        def decorate(obj):
+            for name in names or (obj.__name__,):
+                self.add(name, obj)
+            return obj
+        return decorate
+
+    def add(self, name, obj):
+        if not isinstance(name, str):
+            raise TypeError(f"{self.kind} names must be strings, got {name!r}.")
+        current = self._by_name.get(name)
+        if current is not None and current is not obj:
+            raise ValueError(f"The {self.kind} name {name!r} is already registered for "
+                             f"{current!r}.")
+        self._by_name[name] = obj
+        self._canonical.setdefault(obj, name)
+
+    def __contains__(self, name):
+        return name in self._by_name
+
+    def names(self):
+        """Every registered name, sorted."""
+        return sorted(self._by_name)
+
+    def lookup(self, name):
+        """The object registered as ``name``; ValueError listing valid names if none."""
+        try:
+            return self._by_name[name]
+        except (KeyError, TypeError):
+            raise self.not_understood(name) from None
+
+    def name_of(self, obj):
+        """The canonical name of ``obj`` (or of its class), or None if unregistered."""
+        try:
+            return self._canonical.get(obj)
+        except TypeError:           # unhashable
+            return None
+
+    def not_understood(self, identifier):
+        """The ValueError every ``get`` raises for an identifier it cannot use."""
+        return ValueError(f"Could not interpret {self.kind} identifier: {identifier}. "
+                          f"Valid names: {', '.join(self.names())}.")
+
+    # -- serialization ---------------------------------------------------------------
+    def serialize(self, obj):
+        """``obj`` (an instance with ``get_config``) as a plain dict."""
+        cls = type(obj)
+        return {"module": cls.__module__, "class_name": cls.__name__,
+                "config": obj.get_config(), "registered_name": self.name_of(cls)}
+
+    def deserialize(self, config):
+        """Rebuild an object from :meth:`serialize`'s dict."""
+        if not isinstance(config, dict) or "class_name" not in config:
+            raise ValueError(f"Could not interpret {self.kind} identifier: {config!r}. "
+                             "A serialized object is a dict with 'class_name' and 'config'.")
+        cls = self.lookup(config["class_name"])
+        params = config.get("config") or {}
+        if hasattr(cls, "from_config"):
+            return cls.from_config(params)
+        return cls(**params)
