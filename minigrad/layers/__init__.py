@@ -1,2 +1,7 @@
 """Keras-style layers. ``Layer`` is the shared base; each module holds one family."""
 from .base import InputSpec, Layer, clear_session  # noqa: F401
+from .conv import Conv, Conv1D, Conv2D, Convolution1D, Convolution2D  # noqa: F401
+from .depthwise_separable import (  # noqa: F401
+    BaseDepthwiseSeparableConv, DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D,
+    SeparableConv2D, SeparableConvolution1D, SeparableConvolution2D,
+)

@@ -1,0 +1,270 @@
+"""``Conv1D`` / ``Conv2D``, and the argument checks every convolution layer shares.
+
+A convolution layer's constructor turns its arguments into one canonical form and
+rejects anything else with a message naming the argument and the value received::
+
+    kernel_size=3       -> (3,)      (an int is repeated once per spatial axis)
+    padding="SAME"      -> "same"    ("causal" only for the 1D layers)
+    data_format=None    -> mg.config.image_data_format()
+
+The helpers here do that for :class:`Conv` and for the depthwise / separable family in
+:mod:`minigrad.layers.depthwise_separable`.
+
+Shapes (channels_last; channels_first puts C right after the batch axis)::
+
+    input   (N, *spatial, Cin)
+    kernel  (*kernel_size, Cin, filters)
+    bias    (filters,)
+    output  (N, *out, filters)     out per axis: see ops.conv_output_length
+"""
+import numbers
+
+import numpy as np
+
+from .. import activations, config, constraints, initializers, ops, regularizers
+from .base import InputSpec, Layer
+
+# ----------------------------------------------------------------------------------------
+# Argument checks shared by the convolution layers
+# ----------------------------------------------------------------------------------------
+
+
+def _is_int(value):
+    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
+
+
+def normalize_tuple(value, rank, name):
+    """An int or ``rank`` ints -> a tuple of ``rank`` positive ints (``kernel_size``,
+    ``strides``, ``dilation_rate``)."""
+    if _is_int(value):
+        items = (value,) * rank
+    elif isinstance(value, (tuple, list)):
+        items = tuple(value)
+    else:
+        items = None
+    if items is None or len(items) != rank or not all(_is_int(v) for v in items):
+        raise ValueError(f"The `{name}` argument must be an integer or a tuple of {rank} "
+                         f"integers. Received {name}={value!r}")
+    non_positive = {int(v) for v in items if v <= 0}
+    if non_positive:
+        raise ValueError(f"The `{name}` argument must be a tuple of {rank} integers. Received "
+                         f"{name}={value!r}, including values {non_positive} that do not "
+                         f"satisfy `value > 0`")
+    return tuple(int(v) for v in items)
+
+
+def positive_int(value, name):
+    """``filters``, ``depth_multiplier``: a strictly positive int."""
+    if not _is_int(value) or value <= 0:
+        raise ValueError(f"Invalid value for argument `{name}`. Expected a strictly positive "
+                         f"integer. Received {name}={value!r}.")
+    return int(value)
+
+
+def normalize_padding(value, rank, layer):
+    """``"valid"`` / ``"same"`` (any case); ``"causal"`` only for rank-1 layers."""
+    allowed = ("valid", "same", "causal") if rank == 1 else ("valid", "same")
+    choices = "{" + ", ".join(repr(a) for a in allowed) + "}"
+    if not isinstance(value, str):
+        raise ValueError(f"The `padding` argument of {layer} must be one of {choices} "
+                         f"(explicit padding lists are not supported). Received: "
+                         f"padding={value!r}")
+    mode = value.lower()
+    if mode == "causal" and rank != 1:
+        raise ValueError(f"padding='causal' is only supported by the 1D layers (Conv1D, "
+                         f"DepthwiseConv1D, SeparableConv1D); {layer} accepts {choices}. "
+                         f"Received: padding={value!r}")
+    if mode not in allowed:
+        raise ValueError(f"The `padding` argument of {layer} must be one of {choices}. "
+                         f"Received: padding={value!r}")
+    return mode
+
+
+def normalize_data_format(value):
+    """None -> ``mg.config.image_data_format()``; else ``channels_last`` / ``channels_first``."""
+    if value is None:
+        return config.image_data_format()
+    mode = value.lower() if isinstance(value, str) else value
+    if mode not in ("channels_last", "channels_first"):
+        raise ValueError("The `data_format` argument must be one of {'channels_first', "
+                         f"'channels_last'}}. Received: data_format={value!r}")
+    return mode
+
+
+def check_strides_with_dilation(strides, dilation_rate):
+    """The seeds' rule: a stride above 1 and a dilation above 1 cannot be combined."""
+    if max(strides) > 1 and max(dilation_rate) > 1:
+        raise ValueError("`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
+                         f"Received: strides={strides} and dilation_rate={dilation_rate}")
+
+
+def check_bool(value, name):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"Expected `{name}` to be a boolean. Received: {name}={value!r} "
+                         f"(of type {type(value)})")
+    return bool(value)
+
+
+def conv_output_shape(layer, input_shape, out_channels):
+    """``(N, *out, out_channels)`` (or channels first) for ``input_shape``; None dims stay
+    None. Raises if the input rank is wrong or a spatial output size would be <= 0."""
+    input_shape = tuple(input_shape)
+    r = layer.rank
+    if len(input_shape) != r + 2:
+        layout = "(batch, channels, *spatial)" if layer.data_format == "channels_first" \
+            else "(batch, *spatial, channels)"
+        raise ValueError(f"Input 0 of layer '{layer.name}' is incompatible with the layer: "
+                         f"expected ndim={r + 2} {layout}, found ndim={len(input_shape)}. Full "
+                         f"shape received: {input_shape}")
+    first = layer.data_format == "channels_first"
+    spatial = input_shape[2:] if first else input_shape[1:-1]
+    out = tuple(ops.conv_output_length(L, k, s, d, layer.padding)
+                for L, k, s, d in zip(spatial, layer.kernel_size, layer.strides,
+                                      layer.dilation_rate))
+    if any(o is not None and o <= 0 for o in out):
+        channels = input_shape[1] if first else input_shape[-1]
+        raise ValueError(
+            f"Computed output size would be zero or negative. Received `inputs "
+            f"shape={input_shape}`, `kernel shape={layer.kernel_size + (channels, out_channels)}`"
+            f", `dilation_rate={list(layer.dilation_rate)}`, `strides={layer.strides}`, "
+            f"`padding={layer.padding}` (layer '{layer.name}'; the dilated kernel spans "
+            f"{[d * (k - 1) + 1 for k, d in zip(layer.kernel_size, layer.dilation_rate)]} "
+            f"input positions).")
+    return (input_shape[0], out_channels) + out if first else \
+        (input_shape[0],) + out + (out_channels,)
+
+
+def input_channels(layer, input_shape):
+    """The channel count of ``input_shape`` (must be known to build weights)."""
+    channels = input_shape[1 if layer.data_format == "channels_first" else -1]
+    if channels is None:
+        raise ValueError(f"The channel dimension of the inputs to layer '{layer.name}' should "
+                         f"be defined, but it is None (input shape {tuple(input_shape)}, "
+                         f"data_format={layer.data_format!r}).")
+    return int(channels)
+
+
+def get_initializer(identifier, default):
+    """``initializers.get``; None means the documented default."""
+    return initializers.get(default if identifier is None else identifier)
+
+
+def serialize(module, obj):
+    """``module.serialize(obj)`` with None kept as None (for config dicts)."""
+    return None if obj is None else module.serialize(obj)
+
+
+def serialize_activation(activation):
+    """The activation's registered name; ``"linear"`` when there is none."""
+    return "linear" if activation is None else activations.serialize(activation)
+
+
+def add_bias_on_channels(layer, y, bias):
+    """``y + bias`` with bias (channels,) broadcast on the data_format's channel axis."""
+    if layer.data_format == "channels_first":
+        bias = ops.reshape(bias, (-1,) + (1,) * layer.rank)
+    return y + bias
+
+
+# ----------------------------------------------------------------------------------------
+# Conv1D / Conv2D
+# ----------------------------------------------------------------------------------------
+
+
+class Conv(Layer):
+    """Full convolution layer of rank 1 or 2 (subclasses fix ``rank``)::
+
+        y = activation(conv(x, kernel) + bias)
+        y[n, o, f] = sum_j sum_c xpad[n, o*s + j*d, c] * kernel[j, c, f] + bias[f]
+
+    Weights: ``kernel`` (*kernel_size, Cin, filters), ``bias`` (filters,).
+    As in Keras 3, ``strides > 1`` with ``dilation_rate > 1`` raises, and ``groups``
+    must be 1 here (grouped convolution is not implemented).
+    """
+
+    rank = None
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
+                 dilation_rate=1, groups=1, activation=None, use_bias=True,
+                 kernel_initializer="glorot_uniform", bias_initializer="zeros",
+                 kernel_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 kernel_constraint=None, bias_constraint=None, **kwargs):
+        r, cls = self.rank, type(self).__name__
+        self.filters = positive_int(filters, "filters")
+        self.kernel_size = normalize_tuple(kernel_size, r, "kernel_size")
+        self.strides = normalize_tuple(strides, r, "strides")
+        self.padding = normalize_padding(padding, r, cls)
+        self.data_format = normalize_data_format(data_format)
+        self.dilation_rate = normalize_tuple(dilation_rate, r, "dilation_rate")
+        check_strides_with_dilation(self.strides, self.dilation_rate)
+        if groups != 1 or not _is_int(groups):
+            raise ValueError(f"{cls} supports only `groups=1` (grouped convolution is not "
+                             f"implemented in minigrad). Received: groups={groups!r}")
+        self.groups = 1
+        self.activation = activations.get(activation)
+        self.use_bias = check_bool(use_bias, "use_bias")
+        self.kernel_initializer = get_initializer(kernel_initializer, "glorot_uniform")
+        self.bias_initializer = get_initializer(bias_initializer, "zeros")
+        self.kernel_regularizer = regularizers.get(kernel_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.kernel_constraint = constraints.get(kernel_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self.input_spec = InputSpec(min_ndim=r + 2)
+        self.kernel = None
+        self.bias = None
+
+    def build(self, input_shape):
+        conv_output_shape(self, input_shape, self.filters)      # rank and size checks first
+        channels = input_channels(self, input_shape)
+        self.kernel = self.add_weight("kernel", self.kernel_size + (channels, self.filters),
+                                      self.kernel_initializer, self.kernel_regularizer,
+                                      self.kernel_constraint)
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self.filters,), self.bias_initializer,
+                                        self.bias_regularizer, self.bias_constraint)
+        axis = 1 if self.data_format == "channels_first" else -1
+        self.input_spec = InputSpec(ndim=self.rank + 2, axes={axis: channels})
+        self.built = True
+
+    def call(self, inputs):
+        conv_output_shape(self, inputs.shape, self.filters)
+        y = ops.conv(inputs, self.kernel, self.strides, self.padding, self.data_format,
+                     self.dilation_rate, bias=self.bias)
+        return y if self.activation is None else self.activation(y)
+
+    def compute_output_shape(self, input_shape):
+        return conv_output_shape(self, input_shape, self.filters)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "filters": self.filters, "kernel_size": self.kernel_size, "strides": self.strides,
+            "padding": self.padding, "data_format": self.data_format,
+            "dilation_rate": self.dilation_rate, "groups": self.groups,
+            "activation": serialize_activation(self.activation), "use_bias": self.use_bias,
+            "kernel_initializer": serialize(initializers, self.kernel_initializer),
+            "bias_initializer": serialize(initializers, self.bias_initializer),
+            "kernel_regularizer": serialize(regularizers, self.kernel_regularizer),
+            "bias_regularizer": serialize(regularizers, self.bias_regularizer),
+            "activity_regularizer": serialize(regularizers, self.activity_regularizer),
+            "kernel_constraint": serialize(constraints, self.kernel_constraint),
+            "bias_constraint": serialize(constraints, self.bias_constraint),
+        })
+        return config
+
+
+class Conv1D(Conv):
+    """1D convolution over ``(batch, steps, channels)``; ``padding="causal"`` pads
+    ``dilation_rate * (kernel_size - 1)`` zeros on the left (output t sees inputs <= t*s)."""
+
+    rank = 1
+
+
+class Conv2D(Conv):
+    """2D convolution over ``(batch, rows, cols, channels)``."""
+
+    rank = 2
+
+
+Convolution1D, Convolution2D = Conv1D, Conv2D

@@ -1,0 +1,236 @@
+"""The depthwise / separable convolution family: one base, four thin classes.
+
+:class:`BaseDepthwiseSeparableConv` carries everything — arguments, validation (in the
+constructor), ``build``, ``call``, ``compute_output_shape``, ``get_config``. The public
+classes only fix the rank and, for Separable, add the pointwise stage::
+
+    DepthwiseConv1D / DepthwiseConv2D     y = act(depthwise(x) + bias)
+    SeparableConv1D / SeparableConv2D     y = act(pointwise(depthwise(x)) + bias)
+
+Shapes (channels_last; r = rank; C input channels, M depth_multiplier, F filters)::
+
+    input              (N, *spatial, C)
+    depthwise_kernel   (*kernel_size, C, M)    output channel c*M + m
+    pointwise_kernel   (1,)*r + (C*M, F)       Separable only
+    bias               (C*M,) Depthwise, (F,) Separable
+    output             (N, *out, C*M) or (N, *out, F)
+
+Weight shapes do not depend on ``data_format``. Output length per axis (``ek`` =
+``d*(k-1)+1``): valid ``floor((L-ek)/s)+1``; same and causal ``ceil(L/s)``; causal
+(1D only) pads ``d*(k-1)`` zeros on the left.
+
+Where minigrad follows the seed documents rather than Keras 3 (see SPEC.md):
+``padding="causal"`` for the 1D layers, ``strides > 1`` with ``dilation_rate > 1`` raises,
+and the Depthwise kernel is named ``depthwise_kernel`` (``layer.kernel`` is an alias).
+"""
+from .. import activations, constraints, initializers, ops, regularizers
+from .base import InputSpec, Layer
+from .conv import (
+    add_bias_on_channels, check_bool, check_strides_with_dilation, conv_output_shape,
+    get_initializer, input_channels, normalize_data_format, normalize_padding,
+    normalize_tuple, positive_int, serialize, serialize_activation,
+)
+
+
+class BaseDepthwiseSeparableConv(Layer):
+    """Shared base of ``DepthwiseConv1D/2D`` and ``SeparableConv1D/2D``.
+
+    Subclasses set ``rank`` (1 or 2) and ``separable`` (adds ``filters`` and the
+    pointwise kernel). All arguments are checked here, before any state exists.
+    """
+
+    rank = None
+    separable = False
+
+    def __init__(self, *, filters=None, kernel_size, strides=1, padding="valid",
+                 data_format=None, dilation_rate=1, depth_multiplier=1, activation=None,
+                 use_bias=True, depthwise_initializer="glorot_uniform",
+                 pointwise_initializer="glorot_uniform", bias_initializer="zeros",
+                 depthwise_regularizer=None, pointwise_regularizer=None, bias_regularizer=None,
+                 activity_regularizer=None, depthwise_constraint=None,
+                 pointwise_constraint=None, bias_constraint=None, **kwargs):
+        r, cls = self.rank, type(self).__name__
+        if self.separable:
+            self.filters = positive_int(filters, "filters")
+        self.kernel_size = normalize_tuple(kernel_size, r, "kernel_size")
+        self.strides = normalize_tuple(strides, r, "strides")
+        self.padding = normalize_padding(padding, r, cls)
+        self.data_format = normalize_data_format(data_format)
+        self.dilation_rate = normalize_tuple(dilation_rate, r, "dilation_rate")
+        check_strides_with_dilation(self.strides, self.dilation_rate)
+        self.depth_multiplier = positive_int(depth_multiplier, "depth_multiplier")
+        self.activation = activations.get(activation)
+        self.use_bias = check_bool(use_bias, "use_bias")
+        self.depthwise_initializer = get_initializer(depthwise_initializer, "glorot_uniform")
+        self.bias_initializer = get_initializer(bias_initializer, "zeros")
+        self.depthwise_regularizer = regularizers.get(depthwise_regularizer)
+        self.bias_regularizer = regularizers.get(bias_regularizer)
+        self.depthwise_constraint = constraints.get(depthwise_constraint)
+        self.bias_constraint = constraints.get(bias_constraint)
+        if self.separable:
+            self.pointwise_initializer = get_initializer(pointwise_initializer,
+                                                         "glorot_uniform")
+            self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
+            self.pointwise_constraint = constraints.get(pointwise_constraint)
+        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        self.input_spec = InputSpec(min_ndim=r + 2)
+        self.depthwise_kernel = None
+        if self.separable:
+            self.pointwise_kernel = None
+        self.bias = None
+
+    def _output_channels(self, channels):
+        """F for Separable, C*M for Depthwise (None while C is unknown)."""
+        if self.separable:
+            return self.filters
+        return None if channels is None else channels * self.depth_multiplier
+
+    def _channels_of(self, input_shape):
+        return tuple(input_shape)[1 if self.data_format == "channels_first" else -1]
+
+    def build(self, input_shape):
+        # Rank and output-size checks run before any weight exists.
+        conv_output_shape(self, input_shape, self._output_channels(
+            self._channels_of(input_shape) if len(input_shape) == self.rank + 2 else None))
+        C, M = input_channels(self, input_shape), self.depth_multiplier
+        self.depthwise_kernel = self.add_weight(
+            "depthwise_kernel", self.kernel_size + (C, M), self.depthwise_initializer,
+            self.depthwise_regularizer, self.depthwise_constraint)
+        if self.separable:
+            self.pointwise_kernel = self.add_weight(
+                "pointwise_kernel", (1,) * self.rank + (C * M, self.filters),
+                self.pointwise_initializer, self.pointwise_regularizer,
+                self.pointwise_constraint)
+        if self.use_bias:
+            self.bias = self.add_weight("bias", (self._output_channels(C),),
+                                        self.bias_initializer, self.bias_regularizer,
+                                        self.bias_constraint)
+        axis = 1 if self.data_format == "channels_first" else -1
+        self.input_spec = InputSpec(ndim=self.rank + 2, axes={axis: C})
+        self.built = True
+
+    def call(self, inputs):
+        # A later call may bring shorter inputs: check with the layer's name in the message.
+        self.compute_output_shape(inputs.shape)
+        geometry = (self.strides, self.padding, self.data_format, self.dilation_rate)
+        if self.separable:
+            y = ops.separable_conv(inputs, self.depthwise_kernel, self.pointwise_kernel,
+                                   *geometry, bias=self.bias)
+        else:
+            y = ops.depthwise_conv(inputs, self.depthwise_kernel, *geometry)
+            if self.bias is not None:
+                y = add_bias_on_channels(self, y, self.bias)
+        return y if self.activation is None else self.activation(y)
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        channels = self._channels_of(input_shape) if len(input_shape) == self.rank + 2 else None
+        return conv_output_shape(self, input_shape, self._output_channels(channels))
+
+    def get_config(self):
+        config = super().get_config()
+        if self.separable:
+            config["filters"] = self.filters
+        config.update({
+            "depth_multiplier": self.depth_multiplier, "kernel_size": self.kernel_size,
+            "strides": self.strides, "padding": self.padding, "data_format": self.data_format,
+            "dilation_rate": self.dilation_rate,
+            "activation": serialize_activation(self.activation), "use_bias": self.use_bias,
+            "depthwise_initializer": serialize(initializers, self.depthwise_initializer),
+            "bias_initializer": serialize(initializers, self.bias_initializer),
+            "depthwise_regularizer": serialize(regularizers, self.depthwise_regularizer),
+            "bias_regularizer": serialize(regularizers, self.bias_regularizer),
+            "activity_regularizer": serialize(regularizers, self.activity_regularizer),
+            "depthwise_constraint": serialize(constraints, self.depthwise_constraint),
+            "bias_constraint": serialize(constraints, self.bias_constraint),
+        })
+        if self.separable:
+            config.update({
+                "pointwise_initializer": serialize(initializers, self.pointwise_initializer),
+                "pointwise_regularizer": serialize(regularizers, self.pointwise_regularizer),
+                "pointwise_constraint": serialize(constraints, self.pointwise_constraint),
+            })
+        return config
+
+
+class DepthwiseConv(BaseDepthwiseSeparableConv):
+    """Depthwise convolution: each input channel gets its own ``depth_multiplier`` filters;
+    no mixing across channels. Keras positional order (``depth_multiplier`` 4th)."""
+
+    def __init__(self, kernel_size, strides=1, padding="valid", depth_multiplier=1,
+                 data_format=None, dilation_rate=1, activation=None, use_bias=True,
+                 depthwise_initializer="glorot_uniform", bias_initializer="zeros",
+                 depthwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 depthwise_constraint=None, bias_constraint=None, **kwargs):
+        super().__init__(
+            kernel_size=kernel_size, strides=strides, padding=padding,
+            depth_multiplier=depth_multiplier, data_format=data_format,
+            dilation_rate=dilation_rate, activation=activation, use_bias=use_bias,
+            depthwise_initializer=depthwise_initializer, bias_initializer=bias_initializer,
+            depthwise_regularizer=depthwise_regularizer, bias_regularizer=bias_regularizer,
+            activity_regularizer=activity_regularizer,
+            depthwise_constraint=depthwise_constraint, bias_constraint=bias_constraint,
+            **kwargs)
+
+    @property
+    def kernel(self):
+        """Keras 3's name for the depthwise kernel (the same Variable)."""
+        return self.depthwise_kernel
+
+
+class SeparableConv(BaseDepthwiseSeparableConv):
+    """Depthwise convolution followed by a pointwise (1x1) convolution to ``filters``
+    channels. Keras positional order (``depth_multiplier`` 7th)."""
+
+    separable = True
+
+    def __init__(self, filters, kernel_size, strides=1, padding="valid", data_format=None,
+                 dilation_rate=1, depth_multiplier=1, activation=None, use_bias=True,
+                 depthwise_initializer="glorot_uniform", pointwise_initializer="glorot_uniform",
+                 bias_initializer="zeros", depthwise_regularizer=None,
+                 pointwise_regularizer=None, bias_regularizer=None, activity_regularizer=None,
+                 depthwise_constraint=None, pointwise_constraint=None, bias_constraint=None,
+                 **kwargs):
+        super().__init__(
+            filters=filters, kernel_size=kernel_size, strides=strides, padding=padding,
+            data_format=data_format, dilation_rate=dilation_rate,
+            depth_multiplier=depth_multiplier, activation=activation, use_bias=use_bias,
+            depthwise_initializer=depthwise_initializer,
+            pointwise_initializer=pointwise_initializer, bias_initializer=bias_initializer,
+            depthwise_regularizer=depthwise_regularizer,
+            pointwise_regularizer=pointwise_regularizer, bias_regularizer=bias_regularizer,
+            activity_regularizer=activity_regularizer,
+            depthwise_constraint=depthwise_constraint,
+            pointwise_constraint=pointwise_constraint, bias_constraint=bias_constraint,
+            **kwargs)
+
+
+class DepthwiseConv1D(DepthwiseConv):
+    """Depthwise 1D convolution over ``(batch, steps, channels)`` -> ``(batch, new_steps,
+    channels * depth_multiplier)``. ``padding``: valid, same or causal."""
+
+    rank = 1
+
+
+class DepthwiseConv2D(DepthwiseConv):
+    """Depthwise 2D convolution over ``(batch, rows, cols, channels)`` -> ``(batch,
+    new_rows, new_cols, channels * depth_multiplier)``. ``padding``: valid or same."""
+
+    rank = 2
+
+
+class SeparableConv1D(SeparableConv):
+    """Separable 1D convolution ``(batch, steps, channels)`` -> ``(batch, new_steps,
+    filters)``. ``padding``: valid, same or causal."""
+
+    rank = 1
+
+
+class SeparableConv2D(SeparableConv):
+    """Separable 2D convolution ``(batch, rows, cols, channels)`` -> ``(batch, new_rows,
+    new_cols, filters)``. ``padding``: valid or same."""
+
+    rank = 2
+
+
+SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
