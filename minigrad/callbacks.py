@@ -1,0 +1,371 @@
+"""Callbacks: code that ``fit`` runs at fixed points of training.
+
+``fit`` calls, in this order::
+
+    on_train_begin(logs)
+    for each epoch:
+        on_epoch_begin(epoch, logs)
+        for each batch:
+            on_train_batch_begin(batch, logs)
+            ...one optimizer step...
+            on_train_batch_end(batch, logs)      # logs: running mean loss and metrics
+        ...validation...
+        on_epoch_end(epoch, logs)                # logs: loss, metrics, val_loss, val_...
+    on_train_end(logs)
+
+A callback reaches the model through ``self.model``; setting
+``self.model.stop_training = True`` ends training after the current batch (the epoch
+still ends normally, with ``on_epoch_end``).
+
+    History          records every epoch's logs (``fit`` always adds one and returns it)
+    ProgbarLogger    the progress bar (``verbose=1``) or one line per epoch (``verbose=2``)
+    EarlyStopping    stop when a monitored value stops improving
+    TerminateOnNaN   stop as soon as the loss is NaN or infinite
+    ModelCheckpoint  save the weights (``.npz``) every epoch or when the value improves
+    LambdaCallback   any of the hooks, given as plain functions
+"""
+import math
+import sys
+import warnings
+
+import numpy as np
+
+__all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping",
+           "TerminateOnNaN", "ModelCheckpoint", "LambdaCallback"]
+
+
+class Callback:
+    """Base class: every hook exists and does nothing."""
+
+    def __init__(self):
+        self.model = None
+        self.params = {}
+
+    def set_model(self, model):
+        self.model = model
+
+    def set_params(self, params):
+        self.params = dict(params)
+
+    def on_train_begin(self, logs=None):
+        pass
+
+    def on_train_end(self, logs=None):
+        pass
+
+    def on_epoch_begin(self, epoch, logs=None):
+        pass
+
+    def on_epoch_end(self, epoch, logs=None):
+        pass
+
+    def on_train_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_train_batch_end(self, batch, logs=None):
+        pass
+
+    def on_test_begin(self, logs=None):
+        pass
+
+    def on_test_end(self, logs=None):
+        pass
+
+    def on_test_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_test_batch_end(self, batch, logs=None):
+        pass
+
+    def on_predict_begin(self, logs=None):
+        pass
+
+    def on_predict_end(self, logs=None):
+        pass
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_predict_batch_end(self, batch, logs=None):
+        pass
+
+
+class CallbackList:
+    """Several callbacks called as one, in the order given."""
+
+    def __init__(self, callbacks=None, model=None, params=None):
+        self.callbacks = []
+        for cb in callbacks or []:
+            if not isinstance(cb, Callback):
+                raise TypeError(f"callbacks must be minigrad.callbacks.Callback instances, "
+                                f"got {cb!r} (of type {type(cb).__name__}).")
+            self.callbacks.append(cb)
+        for cb in self.callbacks:
+            if model is not None:
+                cb.set_model(model)
+            if params is not None:
+                cb.set_params(params)
+
+    def __iter__(self):
+        return iter(self.callbacks)
+
+    def __getattr__(self, hook):
+        if not hook.startswith("on_"):
+            raise AttributeError(hook)
+
+        def call_all(*args, **kwargs):
+            for cb in self.callbacks:
+                getattr(cb, hook)(*args, **kwargs)
+        return call_all
+
+
+class History(Callback):
+    """Records the logs of every epoch: ``history.history["loss"][epoch]``.
+
+    ``history.epoch`` lists the epoch indices that ran (they start at ``initial_epoch``).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.history = {}
+        self.epoch = []
+
+    def on_train_begin(self, logs=None):
+        self.epoch = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(value)
+
+
+def _format_logs(logs):
+    return "  ".join(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}"
+                     for k, v in logs.items())
+
+
+class ProgbarLogger(Callback):
+    """Prints progress: a tqdm bar per epoch (``verbose=1``) or one line per epoch (2).
+
+    Without tqdm installed, ``verbose=1`` falls back to one line per epoch.
+    """
+
+    def __init__(self, verbose=1, file=None):
+        super().__init__()
+        self.verbose = verbose
+        self.file = file
+        self._bar = None
+
+    def _out(self):
+        return self.file if self.file is not None else sys.stdout
+
+    def on_epoch_begin(self, epoch, logs=None):
+        epochs = self.params.get("epochs", "?")
+        self._epoch_label = f"Epoch {epoch + 1}/{epochs}"
+        if self.verbose == 1:
+            try:
+                from tqdm.auto import tqdm
+            except ImportError:
+                return
+            self._bar = tqdm(total=self.params.get("steps"), desc=self._epoch_label,
+                             unit="batch", file=self._out(), leave=True, dynamic_ncols=True)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._bar is not None:
+            self._bar.update(1)
+            self._bar.set_postfix({k: f"{v:.4f}" for k, v in (logs or {}).items()},
+                                  refresh=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self._bar is not None:
+            self._bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=False)
+            self._bar.close()
+            self._bar = None
+        elif self.verbose in (1, 2):
+            print(f"{self._epoch_label}  {_format_logs(logs)}", file=self._out(), flush=True)
+
+    def on_train_end(self, logs=None):
+        if self._bar is not None:          # training stopped in the middle of an epoch
+            self._bar.close()
+            self._bar = None
+
+
+class _MonitorMixin:
+    """Shared by EarlyStopping and ModelCheckpoint: which direction is "better"."""
+
+    def _set_mode(self, mode, monitor):
+        if mode not in ("auto", "min", "max"):
+            raise ValueError(f"{type(self).__name__}: `mode` must be one of 'auto', 'min', "
+                             f"'max'. Received: mode={mode!r}")
+        if mode == "auto":
+            name = monitor.lower()
+            mode = "max" if ("acc" in name or "auc" in name or name.endswith("precision")
+                             or name.endswith("recall")) else "min"
+        self.mode = mode
+        self.monitor_op = np.greater if mode == "max" else np.less
+
+    def _get_monitor_value(self, logs):
+        value = (logs or {}).get(self.monitor)
+        if value is None:
+            warnings.warn(f"{type(self).__name__}: the monitored value `{self.monitor}` is not "
+                          f"in the logs. Available: {', '.join(sorted(logs or {}))}.",
+                          stacklevel=3)
+        return value
+
+
+class EarlyStopping(_MonitorMixin, Callback):
+    """Stop training when ``monitor`` has not improved for ``patience`` epochs.
+
+    An epoch improves when the value beats the best so far by more than ``min_delta``
+    (lower is better in mode ``"min"``, higher in ``"max"``; ``"auto"`` picks max for
+    accuracies). With ``restore_best_weights=True`` the model gets back the weights of
+    its best epoch when it stops early. ``baseline``: an epoch only resets the patience
+    count if it also beats this value. ``start_from_epoch``: epochs before it are not
+    watched (a warm-up).
+    """
+
+    def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
+                 baseline=None, restore_best_weights=False, start_from_epoch=0):
+        super().__init__()
+        if not isinstance(patience, int) or patience < 0:
+            raise ValueError(f"EarlyStopping: `patience` must be an integer >= 0. Received: "
+                             f"patience={patience!r}")
+        self.monitor = monitor
+        self.patience = patience
+        self.verbose = verbose
+        self.baseline = baseline
+        self.restore_best_weights = restore_best_weights
+        self.start_from_epoch = start_from_epoch
+        self._set_mode(mode, monitor)
+        # Stored with the sign that makes ``monitor_op(value - min_delta, best)`` the test.
+        self.min_delta = abs(min_delta) if self.mode == "max" else -abs(min_delta)
+
+    def on_train_begin(self, logs=None):
+        self.wait = 0
+        self.stopped_epoch = 0
+        self.best = -np.inf if self.mode == "max" else np.inf
+        self.best_weights = None
+        self.best_epoch = 0
+
+    def _is_improvement(self, value, reference):
+        return bool(self.monitor_op(value - self.min_delta, reference))
+
+    def on_epoch_end(self, epoch, logs=None):
+        current = self._get_monitor_value(logs)
+        if current is None or epoch < self.start_from_epoch:
+            return
+        if self.restore_best_weights and self.best_weights is None:
+            self.best_weights = self.model.get_weights()
+        self.wait += 1
+        if self._is_improvement(current, self.best):
+            self.best = current
+            self.best_epoch = epoch
+            if self.restore_best_weights:
+                self.best_weights = self.model.get_weights()
+            if self.baseline is None or self._is_improvement(current, self.baseline):
+                self.wait = 0
+            return
+        if self.wait >= self.patience and epoch > 0:
+            self.stopped_epoch = epoch
+            self.model.stop_training = True
+            if self.restore_best_weights and self.best_weights is not None:
+                if self.verbose > 0:
+                    print(f"Restoring model weights from the end of the best epoch: "
+                          f"{self.best_epoch + 1}.")
+                self.model.set_weights(self.best_weights)
+
+    def on_train_end(self, logs=None):
+        if self.stopped_epoch > 0 and self.verbose > 0:
+            print(f"Epoch {self.stopped_epoch + 1}: early stopping")
+
+
+class TerminateOnNaN(Callback):
+    """Stop training as soon as a batch's loss is NaN or infinite."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            print(f"Batch {batch}: Invalid loss, terminating training")
+            self.model.stop_training = True
+
+
+class ModelCheckpoint(_MonitorMixin, Callback):
+    """Save the model's weights (a minigrad ``.npz`` file) at the end of epochs.
+
+    filepath: may contain ``{epoch}`` (1-based) and any log key, with format specs:
+        ``"ckpt/w-{epoch:02d}-{val_loss:.3f}.npz"``. Directories are created.
+    save_best_only: only save when ``monitor`` improves (the file is overwritten
+        each time if ``filepath`` has no placeholders).
+    save_weights_only: must be True: minigrad saves weights, not whole models.
+    """
+
+    def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
+                 save_weights_only=True, mode="auto", initial_value_threshold=None):
+        super().__init__()
+        if not save_weights_only:
+            raise ValueError("ModelCheckpoint: minigrad saves weights only; "
+                             "save_weights_only must be True.")
+        self.filepath = str(filepath)
+        self.monitor = monitor
+        self.verbose = verbose
+        self.save_best_only = save_best_only
+        self._set_mode(mode, monitor)
+        self.initial_value_threshold = initial_value_threshold
+
+    def on_train_begin(self, logs=None):
+        if self.initial_value_threshold is not None:
+            self.best = self.initial_value_threshold
+        else:
+            self.best = -np.inf if self.mode == "max" else np.inf
+
+    def _path(self, epoch, logs):
+        try:
+            return self.filepath.format(epoch=epoch + 1, **(logs or {}))
+        except KeyError as e:
+            raise KeyError(f"ModelCheckpoint: failed to format filepath {self.filepath!r}: "
+                           f"{e} is not in the logs (available: epoch, "
+                           f"{', '.join(sorted(logs or {}))}).") from None
+
+    def on_epoch_end(self, epoch, logs=None):
+        import os
+        path = self._path(epoch, logs)
+        if self.save_best_only:
+            current = self._get_monitor_value(logs)
+            if current is None or not self.monitor_op(current, self.best):
+                return
+            if self.verbose > 0:
+                print(f"Epoch {epoch + 1}: {self.monitor} improved from {self.best:.5f} to "
+                      f"{current:.5f}, saving model to {path}")
+            self.best = current
+        elif self.verbose > 0:
+            print(f"Epoch {epoch + 1}: saving model to {path}")
+        directory = os.path.dirname(path)
+        if directory:
+            os.makedirs(directory, exist_ok=True)
+        self.model.save_weights(path)
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda e, logs: ...)``.
+
+    Accepted: ``on_train_begin(logs)``, ``on_train_end(logs)``,
+    ``on_epoch_begin(epoch, logs)``, ``on_epoch_end(epoch, logs)``,
+    ``on_train_batch_begin(batch, logs)``, ``on_train_batch_end(batch, logs)``
+    (and the ``on_test_*``/``on_predict_*`` hooks; ``on_batch_begin``/``on_batch_end``
+    are Keras's aliases of the train-batch hooks).
+    """
+
+    _ALIASES = {"on_batch_begin": "on_train_batch_begin", "on_batch_end": "on_train_batch_end"}
+
+    def __init__(self, **hooks):
+        super().__init__()
+        for name, fn in hooks.items():
+            name = self._ALIASES.get(name, name)
+            if not name.startswith("on_") or not hasattr(Callback, name):
+                raise ValueError(f"LambdaCallback: unknown hook {name!r}; valid hooks: "
+                                 f"{', '.join(h for h in dir(Callback) if h.startswith('on_'))}")
+            if fn is not None:
+                if not callable(fn):
+                    raise TypeError(f"LambdaCallback: {name} must be callable, got {fn!r}.")
+                setattr(self, name, fn)
