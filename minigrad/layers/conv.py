@@ -21,7 +21,7 @@ import numbers
 
 import numpy as np
 
-from .. import activations, config, constraints, initializers, ops, regularizers
+from .. import config, constraints, initializers, ops, regularizers
 from .base import InputSpec, Layer
 
 # ----------------------------------------------------------------------------------------
@@ -154,8 +154,15 @@ def serialize(module, obj):
     return None if obj is None else module.serialize(obj)
 
 
+def get_activation(identifier):
+    """``activations.get``; None means no activation (linear)."""
+    from .. import activations
+    return activations.get(identifier)
+
+
 def serialize_activation(activation):
     """The activation's registered name; ``"linear"`` when there is none."""
+    from .. import activations
     return "linear" if activation is None else activations.serialize(activation)
 
 
@@ -201,7 +208,7 @@ class Conv(Layer):
             raise ValueError(f"{cls} supports only `groups=1` (grouped convolution is not "
                              f"implemented in minigrad). Received: groups={groups!r}")
         self.groups = 1
-        self.activation = activations.get(activation)
+        self.activation = get_activation(activation)
         self.use_bias = check_bool(use_bias, "use_bias")
         self.kernel_initializer = get_initializer(kernel_initializer, "glorot_uniform")
         self.bias_initializer = get_initializer(bias_initializer, "zeros")

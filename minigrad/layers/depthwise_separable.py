@@ -23,11 +23,11 @@ Where minigrad follows the seed documents rather than Keras 3 (see SPEC.md):
 ``padding="causal"`` for the 1D layers, ``strides > 1`` with ``dilation_rate > 1`` raises,
 and the Depthwise kernel is named ``depthwise_kernel`` (``layer.kernel`` is an alias).
 """
-from .. import activations, constraints, initializers, ops, regularizers
+from .. import constraints, initializers, ops, regularizers
 from .base import InputSpec, Layer
 from .conv import (
     add_bias_on_channels, check_bool, check_strides_with_dilation, conv_output_shape,
-    get_initializer, input_channels, normalize_data_format, normalize_padding,
+    get_activation, get_initializer, input_channels, normalize_data_format, normalize_padding,
     normalize_tuple, positive_int, serialize, serialize_activation,
 )
 
@@ -59,7 +59,7 @@ class BaseDepthwiseSeparableConv(Layer):
         self.dilation_rate = normalize_tuple(dilation_rate, r, "dilation_rate")
         check_strides_with_dilation(self.strides, self.dilation_rate)
         self.depth_multiplier = positive_int(depth_multiplier, "depth_multiplier")
-        self.activation = activations.get(activation)
+        self.activation = get_activation(activation)
         self.use_bias = check_bool(use_bias, "use_bias")
         self.depthwise_initializer = get_initializer(depthwise_initializer, "glorot_uniform")
         self.bias_initializer = get_initializer(bias_initializer, "zeros")
