@@ -1,0 +1,338 @@
+"""Activations: the functions layers apply to their output, looked up by name.
+
+    act = activations.get("relu")      # -> the function relu below
+    y = act(x)                         # Tensor in, Tensor out, differentiable
+    activations.serialize(act)         # -> "relu"
+
+Each entry is one small function on Tensors. Most call the dedicated op in
+:mod:`minigrad.ops.nn` (forward and derivative side by side there); the rest are
+composed from differentiable ops (``where``, ``clip``, arithmetic), so the tape
+differentiates them without new code. ``sparsemax`` is the one op written here.
+
+Supported names (Keras 3's set; aliases in brackets):
+
+    linear, relu, relu6, leaky_relu, elu, selu, celu, gelu, sigmoid, hard_sigmoid,
+    hard_silu [hard_swish], silu [swish], tanh, hard_tanh, tanh_shrink, softplus,
+    softsign, squareplus, sparse_plus, sparse_sigmoid, mish, exponential, log_sigmoid,
+    softmax, log_softmax, glu, sparsemax, hard_shrink, soft_shrink, threshold
+
+``None`` means ``linear``. Unknown strings raise ValueError listing these names.
+"""
+import math
+import numbers
+
+import numpy as np
+
+from . import ops
+from .registry import Registry
+from .tape import record
+from .tensor import as_tensor
+
+REGISTRY = Registry("activation function")
+register = REGISTRY.register
+
+
+def _const(value, x):
+    """A constant in ``x``'s dtype (keeps float32 maths float32)."""
+    return np.asarray(value, dtype=x.dtype if x.dtype.kind == "f" else None)
+
+
+def _check_non_negative(value, argument, function):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{function}: `{argument}` must be a non-negative number. "
+                         f"Received: {argument}={value!r}")
+    return value
+
+
+# ------------------------------------------------------------------------ rectifiers
+@register("linear")
+def linear(x):
+    """The identity: f(x) = x (what ``activation=None`` means)."""
+    return as_tensor(x)
+
+
+@register("relu")
+def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
+    """max(x, 0), generalised as in Keras:
+
+        f(x) = max_value                          if x >= max_value
+             = x                                  if threshold < x < max_value
+             = negative_slope * (x - threshold)   otherwise
+    """
+    _check_non_negative(negative_slope, "negative_slope", "relu")
+    _check_non_negative(threshold, "threshold", "relu")
+    if max_value is not None:
+        _check_non_negative(max_value, "max_value", "relu")
+    x = as_tensor(x)
+    if negative_slope == 0 and max_value is None and threshold == 0:
+        return ops.relu(x)
+    if negative_slope != 0 and max_value is None and threshold == 0:
+        return ops.leaky_relu(x, negative_slope)
+    if threshold != 0:
+        y = x * _const(x.data > threshold, x)          # x above the threshold, else 0
+    else:
+        y = ops.relu(x)
+    if max_value is not None:
+        y = ops.clip(y, _const(0, x), _const(max_value, x))
+    if negative_slope != 0:
+        y = y - _const(negative_slope, x) * ops.relu(_const(threshold, x) - x)
+    return y
+
+
+@register("relu6")
+def relu6(x):
+    """min(max(x, 0), 6)."""
+    return ops.relu6(x)
+
+
+@register("leaky_relu")
+def leaky_relu(x, negative_slope=0.2):
+    """x if x > 0 else negative_slope * x."""
+    return ops.leaky_relu(x, negative_slope)
+
+
+@register("elu")
+def elu(x, alpha=1.0):
+    """x if x > 0 else alpha * (e^x - 1)."""
+    return ops.elu(x, alpha)
+
+
+@register("selu")
+def selu(x):
+    """scale * elu(x, alpha), scale ~ 1.0507, alpha ~ 1.6733 (self-normalising)."""
+    return ops.selu(x)
+
+
+@register("celu")
+def celu(x, alpha=1.0):
+    """x if x > 0 else alpha * (e^(x / alpha) - 1) (continuously differentiable elu)."""
+    if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or alpha == 0:
+        raise ValueError(f"celu: `alpha` must be a non-zero number. Received: alpha={alpha!r}")
+    x = as_tensor(x)
+    a = _const(alpha, x)
+    negative_part = a * (ops.exp(ops.minimum(x, _const(0, x)) / a) - _const(1, x))
+    return ops.where(x.data > 0, x, negative_part)
+
+
+@register("gelu")
+def gelu(x, approximate=False):
+    """x * Phi(x), Phi the standard normal CDF (tanh approximation if ``approximate``)."""
+    return ops.gelu(x, approximate=approximate)
+
+
+# ------------------------------------------------------------------------ sigmoids
+@register("sigmoid")
+def sigmoid(x):
+    """1 / (1 + e^-x)."""
+    return ops.sigmoid(x)
+
+
+@register("hard_sigmoid")
+def hard_sigmoid(x):
+    """clip(x / 6 + 1/2, 0, 1) = relu6(x + 3) / 6."""
+    return ops.hard_sigmoid(x)
+
+
+@register("sparse_sigmoid")
+def sparse_sigmoid(x):
+    """0 if x <= -1, 1 if x >= 1, (x + 1) / 2 in between."""
+    x = as_tensor(x)
+    return ops.clip((x + _const(1, x)) * _const(0.5, x), _const(0, x), _const(1, x))
+
+
+@register("silu", "swish")
+def silu(x):
+    """x * sigmoid(x) (also called swish)."""
+    return ops.silu(x)
+
+
+@register("hard_silu", "hard_swish")
+def hard_silu(x):
+    """x * hard_sigmoid(x)."""
+    x = as_tensor(x)
+    return x * ops.hard_sigmoid(x)
+
+
+@register("log_sigmoid")
+def log_sigmoid(x):
+    """log(sigmoid(x)) = -softplus(-x)."""
+    return ops.log_sigmoid(x)
+
+
+# ------------------------------------------------------------------------ tanh family
+@register("tanh")
+def tanh(x):
+    """Hyperbolic tangent."""
+    return ops.tanh(x)
+
+
+@register("hard_tanh")
+def hard_tanh(x):
+    """clip(x, -1, 1)."""
+    x = as_tensor(x)
+    return ops.clip(x, _const(-1, x), _const(1, x))
+
+
+@register("tanh_shrink")
+def tanh_shrink(x):
+    """x - tanh(x)."""
+    x = as_tensor(x)
+    return x - ops.tanh(x)
+
+
+# ------------------------------------------------------------------------ smooth relus
+@register("softplus")
+def softplus(x):
+    """log(1 + e^x)."""
+    return ops.softplus(x)
+
+
+@register("softsign")
+def softsign(x):
+    """x / (1 + |x|)."""
+    return ops.softsign(x)
+
+
+@register("squareplus")
+def squareplus(x, b=4):
+    """(x + sqrt(x^2 + b)) / 2, a smooth relu (b >= 0 sets the curvature at 0)."""
+    _check_non_negative(b, "b", "squareplus")
+    x = as_tensor(x)
+    return (x + ops.sqrt(ops.square(x) + _const(b, x))) * _const(0.5, x)
+
+
+@register("sparse_plus")
+def sparse_plus(x):
+    """0 if x <= -1, x if x >= 1, (x + 1)^2 / 4 in between."""
+    x = as_tensor(x)
+    middle = ops.square(x + _const(1, x)) * _const(0.25, x)
+    upper = ops.where(x.data >= 1, x, middle)
+    return ops.where(x.data <= -1, _const(0, x), upper)
+
+
+@register("mish")
+def mish(x):
+    """x * tanh(softplus(x))."""
+    return ops.mish(x)
+
+
+@register("exponential")
+def exponential(x):
+    """e^x."""
+    return ops.exponential(x)
+
+
+# ------------------------------------------------------------------------ shrinkage
+@register("hard_shrink")
+def hard_shrink(x, threshold=0.5):
+    """x if |x| > threshold else 0."""
+    x = as_tensor(x)
+    return ops.where(np.abs(x.data) > threshold, x, _const(0, x))
+
+
+@register("soft_shrink")
+def soft_shrink(x, threshold=0.5):
+    """x - threshold if x > threshold, x + threshold if x < -threshold, else 0."""
+    x = as_tensor(x)
+    t = _const(threshold, x)
+    below = ops.where(x.data < -threshold, x + t, _const(0, x))
+    return ops.where(x.data > threshold, x - t, below)
+
+
+@register("threshold")
+def threshold(x, threshold, default_value):
+    """x if x > threshold else default_value (both arguments required, as in Keras)."""
+    x = as_tensor(x)
+    return ops.where(x.data > threshold, x, _const(default_value, x))
+
+
+# ------------------------------------------------------------------------ normalisers
+@register("softmax")
+def softmax(x, axis=-1):
+    """e^x / sum(e^x) along ``axis``."""
+    return ops.softmax(x, axis=axis)
+
+
+@register("log_softmax")
+def log_softmax(x, axis=-1):
+    """x - log(sum(e^x)) along ``axis``."""
+    return ops.log_softmax(x, axis=axis)
+
+
+@register("glu")
+def glu(x, axis=-1):
+    """Gated linear unit: split ``x`` in halves a, b along ``axis``; a * sigmoid(b)."""
+    x = as_tensor(x)
+    size = x.shape[axis]
+    if size % 2:
+        raise ValueError(f"glu: the size of axis {axis} must be even to split it in two "
+                         f"halves. Received: x.shape={x.shape}")
+    ax = axis % x.ndim
+    first = tuple(slice(None) for _ in range(ax)) + (slice(0, size // 2),)
+    second = tuple(slice(None) for _ in range(ax)) + (slice(size // 2, size),)
+    return x[first] * ops.sigmoid(x[second])
+
+
+@register("sparsemax")
+def sparsemax(x, axis=-1):
+    """The Euclidean projection of ``x`` onto the probability simplex along ``axis``.
+
+    Like softmax, but exact zeros for small inputs: ``max(x - tau, 0)`` with ``tau``
+    chosen so that the outputs sum to 1 (Martins & Astudillo, 2016).
+    Backward: on the support S (outputs > 0), dx = g - mean_S(g); 0 elsewhere.
+    """
+    x = as_tensor(x)
+    xd = np.moveaxis(x.data, axis, -1)
+    z = -np.sort(-xd, axis=-1)                         # descending
+    k = np.arange(1, z.shape[-1] + 1, dtype=xd.dtype)
+    cumulative = np.cumsum(z, axis=-1)
+    in_support = 1 + k * z > cumulative
+    support_size = in_support.sum(axis=-1, keepdims=True)
+    tau = (np.take_along_axis(cumulative, support_size - 1, axis=-1) - 1) / support_size
+    out = np.moveaxis(np.maximum(xd - tau, 0), -1, axis).astype(x.dtype, copy=False)
+    support = out > 0
+
+    def backward(g):
+        mean_g = (g * support).sum(axis=axis, keepdims=True) / support.sum(axis=axis,
+                                                                           keepdims=True)
+        return (support * (g - mean_g),)
+    return record("sparsemax", (x,), out, backward)
+
+
+# ------------------------------------------------------------------------ lookup
+def serialize(activation):
+    """The name of an activation function (None -> "linear").
+
+    Registered functions give their canonical name; other functions with the same
+    ``__name__`` as a registered one (e.g. ``ops.relu``) give that name; any other
+    named function gives its ``__name__``.
+    """
+    if activation is None:
+        return "linear"
+    name = REGISTRY.name_of(activation)
+    if name is not None:
+        return name
+    name = getattr(activation, "__name__", None)
+    if name is None:
+        raise ValueError(f"Cannot serialize activation {activation!r}: it is neither a "
+                         "registered activation nor a named function.")
+    return REGISTRY.name_of(REGISTRY.lookup(name)) if name in REGISTRY else name
+
+
+def deserialize(name):
+    return get(name)
+
+
+def get(identifier):
+    """An activation function from a name or a callable (None -> :func:`linear`)."""
+    if identifier is None:
+        return linear
+    if isinstance(identifier, str):
+        return REGISTRY.lookup(identifier)
+    if callable(identifier):
+        return identifier
+    raise REGISTRY.not_understood(identifier)
+
+
+swish, hard_swish = silu, hard_silu
