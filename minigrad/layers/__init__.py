@@ -5,3 +5,11 @@ from .depthwise_separable import (  # noqa: F401
     BaseDepthwiseSeparableConv, DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D,
     SeparableConv2D, SeparableConvolution1D, SeparableConvolution2D,
 )
+from .core import (  # noqa: F401
+    Activation, ActivityRegularization, Dense, Dropout, Flatten, Input, InputLayer, Reshape,
+)
+from .normalization import BatchNormalization  # noqa: F401
+from .pooling import (  # noqa: F401
+    AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
+    GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D,
+)

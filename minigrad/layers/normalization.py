@@ -1,0 +1,173 @@
+"""``BatchNormalization``: normalise each feature with batch (training) or moving
+(inference) statistics, then scale by ``gamma`` and shift by ``beta``.
+
+For a feature c (the ``axis``), over all other axes (m elements)::
+
+    training:   mu = mean(x),  var = mean((x - mu)^2)        (biased, as Keras)
+                moving_mean     = moving_mean     * momentum + mu  * (1 - momentum)
+                moving_variance = moving_variance * momentum + var * (1 - momentum)
+    inference:  mu = moving_mean, var = moving_variance
+
+    y = gamma * (x - mu) / sqrt(var + epsilon) + beta
+"""
+import numbers
+
+import numpy as np
+
+from .. import constraints, initializers, regularizers
+from ..tape import record
+from .base import InputSpec, Layer
+
+
+def batch_norm(x, mean, variance, gamma, beta, epsilon, axis, use_batch_stats):
+    """The normalisation as one differentiable op (forward and backward together).
+
+    x: Tensor of any rank; ``axis`` is its feature axis (size C).
+    mean, variance: ndarrays (C,) — ignored when ``use_batch_stats`` (computed from x).
+    gamma, beta: Tensors (C,) or None (then 1 and 0).
+    Returns ``(y, batch_mean, batch_variance)``; the statistics are plain ndarrays.
+
+    Backward, with xhat = (x - mu) * inv_std and g the incoming gradient:
+        dbeta  = sum(g)             dgamma = sum(g * xhat)
+        inference:  dx = g * gamma * inv_std           (mu, var are constants)
+        training:   dx = gamma * inv_std * (g - mean(g) - xhat * mean(g * xhat))
+    (the extra terms come from mu and var depending on x).
+    """
+    xd = x.data
+    axis = axis % xd.ndim
+    reduce_axes = tuple(i for i in range(xd.ndim) if i != axis)
+    bshape = tuple(xd.shape[axis] if i == axis else 1 for i in range(xd.ndim))
+    if use_batch_stats:
+        mean = xd.mean(axis=reduce_axes)
+        variance = np.square(xd - mean.reshape(bshape)).mean(axis=reduce_axes)
+    inv_std = (1.0 / np.sqrt(variance + epsilon)).reshape(bshape).astype(xd.dtype)
+    xhat = (xd - mean.reshape(bshape).astype(xd.dtype)) * inv_std
+    scale = gamma.data.reshape(bshape) if gamma is not None else np.ones(bshape, xd.dtype)
+    out = xhat * scale
+    if beta is not None:
+        out = out + beta.data.reshape(bshape)
+
+    def backward(g):
+        grads = []
+        gx = g * scale * inv_std
+        if use_batch_stats:
+            gx = gx - gx.mean(axis=reduce_axes, keepdims=True) \
+                - xhat * (gx * xhat).mean(axis=reduce_axes, keepdims=True)
+        grads.append(gx)
+        if gamma is not None:
+            grads.append((g * xhat).sum(axis=reduce_axes))
+        if beta is not None:
+            grads.append(g.sum(axis=reduce_axes))
+        return tuple(grads)
+    inputs = (x,) + tuple(t for t in (gamma, beta) if t is not None)
+    return record("batch_norm", inputs, out.astype(xd.dtype, copy=False), backward), \
+        mean, variance
+
+
+class BatchNormalization(Layer):
+    """Normalise the ``axis`` features of a batch; keep moving statistics for inference.
+
+    axis: the feature axis (int, default -1: channels_last).
+    momentum: weight of the old value in the moving averages (0.99).
+    epsilon: added to the variance before the square root (1e-3).
+    center / scale: learn ``beta`` / ``gamma`` (shape (C,)).
+
+    Weights, in order: gamma, beta (trainable), moving_mean, moving_variance
+    (non-trainable) — 4*C parameters, 2*C trainable.
+
+    ``training=True`` normalises with the batch's statistics and updates the moving ones;
+    ``training=False`` or None uses the moving statistics. A frozen layer
+    (``trainable=False``) always runs in inference mode, as in Keras 3.
+    """
+
+    def __init__(self, axis=-1, momentum=0.99, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones",
+                 moving_mean_initializer="zeros", moving_variance_initializer="ones",
+                 beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
+                 gamma_constraint=None, **kwargs):
+        super().__init__(**kwargs)
+        if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
+            raise TypeError(f"BatchNormalization: `axis` must be an integer. Received: "
+                            f"axis={axis!r}")
+        self.axis = int(axis)
+        for argument, value in (("momentum", momentum), ("epsilon", epsilon)):
+            if isinstance(value, bool) or not isinstance(value, numbers.Real):
+                raise TypeError(f"BatchNormalization: `{argument}` must be a float. "
+                                f"Received: {argument}={value!r}")
+        if not 0 <= momentum <= 1:
+            raise ValueError(f"BatchNormalization: `momentum` must be in [0, 1]. Received: "
+                             f"momentum={momentum!r}")
+        if not epsilon > 0:
+            raise ValueError(f"BatchNormalization: `epsilon` must be positive. Received: "
+                             f"epsilon={epsilon!r}")
+        self.momentum, self.epsilon = float(momentum), float(epsilon)
+        for argument, value in (("center", center), ("scale", scale)):
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"BatchNormalization: `{argument}` must be a boolean. "
+                                 f"Received: {argument}={value!r}")
+        self.center, self.scale = bool(center), bool(scale)
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.moving_mean_initializer = initializers.get(moving_mean_initializer)
+        self.moving_variance_initializer = initializers.get(moving_variance_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
+        self.gamma = self.beta = self.moving_mean = self.moving_variance = None
+
+    def build(self, input_shape):
+        ndim = len(input_shape)
+        if not -ndim <= self.axis < ndim or ndim < 1:
+            raise ValueError(f"BatchNormalization '{self.name}': axis={self.axis} is out of "
+                             f"range for inputs of shape {tuple(input_shape)}")
+        axis = self.axis % ndim
+        channels = input_shape[axis]
+        if channels is None:
+            raise ValueError(f"BatchNormalization '{self.name}': the feature axis "
+                             f"{self.axis} of the input shape {tuple(input_shape)} must have a "
+                             f"known size.")
+        shape = (channels,)
+        if self.scale:
+            self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
+                                         self.gamma_regularizer, self.gamma_constraint)
+        if self.center:
+            self.beta = self.add_weight("beta", shape, self.beta_initializer,
+                                        self.beta_regularizer, self.beta_constraint)
+        self.moving_mean = self.add_weight("moving_mean", shape, self.moving_mean_initializer,
+                                           trainable=False)
+        self.moving_variance = self.add_weight("moving_variance", shape,
+                                               self.moving_variance_initializer,
+                                               trainable=False)
+        self.input_spec = InputSpec(ndim=ndim, axes={axis: channels})
+
+    def call(self, inputs, training=None):
+        use_batch_stats = bool(training) and self.trainable
+        if use_batch_stats and inputs.size // inputs.shape[self.axis] == 0:
+            raise ValueError(f"BatchNormalization '{self.name}': cannot compute batch "
+                             f"statistics of an empty input (shape {inputs.shape}).")
+        y, mean, variance = batch_norm(inputs, self.moving_mean.data,
+                                       self.moving_variance.data, self.gamma, self.beta,
+                                       self.epsilon, self.axis, use_batch_stats)
+        if use_batch_stats:
+            m = self.momentum
+            self.moving_mean.assign(self.moving_mean.data * m + mean * (1 - m))
+            self.moving_variance.assign(self.moving_variance.data * m + variance * (1 - m))
+        return y
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
+            "center": self.center, "scale": self.scale,
+            "beta_initializer": initializers.serialize(self.beta_initializer),
+            "gamma_initializer": initializers.serialize(self.gamma_initializer),
+            "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
+            "moving_variance_initializer":
+                initializers.serialize(self.moving_variance_initializer),
+            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
+        })
+        return config

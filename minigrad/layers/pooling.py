@@ -1,0 +1,285 @@
+"""Pooling layers: windowed max / average (1D, 2D) and global max / average.
+
+Shapes (channels_last; ``channels_first`` puts C right after N)::
+
+    MaxPooling1D / AveragePooling1D     (N, L, C)    -> (N, L', C)
+    MaxPooling2D / AveragePooling2D     (N, H, W, C) -> (N, H', W', C)
+    GlobalMax/AveragePooling1D          (N, L, C)    -> (N, C)      (N, 1, C) with keepdims
+    GlobalMax/AveragePooling2D          (N, H, W, C) -> (N, C)      (N, 1, 1, C) with keepdims
+
+Output length of one axis (k = pool_size, s = strides, default s = k)::
+
+    "valid":  (L - k) // s + 1
+    "same":   ceil(L / s), padded with max((L'-1)*s + k - L, 0) positions split
+              (total // 2 before, the rest after)
+
+Padded positions never count: max pooling pads with -inf, average pooling divides each
+window by the number of real inputs in it (as TensorFlow and Keras do).
+"""
+import itertools
+import numbers
+
+import numpy as np
+
+from .. import ops
+from ..ops.conv import conv_output_length, conv_padding
+from ..tape import record
+from .base import InputSpec, Layer
+from .core import standardize_data_format
+
+
+# ----------------------------------------------------------------------------------------
+# The differentiable op: forward and backward side by side
+# ----------------------------------------------------------------------------------------
+
+def _window_slices(offset, strides, out_shape):
+    """Index of the input element at position ``offset`` of every window:
+    ``x[:, o*s + offset, ..., :]`` for all outputs o, as one strided slice per axis."""
+    return (slice(None),) + tuple(slice(d, d + s * (n - 1) + 1, s)
+                                  for d, s, n in zip(offset, strides, out_shape)) + (slice(None),)
+
+
+def pool(x, pool_size, strides, padding="valid", mode="max", data_format="channels_last"):
+    """Max or average pooling over the spatial axes of ``x`` (1 or 2 of them).
+
+    x: Tensor (N, *spatial, C) for channels_last, (N, C, *spatial) for channels_first.
+    pool_size, strides: tuples with one positive int per spatial axis.
+    mode: ``"max"`` (gradient goes to the first maximal element of each window) or
+        ``"average"`` (gradient shared equally by the real inputs of each window).
+
+    The loop runs over the k1*k2 positions inside a window, each step touching every
+    window at once through a strided slice, so the work is vectorised NumPy.
+    """
+    x = ops.as_tensor(x)
+    channels_first = data_format == "channels_first"
+    data = np.moveaxis(x.data, 1, -1) if channels_first else x.data     # (N, *spatial, C)
+    spatial = data.shape[1:-1]
+    pads = [conv_padding(n, k, s, 1, padding) for n, k, s in zip(spatial, pool_size, strides)]
+    out_shape = tuple(conv_output_length(n, k, s, 1, padding)
+                      for n, k, s in zip(spatial, pool_size, strides))
+    widths = [(0, 0)] + pads + [(0, 0)]
+    offsets = list(itertools.product(*(range(k) for k in pool_size)))
+
+    if mode == "max":
+        padded = np.pad(data, widths, constant_values=-np.inf) if any(map(any, pads)) \
+            else data
+        out = padded[_window_slices(offsets[0], strides, out_shape)].copy()
+        winner = np.zeros(out.shape, dtype=np.intp)          # which offset holds the max
+        for i, offset in enumerate(offsets[1:], start=1):
+            candidate = padded[_window_slices(offset, strides, out_shape)]
+            better = candidate > out                             # strict: first max wins
+            out = np.where(better, candidate, out)
+            winner[better] = i
+
+        def local_grad(g):
+            grad = np.zeros(padded.shape, dtype=g.dtype)
+            for i, offset in enumerate(offsets):
+                grad[_window_slices(offset, strides, out_shape)] += np.where(winner == i, g, 0)
+            return grad
+    else:
+        padded = np.pad(data, widths) if any(map(any, pads)) else data
+        # How many real (unpadded) inputs each window covers.
+        ones = np.pad(np.ones((1,) + spatial + (1,), dtype=data.dtype), widths)
+        total = np.zeros((data.shape[0],) + out_shape + (data.shape[-1],), dtype=data.dtype)
+        count = np.zeros((1,) + out_shape + (1,), dtype=data.dtype)
+        for offset in offsets:
+            window = _window_slices(offset, strides, out_shape)
+            total += padded[window]
+            count += ones[window]
+        out = total / count
+
+        def local_grad(g):
+            share = g / count
+            grad = np.zeros(padded.shape, dtype=g.dtype)
+            for offset in offsets:
+                grad[_window_slices(offset, strides, out_shape)] += share
+            return grad
+
+    crop = (slice(None),) + tuple(slice(lo, lo + n) for (lo, _), n in zip(pads, spatial)) \
+        + (slice(None),)
+
+    def backward(g):
+        if channels_first:
+            g = np.moveaxis(g, 1, -1)
+        grad = local_grad(g)[crop]
+        return (np.moveaxis(grad, -1, 1) if channels_first else grad,)
+
+    out = out.astype(x.dtype, copy=False)
+    return record(f"{mode}_pool", (x,), np.moveaxis(out, -1, 1) if channels_first else out,
+                  backward)
+
+
+# ----------------------------------------------------------------------------------------
+# Windowed pooling layers
+# ----------------------------------------------------------------------------------------
+
+def _int_tuple(value, rank, argument, owner, allow_none=False):
+    if value is None and allow_none:
+        return None
+    items = (value,) * rank if isinstance(value, numbers.Integral) else value
+    try:
+        items = tuple(items)
+    except TypeError:
+        items = None
+    if (items is None or len(items) != rank or
+            not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in items)):
+        raise ValueError(f"{owner}: the `{argument}` argument must be an integer or a tuple "
+                         f"of {rank} integers. Received: {argument}={value!r}")
+    if any(v <= 0 for v in items):
+        raise ValueError(f"{owner}: the `{argument}` argument must contain positive "
+                         f"integers. Received: {argument}={value!r}")
+    return tuple(int(v) for v in items)
+
+
+class _Pooling(Layer):
+    """Shared by the four windowed pooling layers; subclasses fix ``rank`` and ``mode``."""
+
+    rank = None
+    mode = None
+
+    def __init__(self, pool_size, strides=None, padding="valid", data_format=None,
+                 name=None, **kwargs):
+        super().__init__(name=name, **kwargs)
+        owner = type(self).__name__
+        self.pool_size = _int_tuple(pool_size, self.rank, "pool_size", owner)
+        self.strides = _int_tuple(strides, self.rank, "strides", owner, allow_none=True) \
+            or self.pool_size
+        value = padding.lower() if isinstance(padding, str) else padding
+        if value not in ("valid", "same"):
+            raise ValueError(f"{owner}: the `padding` argument must be one of "
+                             f"{{'valid', 'same'}}. Received: padding={padding!r}")
+        self.padding = value
+        self.data_format = standardize_data_format(data_format, owner)
+        self.input_spec = InputSpec(ndim=self.rank + 2)
+
+    def _spatial(self, shape):
+        return shape[2:] if self.data_format == "channels_first" else shape[1:-1]
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        if len(input_shape) != self.rank + 2:
+            raise ValueError(f"{type(self).__name__} '{self.name}' expects inputs of rank "
+                             f"{self.rank + 2}, got shape {input_shape}")
+        out = []
+        for n, k, s in zip(self._spatial(input_shape), self.pool_size, self.strides):
+            length = conv_output_length(n, k, s, 1, self.padding)
+            if length is not None and length <= 0:
+                raise ValueError(f"{type(self).__name__} '{self.name}': pool_size="
+                                 f"{self.pool_size} is larger than the input (shape "
+                                 f"{input_shape}) with padding='valid'; the output would be "
+                                 f"empty. Use a smaller pool_size or padding='same'.")
+            out.append(length)
+        if self.data_format == "channels_first":
+            return input_shape[:2] + tuple(out)
+        return (input_shape[0],) + tuple(out) + (input_shape[-1],)
+
+    def build(self, input_shape):
+        self.compute_output_shape(input_shape)
+
+    def call(self, inputs):
+        self.compute_output_shape(inputs.shape)
+        return pool(inputs, self.pool_size, self.strides, self.padding, self.mode,
+                    self.data_format)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"pool_size": self.pool_size, "strides": self.strides,
+                       "padding": self.padding, "data_format": self.data_format})
+        return config
+
+
+class MaxPooling1D(_Pooling):
+    """Max over windows of ``pool_size`` steps: (N, L, C) -> (N, L', C)."""
+    rank, mode = 1, "max"
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None,
+                 name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
+
+
+class AveragePooling1D(_Pooling):
+    """Mean over windows of ``pool_size`` steps: (N, L, C) -> (N, L', C)."""
+    rank, mode = 1, "average"
+
+    def __init__(self, pool_size=2, strides=None, padding="valid", data_format=None,
+                 name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
+
+
+class MaxPooling2D(_Pooling):
+    """Max over ``pool_size`` windows: (N, H, W, C) -> (N, H', W', C)."""
+    rank, mode = 2, "max"
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None,
+                 name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
+
+
+class AveragePooling2D(_Pooling):
+    """Mean over ``pool_size`` windows: (N, H, W, C) -> (N, H', W', C)."""
+    rank, mode = 2, "average"
+
+    def __init__(self, pool_size=(2, 2), strides=None, padding="valid", data_format=None,
+                 name=None, **kwargs):
+        super().__init__(pool_size, strides, padding, data_format, name, **kwargs)
+
+
+# ----------------------------------------------------------------------------------------
+# Global pooling: one value per channel
+# ----------------------------------------------------------------------------------------
+
+class _GlobalPooling(Layer):
+    rank = None
+    reduce = None
+
+    def __init__(self, data_format=None, keepdims=False, **kwargs):
+        super().__init__(**kwargs)
+        owner = type(self).__name__
+        self.data_format = standardize_data_format(data_format, owner)
+        if not isinstance(keepdims, (bool, np.bool_)):
+            raise ValueError(f"{owner}: `keepdims` must be a boolean. Received: "
+                             f"keepdims={keepdims!r}")
+        self.keepdims = bool(keepdims)
+        self.input_spec = InputSpec(ndim=self.rank + 2)
+
+    def _axes(self):
+        start = 2 if self.data_format == "channels_first" else 1
+        return tuple(range(start, start + self.rank))
+
+    def call(self, inputs):
+        return type(self).reduce(inputs, axis=self._axes(), keepdims=self.keepdims)
+
+    def compute_output_shape(self, input_shape):
+        input_shape = tuple(input_shape)
+        if len(input_shape) != self.rank + 2:
+            raise ValueError(f"{type(self).__name__} '{self.name}' expects inputs of rank "
+                             f"{self.rank + 2}, got shape {input_shape}")
+        axes = self._axes()
+        if self.keepdims:
+            return tuple(1 if i in axes else s for i, s in enumerate(input_shape))
+        return tuple(s for i, s in enumerate(input_shape) if i not in axes)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({"data_format": self.data_format, "keepdims": self.keepdims})
+        return config
+
+
+class GlobalAveragePooling1D(_GlobalPooling):
+    """Mean over the steps: (N, L, C) -> (N, C)."""
+    rank, reduce = 1, staticmethod(ops.mean)
+
+
+class GlobalAveragePooling2D(_GlobalPooling):
+    """Mean over height and width: (N, H, W, C) -> (N, C)."""
+    rank, reduce = 2, staticmethod(ops.mean)
+
+
+class GlobalMaxPooling1D(_GlobalPooling):
+    """Max over the steps: (N, L, C) -> (N, C)."""
+    rank, reduce = 1, staticmethod(ops.max)
+
+
+class GlobalMaxPooling2D(_GlobalPooling):
+    """Max over height and width: (N, H, W, C) -> (N, C)."""
+    rank, reduce = 2, staticmethod(ops.max)
