@@ -118,14 +118,15 @@ cdef inline void _add_outer(floating* gk, const floating* x, const floating* gy,
 cdef void _forward(const floating* x, const floating* k, floating* y,
                    isize N, isize H, isize W, isize C, isize M,
                    isize KH, isize KW, isize sh, isize sw, isize dh, isize dw,
-                   isize ph, isize pw, isize OH, isize OW, isize tile) noexcept nogil:
+                   isize ph, isize pw, isize OH, isize OW, isize tile,
+                   int nthreads) noexcept nogil:
     cdef isize CM = C * M
     cdef isize ntiles = _ceil_div(OW, tile)
     cdef isize item, row, n, oh, ow0, ow1, jh, jw, ih, off, lo, hi, ow
     cdef floating* yrow
     cdef const floating* xrow
     cdef const floating* kt
-    for item in prange(N * OH * ntiles, schedule="static"):
+    for item in prange(N * OH * ntiles, schedule="static", num_threads=nthreads):
         row = item // ntiles
         ow0 = (item - row * ntiles) * tile
         ow1 = _imin(ow0 + tile, OW)
@@ -151,7 +152,8 @@ cdef void _forward(const floating* x, const floating* k, floating* y,
 cdef void _backward_input(const floating* gy, const floating* k, floating* gx,
                           isize N, isize H, isize W, isize C, isize M,
                           isize KH, isize KW, isize sh, isize sw, isize dh, isize dw,
-                          isize ph, isize pw, isize OH, isize OW, isize tile) noexcept nogil:
+                          isize ph, isize pw, isize OH, isize OW, isize tile,
+                          int nthreads) noexcept nogil:
     # Each thread owns whole tiles of grad_x rows, so the scatter below never races.
     cdef isize CM = C * M
     cdef isize ntiles = _ceil_div(W, tile)
@@ -159,7 +161,7 @@ cdef void _backward_input(const floating* gy, const floating* k, floating* gx,
     cdef floating* gxrow
     cdef const floating* gyrow
     cdef const floating* kt
-    for item in prange(N * H * ntiles, schedule="static"):
+    for item in prange(N * H * ntiles, schedule="static", num_threads=nthreads):
         row = item // ntiles
         iw0 = (item - row * ntiles) * tile
         iw1 = _imin(iw0 + tile, W)
@@ -190,7 +192,7 @@ cdef void _backward_kernel(const floating* x, const floating* gy, floating* part
                            isize nchunks,
                            isize N, isize H, isize W, isize C, isize M,
                            isize KH, isize KW, isize sh, isize sw, isize dh, isize dw,
-                           isize ph, isize pw, isize OH, isize OW) noexcept nogil:
+                           isize ph, isize pw, isize OH, isize OW, int nthreads) noexcept nogil:
     # Chunk t sums the contribution of output rows [r0, r1) into partial[t]; the caller
     # adds the partial buffers. Every chunk writes only its own buffer: race-free.
     cdef isize CM = C * M
@@ -200,7 +202,7 @@ cdef void _backward_kernel(const floating* x, const floating* gy, floating* part
     cdef floating* acc
     cdef const floating* xrow
     cdef const floating* gyrow
-    for t in prange(nchunks, schedule="static", chunksize=1):
+    for t in prange(nchunks, schedule="static", chunksize=1, num_threads=nthreads):
         acc = partial + t * KSIZE
         memset(acc, 0, KSIZE * sizeof(floating))
         r0 = t * rows // nchunks
@@ -249,8 +251,17 @@ def _thread_count():
     return max(1, n)
 
 
+# Below this many multiply-adds a call runs on one thread: waking a second thread costs more
+# than it saves, and much more when another process is keeping the other core busy.
+PARALLEL_MIN_WORK = 1 << 17
+
+
 @cython.boundscheck(True)
 @cython.wraparound(True)
+def _threads_for(work):
+    return 1 if work < PARALLEL_MIN_WORK else _thread_count()
+
+
 def _check_array(name, a):
     if not isinstance(a, np.ndarray):
         raise TypeError(f"`{name}` must be a numpy.ndarray, received {type(a).__name__}.")
@@ -369,6 +380,7 @@ def depthwise_forward(x, kernel, strides, dilation, pads):
     pairs of non-negative ints (explicit zero padding). See ``depthwise_twin`` for the formula.
     """
     cdef isize N, H, W, C, M, KH, KW, sh, sw, dh, dw, ph, pw, OH, OW, tile, nchunks
+    cdef int nthreads
     _check_array("x", x)
     _check_array("kernel", kernel)
     _check_same_dtype(("x", "kernel"), (x, kernel))
@@ -381,6 +393,7 @@ def depthwise_forward(x, kernel, strides, dilation, pads):
     H, W = (x.shape[1], x.shape[2]) if r == 2 else (1, x.shape[1])
     KH, KW = (kernel.shape[0], kernel.shape[1]) if r == 2 else (1, kernel.shape[0])
     tile = _tile(C * M, x.itemsize)
+    nthreads = _threads_for(N * OH * OW * C * M * KH * KW)
     cdef void* p_x = cnp.PyArray_DATA(x)
     cdef void* p_kernel = cnp.PyArray_DATA(kernel)
     cdef void* p_y = cnp.PyArray_DATA(y)
@@ -388,12 +401,12 @@ def depthwise_forward(x, kernel, strides, dilation, pads):
         with nogil:
             _forward[float](<const float*>p_x, <const float*>p_kernel,
                             <float*>p_y, N, H, W, C, M, KH, KW, sh, sw, dh, dw,
-                            ph, pw, OH, OW, tile)
+                            ph, pw, OH, OW, tile, nthreads)
     else:
         with nogil:
             _forward[double](<const double*>p_x, <const double*>p_kernel,
                              <double*>p_y, N, H, W, C, M, KH, KW, sh, sw, dh, dw,
-                             ph, pw, OH, OW, tile)
+                             ph, pw, OH, OW, tile, nthreads)
     return y
 
 
@@ -402,6 +415,7 @@ def depthwise_forward(x, kernel, strides, dilation, pads):
 def depthwise_backward_input(grad_y, kernel, input_shape, strides, dilation, pads):
     """Gradient w.r.t. the input: grad_y (N, *out, C*M), kernel (*k, C, M) -> grad_x (input_shape)."""
     cdef isize N, H, W, C, M, KH, KW, sh, sw, dh, dw, ph, pw, OH, OW, tile, nchunks
+    cdef int nthreads
     _check_array("grad_y", grad_y)
     _check_array("kernel", kernel)
     _check_same_dtype(("grad_y", "kernel"), (grad_y, kernel))
@@ -422,6 +436,7 @@ def depthwise_backward_input(grad_y, kernel, input_shape, strides, dilation, pad
     H, W = (input_shape[1], input_shape[2]) if r == 2 else (1, input_shape[1])
     KH, KW = (kernel.shape[0], kernel.shape[1]) if r == 2 else (1, kernel.shape[0])
     tile = _tile(C, grad_y.itemsize)
+    nthreads = _threads_for(N * OH * OW * C * M * KH * KW)
     cdef void* p_grad_y = cnp.PyArray_DATA(grad_y)
     cdef void* p_kernel = cnp.PyArray_DATA(kernel)
     cdef void* p_grad_x = cnp.PyArray_DATA(grad_x)
@@ -429,12 +444,12 @@ def depthwise_backward_input(grad_y, kernel, input_shape, strides, dilation, pad
         with nogil:
             _backward_input[float](<const float*>p_grad_y,
                                    <const float*>p_kernel, <float*>p_grad_x,
-                                   N, H, W, C, M, KH, KW, sh, sw, dh, dw, ph, pw, OH, OW, tile)
+                                   N, H, W, C, M, KH, KW, sh, sw, dh, dw, ph, pw, OH, OW, tile, nthreads)
     else:
         with nogil:
             _backward_input[double](<const double*>p_grad_y,
                                     <const double*>p_kernel, <double*>p_grad_x,
-                                    N, H, W, C, M, KH, KW, sh, sw, dh, dw, ph, pw, OH, OW, tile)
+                                    N, H, W, C, M, KH, KW, sh, sw, dh, dw, ph, pw, OH, OW, tile, nthreads)
     return grad_x
 
 
@@ -443,6 +458,7 @@ def depthwise_backward_input(grad_y, kernel, input_shape, strides, dilation, pad
 def depthwise_backward_kernel(x, grad_y, kernel_shape, strides, dilation, pads):
     """Gradient w.r.t. the kernel: x (N, *spatial, C), grad_y (N, *out, C*M) -> grad_kernel (kernel_shape)."""
     cdef isize N, H, W, C, M, KH, KW, sh, sw, dh, dw, ph, pw, OH, OW, tile, nchunks
+    cdef int nthreads
     _check_array("x", x)
     _check_array("grad_y", grad_y)
     _check_same_dtype(("x", "grad_y"), (x, grad_y))
@@ -460,7 +476,8 @@ def depthwise_backward_kernel(x, grad_y, kernel_shape, strides, dilation, pads):
     (sh, sw), (dh, dw), ((ph, _), (pw, _)), (OH, OW) = _as_rank2(r, strides, dilation, pads, out)
     H, W = (x.shape[1], x.shape[2]) if r == 2 else (1, x.shape[1])
     KH, KW = (kernel_shape[0], kernel_shape[1]) if r == 2 else (1, kernel_shape[0])
-    nchunks = max(1, min(_thread_count(), N * OH))
+    nthreads = _threads_for(N * OH * OW * C * M * KH * KW)
+    nchunks = max(1, min(nthreads, N * OH))
     partial = np.empty((nchunks,) + kernel_shape, dtype=x.dtype)
     cdef void* p_x = cnp.PyArray_DATA(x)
     cdef void* p_grad_y = cnp.PyArray_DATA(grad_y)
@@ -469,10 +486,10 @@ def depthwise_backward_kernel(x, grad_y, kernel_shape, strides, dilation, pads):
         with nogil:
             _backward_kernel[float](<const float*>p_x, <const float*>p_grad_y,
                                     <float*>p_partial, nchunks,
-                                    N, H, W, C, M, KH, KW, sh, sw, dh, dw, ph, pw, OH, OW)
+                                    N, H, W, C, M, KH, KW, sh, sw, dh, dw, ph, pw, OH, OW, nthreads)
     else:
         with nogil:
             _backward_kernel[double](<const double*>p_x, <const double*>p_grad_y,
                                      <double*>p_partial, nchunks,
-                                     N, H, W, C, M, KH, KW, sh, sw, dh, dw, ph, pw, OH, OW)
+                                     N, H, W, C, M, KH, KW, sh, sw, dh, dw, ph, pw, OH, OW, nthreads)
     return partial[0].copy() if nchunks == 1 else partial.sum(axis=0)

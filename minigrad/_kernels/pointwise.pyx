@@ -44,11 +44,11 @@ cdef void _gemm(char transa, char transb, int m, int n, int k, floating alpha,
 
 
 cdef void _forward(const floating* x, const floating* w, const floating* bias, floating* y,
-                   isize P, isize Cin, isize F) noexcept nogil:
+                   isize P, isize Cin, isize F, int nthreads) noexcept nogil:
     cdef isize p
     cdef floating beta = 0
     if bias != NULL:
-        for p in prange(P, schedule="static"):
+        for p in prange(P, schedule="static", num_threads=nthreads):
             memcpy(y + p * F, bias, F * sizeof(floating))
         beta = 1
     # column-major: y.T (F, P) = w.T (F, Cin) @ x.T (Cin, P)
@@ -72,7 +72,7 @@ cdef void _backward_kernel(const floating* x, const floating* gy, floating* gw,
     cdef isize t, p, f, p0, p1
     cdef floating* acc
     cdef const floating* row
-    for t in prange(nchunks, schedule="static", chunksize=1):
+    for t in prange(nchunks, schedule="static", chunksize=1, num_threads=nchunks):
         acc = partial_bias + t * F
         memset(acc, 0, F * sizeof(floating))
         p0 = t * P // nchunks
@@ -152,16 +152,17 @@ def pointwise_forward(x, w, bias):
     cdef void* p_x = cnp.PyArray_DATA(x)
     cdef void* p_w = cnp.PyArray_DATA(w)
     cdef void* p_y = cnp.PyArray_DATA(y)
+    cdef int nthreads = 1 if P * F < 65536 else _thread_count()
     if x.dtype == np.float32:
         with nogil:
             _forward[float](<const float*>p_x, <const float*>p_w,
                             <const float*>bp,
-                            <float*>p_y, P, Cin, F)
+                            <float*>p_y, P, Cin, F, nthreads)
     else:
         with nogil:
             _forward[double](<const double*>p_x, <const double*>p_w,
                              <const double*>bp,
-                             <double*>p_y, P, Cin, F)
+                             <double*>p_y, P, Cin, F, nthreads)
     return y
 
 
@@ -211,7 +212,7 @@ def pointwise_backward_kernel(x, grad_y, with_bias):
     x = np.ascontiguousarray(x)
     grad_y = np.ascontiguousarray(grad_y)
     cdef isize P = x.shape[0], Cin = x.shape[1], F = grad_y.shape[1]
-    cdef isize nchunks = max(1, min(_thread_count(), P // 1024))
+    cdef isize nchunks = max(1, min(_thread_count(), P * F // 65536))
     grad_w = np.empty((Cin, F), dtype=x.dtype)
     partial = np.empty((nchunks, F), dtype=x.dtype) if with_bias else None
     if P == 0:
