@@ -1,0 +1,447 @@
+"""Losses: how far predictions are from targets, as a differentiable scalar.
+
+Two forms, as in Keras:
+
+* functions ``mean_squared_error(y_true, y_pred)`` ... return one value per sample
+  (the last axis is averaged or summed away): shape ``y_pred.shape[:-1]``;
+* classes ``MeanSquaredError()`` ... are called as ``loss(y_true, y_pred, sample_weight)``
+  and reduce those per-sample values to a scalar Tensor. The default reduction
+  ``"sum_over_batch_size"`` is ``sum(values * sample_weight) / values.size`` — a mean
+  over samples, where weights scale but do not change the divisor.
+
+Per-sample formulas (``p`` = y_pred, ``t`` = y_true, mean / sum over the last axis)::
+
+    mean_squared_error               mean((p - t)^2)
+    mean_absolute_error              mean(|p - t|)
+    huber(delta)                     mean(0.5 e^2 if |e| <= delta else delta |e| - 0.5 delta^2)
+    binary_crossentropy              mean(-(t log p + (1-t) log(1-p))),  p clipped to [eps, 1-eps]
+        from_logits                  mean(max(x, 0) - x t + log(1 + e^-|x|))     (x = logits)
+    categorical_crossentropy         -sum(t log p),  p normalised to sum 1, clipped to [eps, 1-eps]
+        from_logits                  -sum(t log_softmax(x))
+    sparse_categorical_crossentropy  the same with integer labels (shape y_pred.shape[:-1])
+
+``eps`` is ``mg.config.epsilon()`` (1e-7). ``label_smoothing`` s replaces t by
+``t (1 - s) + s / 2`` (binary) or ``t (1 - s) + s / num_classes`` (categorical).
+
+Only ``y_pred`` is differentiated; ``y_true`` and ``sample_weight`` are constants.
+"""
+import numbers
+
+import numpy as np
+from scipy import special
+
+from . import config, ops
+from .registry import Registry
+from .tape import record
+from .tensor import Tensor
+
+REGISTRY = Registry("loss")
+
+_REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "none")
+
+
+# ----------------------------------------------------------------------------------------
+# Helpers: inputs as Tensors / arrays, shape matching, reduction
+# ----------------------------------------------------------------------------------------
+
+def _prediction(y_pred):
+    """``y_pred`` as a floating Tensor (integers become floatx)."""
+    if not isinstance(y_pred, Tensor):
+        y_pred = Tensor(y_pred)
+    if y_pred.dtype.kind != "f":
+        y_pred = ops.cast(y_pred, config.floatx())
+    return y_pred
+
+
+def _array(value):
+    return np.asarray(value.data if isinstance(value, Tensor) else value)
+
+
+def _match_shapes(y_true, y_pred, loss):
+    """``y_true`` (an ndarray) with the shape of ``y_pred``.
+
+    Like Keras, a trailing axis of size 1 is added or removed when the ranks differ by one
+    ((N,) labels for (N, 1) predictions). Any other difference is an error.
+    """
+    if y_true.ndim == y_pred.ndim - 1 and y_pred.shape[-1:] == (1,):
+        y_true = y_true[..., None]
+    elif y_true.ndim == y_pred.ndim + 1 and y_true.shape[-1:] == (1,):
+        y_true = y_true[..., 0]
+    if y_true.shape != y_pred.shape:
+        raise ValueError(f"{loss}: y_true and y_pred must have the same shape, got y_true "
+                         f"shape {y_true.shape} and y_pred shape {y_pred.shape}.")
+    return y_true
+
+
+def _targets(y_true, y_pred, loss):
+    """``y_true`` as an ndarray of ``y_pred``'s float dtype and shape."""
+    y_true = _array(y_true)
+    if y_true.dtype.kind not in "biuf":
+        raise TypeError(f"{loss}: y_true must be numeric, got dtype {y_true.dtype}.")
+    return _match_shapes(y_true, y_pred, loss).astype(y_pred.dtype, copy=False)
+
+
+def _check_axis(axis, y_pred, loss):
+    if y_pred.ndim == 0 or not -y_pred.ndim <= axis < y_pred.ndim:
+        raise ValueError(f"{loss}: axis={axis} is out of range for y_pred of shape "
+                         f"{y_pred.shape}.")
+
+
+def _check_label_smoothing(value, loss):
+    if (isinstance(value, bool) or not isinstance(value, numbers.Real)
+            or not 0 <= value <= 1):
+        raise ValueError(f"{loss}: `label_smoothing` must be a float in [0, 1]. Received: "
+                         f"label_smoothing={value!r}")
+    return float(value)
+
+
+def _sample_weight(sample_weight, values):
+    """``sample_weight`` as an array that broadcasts to the per-sample ``values``."""
+    weight = _array(sample_weight).astype(values.dtype)
+    while weight.ndim > values.ndim and weight.shape[-1] == 1:
+        weight = weight[..., 0]
+    while weight.ndim < values.ndim:
+        weight = weight[..., None]
+    try:
+        ok = np.broadcast_shapes(weight.shape, values.shape) == values.shape
+    except ValueError:
+        ok = False
+    if not ok:
+        raise ValueError(f"sample_weight of shape {_array(sample_weight).shape} does not fit "
+                         f"the per-sample losses of shape {values.shape} (one weight per "
+                         f"sample expected).")
+    return weight
+
+
+def reduce_loss(values, sample_weight=None, reduction="sum_over_batch_size"):
+    """Weight the per-sample ``values`` and reduce them (see the module docstring)."""
+    if sample_weight is not None:
+        values = values * _sample_weight(sample_weight, values)
+    if reduction == "none" or values.ndim == 0:
+        return values
+    total = ops.sum(values)
+    if reduction == "sum":
+        return total
+    return total / values.size if values.size else total * 0
+
+
+# ----------------------------------------------------------------------------------------
+# Differentiable pieces written as single ops
+# ----------------------------------------------------------------------------------------
+
+def sigmoid_cross_entropy_with_logits(labels, logits):
+    """Elementwise ``-(t log sigmoid(x) + (1-t) log(1 - sigmoid(x)))`` without overflow:
+    ``max(x, 0) - x t + log(1 + e^-|x|)``. Gradient w.r.t. x: ``sigmoid(x) - t``.
+
+    labels: ndarray (a constant); logits: Tensor of the same shape.
+    """
+    x = logits.data
+    out = np.maximum(x, 0) - x * labels + np.log1p(np.exp(-np.abs(x)))
+    return record("sigmoid_cross_entropy", (logits,), out.astype(x.dtype, copy=False),
+                  lambda g: (g * (special.expit(x) - labels),))
+
+
+# ----------------------------------------------------------------------------------------
+# Function forms: one value per sample
+# ----------------------------------------------------------------------------------------
+
+def mean_squared_error(y_true, y_pred):
+    """mean((y_pred - y_true)^2) over the last axis."""
+    y_pred = _prediction(y_pred)
+    y_true = _targets(y_true, y_pred, "mean_squared_error")
+    return ops.mean(ops.square(y_pred - y_true), axis=-1)
+
+
+def mean_absolute_error(y_true, y_pred):
+    """mean(|y_pred - y_true|) over the last axis."""
+    y_pred = _prediction(y_pred)
+    y_true = _targets(y_true, y_pred, "mean_absolute_error")
+    return ops.mean(ops.abs(y_pred - y_true), axis=-1)
+
+
+def huber(y_true, y_pred, delta=1.0):
+    """Squared error for small errors, linear beyond ``delta``; mean over the last axis."""
+    y_pred = _prediction(y_pred)
+    y_true = _targets(y_true, y_pred, "huber")
+    error = y_pred - y_true
+    abs_error = ops.abs(error)
+    small = abs_error.data <= delta
+    quadratic = ops.square(error) * 0.5
+    linear = abs_error * delta - 0.5 * delta * delta
+    return ops.mean(ops.where(small, quadratic, linear), axis=-1)
+
+
+def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
+    """Binary cross-entropy of each element, averaged over ``axis``."""
+    y_pred = _prediction(y_pred)
+    y_true = _targets(y_true, y_pred, "binary_crossentropy")
+    _check_axis(axis, y_pred, "binary_crossentropy")
+    if label_smoothing:
+        y_true = y_true * (1 - label_smoothing) + 0.5 * label_smoothing
+    if from_logits:
+        return ops.mean(sigmoid_cross_entropy_with_logits(y_true, y_pred), axis=axis)
+    eps = config.epsilon()
+    p = ops.clip(y_pred, eps, 1 - eps)
+    log_likelihood = ops.log(p) * y_true + ops.log(1 - p) * (1 - y_true)
+    return -ops.mean(log_likelihood, axis=axis)
+
+
+def _categorical(y_true, y_pred, from_logits, axis):
+    """-sum(t log p) over ``axis``; y_true an ndarray of y_pred's shape."""
+    if from_logits:
+        log_p = ops.log_softmax(y_pred, axis=axis)
+    else:
+        eps = config.epsilon()
+        p = y_pred / ops.sum(y_pred, axis=axis, keepdims=True)
+        log_p = ops.log(ops.clip(p, eps, 1 - eps))
+    return -ops.sum(log_p * y_true, axis=axis)
+
+
+def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0,
+                             axis=-1):
+    """Cross-entropy between one-hot (or soft) targets and predicted class probabilities
+    (or logits) along ``axis``."""
+    y_pred = _prediction(y_pred)
+    y_true = _targets(y_true, y_pred, "categorical_crossentropy")
+    _check_axis(axis, y_pred, "categorical_crossentropy")
+    if label_smoothing:
+        y_true = y_true * (1 - label_smoothing) + label_smoothing / y_pred.shape[axis]
+    return _categorical(y_true, y_pred, from_logits, axis)
+
+
+def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
+    """Categorical cross-entropy with integer class labels.
+
+    y_true: integers in [0, num_classes), shape ``y_pred.shape[:-1]`` (or with a trailing
+    axis of size 1). y_pred: (..., num_classes) probabilities or logits.
+    """
+    loss = "sparse_categorical_crossentropy"
+    y_pred = _prediction(y_pred)
+    _check_axis(axis, y_pred, loss)
+    if axis % y_pred.ndim != y_pred.ndim - 1:
+        y_pred = ops.transpose(y_pred, [i for i in range(y_pred.ndim) if i != axis % y_pred.ndim]
+                               + [axis % y_pred.ndim])
+    labels = _array(y_true)
+    if labels.ndim == y_pred.ndim and labels.shape[-1:] == (1,):
+        labels = labels[..., 0]
+    if labels.shape != y_pred.shape[:-1]:
+        raise ValueError(f"{loss}: y_true must hold one integer label per sample, shape "
+                         f"{y_pred.shape[:-1]} for y_pred of shape {y_pred.shape}; got y_true "
+                         f"shape {_array(y_true).shape}.")
+    if labels.dtype.kind not in "biuf" or (labels.dtype.kind == "f" and
+                                          not np.all(labels == np.round(labels))):
+        raise ValueError(f"{loss}: y_true must hold integer class labels, got values of "
+                         f"dtype {labels.dtype}.")
+    labels = labels.astype(np.int64)
+    num_classes = y_pred.shape[-1]
+    if labels.size and (labels.min() < 0 or labels.max() >= num_classes):
+        bad = labels.min() if labels.min() < 0 else labels.max()
+        raise ValueError(f"{loss}: labels must be in [0, {num_classes}) for y_pred with "
+                         f"{num_classes} classes, got label {bad}.")
+    one_hot = (labels[..., None] == np.arange(num_classes)).astype(y_pred.dtype)
+    return _categorical(one_hot, y_pred, from_logits, -1)
+
+
+mse = MSE = mean_squared_error
+mae = MAE = mean_absolute_error
+
+
+# ----------------------------------------------------------------------------------------
+# Loss classes: per-sample values reduced to a scalar
+# ----------------------------------------------------------------------------------------
+
+class Loss:
+    """Base of the loss classes: ``loss(y_true, y_pred, sample_weight=None)`` -> Tensor.
+
+    Subclasses implement ``call(y_true, y_pred)`` (the per-sample values).
+    reduction: ``"sum_over_batch_size"`` (default; ``"mean"`` is the same), ``"sum"`` or
+        ``"none"`` / None (return the per-sample values).
+    """
+
+    def __init__(self, name=None, reduction="sum_over_batch_size"):
+        if reduction is None:
+            reduction = "none"
+        if reduction not in _REDUCTIONS:
+            raise ValueError(f"Invalid value for argument `reduction`: expected one of "
+                             f"{_REDUCTIONS} or None. Received: reduction={reduction!r}")
+        self.name = name or _default_name(type(self))
+        self.reduction = reduction
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        values = self.call(y_true, y_pred)
+        return reduce_loss(values, sample_weight, self.reduction)
+
+    def call(self, y_true, y_pred):
+        raise NotImplementedError
+
+    def get_config(self):
+        return {"name": self.name, "reduction": self.reduction}
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        return f"<{type(self).__name__} name={self.name!r}>"
+
+
+def _default_name(cls):
+    return REGISTRY.name_of(cls) or cls.__name__
+
+
+class LossFunctionWrapper(Loss):
+    """Turn a per-sample function ``fn(y_true, y_pred, **kwargs)`` into a Loss."""
+
+    def __init__(self, fn, name=None, reduction="sum_over_batch_size", **kwargs):
+        super().__init__(name=name or getattr(fn, "__name__", "loss"), reduction=reduction)
+        self.fn = fn
+        self.fn_kwargs = kwargs
+
+    def call(self, y_true, y_pred):
+        values = self.fn(y_true, y_pred, **self.fn_kwargs)
+        return values if isinstance(values, Tensor) else Tensor(values)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(self.fn_kwargs)
+        return config
+
+
+@REGISTRY.register("mean_squared_error", "MeanSquaredError", "mse", "MSE")
+class MeanSquaredError(Loss):
+    """mean((y_pred - y_true)^2) over the last axis, then over samples."""
+
+    def call(self, y_true, y_pred):
+        return mean_squared_error(y_true, y_pred)
+
+
+@REGISTRY.register("mean_absolute_error", "MeanAbsoluteError", "mae", "MAE")
+class MeanAbsoluteError(Loss):
+    """mean(|y_pred - y_true|) over the last axis, then over samples."""
+
+    def call(self, y_true, y_pred):
+        return mean_absolute_error(y_true, y_pred)
+
+
+@REGISTRY.register("huber_loss", "Huber", "huber")
+class Huber(Loss):
+    """Quadratic for |error| <= delta, linear beyond (robust to outliers)."""
+
+    def __init__(self, delta=1.0, name=None, reduction="sum_over_batch_size"):
+        super().__init__(name, reduction)
+        if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not delta > 0:
+            raise ValueError(f"Huber: `delta` must be a positive float. Received: "
+                             f"delta={delta!r}")
+        self.delta = float(delta)
+
+    def call(self, y_true, y_pred):
+        return huber(y_true, y_pred, self.delta)
+
+    def get_config(self):
+        return {**super().get_config(), "delta": self.delta}
+
+
+def _check_bool(value, argument, owner):
+    if not isinstance(value, (bool, np.bool_)):
+        raise ValueError(f"{owner}: `{argument}` must be a boolean. Received: "
+                         f"{argument}={value!r}")
+    return bool(value)
+
+
+@REGISTRY.register("binary_crossentropy", "BinaryCrossentropy")
+class BinaryCrossentropy(Loss):
+    """Cross-entropy for 0/1 targets; ``from_logits=True`` for raw scores (more stable)."""
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, name=None,
+                 reduction="sum_over_batch_size"):
+        super().__init__(name, reduction)
+        self.from_logits = _check_bool(from_logits, "from_logits", "BinaryCrossentropy")
+        self.label_smoothing = _check_label_smoothing(label_smoothing, "BinaryCrossentropy")
+        self.axis = axis
+
+    def call(self, y_true, y_pred):
+        return binary_crossentropy(y_true, y_pred, self.from_logits, self.label_smoothing,
+                                   self.axis)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing, "axis": self.axis}
+
+
+@REGISTRY.register("categorical_crossentropy", "CategoricalCrossentropy")
+class CategoricalCrossentropy(Loss):
+    """Cross-entropy for one-hot targets over ``axis``; ``from_logits=True`` for raw
+    scores."""
+
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, name=None,
+                 reduction="sum_over_batch_size"):
+        super().__init__(name, reduction)
+        self.from_logits = _check_bool(from_logits, "from_logits", "CategoricalCrossentropy")
+        self.label_smoothing = _check_label_smoothing(label_smoothing,
+                                                      "CategoricalCrossentropy")
+        self.axis = axis
+
+    def call(self, y_true, y_pred):
+        return categorical_crossentropy(y_true, y_pred, self.from_logits,
+                                        self.label_smoothing, self.axis)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits,
+                "label_smoothing": self.label_smoothing, "axis": self.axis}
+
+
+@REGISTRY.register("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy")
+class SparseCategoricalCrossentropy(Loss):
+    """Cross-entropy for integer labels; ``from_logits=True`` for raw scores."""
+
+    def __init__(self, from_logits=False, axis=-1, name=None,
+                 reduction="sum_over_batch_size"):
+        super().__init__(name, reduction)
+        self.from_logits = _check_bool(from_logits, "from_logits",
+                                       "SparseCategoricalCrossentropy")
+        self.axis = axis
+
+    def call(self, y_true, y_pred):
+        return sparse_categorical_crossentropy(y_true, y_pred, self.from_logits, self.axis)
+
+    def get_config(self):
+        return {**super().get_config(), "from_logits": self.from_logits, "axis": self.axis}
+
+
+# ----------------------------------------------------------------------------------------
+# Lookup
+# ----------------------------------------------------------------------------------------
+
+def serialize(loss):
+    """A Loss as a Keras-style dict (None stays None)."""
+    return None if loss is None else REGISTRY.serialize(loss)
+
+
+def deserialize(config):
+    return REGISTRY.deserialize(config)
+
+
+def get(identifier):
+    """A Loss object from a name, class, instance, config dict or function.
+
+    Strings (``"mse"``, ``"sparse_categorical_crossentropy"``, class names, ...) and
+    classes give an instance with default arguments; a plain function returning
+    per-sample values is wrapped in :class:`LossFunctionWrapper`, so every result is
+    called as ``loss(y_true, y_pred, sample_weight=None)`` and returns a scalar Tensor.
+    None -> None. Anything else: ValueError listing the valid names.
+    """
+    if identifier is None:
+        return None
+    if isinstance(identifier, Loss):
+        return identifier
+    if isinstance(identifier, str):
+        return REGISTRY.lookup(identifier)()
+    if isinstance(identifier, dict):
+        return REGISTRY.deserialize(identifier)
+    if isinstance(identifier, type):
+        if issubclass(identifier, Loss):
+            return identifier()
+        raise REGISTRY.not_understood(identifier)
+    if callable(identifier):
+        return LossFunctionWrapper(identifier)
+    raise REGISTRY.not_understood(identifier)
