@@ -21,7 +21,7 @@ import numbers
 
 import numpy as np
 
-from .. import config, constraints, initializers, ops, regularizers
+from .. import activations, config, constraints, initializers, ops, regularizers
 from .base import InputSpec, Layer
 
 # ----------------------------------------------------------------------------------------
@@ -154,18 +154,6 @@ def serialize(module, obj):
     return None if obj is None else module.serialize(obj)
 
 
-def get_activation(identifier):
-    """``activations.get``; None means no activation (linear)."""
-    from .. import activations
-    return activations.get(identifier)
-
-
-def serialize_activation(activation):
-    """The activation's registered name; ``"linear"`` when there is none."""
-    from .. import activations
-    return "linear" if activation is None else activations.serialize(activation)
-
-
 def add_bias_on_channels(layer, y, bias):
     """``y + bias`` with bias (channels,) broadcast on the data_format's channel axis."""
     if layer.data_format == "channels_first":
@@ -208,7 +196,7 @@ class Conv(Layer):
             raise ValueError(f"{cls} supports only `groups=1` (grouped convolution is not "
                              f"implemented in minigrad). Received: groups={groups!r}")
         self.groups = 1
-        self.activation = get_activation(activation)
+        self.activation = activations.get(activation)
         self.use_bias = check_bool(use_bias, "use_bias")
         self.kernel_initializer = get_initializer(kernel_initializer, "glorot_uniform")
         self.bias_initializer = get_initializer(bias_initializer, "zeros")
@@ -238,7 +226,7 @@ class Conv(Layer):
         conv_output_shape(self, inputs.shape, self.filters)
         y = ops.conv(inputs, self.kernel, self.strides, self.padding, self.data_format,
                      self.dilation_rate, bias=self.bias)
-        return y if self.activation is None else self.activation(y)
+        return self.activation(y)
 
     def compute_output_shape(self, input_shape):
         return conv_output_shape(self, input_shape, self.filters)
@@ -249,7 +237,7 @@ class Conv(Layer):
             "filters": self.filters, "kernel_size": self.kernel_size, "strides": self.strides,
             "padding": self.padding, "data_format": self.data_format,
             "dilation_rate": self.dilation_rate, "groups": self.groups,
-            "activation": serialize_activation(self.activation), "use_bias": self.use_bias,
+            "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
             "kernel_initializer": serialize(initializers, self.kernel_initializer),
             "bias_initializer": serialize(initializers, self.bias_initializer),
             "kernel_regularizer": serialize(regularizers, self.kernel_regularizer),

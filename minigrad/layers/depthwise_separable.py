@@ -23,12 +23,12 @@ Where minigrad follows the seed documents rather than Keras 3 (see SPEC.md):
 ``padding="causal"`` for the 1D layers, ``strides > 1`` with ``dilation_rate > 1`` raises,
 and the Depthwise kernel is named ``depthwise_kernel`` (``layer.kernel`` is an alias).
 """
-from .. import constraints, initializers, ops, regularizers
+from .. import activations, constraints, initializers, ops, regularizers
 from .base import InputSpec, Layer
 from .conv import (
     add_bias_on_channels, check_bool, check_strides_with_dilation, conv_output_shape,
-    get_activation, get_initializer, input_channels, normalize_data_format, normalize_padding,
-    normalize_tuple, positive_int, serialize, serialize_activation,
+    get_initializer, input_channels, normalize_data_format, normalize_padding,
+    normalize_tuple, positive_int, serialize,
 )
 
 
@@ -48,7 +48,7 @@ class BaseDepthwiseSeparableConv(Layer):
                  pointwise_initializer="glorot_uniform", bias_initializer="zeros",
                  depthwise_regularizer=None, pointwise_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, depthwise_constraint=None,
-                 pointwise_constraint=None, bias_constraint=None, **kwargs):
+                 pointwise_constraint=None, bias_constraint=None, layer_kwargs=None):
         r, cls = self.rank, type(self).__name__
         if self.separable:
             self.filters = positive_int(filters, "filters")
@@ -59,7 +59,7 @@ class BaseDepthwiseSeparableConv(Layer):
         self.dilation_rate = normalize_tuple(dilation_rate, r, "dilation_rate")
         check_strides_with_dilation(self.strides, self.dilation_rate)
         self.depth_multiplier = positive_int(depth_multiplier, "depth_multiplier")
-        self.activation = get_activation(activation)
+        self.activation = activations.get(activation)
         self.use_bias = check_bool(use_bias, "use_bias")
         self.depthwise_initializer = get_initializer(depthwise_initializer, "glorot_uniform")
         self.bias_initializer = get_initializer(bias_initializer, "zeros")
@@ -72,7 +72,9 @@ class BaseDepthwiseSeparableConv(Layer):
                                                          "glorot_uniform")
             self.pointwise_regularizer = regularizers.get(pointwise_regularizer)
             self.pointwise_constraint = constraints.get(pointwise_constraint)
-        super().__init__(activity_regularizer=activity_regularizer, **kwargs)
+        # The layer keywords (name, dtype, input_shape, ...) arrive as one dict, so that a
+        # Depthwise layer given `filters=` or `pointwise_*=` reports them as unrecognized.
+        super().__init__(activity_regularizer=activity_regularizer, **(layer_kwargs or {}))
         self.input_spec = InputSpec(min_ndim=r + 2)
         self.depthwise_kernel = None
         if self.separable:
@@ -120,7 +122,7 @@ class BaseDepthwiseSeparableConv(Layer):
             y = ops.depthwise_conv(inputs, self.depthwise_kernel, *geometry)
             if self.bias is not None:
                 y = add_bias_on_channels(self, y, self.bias)
-        return y if self.activation is None else self.activation(y)
+        return self.activation(y)
 
     def compute_output_shape(self, input_shape):
         input_shape = tuple(input_shape)
@@ -135,7 +137,7 @@ class BaseDepthwiseSeparableConv(Layer):
             "depth_multiplier": self.depth_multiplier, "kernel_size": self.kernel_size,
             "strides": self.strides, "padding": self.padding, "data_format": self.data_format,
             "dilation_rate": self.dilation_rate,
-            "activation": serialize_activation(self.activation), "use_bias": self.use_bias,
+            "activation": activations.serialize(self.activation), "use_bias": self.use_bias,
             "depthwise_initializer": serialize(initializers, self.depthwise_initializer),
             "bias_initializer": serialize(initializers, self.bias_initializer),
             "depthwise_regularizer": serialize(regularizers, self.depthwise_regularizer),
@@ -170,7 +172,7 @@ class DepthwiseConv(BaseDepthwiseSeparableConv):
             depthwise_regularizer=depthwise_regularizer, bias_regularizer=bias_regularizer,
             activity_regularizer=activity_regularizer,
             depthwise_constraint=depthwise_constraint, bias_constraint=bias_constraint,
-            **kwargs)
+            layer_kwargs=kwargs)
 
     @property
     def kernel(self):
@@ -202,7 +204,7 @@ class SeparableConv(BaseDepthwiseSeparableConv):
             activity_regularizer=activity_regularizer,
             depthwise_constraint=depthwise_constraint,
             pointwise_constraint=pointwise_constraint, bias_constraint=bias_constraint,
-            **kwargs)
+            layer_kwargs=kwargs)
 
 
 class DepthwiseConv1D(DepthwiseConv):
