@@ -62,30 +62,32 @@ def record(op, inputs, out, backward):
 
     ``inputs`` is the tuple of input Tensors; ``backward(grad_out)`` returns one
     gradient (ndarray or None) per input. This is the only way ops enter a tape.
+
+    A tape is interested when one of the inputs is tracked by it; trainable Variables
+    among the inputs are watched on the way (all of them, not just the first).
     """
+    # Every op of every forward pass comes through here, so it is written for speed:
+    # no Tensor.__init__ (``out`` is already an array) and a plain loop over the tapes.
     result = Tensor.__new__(Tensor)
     result.data = out
-    result.grad = None
-    result.name = None
-    result._tape = None
-    result._hooks = None
-    if not _active_tapes:
-        return result
-    for tape in _active_tapes:
-        tracked = tape._tracked
-        for t in inputs:
-            if id(t) in tracked or (type(t) is Variable and t.trainable and tape._watch_variables
-                                    and tape._watch(t)):
-                break
-        else:
-            continue
+    result.grad = result.name = result._tape = result._hooks = None
+    for tape in _active_tapes:             # usually none or one
         if tape._stopped:
             continue
-        tape._entries.append(TapeEntry(op, inputs, result, backward,
-                                       _layer_scope[-1] if _layer_scope else None,
-                                       len(tape._entries)))
-        tracked[id(result)] = result
-        result._tape = tape
+        tracked = tape._tracked
+        connected = False
+        for t in inputs:
+            if id(t) in tracked:
+                connected = True
+            elif tape._watch_variables and isinstance(t, Variable) and t.trainable:
+                tape._watch(t)
+                connected = True
+        if connected:
+            entries = tape._entries
+            entries.append(TapeEntry(op, inputs, result, backward,
+                                     _layer_scope[-1] if _layer_scope else None, len(entries)))
+            tracked[id(result)] = result
+            result._tape = tape
     return result
 
 
@@ -135,7 +137,6 @@ class GradientTape:
     def _watch(self, t):
         self._tracked[id(t)] = t
         self._watched[id(t)] = t
-        return True
 
     def watch(self, tensor):
         """Track ``tensor`` (or each tensor in a list) so ops on it are recorded."""
@@ -156,23 +157,17 @@ class GradientTape:
         return list(self._watched.values())
 
     def stop_recording(self):
-        """Context manager: ops inside it are not recorded by this tape."""
-        tape = self
-
-        class _Pause:
-            def __enter__(self_):
-                tape._stopped = True
-
-            def __exit__(self_, *exc):
-                tape._stopped = False
-                return False
-        return _Pause()
+        """Context manager: ops inside it are not recorded by this tape (and trainable
+        Variables used inside it are not watched)."""
+        return _Pause(self)
 
     def reset(self):
-        """Forget everything recorded so far (watched tensors included)."""
-        self._entries.clear()
-        self._tracked.clear()
-        self._watched.clear()
+        """Forget everything recorded so far (watched tensors included); the tape can
+        then compute gradients again even when it is not persistent."""
+        self._entries = []
+        self._tracked = {}
+        self._watched = {}
+        self._used = False
 
     # -- inspection --------------------------------------------------------------
     def __iter__(self):
@@ -193,9 +188,7 @@ class GradientTape:
 
     # -- differentiation ---------------------------------------------------------
     def _check_can_differentiate(self):
-        if self._recording and not self.persistent:
-            # Allowed (TensorFlow allows it too), but the tape goes on recording; fine.
-            pass
+        # Differentiating inside the ``with`` block is allowed (as in TensorFlow).
         if self._used and not self.persistent:
             raise RuntimeError("A non-persistent GradientTape can only be used to compute "
                                "one set of gradients; use GradientTape(persistent=True) to "
@@ -206,9 +199,10 @@ class GradientTape:
         if target is None:
             raise TypeError("gradient() target must be a Tensor produced inside the tape.")
         if output_gradient is None:
-            return np.ones_like(target.data)
-        seed = np.asarray(output_gradient.data if isinstance(output_gradient, Tensor)
-                          else output_gradient, dtype=target.dtype)
+            return np.ones(target.shape, target.dtype)
+        # A copy: the caller's array must not come back to them as some source's gradient.
+        seed = np.array(output_gradient.data if isinstance(output_gradient, Tensor)
+                        else output_gradient, dtype=target.dtype)
         if seed.shape != target.shape:
             raise ValueError(f"output_gradients has shape {seed.shape}, expected the target's "
                              f"shape {target.shape}.")
@@ -218,23 +212,27 @@ class GradientTape:
         """Run the backward pass; return {id(tensor): gradient ndarray}."""
         grads = {id(target): self._seed(target, output_gradient)}
         tracked = self._tracked
+        hooked = set()                     # tensors whose hooks have run
         for entry in reversed(self._entries):
-            g = grads.get(id(entry.output))
-            if g is None:
+            out = entry.output
+            g = grads.get(id(out))
+            if g is None:                  # the target does not depend on this entry
                 continue
-            if entry.output._hooks:
-                g = _run_hooks(entry.output, g, grads)
+            if out._hooks:
+                g = _run_hooks(out, g, grads, hooked)
             for t, gi in zip(entry.inputs, entry.backward(g)):
-                key = id(t)
-                if gi is None or key not in tracked:
-                    continue
-                previous = grads.get(key)
-                grads[key] = gi if previous is None else previous + gi
-        for leaf in self._watched.values():
-            g = grads.get(id(leaf))
-            if g is not None:
-                _run_hooks(leaf, g, grads)
+                if gi is not None:
+                    key = id(t)
+                    if key in tracked:     # constants and untracked tensors need nothing
+                        previous = grads.get(key)
+                        grads[key] = gi if previous is None else previous + gi
+        self._run_leaf_hooks(grads, hooked)
         return grads
+
+    def _run_leaf_hooks(self, grads, hooked):
+        for leaf in self._watched.values():
+            if leaf._hooks and id(leaf) not in hooked and id(leaf) in grads:
+                _run_hooks(leaf, grads[id(leaf)], grads, hooked)
 
     def gradient(self, target, sources, output_gradients=None):
         """Gradient of ``target`` with respect to ``sources``.
@@ -245,7 +243,8 @@ class GradientTape:
             compute a vector-Jacobian product.
 
         Non-scalar targets are differentiated as ``target.sum()`` (TensorFlow's rule).
-        Gradients are NumPy arrays with the dtype of the source.
+        Gradients are NumPy arrays with the dtype and shape of the source, each one a
+        fresh array the caller may modify.
         """
         self._check_can_differentiate()
         single = isinstance(sources, Tensor)
@@ -256,49 +255,52 @@ class GradientTape:
                                 f"{type(s).__name__}.")
         grads = self._backward(target, output_gradients)
         self._finish()
-        result = [_as_source_grad(grads.get(id(s)), s) for s in source_list]
+        result = _source_grads(grads, source_list)
         return result[0] if single else result
 
     def backward_steps(self, target, sources=None, output_gradients=None):
         """Run the backward pass one entry at a time, yielding a :class:`BackwardStep` each.
 
         A learner can step through it (``next(steps)``) and see, for every op, the
-        incoming gradient and the gradients it sends to its inputs. When the
-        generator is exhausted, ``.grad`` is not touched; use ``gradient`` for results.
-        The final gradients of ``sources`` (if given) are in the ``StopIteration``
-        value and in the last step's ``source_grads``.
+        incoming gradient and the gradients it sends to its inputs (``None`` for an
+        input that needs none). The walk is the one ``gradient`` does, hooks included;
+        ``.grad`` is not touched. When the generator is exhausted, the gradients of
+        ``sources`` (if given; same rules as ``gradient``) are its return value, i.e.
+        the ``value`` of the ``StopIteration``; ``yield from`` hands them over.
         """
         self._check_can_differentiate()
         grads = {id(target): self._seed(target, output_gradients)}
+        tracked = self._tracked
+        hooked = set()
         for entry in reversed(self._entries):
             g = grads.get(id(entry.output))
             if g is None:
                 continue
-            g = _run_hooks(entry.output, g, grads)
-            input_grads = entry.backward(g)
+            if entry.output._hooks:
+                g = _run_hooks(entry.output, g, grads, hooked)
             sent = []
-            for t, gi in zip(entry.inputs, input_grads):
-                tracked = gi is not None and id(t) in self._tracked
-                sent.append(gi if tracked else None)
-                if tracked:
+            for t, gi in zip(entry.inputs, entry.backward(g)):
+                needed = gi is not None and id(t) in tracked
+                sent.append(gi if needed else None)
+                if needed:
                     previous = grads.get(id(t))
                     grads[id(t)] = gi if previous is None else previous + gi
             yield BackwardStep(entry, g, tuple(sent))
+        self._run_leaf_hooks(grads, hooked)
         self._finish()
         if sources is not None:
             single = isinstance(sources, Tensor)
-            out = [_as_source_grad(grads.get(id(s)), s) for s in ([sources] if single else sources)]
+            out = _source_grads(grads, [sources] if single else list(sources))
             return out[0] if single else out
 
-    def _fill_grads(self, target):
-        """Fill ``.grad`` of every watched leaf (used by ``Tensor.backward``)."""
+    def _fill_grads(self, target, output_gradient=None):
+        """Add to ``.grad`` of every watched leaf (used by ``Tensor.backward``)."""
         self._check_can_differentiate()
-        grads = self._backward(target)
+        grads = self._backward(target, output_gradient)
         self._finish()
-        for leaf in self._watched.values():
-            g = grads.get(id(leaf))
+        leaves = list(self._watched.values())
+        for leaf, g in zip(leaves, _source_grads(grads, leaves)):
             if g is not None:
-                g = _as_source_grad(g, leaf)
                 leaf.grad = g if leaf.grad is None else leaf.grad + g
 
     def _finish(self):
@@ -341,27 +343,56 @@ class BackwardStep:
                 f"{[None if g is None else np.shape(g) for g in self.grad_inputs]}>")
 
 
-def _run_hooks(tensor, g, grads):
-    hooks = tensor._hooks
-    if hooks:
-        for hook in list(hooks.values()):
-            replaced = hook(g)
-            if replaced is not None:
-                g = np.asarray(replaced.data if isinstance(replaced, Tensor) else replaced,
-                               dtype=g.dtype)
-        grads[id(tensor)] = g
+class _Pause:
+    """What ``GradientTape.stop_recording()`` returns: pauses the tape inside ``with``."""
+
+    def __init__(self, tape):
+        self._tape = tape
+        self._was_stopped = False
+
+    def __enter__(self):
+        self._was_stopped = self._tape._stopped
+        self._tape._stopped = True
+        return self._tape
+
+    def __exit__(self, *exc):
+        self._tape._stopped = self._was_stopped
+        return False
+
+
+def _run_hooks(tensor, g, grads, hooked):
+    """Pass ``g`` through ``tensor``'s hooks; a hook's non-None result replaces it."""
+    for hook in list(tensor._hooks.values()):
+        replaced = hook(g)
+        if replaced is not None:
+            replaced = np.asarray(replaced.data if isinstance(replaced, Tensor) else replaced,
+                                  dtype=g.dtype)
+            if replaced.shape != g.shape:
+                raise ValueError(f"A gradient hook returned shape {replaced.shape}; the "
+                                 f"gradient it replaces has shape {g.shape}.")
+            g = replaced
+    grads[id(tensor)] = g
+    hooked.add(id(tensor))
     return g
 
 
-def _as_source_grad(g, source):
-    if g is None:
-        return None
-    g = np.asarray(g)
-    if g.shape != source.shape:        # a scalar seed broadcast along the way
-        g = np.broadcast_to(g, source.shape)
-    if g.dtype != source.dtype:
-        g = g.astype(source.dtype)
-    return np.array(g, copy=True) if not g.flags.writeable or g.base is not None else g
+def _source_grads(grads, sources):
+    """The gradient of each source: its dtype and shape, and never the same array twice
+    (``add`` hands one array to both inputs; each caller gets its own)."""
+    result, handed_out = [], set()
+    for s in sources:
+        g = grads.get(id(s))
+        if g is not None:
+            g = np.asarray(g)
+            if g.shape != s.shape:         # a gradient broadcast along the way
+                g = np.broadcast_to(g, s.shape)
+            if g.dtype != s.dtype:
+                g = g.astype(s.dtype)
+            if id(g) in handed_out or g.base is not None or not g.flags.writeable:
+                g = np.array(g, copy=True)
+            handed_out.add(id(g))
+        result.append(g)
+    return result
 
 
 def format_tape(entries):

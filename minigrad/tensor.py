@@ -18,11 +18,14 @@ _FLOAT_KINDS = "f"
 
 
 def _to_array(value, dtype=None):
+    """``value`` as an ndarray of booleans, integers or floats (TypeError otherwise)."""
     if isinstance(value, Tensor):
         value = value.data
-    if dtype is not None:
-        return np.asarray(value, dtype=dtype)
-    arr = np.asarray(value)
+    try:
+        arr = np.asarray(value) if dtype is None else np.asarray(value, dtype=dtype)
+    except (TypeError, ValueError) as e:      # ragged lists, strings that are not numbers
+        raise type(e)(f"Cannot make a Tensor from {type(value).__name__}"
+                        f"{'' if dtype is None else f' with dtype={dtype!r}'}: {e}") from None
     if arr.dtype.kind in "biuf":
         return arr
     if arr.dtype.kind == "O":
@@ -126,16 +129,7 @@ class Tensor:
         if gradient is None and self.data.size != 1:
             raise RuntimeError(f"backward() without a gradient needs a scalar, got shape "
                                f"{self.shape}; reduce it (e.g. .sum()) or pass gradient=.")
-        if gradient is None:
-            tape._fill_grads(self)
-        else:
-            tape._check_can_differentiate()
-            grads = tape._backward(self, gradient)
-            tape._finish()
-            for leaf in tape._watched.values():
-                g = grads.get(id(leaf))
-                if g is not None:
-                    leaf.grad = g if leaf.grad is None else leaf.grad + g
+        tape._fill_grads(self, gradient)
 
     # -- operators (the maths lives in minigrad.ops) -----------------------------
     def __add__(self, other):

@@ -39,21 +39,44 @@ def unbroadcast(g, shape):
     return g
 
 
-def _operand(x):
-    """The array behind an operand. Python numbers stay numbers, so that NumPy keeps the
-    tensor's dtype (float32 * 2.0 is float32); anything else becomes an array."""
-    if isinstance(x, Tensor):
-        return x.data
-    if type(x) in (int, float, bool):
-        return x
+def _constant(x, other):
+    """The array (or number) behind a non-Tensor operand ``x``; ``other`` is the array on
+    the other side of the op, or None.
+
+    NumPy casts a Python number to the dtype of the array it meets (float32 * 2.0 is
+    float32). Doing that cast here, once, to a 0-d array gives the same result, and on
+    small arrays NumPy runs an op on two arrays much faster than on an array and a
+    Python number; the backward pass reuses the 0-d array too.
+    """
+    if type(x) is float or type(x) is int:
+        if other is not None and other.dtype.kind == "f":
+            return np.asarray(x, other.dtype)
+        return x                           # next to integers: NumPy's own rules
     return _to_array(x)
 
 
 def _binary(op, a, b, forward, grad_a, grad_b):
-    """Record ``forward(a, b)``. Only Tensor operands are tape inputs: numbers and arrays
-    are constants. ``grad_a(g, a, b, out)`` is dLoss/da before broadcasting is undone."""
+    """Record ``out = forward(a, b)`` for a broadcasting binary op.
+
+    Only Tensor operands are tape inputs; numbers and arrays are constants.
+    ``grad_a(g, a, b, out)`` is dLoss/da on plain arrays, before broadcasting is undone
+    (likewise ``grad_b``); each is called only when that operand is a Tensor.
+    """
     a_is, b_is = isinstance(a, Tensor), isinstance(b, Tensor)
-    ad, bd = _operand(a), _operand(b)
+    if a_is and b_is:
+        ad, bd = a.data, b.data
+        inputs = (a, b)
+    elif a_is:
+        ad = a.data
+        bd = _constant(b, ad)
+        inputs = (a,)
+    elif b_is:
+        bd = b.data
+        ad = _constant(a, bd)
+        inputs = (b,)
+    else:
+        ad, bd = _constant(a, None), _constant(b, None)
+        inputs = ()
     try:
         out = forward(ad, bd)
     except ValueError:
@@ -61,14 +84,24 @@ def _binary(op, a, b, forward, grad_a, grad_b):
                          "together (trailing dimensions must be equal or 1).") from None
 
     def backward(g):
-        grads = []
-        if a_is:
-            grads.append(unbroadcast(grad_a(g, ad, bd, out), ad.shape))
-        if b_is:
-            grads.append(unbroadcast(grad_b(g, ad, bd, out), bd.shape))
-        return grads
-    inputs = (a, b) if a_is and b_is else (a,) if a_is else (b,) if b_is else ()
-    return record(op, inputs, np.asarray(out) if not a_is and not b_is else out, backward)
+        if not a_is:
+            return (_fit(grad_b(g, ad, bd, out), bd),)
+        da = _fit(grad_a(g, ad, bd, out), ad)
+        if not b_is:
+            return (da,)
+        return (da, _fit(grad_b(g, ad, bd, out), bd))
+    return record(op, inputs, out if inputs else np.asarray(out), backward)
+
+
+def _fit(grad, x):
+    """``grad`` (shaped like the op's output) as a gradient for the input array ``x``:
+    summed over the axes broadcasting added, and in ``x``'s dtype (a float32 input
+    mixed with a float64 one still gets a float32 gradient)."""
+    if grad.shape != x.shape:
+        grad = unbroadcast(grad, x.shape)
+    if grad.dtype != x.dtype:
+        grad = grad.astype(x.dtype)
+    return grad
 
 
 # ---------------------------------------------------------------------------- arithmetic
@@ -130,9 +163,12 @@ def negative(x):
 def matmul(a, b):
     """Matrix product a @ b with NumPy's rules (1-D operands, batched leading axes).
 
-    For 2-D: d/da = g @ b.T, d/db = a.T @ g.
+    a: (..., n, k) or (k,); b: (..., k, m) or (k,); out: (..., n, m) minus the axes of
+    1-D operands. For 2-D: d/da = g @ b.T, d/db = a.T @ g; batch axes that were
+    broadcast are summed back.
     """
-    ad, bd = np.asarray(_operand(a)), np.asarray(_operand(b))
+    ad = a.data if isinstance(a, Tensor) else _to_array(a)
+    bd = b.data if isinstance(b, Tensor) else _to_array(b)
     if ad.ndim == 0 or bd.ndim == 0:
         raise ValueError(f"matmul: operands must have at least 1 dimension, got shapes "
                          f"{ad.shape} and {bd.shape}; use * for scalars.")
@@ -140,24 +176,24 @@ def matmul(a, b):
         raise ValueError(f"matmul: inner dimensions differ: a has shape {ad.shape} and b has "
                          f"shape {bd.shape} (a.shape[-1] must equal b.shape[-2]).")
 
-    def with_matrices(g):
-        """Treat 1-D operands as a row (a) or a column (b) so one formula fits all."""
-        a2 = ad[None, :] if ad.ndim == 1 else ad
-        b2 = bd[:, None] if bd.ndim == 1 else bd
-        if ad.ndim == 1:
-            g = np.expand_dims(g, -2)
+    def as_matrices(g):
+        """Treat a 1-D ``a`` as one row and a 1-D ``b`` as one column, and give ``g``
+        back the axes that dropped out, so that one formula fits every case."""
         if bd.ndim == 1:
-            g = np.expand_dims(g, -1)
-        return a2, b2, g
+            g = g[..., None]
+        if ad.ndim == 1:
+            g = g[..., None, :]
+        return (ad[None, :] if ad.ndim == 1 else ad), (bd[:, None] if bd.ndim == 1 else bd), g
 
     def grad_a(g, *_):
-        a2, b2, g2 = with_matrices(g)
+        a2, b2, g2 = as_matrices(g)
         return unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(ad.shape)
 
     def grad_b(g, *_):
-        a2, b2, g2 = with_matrices(g)
+        a2, b2, g2 = as_matrices(g)
         return unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(bd.shape)
-    return _binary("matmul", a, b, np.matmul, grad_a, grad_b)
+    return _binary("matmul", a if isinstance(a, Tensor) else ad,
+                   b if isinstance(b, Tensor) else bd, np.matmul, grad_a, grad_b)
 
 
 # ---------------------------------------------------------------------------- reductions
@@ -185,7 +221,7 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001  (mirrors numpy's name)
     """Sum over ``axis`` (all axes when None). Every input element gets the gradient 1."""
     x = as_tensor(x)
     axes = _norm_axis(axis, x.ndim, "sum")
-    out = np.sum(x.data, axis=axes, keepdims=keepdims)
+    out = x.data.sum(axis=axes, keepdims=keepdims)     # the method: np.sum adds a layer
     shape = x.shape
 
     def backward(g):
@@ -197,7 +233,7 @@ def mean(x, axis=None, keepdims=False):
     """Mean over ``axis``. Every input element gets 1 / (number of elements averaged)."""
     x = as_tensor(x)
     axes = _norm_axis(axis, x.ndim, "mean")
-    out = np.mean(x.data, axis=axes, keepdims=keepdims)
+    out = x.data.mean(axis=axes, keepdims=keepdims)
     shape = x.shape
     count = x.data.size if axes is None else int(np.prod([shape[a] for a in axes]))
 
@@ -215,7 +251,7 @@ def _extreme(x, axis, keepdims, reduce, name):
 
     def backward(g):
         # Ties share the gradient equally (as TensorFlow does).
-        mask = (x.data == out)
+        mask = (x.data == out).astype(g.dtype)
         share = mask / mask.sum(axis=axes, keepdims=True)
         return (_expand(g, x.shape, axes, keepdims) * share,)
     result = out if keepdims else (np.squeeze(out, axis=axes) if axes is not None
@@ -252,7 +288,8 @@ def transpose(x, axes=None):
     x = as_tensor(x)
     if axes is not None:
         axes = tuple(axes)
-        if sorted(a % builtins.max(x.ndim, 1) for a in axes) != list(range(x.ndim)):
+        if not all(isinstance(a, numbers.Integral) and -x.ndim <= a < x.ndim for a in axes) \
+                or sorted(a % x.ndim for a in axes) != list(range(x.ndim)):
             raise ValueError(f"transpose: axes {axes} are not a permutation of the "
                              f"{x.ndim} axes of a tensor of shape {x.shape}.")
     out = np.transpose(x.data, axes)

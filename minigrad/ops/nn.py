@@ -2,7 +2,12 @@
 
 Each one computes its output with NumPy and keeps, right below, the derivative that the
 backward pass multiplies the incoming gradient by. Formulas follow Keras 3.
+
+Constants are Python floats, not NumPy scalars: NumPy lets a Python float take the
+array's dtype, while ``np.float64`` values would turn float32 results into float64.
 """
+import math
+
 import numpy as np
 from scipy import special
 
@@ -106,7 +111,7 @@ def gelu(x, approximate=False):
     x = as_tensor(x)
     xd = x.data
     if approximate:
-        c = np.sqrt(2 / np.pi)
+        c = math.sqrt(2 / math.pi)
         inner = c * (xd + 0.044715 * xd ** 3)
         t = np.tanh(inner)
         out = 0.5 * xd * (1 + t)
@@ -115,11 +120,11 @@ def gelu(x, approximate=False):
             d_inner = c * (1 + 3 * 0.044715 * xd ** 2)
             return (g * (0.5 * (1 + t) + 0.5 * xd * (1 - t * t) * d_inner),)
     else:
-        cdf = 0.5 * (1 + special.erf(xd / np.sqrt(2)))
+        cdf = 0.5 * (1 + special.erf(xd / math.sqrt(2)))
         out = xd * cdf
 
         def backward(g):
-            pdf = np.exp(-0.5 * xd * xd) / np.sqrt(2 * np.pi)
+            pdf = np.exp(-0.5 * xd * xd) / math.sqrt(2 * math.pi)
             return (g * (cdf + xd * pdf),)
     return record("gelu", (x,), out.astype(xd.dtype, copy=False), backward)
 
