@@ -249,11 +249,12 @@ class Optimizer:
         missing = [_label(v, i) for i, (g, v) in enumerate(zip(grads, variables)) if g is None]
         kept = [(g, v) for g, v in zip(grads, variables) if g is not None]
         if not kept:
-            raise ValueError(f"No gradients provided for any variable: {missing}. Is the loss "
-                             "connected to the variables (computed inside the tape)?")
+            raise ValueError(f"No gradients provided for any variable: [{', '.join(missing)}]. "
+                             "Is the loss connected to the variables (computed inside the "
+                             "tape)?")
         if missing:
-            warnings.warn(f"Gradients do not exist for variables {missing} when minimizing "
-                          "the loss; they are not updated.", stacklevel=3)
+            warnings.warn(f"Gradients do not exist for variables [{', '.join(missing)}] when "
+                          "minimizing the loss; they are not updated.", stacklevel=3)
         arrays = []
         for position, (grad, variable) in enumerate(kept):
             g = grad.data if isinstance(grad, Tensor) else np.asarray(grad)
