@@ -32,6 +32,8 @@ def test_dense_glorot_uniform_range_and_zero_bias():
     limit = np.sqrt(6 / (30 + 50))
     assert np.abs(kernel).max() <= limit and np.abs(kernel).max() > 0.8 * limit
     assert not bias.any()
+    layer(np.zeros((2, 30)))                       # built by build(): no second set of weights
+    assert len(layer.weights) == 2
 
 
 def test_dense_on_higher_rank_inputs_uses_last_axis():

@@ -82,6 +82,7 @@ class Dense(Layer):
             self.bias = self.add_weight("bias", (self.units,), self.bias_initializer,
                                         self.bias_regularizer, self.bias_constraint)
         self.input_spec = InputSpec(min_ndim=2, axes={-1: in_features})
+        self.built = True
 
     def call(self, inputs):
         y = inputs @ self.kernel
@@ -188,6 +189,7 @@ class Reshape(Layer):
 
     def build(self, input_shape):
         self._resolve(input_shape)
+        self.built = True
 
     def call(self, inputs):
         return ops.reshape(inputs, (inputs.shape[0],) + self._resolve(inputs.shape))

@@ -140,6 +140,7 @@ class BatchNormalization(Layer):
                                                self.moving_variance_initializer,
                                                trainable=False)
         self.input_spec = InputSpec(ndim=ndim, axes={axis: channels})
+        self.built = True
 
     def call(self, inputs, training=None):
         use_batch_stats = bool(training) and self.trainable

@@ -175,6 +175,7 @@ class _Pooling(Layer):
 
     def build(self, input_shape):
         self.compute_output_shape(input_shape)
+        self.built = True
 
     def call(self, inputs):
         self.compute_output_shape(inputs.shape)
