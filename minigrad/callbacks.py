@@ -25,7 +25,6 @@ still ends normally, with ``on_epoch_end``).
     LambdaCallback   any of the hooks, given as plain functions
 """
 import math
-import sys
 import warnings
 
 import numpy as np
@@ -157,7 +156,7 @@ class ProgbarLogger(Callback):
         self._bar = None
 
     def _out(self):
-        return self.file if self.file is not None else sys.stdout
+        return self.file          # None: tqdm writes to stderr, print to stdout
 
     def on_epoch_begin(self, epoch, logs=None):
         epochs = self.params.get("epochs", "?")

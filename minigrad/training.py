@@ -1,0 +1,395 @@
+"""Training a model: ``compile``, ``fit``, ``evaluate``, ``predict``.
+
+:class:`Trainer` is mixed into :class:`~minigrad.Sequential`. One training step is the
+step the tutorials write by hand (Keras 3's order, keras-semantics §9)::
+
+    with GradientTape() as tape:
+        y_pred = model(x_batch, training=True)
+        loss = loss_fn(y_batch, y_pred) + sum(model.losses)     # compiled loss + penalties
+    grads = tape.gradient(loss, model.trainable_weights)
+    optimizer.apply_gradients(zip(grads, model.trainable_weights))
+    # then the metrics see (y_batch, y_pred) from this same forward pass
+
+``fit`` runs that step over shuffled mini-batches for some epochs, reports the
+batch-size-weighted mean of the loss (and metrics) per epoch, evaluates on validation
+data after each epoch, and calls the callbacks (:mod:`minigrad.callbacks`) at every
+stage. Everything about the data is checked before the first step.
+"""
+import math
+import numbers
+import warnings
+
+import numpy as np
+
+from . import callbacks as callbacks_module
+from .random import make_rng
+from .tape import GradientTape
+from .tensor import Tensor
+
+__all__ = ["Trainer"]
+
+
+def _resolve_verbose(verbose):
+    if verbose == "auto":
+        return 1
+    if verbose not in (0, 1, 2) or isinstance(verbose, bool):
+        raise ValueError(f"`verbose` must be 0, 1, 2 or 'auto'. Received: verbose={verbose!r}")
+    return verbose
+
+
+def _as_array(data, argument):
+    if isinstance(data, Tensor):
+        return data.data
+    if isinstance(data, (list, tuple)) and data and all(
+            isinstance(d, (np.ndarray, Tensor)) for d in data) and len(data) > 1:
+        raise TypeError(f"`{argument}` must be one array; minigrad models have a single "
+                        f"input and output. Received a {type(data).__name__} of "
+                        f"{len(data)} arrays.")
+    try:
+        array = np.asarray(data)
+    except (ValueError, TypeError) as e:
+        raise TypeError(f"`{argument}` must be array-like (a NumPy array or Tensor). "
+                        f"Received {type(data).__name__}: {e}") from None
+    if array.dtype.kind not in "biuf":
+        raise TypeError(f"`{argument}` must hold numbers; received an array of dtype "
+                        f"{array.dtype}.")
+    if array.ndim == 0:
+        raise ValueError(f"`{argument}` must have a batch axis; received a scalar.")
+    return array
+
+
+def _check_batch_size(batch_size):
+    if batch_size is None:
+        return 32
+    if isinstance(batch_size, bool) or not isinstance(batch_size, numbers.Integral) \
+            or batch_size < 1:
+        raise ValueError(f"`batch_size` must be a positive integer. Received: "
+                         f"batch_size={batch_size!r}")
+    return int(batch_size)
+
+
+def _batches(n, batch_size, order=None):
+    """Index slices (or index arrays when ``order`` is given) of consecutive batches."""
+    for start in range(0, n, batch_size):
+        stop = min(start + batch_size, n)
+        yield slice(start, stop) if order is None else order[start:stop]
+
+
+class _Mean:
+    """Running mean weighted by batch size (how Keras reports the loss)."""
+
+    def __init__(self):
+        self.total, self.count = 0.0, 0
+
+    def update(self, value, weight):
+        self.total += value * weight
+        self.count += weight
+
+    def result(self):
+        return self.total / self.count if self.count else 0.0
+
+
+class Trainer:
+    """compile / fit / evaluate / predict / train_on_batch / test_on_batch for a model
+    that is a Layer (has ``__call__``, ``trainable_weights`` and ``losses``)."""
+
+    def _init_training_state(self):
+        self.optimizer = None
+        self.loss = None
+        self.compiled_metrics = []
+        self.compiled = False
+        self.stop_training = False
+        self.history = None
+
+    # -- compile -----------------------------------------------------------------
+    def compile(self, optimizer="sgd", loss=None, metrics=None):
+        """Choose the optimizer, the loss and the metrics.
+
+        optimizer: an optimizer object or its name (``"sgd"``).
+        loss: a loss object, a function ``(y_true, y_pred) -> scalar Tensor`` or a name
+            (``"sparse_categorical_crossentropy"``, ``"mse"``, ...).
+        metrics: list of metric objects or names (``["accuracy"]``); ``"accuracy"`` picks
+            the accuracy that fits the loss.
+        """
+        from . import losses as losses_module
+        from . import metrics as metrics_module
+        from . import optimizers as optimizers_module
+        if loss is None:
+            raise ValueError("compile() needs a `loss` (an object, a function or a name such "
+                             "as 'sparse_categorical_crossentropy').")
+        self.optimizer = optimizers_module.get(optimizer)
+        self.loss = losses_module.get(loss)
+        if metrics is None:
+            metrics = []
+        elif isinstance(metrics, (str, bytes)) or not isinstance(metrics, (list, tuple)):
+            metrics = [metrics]
+        self.compiled_metrics = [metrics_module.get(m, loss=self.loss) for m in metrics]
+        names = [m.name for m in self.compiled_metrics]
+        duplicates = {n for n in names if names.count(n) > 1 or n == "loss"}
+        if duplicates:
+            raise ValueError(f"compile(): metric names must be unique and not 'loss'; got "
+                             f"{names}.")
+        self.compiled = True
+
+    def _require_compiled(self, method):
+        if not self.compiled:
+            raise RuntimeError(f"You must call `compile()` before `{method}()`: the model "
+                               f"'{self.name}' has no loss or optimizer yet.")
+
+    # -- data --------------------------------------------------------------------
+    def _prepare_x(self, x, argument="x"):
+        x = _as_array(x, argument)
+        if len(x) == 0:
+            raise ValueError(f"`{argument}` is empty (shape {x.shape}); there is nothing to "
+                             "train on or predict.")
+        self._check_input_shape(x.shape, what=f"`{argument}`")
+        if x.dtype != self.dtype:
+            x = x.astype(self.dtype)            # once, rather than once per batch
+        return x
+
+    def _prepare_xy(self, x, y, names=("x", "y")):
+        if y is None:
+            raise ValueError(f"`{names[1]}` is required: the targets for `{names[0]}`.")
+        x = self._prepare_x(x, names[0])
+        y = _as_array(y, names[1])
+        if len(x) != len(y):
+            raise ValueError(f"`{names[0]}` and `{names[1]}` must have the same number of "
+                             f"samples (first axis): {names[0]} has {len(x)} (shape "
+                             f"{x.shape}), {names[1]} has {len(y)} (shape {y.shape}).")
+        return x, y
+
+    def _check_input_shape(self, shape, what="input"):
+        pass                                     # Sequential overrides this
+
+    # -- one step ----------------------------------------------------------------
+    def _total_loss(self, y_true, y_pred):
+        """Compiled loss + sum of ``self.losses``; read inside the tape so it records."""
+        loss = self.loss(y_true, y_pred)
+        for penalty in self.losses:
+            loss = loss + penalty
+        return loss
+
+    def _train_step(self, x, y):
+        weights = self.trainable_weights
+        with GradientTape() as tape:
+            y_pred = self(x, training=True)
+            loss = self._total_loss(y, y_pred)
+        if weights:
+            grads = tape.gradient(loss, weights)
+            # Read by callbacks that inspect gradients (minigrad.inspect.GradientStats).
+            self._last_gradients = list(zip(weights, grads))
+            self.optimizer.apply_gradients(zip(grads, weights))
+        elif not getattr(self, "_warned_no_weights", False):
+            warnings.warn(f"Model '{self.name}' has no trainable weights; fit() only "
+                          "computes the loss.", stacklevel=3)
+            self._warned_no_weights = True
+        return float(loss.data), y_pred
+
+    def _test_step(self, x, y):
+        y_pred = self(x, training=False)
+        loss = self._total_loss(y, y_pred)
+        return float(loss.data), y_pred
+
+    def _update_metrics(self, y, y_pred):
+        for metric in self.compiled_metrics:
+            metric.update_state(y, y_pred)
+
+    def _reset_metrics(self):
+        for metric in self.compiled_metrics:
+            metric.reset_state()
+
+    def _logs(self, loss_mean, prefix=""):
+        logs = {prefix + "loss": float(loss_mean.result())}
+        for metric in self.compiled_metrics:
+            logs[prefix + metric.name] = float(np.asarray(metric.result()))
+        return logs
+
+    # -- fit ---------------------------------------------------------------------
+    def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
+            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0):
+        """Train for ``epochs`` epochs; returns the :class:`~minigrad.callbacks.History`.
+
+        batch_size: samples per step (default 32); the last batch may be smaller.
+        verbose: 0 silent, 1 (``"auto"``) a progress bar per epoch, 2 one line per epoch.
+        validation_split: fraction in [0, 1) of the data held out for validation: the
+            *last* samples, taken before shuffling (as in Keras).
+        validation_data: ``(x_val, y_val)``, used instead of validation_split.
+        shuffle: reshuffle the training samples every epoch (seeded by
+            ``mg.set_random_seed``).
+        initial_epoch: epoch to start counting from (to resume a run).
+        """
+        self._require_compiled("fit")
+        verbose = _resolve_verbose(verbose)
+        batch_size = _check_batch_size(batch_size)
+        if isinstance(epochs, bool) or not isinstance(epochs, numbers.Integral) or epochs < 0:
+            raise ValueError(f"`epochs` must be a non-negative integer. Received: "
+                             f"epochs={epochs!r}")
+        if isinstance(initial_epoch, bool) or not isinstance(initial_epoch, numbers.Integral) \
+                or initial_epoch < 0:
+            raise ValueError(f"`initial_epoch` must be a non-negative integer. Received: "
+                             f"initial_epoch={initial_epoch!r}")
+        x, y = self._prepare_xy(x, y)
+        val = self._validation_set(x, y, validation_split, validation_data)
+        if val is not None and validation_data is None:
+            x, y = x[:len(x) - len(val[0])], y[:len(y) - len(val[1])]
+        n = len(x)
+        steps = math.ceil(n / batch_size)
+        rng = make_rng() if shuffle else None
+
+        self.history = callbacks_module.History()
+        user = list(callbacks or [])
+        default = [callbacks_module.ProgbarLogger(verbose)] if verbose else []
+        cbs = callbacks_module.CallbackList(
+            default + user + [self.history], model=self,
+            params={"epochs": epochs, "steps": steps, "verbose": verbose,
+                    "batch_size": batch_size, "samples": n})
+        self.stop_training = False
+        cbs.on_train_begin()
+        epoch_logs = {}
+        for epoch in range(initial_epoch, epochs):
+            self._reset_metrics()
+            loss_mean = _Mean()
+            cbs.on_epoch_begin(epoch)
+            order = rng.permutation(n) if rng is not None else None
+            for step, index in enumerate(_batches(n, batch_size, order)):
+                cbs.on_train_batch_begin(step)
+                xb, yb = x[index], y[index]
+                loss, y_pred = self._train_step(xb, yb)
+                loss_mean.update(loss, len(xb))
+                self._update_metrics(yb, y_pred)
+                cbs.on_train_batch_end(step, self._logs(loss_mean))
+                if self.stop_training:
+                    break
+            epoch_logs = self._logs(loss_mean)
+            if val is not None:
+                epoch_logs.update(self._evaluate_arrays(val[0], val[1], batch_size,
+                                                        prefix="val_"))
+            cbs.on_epoch_end(epoch, epoch_logs)
+            if self.stop_training:
+                break
+        cbs.on_train_end(epoch_logs)
+        return self.history
+
+    def _validation_set(self, x, y, validation_split, validation_data):
+        if validation_data is not None:
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
+                raise ValueError("`validation_data` must be a tuple (x_val, y_val). Received: "
+                                 f"{type(validation_data).__name__}"
+                                 f"{'' if not hasattr(validation_data, '__len__') else ' of length ' + str(len(validation_data))}")
+            if len(validation_data) == 3:
+                raise ValueError("`validation_data` with sample weights is not supported; "
+                                 "pass (x_val, y_val).")
+            return self._prepare_xy(*validation_data, names=("x_val", "y_val"))
+        if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real) \
+                or not 0.0 <= validation_split < 1.0:
+            raise ValueError(f"`validation_split` must be a float in [0, 1). Received: "
+                             f"validation_split={validation_split!r}")
+        if validation_split == 0:
+            return None
+        split_at = int(math.floor(len(x) * (1.0 - validation_split)))
+        if split_at == 0 or split_at == len(x):
+            raise ValueError(f"Training data contains {len(x)} samples, which is not enough "
+                             f"to split into a training and a validation set with "
+                             f"validation_split={validation_split}.")
+        return x[split_at:], y[split_at:]
+
+    # -- evaluate / predict ------------------------------------------------------
+    def _evaluate_arrays(self, x, y, batch_size, prefix="", progress=None):
+        self._reset_metrics()
+        loss_mean = _Mean()
+        for index in _batches(len(x), batch_size):
+            xb, yb = x[index], y[index]
+            loss, y_pred = self._test_step(xb, yb)
+            loss_mean.update(loss, len(xb))
+            self._update_metrics(yb, y_pred)
+            if progress is not None:
+                progress.update(1)
+        return self._logs(loss_mean, prefix)
+
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False):
+        """Loss (compiled + penalties) and metrics on ``(x, y)``, with ``training=False``.
+
+        Returns the loss alone if there are no metrics, else ``[loss, metric, ...]``, or
+        a dict with ``return_dict=True``.
+        """
+        self._require_compiled("evaluate")
+        verbose = _resolve_verbose(verbose)
+        batch_size = _check_batch_size(batch_size)
+        x, y = self._prepare_xy(x, y)
+        with _progress(verbose, math.ceil(len(x) / batch_size), "evaluate") as bar:
+            logs = self._evaluate_arrays(x, y, batch_size, progress=bar)
+            if bar is not None:
+                bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=True)
+        if verbose == 2:
+            print("  ".join(f"{k}: {v:.4f}" for k, v in logs.items()))
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def predict(self, x, batch_size=None, verbose="auto"):
+        """The model's outputs for ``x`` as one NumPy array (``training=False``)."""
+        verbose = _resolve_verbose(verbose)
+        batch_size = _check_batch_size(batch_size)
+        x = self._prepare_x(x)
+        outputs = []
+        with _progress(verbose, math.ceil(len(x) / batch_size), "predict") as bar:
+            for index in _batches(len(x), batch_size):
+                outputs.append(self(x[index], training=False).data)
+                if bar is not None:
+                    bar.update(1)
+        return np.concatenate(outputs, axis=0)
+
+    # -- single batches ----------------------------------------------------------
+    def _batch_result(self, loss, return_dict):
+        logs = {"loss": loss}
+        for metric in self.compiled_metrics:
+            logs[metric.name] = float(np.asarray(metric.result()))
+        if return_dict:
+            return logs
+        values = list(logs.values())
+        return values[0] if len(values) == 1 else values
+
+    def train_on_batch(self, x, y, reset_metrics=True, return_dict=False):
+        """One optimizer step on exactly this batch; returns its loss (and metrics)."""
+        self._require_compiled("train_on_batch")
+        x, y = self._prepare_xy(x, y)
+        if reset_metrics:
+            self._reset_metrics()
+        loss, y_pred = self._train_step(x, y)
+        self._update_metrics(y, y_pred)
+        return self._batch_result(loss, return_dict)
+
+    def test_on_batch(self, x, y, reset_metrics=True, return_dict=False):
+        """Loss (and metrics) on exactly this batch, without training."""
+        self._require_compiled("test_on_batch")
+        x, y = self._prepare_xy(x, y)
+        if reset_metrics:
+            self._reset_metrics()
+        loss, y_pred = self._test_step(x, y)
+        self._update_metrics(y, y_pred)
+        return self._batch_result(loss, return_dict)
+
+    def predict_on_batch(self, x):
+        return self(self._prepare_x(x), training=False).data
+
+
+class _progress:
+    """A tqdm bar when ``verbose == 1`` and tqdm is installed, else None (a context)."""
+
+    def __init__(self, verbose, total, desc):
+        self.bar = None
+        if verbose == 1:
+            try:
+                from tqdm.auto import tqdm
+                self.bar = tqdm(total=total, desc=desc, unit="batch", leave=True)
+            except ImportError:
+                pass
+
+    def __enter__(self):
+        return self.bar
+
+    def __exit__(self, *exc):
+        if self.bar is not None:
+            self.bar.close()
+        return False
