@@ -75,7 +75,14 @@ class Registry:
 
     # -- serialization ---------------------------------------------------------------
     def serialize(self, obj):
-        """``obj`` (an instance with ``get_config``) as a plain dict."""
+        """``obj`` (an instance with ``get_config``) as a plain dict.
+
+        A plain callable (a user function used as a regularizer, say) has no config: it
+        is returned as-is, which every ``get`` accepts back, so ``from_config`` still
+        round-trips in the same session (it is not JSON, though).
+        """
+        if not hasattr(obj, "get_config"):
+            return obj
         cls = type(obj)
         return {"module": cls.__module__, "class_name": cls.__name__,
                 "config": obj.get_config(), "registered_name": self.name_of(cls)}

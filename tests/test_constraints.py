@@ -186,3 +186,9 @@ def test_get_unknown(bad):
     with pytest.raises(ValueError, match="Could not interpret constraint identifier") as info:
         constraints.get(bad)
     assert "max_norm" in str(info.value)
+
+
+def test_plain_callables_serialize_to_themselves():
+    def clip(w):
+        return np.clip(w, -1, 1)
+    assert constraints.get(constraints.serialize(clip)) is clip

@@ -198,3 +198,11 @@ def test_get_unknown(bad):
     with pytest.raises(ValueError, match="Could not interpret regularizer identifier") as info:
         regularizers.get(bad)
     assert "Valid names: " in str(info.value) and "l1_l2" in str(info.value)
+
+
+def test_plain_callables_serialize_to_themselves():
+    def penalty(w):
+        return (w * w).sum()
+    assert regularizers.serialize(penalty) is penalty
+    assert regularizers.get(regularizers.serialize(penalty)) is penalty
+    assert regularizers.serialize(None) is None
