@@ -230,7 +230,7 @@ class NonFiniteOrigin:
                            for p in self.input_positions)
         plural = "s" if len(self.input_positions) > 1 else ""
         return (f"backward: {where} sent a non-finite gradient ({self.detail}) to input{plural} "
-                f"{inputs} although the gradient it received was finite")
+                f"{inputs} although its inputs and the gradient it received were finite")
 
     def __repr__(self):
         return (f"NonFiniteOrigin(stage={self.stage!r}, op={self.op!r}, index={self.index}, "
@@ -298,9 +298,11 @@ def find_nonfinite(tape, target, sources=None, output_gradients=None, raise_erro
     Forward: the first entry (in recording order, among those ``target`` depends on)
     whose output holds NaN/inf although all of its inputs are finite. Backward: the
     backward pass is run entry by entry (:meth:`~minigrad.GradientTape.backward_steps`,
-    hooks included) and the first entry that receives a finite gradient but sends a
-    non-finite one to an input is reported. ``log(0)`` in layer ``dense_1`` shows up as
-    op ``'log'``, layer ``'dense_1'`` in both.
+    hooks included) and the first entry whose inputs and incoming gradient are finite but
+    which sends a non-finite gradient to an input is reported (``sqrt`` at 0, ``log``
+    at 0). Ops that merely pass a non-finite forward value on (a matmul fed ``-inf``
+    sends ``-inf`` to its weight) are not origins; the report notes the first of them.
+    ``log(0)`` in layer ``dense_1`` shows up as op ``'log'``, layer ``'dense_1'`` in both.
 
     tape, target, sources, output_gradients: as for ``tape.gradient``. Running the
         backward pass uses the tape up, like ``gradient`` does (unless it is persistent).
@@ -330,10 +332,11 @@ def find_nonfinite(tape, target, sources=None, output_gradients=None, raise_erro
             forward = NonFiniteOrigin("forward", e, _describe_nonfinite(e.output.data))
 
     notes = []
-    if output_gradients is not None and not _is_finite(
-            output_gradients.data if isinstance(output_gradients, Tensor) else output_gradients):
+    seed = output_gradients.data if isinstance(output_gradients, Tensor) else output_gradients
+    sent_nonfinite = output_gradients is not None and not _is_finite(seed)
+    if sent_nonfinite:
         notes.append("the seed `output_gradients` itself is not finite")
-    backward = None
+    backward, passed_on = None, None
     steps = tape.backward_steps(target, sources, output_gradients)
     while True:
         try:
@@ -341,18 +344,28 @@ def find_nonfinite(tape, target, sources=None, output_gradients=None, raise_erro
         except StopIteration as stop:
             gradients = stop.value
             break
-        if backward is not None:
-            continue
         bad = [p for p, g in enumerate(step.grad_inputs) if not _is_finite(g)]
         if not _is_finite(step.grad_output):
-            if not notes:        # nothing upstream sent it: a hook or an overflowing sum
+            if not sent_nonfinite:       # nothing upstream sent it: a hook or an overflowing sum
                 notes.append(f"the gradient arriving at entry #{step.entry.index} "
                              f"'{step.op}' was already non-finite though every op after it "
                              "sent finite gradients (a hook returned it, or adding the "
                              "gradients of several consumers overflowed)")
-        elif bad:
-            backward = NonFiniteOrigin("backward", step.entry,
-                                       _describe_nonfinite(step.grad_inputs[bad[0]]), bad)
+        elif bad and backward is None:
+            origin = NonFiniteOrigin("backward", step.entry,
+                                     _describe_nonfinite(step.grad_inputs[bad[0]]), bad)
+            # An op fed NaN/inf in the forward pass passes it on backward (x @ w sends
+            # g @ x.T to w): that is the forward problem again, not a new origin.
+            if all(_is_finite(t.data) for t in step.inputs):
+                backward = origin
+            elif passed_on is None:
+                passed_on = origin
+                notes.append(f"the first non-finite gradient came from entry "
+                             f"#{origin.index} '{origin.op}'"
+                             f"{f' in layer {origin.layer!r}' if origin.layer else ''}, "
+                             "whose forward inputs were already non-finite (it passes the "
+                             "forward problem on)")
+        sent_nonfinite = sent_nonfinite or bool(bad)
     report = NonFiniteReport(forward, backward, leaves, notes, gradients)
     if raise_error and report.found:
         raise NonFiniteError(report)
