@@ -1,0 +1,168 @@
+"""The two example trainings behind ``python -m minigrad demo`` / ``timeseries``.
+
+``train_digits``: a small separable-convolution network classifies the bundled 8x8
+handwritten digits (1438 training, 359 test images)::
+
+    SeparableConv2D(32, 3, same, relu) -> SeparableConv2D(64, 3, same, relu)
+    -> MaxPooling2D(2) -> Flatten -> Dense(10)      (logits)
+
+trained with SGD + momentum on sparse categorical cross-entropy (from logits). It
+prints the summary, trains with a progress bar, prints the test accuracy, and writes
+the weights (``digits.weights.npz``) and a training-curve plot (``digits_training.png``).
+
+``train_timeseries``: a causal, dilated SeparableConv1D network forecasts next week's
+Mauna Loa CO2 from the past year. The network predicts the *change* from the last
+observed week (the inputs are the window minus its last value), which is what a
+forecaster has to learn beyond the naive "same as last week" baseline; the test MSE
+of both is printed (in standardised units).
+
+Both functions return a dict of results, so tests and notebooks can call them.
+"""
+import os
+import time
+
+import numpy as np
+
+from . import datasets, layers, losses, optimizers
+from .callbacks import History
+from .models import Sequential
+from .random import set_random_seed
+
+
+def digits_model():
+    """The demo's classifier for ``(8, 8, 1)`` images -> 10 logits."""
+    return Sequential([
+        layers.SeparableConv2D(32, 3, padding="same", activation="relu", input_shape=(8, 8, 1)),
+        layers.SeparableConv2D(64, 3, padding="same", activation="relu"),
+        layers.MaxPooling2D(2),
+        layers.Flatten(),
+        layers.Dense(10),
+    ], name="digits_separable")
+
+
+def digits_optimizer():
+    return optimizers.SGD(learning_rate=0.05, momentum=0.9)
+
+
+def train_digits(epochs=8, seed=0, out_dir="demo_output", batch_size=32, verbose=1,
+                 print_fn=print, plot=True):
+    """Train the digits classifier; returns ``{"test_accuracy", "history", "weights", ...}``.
+
+    out_dir: where the weights and plot go (created); None writes nothing.
+    """
+    set_random_seed(seed)
+    (x_train, y_train), (x_test, y_test) = datasets.load_digits(seed=seed)
+    model = digits_model()
+    model.compile(optimizer=digits_optimizer(),
+                  loss=losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    if verbose:
+        model.summary(print_fn=print_fn)
+        print_fn(f"Training on {len(x_train)} images, validating on 10% of them, "
+                 f"testing on {len(x_test)}.")
+    start = time.perf_counter()
+    history = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs,
+                        validation_split=0.1, verbose=verbose)
+    train_seconds = time.perf_counter() - start
+    test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
+    if verbose:
+        print_fn(f"training time: {train_seconds:.1f} s")
+        print_fn(f"test loss: {test_loss:.4f}")
+    print_fn(f"test accuracy: {test_accuracy:.3f}")
+    result = {"model": model, "history": history, "test_loss": test_loss,
+              "test_accuracy": test_accuracy, "train_seconds": train_seconds,
+              "weights": None, "plot": None}
+    if out_dir is not None:
+        os.makedirs(out_dir, exist_ok=True)
+        result["weights"] = model.save_weights(os.path.join(out_dir, "digits.weights.npz"))
+        print_fn(f"weights saved to {result['weights']}")
+        if plot:
+            result["plot"] = plot_history(history, os.path.join(out_dir, "digits_training.png"),
+                                          title="SeparableConv2D on 8x8 digits",
+                                          print_fn=print_fn)
+    return result
+
+
+def timeseries_model(window):
+    """Causal dilated SeparableConv1D stack: ``(window, 1)`` -> one number."""
+    return Sequential([
+        layers.SeparableConv1D(16, 3, padding="causal", dilation_rate=1, activation="relu",
+                               input_shape=(window, 1)),
+        layers.SeparableConv1D(16, 3, padding="causal", dilation_rate=2, activation="relu"),
+        layers.SeparableConv1D(16, 3, padding="causal", dilation_rate=4, activation="relu"),
+        layers.SeparableConv1D(16, 3, padding="causal", dilation_rate=8, activation="relu"),
+        layers.Flatten(),
+        layers.Dense(1),
+    ], name="co2_forecaster")
+
+
+def train_timeseries(epochs=20, seed=0, out_dir="demo_output", window=52, batch_size=32,
+                     verbose=1, print_fn=print, plot=True):
+    """Forecast next week's CO2; returns ``{"test_mse", "naive_mse", "history", ...}``."""
+    set_random_seed(seed)
+    (x_train, y_train), (x_test, y_test) = datasets.load_co2_forecasting(window=window)
+    # Predict the change from the last observed value: inputs relative to it, target
+    # the step. The last input value is then 0 for every sample, the rest the recent
+    # history relative to "now".
+    last_train, last_test = x_train[:, -1:, 0], x_test[:, -1:, 0]
+    model = timeseries_model(window)
+    model.compile(optimizer=optimizers.SGD(learning_rate=0.01, momentum=0.9), loss="mse")
+    if verbose:
+        model.summary(print_fn=print_fn)
+    scale = 10.0            # weekly steps are small in standardised units; rescale them
+    start = time.perf_counter()
+    history = model.fit((x_train - last_train[:, :, None]) * scale,
+                        (y_train - last_train) * scale, batch_size=batch_size, epochs=epochs,
+                        validation_split=0.1, verbose=verbose)
+    train_seconds = time.perf_counter() - start
+    step = model.predict((x_test - last_test[:, :, None]) * scale, batch_size=256,
+                         verbose=0) / scale
+    prediction = last_test + step
+    test_mse = float(np.mean((prediction - y_test) ** 2))
+    naive_mse = float(np.mean((last_test - y_test) ** 2))
+    print_fn(f"test MSE: {test_mse:.5f}   naive last-value MSE: {naive_mse:.5f}   "
+             f"(ratio {test_mse / naive_mse:.2f}; standardised units)")
+    result = {"model": model, "history": history, "test_mse": test_mse,
+              "naive_mse": naive_mse, "train_seconds": train_seconds, "weights": None,
+              "plot": None}
+    if out_dir is not None:
+        os.makedirs(out_dir, exist_ok=True)
+        result["weights"] = model.save_weights(os.path.join(out_dir, "co2.weights.npz"))
+        print_fn(f"weights saved to {result['weights']}")
+        if plot:
+            result["plot"] = plot_history(history, os.path.join(out_dir, "co2_training.png"),
+                                          title="Causal SeparableConv1D on Mauna Loa CO2",
+                                          print_fn=print_fn)
+    return result
+
+
+def plot_history(history, path, title="", print_fn=print):
+    """Loss (and accuracy) per epoch to a PNG; returns the path, or None without matplotlib."""
+    try:
+        import matplotlib
+        matplotlib.use("Agg")
+        import matplotlib.pyplot as plt
+    except ImportError:
+        print_fn("matplotlib is not installed: skipping the training-curve plot "
+                 "(pip install matplotlib).")
+        return None
+    logs = history.history if isinstance(history, History) else history
+    metrics = [k for k in logs if not k.startswith("val_") and k != "loss"]
+    panels = ["loss"] + metrics[:1]
+    fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.6), squeeze=False)
+    for ax, key in zip(axes[0], panels):
+        epochs = np.arange(1, len(logs[key]) + 1)
+        ax.plot(epochs, logs[key], "o-", label=f"train {key}")
+        if "val_" + key in logs:
+            ax.plot(epochs, logs["val_" + key], "s--", label=f"validation {key}")
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(key)
+        ax.grid(alpha=0.3)
+        ax.legend()
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    print_fn(f"training curve saved to {path}")
+    return path
