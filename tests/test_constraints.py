@@ -94,7 +94,7 @@ def test_dtype_preserved_and_tensors_accepted(dtype, c):
     np.testing.assert_allclose(c(mg.Variable(w)), c(w))
 
 
-# ------------------------------------------------------------------------ axis on the family's kernels
+# ------------------------------------------------------------------------ axis on the kernels
 def test_axis_on_depthwise_1d_kernel_is_per_filter():
     k = rand((5, 3, 2), seed=2)                            # (k, C, M)
     out = constraints.MaxNorm(1.0)(k)
