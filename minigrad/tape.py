@@ -312,7 +312,7 @@ class GradientTape:
     # -- drawing -----------------------------------------------------------------
     def to_dot(self):
         """The recorded graph as Graphviz DOT text: tensors are boxes, ops are ovals."""
-        from .inspect import tape_to_dot
+        from .inspection import tape_to_dot
         return tape_to_dot(self)
 
 

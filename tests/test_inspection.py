@@ -1,5 +1,5 @@
 """Tests for gradient inspection: the DOT drawing, backward steps, hooks, gradcheck reports,
-the origin of NaN/inf, the GradientStats callback and the plots (minigrad.inspect,
+the origin of NaN/inf, the GradientStats callback and the plots (minigrad.inspection,
 minigrad.plotting)."""
 import re
 import shutil
@@ -10,7 +10,7 @@ import pytest
 import minigrad as mg
 from minigrad import layers, ops, optimizers
 from minigrad.gradcheck import GradcheckError
-from minigrad.inspect import (GradientStats, GraphvizNotFoundError, NonFiniteError,
+from minigrad.inspection import (GradientStats, GraphvizNotFoundError, NonFiniteError,
                               find_nonfinite, render_dot, tape_to_dot)
 from minigrad.models import Sequential
 from minigrad.tape import record

@@ -13,8 +13,8 @@ inputs, output, the layer that was running) and what
 :meth:`~minigrad.GradientTape.backward_steps` yields; they never change a gradient.
 Plots of these numbers are in :mod:`minigrad.plotting`.
 
-(This module is ``minigrad.inspect``; inside the package, Python's own ``inspect`` is
-still reached with a plain ``import inspect``.)
+(Named ``inspection``, not ``inspect``: a file ``minigrad/inspect.py`` would hide Python's
+own ``inspect`` module from any Python session started inside ``minigrad/``.)
 """
 import math
 import os
