@@ -176,7 +176,7 @@ class Trainer:
             loss = self._total_loss(y, y_pred)
         if weights:
             grads = tape.gradient(loss, weights)
-            # Read by callbacks that inspect gradients (minigrad.inspect.GradientStats).
+            # Read by callbacks that inspect gradients (minigrad.inspection.GradientStats).
             self._last_gradients = list(zip(weights, grads))
             self.optimizer.apply_gradients(zip(grads, weights))
         elif not getattr(self, "_warned_no_weights", False):
