@@ -309,11 +309,18 @@ class GradientTape:
             self._entries = []
             self._tracked = {}
 
-    # -- drawing -----------------------------------------------------------------
-    def to_dot(self):
-        """The recorded graph as Graphviz DOT text: tensors are boxes, ops are ovals."""
+    # -- drawing and debugging (minigrad/inspection.py) ---------------------------
+    def to_dot(self, **options):
+        """The recorded graph as Graphviz DOT text: tensors are boxes, ops are ovals
+        (options: see :func:`minigrad.inspection.tape_to_dot`)."""
         from .inspection import tape_to_dot
-        return tape_to_dot(self)
+        return tape_to_dot(self, **options)
+
+    def find_nonfinite(self, target, sources=None, output_gradients=None, raise_error=False):
+        """The first op whose value or gradient became NaN/inf; see
+        :func:`minigrad.inspection.find_nonfinite` (runs the backward pass)."""
+        from .inspection import find_nonfinite
+        return find_nonfinite(self, target, sources, output_gradients, raise_error)
 
 
 class BackwardStep:

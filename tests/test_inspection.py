@@ -104,7 +104,7 @@ def test_dot_edges_follow_the_graph_and_number_arguments():
         tape.watch([a, b])
         c = a @ b
         d = ops.exp(c)
-    dot = tape_to_dot(tape, group_layers=False, rankdir="LR", target=d)
+    dot = tape.to_dot(group_layers=False, rankdir="LR", target=d)
     nodes, edges = parse_dot(dot)
     name = {l.split("\n")[0]: n for n, l in nodes.items()}
     assert (name["a"], "op0") in edges and (name["b"], "op0") in edges
@@ -343,7 +343,7 @@ def test_gradient_only_nonfinite_is_found_backward():
     with mg.GradientTape() as tape:
         tape.watch(x)
         y = (ops.sqrt(x) * 2.0).sum()       # sqrt(0) = 0 is fine; its slope is not
-    report = find_nonfinite(tape, y, x)
+    report = tape.find_nonfinite(y, x)          # the method is the same function
     assert report.forward is None
     assert report.backward.op == "sqrt" and report.backward.layer is None
     assert "inf in 1 of 2 elements" in str(report.backward)
