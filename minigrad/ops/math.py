@@ -90,7 +90,8 @@ def _binary(op, a, b, forward, grad_a, grad_b):
         if not b_is:
             return (da,)
         return (da, _fit(grad_b(g, ad, bd, out), bd))
-    return record(op, inputs, out if inputs else np.asarray(out), backward)
+    # NumPy returns scalars, not 0-d arrays, for 0-d operands; a Tensor always holds an array.
+    return record(op, inputs, out if type(out) is np.ndarray else np.asarray(out), backward)
 
 
 def _fit(grad, x):
