@@ -137,6 +137,40 @@ def test_render_dot_without_graphviz_raises_a_clear_error(tmp_path, monkeypatch)
         render_dot("digraph tape {\n}\n", tmp_path / "g")
 
 
+def fake_graphviz(tmp_path, exit_code=0):
+    """A stand-in ``dot`` program: copies its DOT input to the ``-o`` file."""
+    import sys
+    script = tmp_path / "fake_dot"
+    script.write_text(f"#!{sys.executable}\n"
+                      "import sys\n"
+                      "args = sys.argv[1:]\n"
+                      "text = sys.stdin.read()\n"
+                      f"if {exit_code}:\n"
+                      "    sys.stderr.write('syntax error in line 1')\n"
+                      f"    sys.exit({exit_code})\n"
+                      "open(args[args.index('-o') + 1], 'w').write(args[0] + '\\n' + text)\n")
+    script.chmod(0o755)
+    return str(script)
+
+
+def test_render_dot_runs_graphviz_with_the_format_and_the_text(tmp_path, monkeypatch):
+    program = fake_graphviz(tmp_path)
+    monkeypatch.setattr(shutil, "which", lambda name: program if name == "dot" else None)
+    x = mg.Tensor(rand(3))
+    with mg.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        ops.log(x).sum()
+    out = tmp_path / "graph.PNG"
+    assert render_dot(tape, out) == str(out)
+    written = out.read_text()
+    assert written.startswith("-Tpng\n") and written.endswith(tape.to_dot())
+    render_dot("digraph tape {\n}\n", tmp_path / "g.out", format="svg")
+    assert (tmp_path / "g.out").read_text().startswith("-Tsvg\n")
+    monkeypatch.setattr(shutil, "which", lambda name: fake_graphviz(tmp_path, exit_code=1))
+    with pytest.raises(ValueError, match="syntax error"):
+        render_dot("digraph {", tmp_path / "bad.svg")
+
+
 @pytest.mark.skipif(shutil.which("dot") is None, reason="Graphviz is not installed")
 def test_render_dot_writes_an_svg(tmp_path):
     x = mg.Tensor(rand(3))
