@@ -281,12 +281,20 @@ class Layer:
     def _build_with(self, shape):
         if self.input_spec is not None:
             self.input_spec.check(self.name, shape)
+        spec, n_weights = self.input_spec, len(self._weights)
         self.build(tuple(shape))
         self.built = True
         self._build_shape = tuple(shape)
         if self._initial_weights is not None:
-            initial, self._initial_weights = self._initial_weights, None
-            self.set_weights(initial)
+            try:
+                self.set_weights(self._initial_weights)
+            except (ValueError, TypeError):
+                # `weights=` does not fit: undo the build, so that the next call fails
+                # the same way instead of running on freshly initialized weights.
+                del self._weights[n_weights:]
+                self.input_spec, self.built, self._build_shape = spec, False, None
+                raise
+            self._initial_weights = None
 
     def _activity_penalty(self, outputs):
         penalty = self.activity_regularizer(outputs)
