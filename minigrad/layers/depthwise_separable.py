@@ -91,9 +91,7 @@ class BaseDepthwiseSeparableConv(Layer):
         return tuple(input_shape)[1 if self.data_format == "channels_first" else -1]
 
     def build(self, input_shape):
-        # Rank and output-size checks run before any weight exists.
-        conv_output_shape(self, input_shape, self._output_channels(
-            self._channels_of(input_shape) if len(input_shape) == self.rank + 2 else None))
+        self.compute_output_shape(input_shape)      # rank and size checks, before any weight
         C, M = input_channels(self, input_shape), self.depth_multiplier
         self.depthwise_kernel = self.add_weight(
             "depthwise_kernel", self.kernel_size + (C, M), self.depthwise_initializer,
