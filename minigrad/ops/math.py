@@ -199,14 +199,26 @@ def matmul(a, b):
 
 # ---------------------------------------------------------------------------- reductions
 def _norm_axis(axis, ndim, op):
+    """``axis`` (None, an int or a tuple of ints, negative counting from the end) as a
+    sorted tuple of non-negative axes, or None for "all axes"."""
     if axis is None:
         return None
-    axes = (axis,) if isinstance(axis, numbers.Integral) else tuple(axis)
+    if isinstance(axis, numbers.Integral):
+        axes = (axis,)
+    elif isinstance(axis, (tuple, list)):
+        axes = tuple(axis)
+    else:
+        raise TypeError(f"{op}: axis must be None, an int or a tuple of ints, got {axis!r}.")
     for ax in axes:
         if not isinstance(ax, numbers.Integral) or not -ndim <= ax < builtins.max(ndim, 1):
             raise ValueError(f"{op}: axis {axis!r} is out of range for a tensor with "
                              f"{ndim} dimensions.")
-    return tuple(sorted(ax % ndim for ax in axes)) if ndim else ()
+    if not ndim:
+        return ()
+    normalized = tuple(sorted(ax % ndim for ax in axes))
+    if len(set(normalized)) != len(normalized):
+        raise ValueError(f"{op}: axis {axis!r} names the same axis twice.")
+    return normalized
 
 
 def _expand(g, shape, axes, keepdims):
@@ -336,7 +348,13 @@ def getitem(x, index):
 def pad(x, pad_width, constant_values=0):
     """Constant padding (``np.pad`` with mode "constant"). Backward crops the padding off."""
     x = as_tensor(x)
-    widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2))
+    if x.ndim == 0:
+        raise ValueError("pad: a 0-d tensor has no axis to pad; reshape it first.")
+    try:
+        widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2))
+    except (TypeError, ValueError):
+        raise ValueError(f"pad: pad_width must be an int, a (before, after) pair or one pair "
+                         f"per axis ({x.ndim} for shape {x.shape}), got {pad_width!r}.") from None
     if (widths < 0).any():
         raise ValueError(f"pad: pad_width must be non-negative, got {pad_width!r}.")
     out = np.pad(x.data, widths, mode="constant", constant_values=constant_values)

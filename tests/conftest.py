@@ -1,0 +1,19 @@
+"""Shared test settings.
+
+Hypothesis profiles (pick one with ``HYPOTHESIS_PROFILE=<name>``):
+
+``dev``  (default) a modest number of examples so the whole suite stays fast.
+``ci``   more examples, derandomized so a CI failure reproduces exactly.
+
+No deadlines: gradient checks run the function twice per input element, and the
+machine may be shared with other builds.
+"""
+import os
+
+from hypothesis import HealthCheck, settings
+
+_COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+settings.register_profile("dev", max_examples=20, **_COMMON)
+settings.register_profile("ci", max_examples=60, derandomize=True, print_blob=True, **_COMMON)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "dev"))
