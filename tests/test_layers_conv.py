@@ -1053,3 +1053,32 @@ def test_set_weights_errors_are_atomic():
         layer.set_weights([np.ones_like(before[0]), np.ones_like(before[1]), np.ones(3)])
     for a, b in zip(before, layer.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+# ----------------------------------------------------------------------------------------
+# With the rest of the framework: an optimizer step, a Sequential model
+# ----------------------------------------------------------------------------------------
+
+def test_sgd_step_applies_every_constraint_after_the_update():
+    from minigrad import optimizers
+    layer = SeparableConv1D(2, 2, depthwise_constraint="non_neg",
+                            pointwise_constraint=constraints.MaxNorm(0.5),
+                            bias_constraint="non_neg", bias_initializer="ones",
+                            depthwise_initializer=mg.initializers.Constant(-1.0),
+                            dtype="float64")
+    x = np.random.default_rng(11).standard_normal((2, 5, 3))
+    with mg.GradientTape() as tape:
+        loss = layer(x).sum() * 100
+    grads = tape.gradient(loss, layer.trainable_weights)
+    optimizers.SGD(learning_rate=0.01).apply_gradients(zip(grads, layer.trainable_weights))
+    dk, pk, b = layer.get_weights()
+    assert (dk >= 0).all() and (b >= 0).all() and (np.abs(pk) <= 0.5 + 1e-6).all()
+
+
+def test_sequential_with_input_shape_builds_at_once():
+    model = mg.Sequential([SeparableConv2D(8, 3, activation="relu", input_shape=(8, 8, 1)),
+                           DepthwiseConv2D(2, depth_multiplier=2)])
+    assert all(layer.built for layer in model.layers)
+    assert [layer.count_params() for layer in model.layers] == [25, 2 * 2 * 8 * 2 + 16]
+    y = model(np.zeros((3, 8, 8, 1), "float32"))
+    assert y.shape == (3, 5, 5, 16)
