@@ -170,10 +170,10 @@ class Trainer:
         return loss
 
     def _train_step(self, x, y):
-        weights = self.trainable_weights
         with GradientTape() as tape:
-            y_pred = self(x, training=True)
+            y_pred = self(x, training=True)        # builds the model on the first call
             loss = self._total_loss(y, y_pred)
+        weights = self.trainable_weights
         if weights:
             grads = tape.gradient(loss, weights)
             # Read by callbacks that inspect gradients (minigrad.inspection.GradientStats).
