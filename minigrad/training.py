@@ -244,15 +244,15 @@ class Trainer:
             params={"epochs": epochs, "steps": steps, "verbose": verbose,
                     "batch_size": batch_size, "samples": n})
         self.stop_training = False
-        cbs.on_train_begin()
+        cbs.on_train_begin({})
         epoch_logs = {}
         for epoch in range(initial_epoch, epochs):
             self._reset_metrics()
             loss_mean = _Mean()
-            cbs.on_epoch_begin(epoch)
+            cbs.on_epoch_begin(epoch, {})
             order = rng.permutation(n) if rng is not None else None
             for step, index in enumerate(_batches(n, batch_size, order)):
-                cbs.on_train_batch_begin(step)
+                cbs.on_train_batch_begin(step, {})
                 xb, yb = x[index], y[index]
                 loss, y_pred = self._train_step(xb, yb)
                 loss_mean.update(loss, len(xb))
