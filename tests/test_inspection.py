@@ -6,6 +6,8 @@ import shutil
 
 import numpy as np
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad import layers, ops, optimizers
@@ -255,6 +257,44 @@ def test_backward_steps_use_up_a_non_persistent_tape():
     run_steps(tape.backward_steps(y, x))
     with pytest.raises(RuntimeError, match="persistent"):
         tape.gradient(y, x)
+
+
+# Bounded ops, so that chains of them cannot overflow.
+UNARY = {"exp": lambda t: ops.exp(ops.tanh(t)), "square": lambda t: ops.square(ops.tanh(t)),
+         "neg": lambda t: -t, "scale": lambda t: t * 0.5}
+
+
+@given(program=st.lists(st.tuples(st.sampled_from(sorted(UNARY) + ["mul", "add", "matmul"]),
+                                  st.integers(0, 10)), min_size=1, max_size=8),
+       rows=st.integers(1, 3), seed=st.integers(0, 2 ** 16))
+def test_random_graphs_draw_and_step_back_like_gradient(program, rows, seed):
+    """Random graphs of 3x3 tensors: the DOT reads back with every entry's edges, and the
+    backward steps end with the gradients ``gradient`` computes."""
+    rng = np.random.default_rng(seed)
+    leaves = [mg.Tensor(rng.uniform(-1, 1, (rows, 3))), mg.Variable(rng.uniform(-1, 1, (3, 3)))]
+    with mg.GradientTape(persistent=True) as tape:
+        tape.watch(leaves[0])
+        values = list(leaves)
+        for op, pick in program:
+            a, b = values[pick % len(values)], values[(pick + 1) % len(values)]
+            if op == "matmul":
+                a = a if a.shape[-1] == 3 else values[0]
+                values.append(a @ leaves[1])
+            elif op in ("mul", "add"):
+                if a.shape != b.shape:
+                    b = a
+                values.append(a * ops.tanh(b) if op == "mul" else a + b)
+            else:
+                values.append(UNARY[op](a))
+        y = sum(v.sum() for v in values[2:])
+    nodes, edges = parse_dot(tape_to_dot(tape))
+    assert len(edges) == sum(len(e.inputs) + 1 for e in tape)
+    steps, final = run_steps(tape.backward_steps(y, leaves))
+    assert [s.entry.index for s in steps] == sorted((s.entry.index for s in steps), reverse=True)
+    for got, want in zip(final, tape.gradient(y, leaves)):
+        assert (got is None) == (want is None)
+        if got is not None:
+            np.testing.assert_allclose(got, want)
 
 
 # -- register_hook ----------------------------------------------------------------------
