@@ -319,8 +319,10 @@ def test_getitem_boolean_masks(data):
 def test_getitem_mixed_indices(index):
     x = np.random.default_rng(3).normal(size=(2, 3))
     gradcheck(lambda t: t[index], [x])
-    gradcheck(lambda t: t[mg.Tensor(np.array(index[0])) if isinstance(index[0], list)
-                          else index], [x])
+    # The same index with its integer lists given as Tensors.
+    as_tensors = tuple(mg.Tensor(np.array(i)) if isinstance(i, list) else i for i in index)
+    gradcheck(lambda t: t[as_tensors], [x])
+    np.testing.assert_array_equal(mg.Tensor(x)[as_tensors].numpy(), x[index])
 
 
 @given(data=st.data())
