@@ -1082,3 +1082,43 @@ def test_sequential_with_input_shape_builds_at_once():
     assert [layer.count_params() for layer in model.layers] == [25, 2 * 2 * 8 * 2 + 16]
     y = model(np.zeros((3, 8, 8, 1), "float32"))
     assert y.shape == (3, 5, 5, 16)
+
+
+def test_conformance_matrix_of_section_11_5():
+    """The full §11.5 matrix: rank x kind x k x s x d x padding x data_format x L, C=3, M=2,
+    F=4, random bias; float64 outputs equal the reference. minigrad raises for s>1 with d>1
+    (SPEC), and for exactly the valid cases with ek > L (output size <= 0)."""
+    rng = np.random.default_rng(12)
+    counts = {"matched": 0, "strides_with_dilation": 0, "output_size": 0}
+    for rank, kind, k, s, d, padding, fmt, L in np.ndindex(2, 2, 4, 3, 2, 2, 2, 3):
+        rank, k, s, d, L = rank + 1, k + 1, s + 1, d + 1, L + 5
+        padding = ("valid", "same")[padding]
+        fmt = ("channels_last", "channels_first")[fmt]
+        ks = (k,) if rank == 1 else (k, max(1, k - 1))
+        spatial = (L,) if rank == 1 else (L, L + 1)
+        args = dict(kernel_size=ks, strides=s, padding=padding, data_format=fmt,
+                    dilation_rate=d, depth_multiplier=2, dtype="float64")
+        make = (lambda: DEPTHWISE[rank](**args)) if kind == 0 else \
+            (lambda: SEPARABLE[rank](4, **args))
+        if s > 1 and d > 1:
+            with pytest.raises(ValueError, match="not supported in conjunction"):
+                make()
+            counts["strides_with_dilation"] += 1
+            continue
+        layer = make()
+        shape = (2, 3) + spatial if fmt == "channels_first" else (2,) + spatial + (3,)
+        x = rng.standard_normal(shape)
+        if padding == "valid" and any(d * (kk - 1) + 1 > LL for kk, LL in zip(ks, spatial)):
+            with pytest.raises(ValueError, match="Computed output size"):
+                layer(x)
+            counts["output_size"] += 1
+            continue
+        layer.build(shape)
+        layer.set_weights(random_weights(layer, rng))
+        y = layer(x).numpy()
+        expected = reference(layer, x, layer.get_weights(), fmt == "channels_first")
+        assert y.shape == expected.shape == layer.compute_output_shape(shape)
+        np.testing.assert_allclose(y, expected, rtol=1e-10, atol=1e-10)
+        counts["matched"] += 1
+    assert counts["strides_with_dilation"] == 2 * 2 * 4 * 2 * 1 * 2 * 2 * 3
+    assert sum(counts.values()) == 1152 and counts["output_size"] > 0
