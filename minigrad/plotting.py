@@ -116,7 +116,8 @@ def plot_history(history, keys=None, ax=None):
         line, = ax.plot(list(x), values, marker="o", markersize=3, label=key, **kwargs)
         colours.setdefault(base, line.get_color())
     ax.set_xlabel("epoch")
-    ax.set_ylabel(keys[0] if len(keys) == 1 else "value")
+    bases = {k[4:] if k.startswith("val_") else k for k in keys}
+    ax.set_ylabel(bases.pop() if len(bases) == 1 else "value")
     ax.set_title("Training history")
     ax.legend(fontsize="small")
     return ax

@@ -599,6 +599,7 @@ def test_plot_history(plt, trained):
     assert ax.lines[0].get_color() == ax.lines[1].get_color()
     assert ax.lines[1].get_linestyle() == "--"
     assert list(ax.lines[0].get_xdata()) == [0, 1, 2]
+    assert ax.get_xlabel() == "epoch" and ax.get_ylabel() == "loss"
     ax = plot_history(history.history, keys="val_loss")
     assert [line.get_label() for line in ax.lines] == ["val_loss"]
     with pytest.raises(ValueError, match="available keys"):
