@@ -112,6 +112,13 @@ def test_flatten():
     mg.gradcheck(lambda t: layer(t), [x[:, :2, :2, :2]])
 
 
+def test_flatten_errors():
+    with pytest.raises(ValueError, match="data_format"):
+        layers.Flatten(data_format="NCHW")
+    with pytest.raises(ValueError, match="min_ndim=1"):
+        layers.Flatten()(np.float32(3.0))
+
+
 def test_flatten_channels_first_matches_channels_last_order():
     x = RNG.normal(size=(2, 3, 4, 5))                                  # (N, C, H, W)
     y = layers.Flatten(data_format="channels_first", dtype="float64")(x).numpy()
@@ -197,6 +204,13 @@ def test_dropout_gradient_uses_the_same_mask():
     np.testing.assert_allclose(grad, mask)
 
 
+def test_dropout_gradcheck_with_a_fixed_mask():
+    x = RNG.normal(size=(5, 6))
+    # A fresh layer with the same seed draws the same mask on every evaluation.
+    mg.gradcheck(lambda t: layers.Dropout(0.5, seed=5, dtype="float64")(t, training=True),
+                 [x])
+
+
 def test_dropout_seed_and_global_seed_reproducible():
     x = np.ones((4, 50))
     a = layers.Dropout(0.5, seed=7)
@@ -279,6 +293,8 @@ def test_input_returns_input_layer_with_batch_input_shape():
     x = np.zeros((3, 8, 8, 1), "float32")
     assert inp(x).shape == (3, 8, 8, 1)
     assert inp.compute_output_shape() == (None, 8, 8, 1)
+    identity = layers.Input((2, 3), dtype="float64")
+    mg.gradcheck(lambda t: identity(t) * 1.0, [RNG.normal(size=(2, 2, 3))])
 
 
 def test_input_with_batch_size_name_and_batch_shape():
