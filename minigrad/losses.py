@@ -311,6 +311,9 @@ class LossFunctionWrapper(Loss):
 class MeanSquaredError(Loss):
     """mean((y_pred - y_true)^2) over the last axis, then over samples."""
 
+    def __init__(self, reduction="sum_over_batch_size", name=None):
+        super().__init__(name, reduction)
+
     def call(self, y_true, y_pred):
         return mean_squared_error(y_true, y_pred)
 
@@ -318,6 +321,9 @@ class MeanSquaredError(Loss):
 @REGISTRY.register("mean_absolute_error", "MeanAbsoluteError", "mae", "MAE")
 class MeanAbsoluteError(Loss):
     """mean(|y_pred - y_true|) over the last axis, then over samples."""
+
+    def __init__(self, reduction="sum_over_batch_size", name=None):
+        super().__init__(name, reduction)
 
     def call(self, y_true, y_pred):
         return mean_absolute_error(y_true, y_pred)
@@ -327,7 +333,7 @@ class MeanAbsoluteError(Loss):
 class Huber(Loss):
     """Quadratic for |error| <= delta, linear beyond (robust to outliers)."""
 
-    def __init__(self, delta=1.0, name=None, reduction="sum_over_batch_size"):
+    def __init__(self, delta=1.0, reduction="sum_over_batch_size", name=None):
         super().__init__(name, reduction)
         if isinstance(delta, bool) or not isinstance(delta, numbers.Real) or not delta > 0:
             raise ValueError(f"Huber: `delta` must be a positive float. Received: "
@@ -352,8 +358,8 @@ def _check_bool(value, argument, owner):
 class BinaryCrossentropy(Loss):
     """Cross-entropy for 0/1 targets; ``from_logits=True`` for raw scores (more stable)."""
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, name=None,
-                 reduction="sum_over_batch_size"):
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
+                 reduction="sum_over_batch_size", name=None):
         super().__init__(name, reduction)
         self.from_logits = _check_bool(from_logits, "from_logits", "BinaryCrossentropy")
         self.label_smoothing = _check_label_smoothing(label_smoothing, "BinaryCrossentropy")
@@ -373,8 +379,8 @@ class CategoricalCrossentropy(Loss):
     """Cross-entropy for one-hot targets over ``axis``; ``from_logits=True`` for raw
     scores."""
 
-    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1, name=None,
-                 reduction="sum_over_batch_size"):
+    def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
+                 reduction="sum_over_batch_size", name=None):
         super().__init__(name, reduction)
         self.from_logits = _check_bool(from_logits, "from_logits", "CategoricalCrossentropy")
         self.label_smoothing = _check_label_smoothing(label_smoothing,
@@ -392,20 +398,45 @@ class CategoricalCrossentropy(Loss):
 
 @REGISTRY.register("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy")
 class SparseCategoricalCrossentropy(Loss):
-    """Cross-entropy for integer labels; ``from_logits=True`` for raw scores."""
+    """Cross-entropy for integer labels; ``from_logits=True`` for raw scores.
 
-    def __init__(self, from_logits=False, axis=-1, name=None,
-                 reduction="sum_over_batch_size"):
+    ignore_class: a label value (e.g. -1 or 255 for "no label") whose samples contribute
+        nothing: their loss is 0 and ``"sum_over_batch_size"`` divides by the number of
+        the other samples only.
+    """
+
+    def __init__(self, from_logits=False, ignore_class=None, axis=-1,
+                 reduction="sum_over_batch_size", name=None):
         super().__init__(name, reduction)
         self.from_logits = _check_bool(from_logits, "from_logits",
                                        "SparseCategoricalCrossentropy")
+        if ignore_class is not None and (isinstance(ignore_class, bool) or
+                                         not isinstance(ignore_class, numbers.Integral)):
+            raise ValueError(f"SparseCategoricalCrossentropy: `ignore_class` must be an "
+                             f"integer or None. Received: ignore_class={ignore_class!r}")
+        self.ignore_class = ignore_class
         self.axis = axis
+
+    def __call__(self, y_true, y_pred, sample_weight=None):
+        if self.ignore_class is None:
+            return super().__call__(y_true, y_pred, sample_weight)
+        labels = _array(y_true)
+        valid = labels != self.ignore_class
+        values = self.call(np.where(valid, labels, 0), y_pred)
+        valid = valid.reshape(values.shape)
+        weight = valid if sample_weight is None else \
+            _sample_weight(sample_weight, values) * valid
+        values = reduce_loss(values, weight, "sum" if self.reduction != "none" else "none")
+        if self.reduction in ("sum_over_batch_size", "mean") and values.ndim == 0:
+            values = values / max(int(valid.sum()), 1)
+        return values
 
     def call(self, y_true, y_pred):
         return sparse_categorical_crossentropy(y_true, y_pred, self.from_logits, self.axis)
 
     def get_config(self):
-        return {**super().get_config(), "from_logits": self.from_logits, "axis": self.axis}
+        return {**super().get_config(), "from_logits": self.from_logits,
+                "ignore_class": self.ignore_class, "axis": self.axis}
 
 
 # ----------------------------------------------------------------------------------------

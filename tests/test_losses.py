@@ -256,3 +256,24 @@ def test_other_errors():
         losses.CategoricalCrossentropy(axis=2)(Y_TRUE_ONEHOT, Y_PRED)
     with pytest.raises(TypeError, match="y_true must be numeric"):
         losses.MeanSquaredError()(np.array([["a"] * 4] * 5), Y_PRED)
+
+
+def test_sparse_ignore_class():
+    labels = np.array([0, -1, 3, -1, 2])
+    loss = losses.SparseCategoricalCrossentropy(from_logits=True, ignore_class=-1)
+    per_sample = -np_log_softmax(LOGITS)[[0, 2, 4], [0, 3, 2]]
+    np.testing.assert_allclose(float(loss(labels, LOGITS).data), per_sample.mean())
+    weights = np.array([1.0, 2.0, 0.5, 1.0, 3.0])
+    np.testing.assert_allclose(float(loss(labels, LOGITS, sample_weight=weights).data),
+                               (per_sample * weights[[0, 2, 4]]).sum() / 3)
+    mg.gradcheck(lambda p: loss(labels, p), [LOGITS])
+    assert loss.get_config()["ignore_class"] == -1
+    with pytest.raises(ValueError, match="ignore_class"):
+        losses.SparseCategoricalCrossentropy(ignore_class="none")
+
+
+def test_keras_positional_order():
+    assert losses.MeanSquaredError("sum").reduction == "sum"
+    assert losses.Huber(2.0, "none", "h").name == "h"
+    assert losses.BinaryCrossentropy(True, 0.1, -1, "sum").reduction == "sum"
+    assert losses.SparseCategoricalCrossentropy(True, 255).ignore_class == 255
