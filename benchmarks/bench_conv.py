@@ -1,0 +1,256 @@
+"""Convolution speed: minigrad vs PyTorch (NCHW and channels_last) vs naive NumPy, in one run.
+
+    python benchmarks/bench_conv.py            # full run (a few minutes on 2 cores)
+    python benchmarks/bench_conv.py --quick    # fewer repeats
+
+minigrad is timed through its public ops and tape (``ops.depthwise_conv`` /
+``ops.separable_conv`` inside a ``GradientTape``, then ``tape.gradient`` with a fixed upstream
+gradient): what a user pays. PyTorch is timed the same way (``F.conv*`` then
+``y.backward(g)``) in two memory layouts, NCHW and channels_last, with
+``torch.set_num_threads(2)``; the ratio is minigrad / the faster PyTorch layout. Times are
+medians over several repeats after warm-up.
+"""
+import argparse
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import minigrad as mg                                  # noqa: E402
+from minigrad import _kernels                          # noqa: E402
+from minigrad.ops.conv import conv_padding, depthwise_conv, separable_conv   # noqa: E402
+import naive_numpy                                     # noqa: E402
+
+try:
+    import torch
+    import torch.nn.functional as TF
+except ImportError:                                    # the script still runs without torch
+    torch = None
+
+CONFIGS = {
+    "1D": dict(shape=(32, 1024, 64), kernel=(9,), filters=128),
+    "2D": dict(shape=(32, 64, 64, 32), kernel=(3, 3), filters=64),
+}
+
+
+def median_time(fn, repeats, warmup=2):
+    for _ in range(warmup):
+        fn()
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+# ----------------------------------------------------------------------------------------
+# minigrad
+# ----------------------------------------------------------------------------------------
+
+def mg_depthwise(x, dk, backward, g):
+    xt, kt = mg.Tensor(x), mg.Tensor(dk)
+    if not backward:
+        return lambda: depthwise_conv(xt, kt, padding="same")
+
+    def step():
+        with mg.GradientTape() as tape:
+            tape.watch([xt, kt])
+            y = depthwise_conv(xt, kt, padding="same")
+        return tape.gradient(y, [xt, kt], output_gradients=g)
+    return step
+
+
+def mg_separable(x, dk, pk, b, g):
+    ts = [mg.Tensor(a) for a in (x, dk, pk, b)]
+
+    def step():
+        with mg.GradientTape() as tape:
+            tape.watch(ts)
+            y = separable_conv(ts[0], ts[1], ts[2], padding="same", bias=ts[3])
+        return tape.gradient(y, ts, output_gradients=g)
+    return step
+
+
+# ----------------------------------------------------------------------------------------
+# PyTorch, in NCHW or channels_last memory format
+# ----------------------------------------------------------------------------------------
+
+def _torch_layout(a, layout, spatial_rank):
+    """channels_last ndarray (N, *spatial, C) -> torch tensor (N, C, [1,] *spatial)."""
+    t = torch.from_numpy(np.ascontiguousarray(a))
+    if spatial_rank == 1:
+        t = t.unsqueeze(1)                 # (N, 1, L, C): 1D runs as 2D with height 1
+    t = t.permute(0, 3, 1, 2)              # (N, C, H, W), a channels_last-strided view
+    if layout == "nchw":
+        return t.contiguous()
+    return t.contiguous(memory_format=torch.channels_last)
+
+
+def _torch_weight(w, layout):
+    return w.contiguous() if layout == "nchw" else w.contiguous(memory_format=torch.channels_last)
+
+
+def _torch_depthwise_weight(dk, spatial_rank):
+    """(*k, C, M) -> (C*M, 1, kh, kw), output channel c*M + m as in minigrad."""
+    k = dk.reshape((1,) + dk.shape) if spatial_rank == 1 else dk
+    kh, kw, C, M = k.shape
+    return torch.from_numpy(np.ascontiguousarray(k.transpose(2, 3, 0, 1).reshape(C * M, 1, kh, kw)))
+
+
+def _torch_pads(shape, ksize, spatial_rank):
+    pads = [conv_padding(L, k, 1, 1, "same") for L, k in zip(shape[1:1 + spatial_rank], ksize)]
+    if spatial_rank == 1:
+        pads = [(0, 0)] + pads
+    assert all(b == a for b, a in pads), "benchmark shapes use symmetric 'same' padding"
+    return tuple(b for b, _ in pads)
+
+
+def torch_depthwise(x, dk, backward, g, layout, r):
+    C = x.shape[-1]
+    xt = _torch_layout(x, layout, r).requires_grad_(backward)
+    wt = _torch_weight(_torch_depthwise_weight(dk, r), layout).requires_grad_(backward)
+    pad = _torch_pads(x.shape, dk.shape[:r], r)
+    gt = _torch_layout(g, layout, r) if backward else None
+
+    def fwd():
+        with torch.no_grad():
+            return TF.conv2d(xt, wt, padding=pad, groups=C)
+
+    def fwd_bwd():
+        xt.grad = wt.grad = None
+        y = TF.conv2d(xt, wt, padding=pad, groups=C)
+        y.backward(gt)
+    return fwd_bwd if backward else fwd
+
+
+def torch_separable(x, dk, pk, b, g, layout, r):
+    C = x.shape[-1]
+    xt = _torch_layout(x, layout, r).requires_grad_(True)
+    dwt = _torch_weight(_torch_depthwise_weight(dk, r), layout).requires_grad_(True)
+    CM, F = pk.shape[-2:]
+    pwt = _torch_weight(torch.from_numpy(np.ascontiguousarray(pk.reshape(CM, F).T)).reshape(F, CM, 1, 1),
+                        layout).requires_grad_(True)
+    bt = torch.from_numpy(b).requires_grad_(True)
+    pad = _torch_pads(x.shape, dk.shape[:r], r)
+    gt = _torch_layout(g, layout, r)
+
+    def fwd_bwd():
+        for t in (xt, dwt, pwt, bt):
+            t.grad = None
+        y = TF.conv2d(TF.conv2d(xt, dwt, padding=pad, groups=C), pwt, bt)
+        y.backward(gt)
+    return fwd_bwd
+
+
+# ----------------------------------------------------------------------------------------
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parser.add_argument("--repeats", type=int, default=None)
+    args = parser.parse_args()
+    repeats = args.repeats or (5 if args.quick else 15)
+    rng = np.random.default_rng(0)
+    if torch is not None:
+        torch.set_num_threads(2)
+
+    print(f"minigrad kernels: {_kernels.BACKEND}; numpy {np.__version__}; "
+          f"torch {torch.__version__ if torch else 'not installed'}; python {platform.python_version()}")
+    print(f"cpu: {_cpu_model()}, {os.cpu_count()} logical cores; load average {os.getloadavg()[0]:.2f}")
+    print(f"median of {repeats} repeats after warm-up; ratio = minigrad / best PyTorch layout\n")
+    header = f"{'case':<34}{'minigrad':>10}{'torch NCHW':>12}{'torch NHWC':>12}{'ratio':>8}{'target':>9}"
+    print(header)
+    print("-" * len(header))
+
+    def row(name, t_mg, t_nchw, t_nhwc, target):
+        best = min(t_nchw, t_nhwc)
+        ratio = t_mg / best
+        ok = "ok" if ratio <= target else "MISSED"
+        print(f"{name:<34}{t_mg * 1e3:>8.2f}ms{t_nchw * 1e3:>10.2f}ms{t_nhwc * 1e3:>10.2f}ms"
+              f"{ratio:>8.2f}  <={target:<4} {ok}", flush=True)
+        return ratio
+
+    cases = [
+        ("depthwise fwd", "float32", False, 1.0),
+        ("depthwise fwd+bwd", "float32", True, 0.5),
+        ("depthwise fwd+bwd", "float64", True, 0.2),
+    ]
+    for dim, cfg in CONFIGS.items():
+        r = len(cfg["kernel"])
+        for name, dtype, backward, target in cases:
+            x = rng.standard_normal(cfg["shape"]).astype(dtype)
+            dk = rng.standard_normal(cfg["kernel"] + (cfg["shape"][-1], 1)).astype(dtype)
+            g = rng.standard_normal(cfg["shape"]).astype(dtype)   # 'same', stride 1, M = 1
+            t_mg = median_time(mg_depthwise(x, dk, backward, g), repeats)
+            if torch is None:
+                print(f"{dim} {name} {dtype}: minigrad {t_mg * 1e3:.2f} ms")
+                continue
+            t_nchw = median_time(torch_depthwise(x, dk, backward, g, "nchw", r), repeats)
+            t_nhwc = median_time(torch_depthwise(x, dk, backward, g, "nhwc", r), repeats)
+            row(f"{dim} {name} {dtype}", t_mg, t_nchw, t_nhwc, target)
+
+    for dim, dtype, target in (("1D", "float32", 0.9), ("2D", "float32", 0.9), ("2D", "float64", 0.4)):
+        cfg = CONFIGS[dim]
+        r, C, F = len(cfg["kernel"]), cfg["shape"][-1], cfg["filters"]
+        x = rng.standard_normal(cfg["shape"]).astype(dtype)
+        dk = rng.standard_normal(cfg["kernel"] + (C, 1)).astype(dtype)
+        pk = rng.standard_normal((1,) * r + (C, F)).astype(dtype)
+        b = rng.standard_normal(F).astype(dtype)
+        g = rng.standard_normal(cfg["shape"][:-1] + (F,)).astype(dtype)
+        t_mg = median_time(mg_separable(x, dk, pk, b, g), repeats)
+        if torch is None:
+            print(f"{dim} separable fwd+bwd {dtype}: minigrad {t_mg * 1e3:.2f} ms")
+            continue
+        t_nchw = median_time(torch_separable(x, dk, pk, b, g, "nchw", r), repeats)
+        t_nhwc = median_time(torch_separable(x, dk, pk, b, g, "nhwc", r), repeats)
+        row(f"{dim} separable fwd+bwd {dtype}", t_mg, t_nchw, t_nhwc, target)
+
+    print("\nminigrad vs naive NumPy (loop over output positions and taps), depthwise fwd+bwd float32:")
+    for dim, cfg in CONFIGS.items():
+        r = len(cfg["kernel"])
+        x = rng.standard_normal(cfg["shape"]).astype("float32")
+        dk = rng.standard_normal(cfg["kernel"] + (cfg["shape"][-1], 1)).astype("float32")
+        g = rng.standard_normal(cfg["shape"]).astype("float32")
+        pads = tuple(conv_padding(L, k, 1, 1, "same") for L, k in zip(x.shape[1:1 + r], cfg["kernel"]))
+        geometry = ((1,) * r, (1,) * r, pads)
+
+        def naive():
+            naive_numpy.depthwise_forward(x, dk, *geometry)
+            naive_numpy.depthwise_backward(x, dk, g, *geometry)
+
+        twin = _kernels.get_backend("numpy")
+
+        def twins():
+            twin.depthwise_forward(x, dk, *geometry)
+            twin.depthwise_backward_input(g, dk, x.shape, *geometry)
+            twin.depthwise_backward_kernel(x, g, dk.shape, *geometry)
+
+        t_mg = median_time(mg_depthwise(x, dk, True, g), repeats)
+        t_naive = median_time(naive, 1, warmup=0)
+        t_twin = median_time(twins, 3, warmup=1)
+        speedup = t_naive / t_mg
+        print(f"  {dim}: minigrad {t_mg * 1e3:.2f} ms, naive NumPy {t_naive * 1e3:.0f} ms "
+              f"({speedup:.0f}x, target >= 20x {'ok' if speedup >= 20 else 'MISSED'}); "
+              f"NumPy twin (loop over taps) {t_twin * 1e3:.0f} ms ({t_twin / t_mg:.1f}x)", flush=True)
+
+
+def _cpu_model():
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or "unknown"
+
+
+if __name__ == "__main__":
+    main()
