@@ -71,6 +71,7 @@ class BatchNormalization(Layer):
     momentum: weight of the old value in the moving averages (0.99).
     epsilon: added to the variance before the square root (1e-3).
     center / scale: learn ``beta`` / ``gamma`` (shape (C,)).
+    synchronized: accepted for Keras compatibility; minigrad runs on one device.
 
     Weights, in order: gamma, beta (trainable), moving_mean, moving_variance
     (non-trainable) — 4*C parameters, 2*C trainable.
@@ -84,8 +85,12 @@ class BatchNormalization(Layer):
                  beta_initializer="zeros", gamma_initializer="ones",
                  moving_mean_initializer="zeros", moving_variance_initializer="ones",
                  beta_regularizer=None, gamma_regularizer=None, beta_constraint=None,
-                 gamma_constraint=None, **kwargs):
+                 gamma_constraint=None, synchronized=False, **kwargs):
         super().__init__(**kwargs)
+        if not isinstance(synchronized, (bool, np.bool_)):
+            raise ValueError(f"BatchNormalization: `synchronized` must be a boolean. "
+                             f"Received: synchronized={synchronized!r}")
+        self.synchronized = bool(synchronized)      # one device: nothing to synchronise
         if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
             raise TypeError(f"BatchNormalization: `axis` must be an integer. Received: "
                             f"axis={axis!r}")
@@ -160,7 +165,7 @@ class BatchNormalization(Layer):
         config = super().get_config()
         config.update({
             "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
-            "center": self.center, "scale": self.scale,
+            "center": self.center, "scale": self.scale, "synchronized": self.synchronized,
             "beta_initializer": initializers.serialize(self.beta_initializer),
             "gamma_initializer": initializers.serialize(self.gamma_initializer),
             "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
