@@ -143,7 +143,8 @@ def test_float32_and_regularizers_and_config():
     ({"axis": 1.5}, TypeError, "axis"), ({"axis": [1, 2]}, TypeError, "axis"),
     ({"momentum": 1.5}, ValueError, "momentum"), ({"momentum": "high"}, TypeError, "momentum"),
     ({"epsilon": 0}, ValueError, "epsilon"), ({"epsilon": -1e-3}, ValueError, "epsilon"),
-    ({"center": 1}, ValueError, "center"), ({"synchronized": "no"}, ValueError, "synchronized"), ({"scale": None}, ValueError, "scale"),
+    ({"center": 1}, ValueError, "center"),
+    ({"synchronized": "no"}, ValueError, "synchronized"), ({"scale": None}, ValueError, "scale"),
     ({"gamma_initializer": "nope"}, ValueError, "initializer"),
     ({"beta_regularizer": "nope"}, ValueError, "regularizer"),
 ])
