@@ -153,6 +153,29 @@ cdef extern from *:
         mg_store_##T(o + C, b0);     mg_store_##T(o + C + L, b1);                            \
         mg_store_##T(o + 2 * C, c0v); mg_store_##T(o + 2 * C + L, c1);                       \
         mg_store_##T(o + 3 * C, d0); mg_store_##T(o + 3 * C + L, d1);                        \
+    }                                                                                        \
+    static void mg_dot_block_##T(T *g, const T *x, const T *gy, Py_ssize_t lo, Py_ssize_t hi, \
+                                 Py_ssize_t step, Py_ssize_t C) {                            \
+        const Py_ssize_t L = 32 / sizeof(T), xs = step * C;                                  \
+        mg_vec_##T a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0}, c0v = {0}, c1 = {0}, d0 = {0}, d1 = {0}; \
+        Py_ssize_t p = lo;                                                                   \
+        for (; p + 4 <= hi; p += 4) {                                                        \
+            const T *xb = x + p * xs, *gb = gy + p * C;                                      \
+            a0 += mg_load_##T(xb) * mg_load_##T(gb);                                         \
+            a1 += mg_load_##T(xb + L) * mg_load_##T(gb + L);                                 \
+            b0 += mg_load_##T(xb + xs) * mg_load_##T(gb + C);                                \
+            b1 += mg_load_##T(xb + xs + L) * mg_load_##T(gb + C + L);                        \
+            c0v += mg_load_##T(xb + 2 * xs) * mg_load_##T(gb + 2 * C);                       \
+            c1 += mg_load_##T(xb + 2 * xs + L) * mg_load_##T(gb + 2 * C + L);                \
+            d0 += mg_load_##T(xb + 3 * xs) * mg_load_##T(gb + 3 * C);                        \
+            d1 += mg_load_##T(xb + 3 * xs + L) * mg_load_##T(gb + 3 * C + L);                \
+        }                                                                                    \
+        for (; p < hi; p++) {                                                                \
+            a0 += mg_load_##T(x + p * xs) * mg_load_##T(gy + p * C);                         \
+            a1 += mg_load_##T(x + p * xs + L) * mg_load_##T(gy + p * C + L);                 \
+        }                                                                                    \
+        mg_store_##T(g, mg_load_##T(g) + ((a0 + b0) + (c0v + d0)));                          \
+        mg_store_##T(g + L, mg_load_##T(g + L) + ((a1 + b1) + (c1 + d1)));                   \
     }
     #else
     #define MG_DEFINE_BLOCK4(T)                                                              \
@@ -168,6 +191,13 @@ cdef extern from *:
         for (int b = 0; b < 4; b++)                                                          \
             for (int i = 0; i < LANES; i++)                                                  \
                 out[(p + b) * C + c0 + i] = acc[b][i];                                       \
+    }                                                                                        \
+    static void mg_dot_block_##T(T *g, const T *x, const T *gy, Py_ssize_t lo, Py_ssize_t hi, \
+                                 Py_ssize_t step, Py_ssize_t C) {                            \
+        enum { LANES = 64 / sizeof(T) };                                                     \
+        for (Py_ssize_t p = lo; p < hi; p++)                                                 \
+            for (int i = 0; i < LANES; i++)                                                  \
+                g[i] += x[p * step * C + i] * gy[p * C + i];                                 \
     }
     #endif
     MG_DEFINE_BLOCK4(float)
@@ -177,6 +207,10 @@ cdef extern from *:
                                   isize ntaps, isize p, isize step, isize C, isize c0) noexcept nogil
     void mg_sum_taps_block4_double(double* out, const double** src, const double** ker, const isize* off,
                                    isize ntaps, isize p, isize step, isize C, isize c0) noexcept nogil
+    void mg_dot_block_float(float* g, const float* x, const float* gy, isize lo, isize hi,
+                            isize step, isize C) noexcept nogil
+    void mg_dot_block_double(double* g, const double* x, const double* gy, isize lo, isize hi,
+                             isize step, isize C) noexcept nogil
 
 cdef void _sum_taps_at(floating* out, isize p, isize c_lo, isize c_hi,
                        const floating** src, const floating** ker, const isize* off,
@@ -236,37 +270,19 @@ cdef void _dot_positions(floating* g, const floating* xrow, const floating* gyro
                          isize lo, isize hi, isize step, isize off, isize C) noexcept nogil:
     """g[c] += sum_{p in [lo, hi)} xrow[p*step + off, c] * gyrow[p, c] (one tap's kernel gradient).
 
-    Four partial sums per channel (positions p, p+1, p+2, p+3) keep four independent chains of
-    multiply-adds in flight instead of one.
+    Channels go in blocks of 64 bytes; within a block, four partial sums per channel
+    (positions p, p+1, p+2, p+3) keep independent chains of multiply-adds in flight.
     """
     cdef isize CB = 16 if floating is float else 8
-    cdef floating acc[64]
-    cdef isize p, c0, i, c, cfull = C - C % CB
-    cdef isize xs = step * C
+    cdef isize p, c0, c, cfull = C - C % CB
     cdef const floating* xb
     cdef const floating* gb
     c0 = 0
     while c0 < cfull:
-        for i in range(4 * CB):
-            acc[i] = 0
-        p = lo
-        while p + 4 <= hi:
-            xb = xrow + (p * step + off) * C + c0
-            gb = gyrow + p * C + c0
-            for i in range(CB):
-                acc[i] += xb[i] * gb[i]
-                acc[CB + i] += xb[xs + i] * gb[C + i]
-                acc[2 * CB + i] += xb[2 * xs + i] * gb[2 * C + i]
-                acc[3 * CB + i] += xb[3 * xs + i] * gb[3 * C + i]
-            p += 4
-        while p < hi:
-            xb = xrow + (p * step + off) * C + c0
-            gb = gyrow + p * C + c0
-            for i in range(CB):
-                acc[i] += xb[i] * gb[i]
-            p += 1
-        for i in range(CB):
-            g[c0 + i] += (acc[i] + acc[CB + i]) + (acc[2 * CB + i] + acc[3 * CB + i])
+        if floating is float:
+            mg_dot_block_float(g + c0, xrow + off * C + c0, gyrow + c0, lo, hi, step, C)
+        else:
+            mg_dot_block_double(g + c0, xrow + off * C + c0, gyrow + c0, lo, hi, step, C)
         c0 += CB
     for p in range(lo, hi):
         xb = xrow + (p * step + off) * C
@@ -347,7 +363,10 @@ cdef void _backward_kernel_m1(const floating* x, const floating* gy, floating* p
                               isize ph, isize pw, isize OH, isize OW, int nthreads) noexcept nogil:
     cdef isize KSIZE = KH * KW * C
     cdef isize rows = N * OH
-    cdef isize t, r0, r1, row, n, oh, jh, ih, jw, off, lo, hi
+    # positions per tile: the tile's input and gradient rows (about 2 x tile x C values) stay
+    # in cache while every tap and channel block passes over them
+    cdef isize tile = _imax(4, (8192 // sizeof(floating)) // C // 4 * 4)
+    cdef isize t, r0, r1, row, n, oh, jh, ih, jw, off, lo, hi, p0
     cdef floating* acc
     for t in prange(nchunks, schedule="static", chunksize=1, num_threads=nthreads):
         acc = partial + t * KSIZE
@@ -357,16 +376,19 @@ cdef void _backward_kernel_m1(const floating* x, const floating* gy, floating* p
         for row in range(r0, r1):
             n = row // OH
             oh = row - n * OH
-            for jh in range(KH):
-                ih = oh * sh + jh * dh - ph
-                if ih < 0 or ih >= H:
-                    continue
-                for jw in range(KW):
-                    off = jw * dw - pw
-                    lo = _imax(0, _ceil_div(-off, sw))
-                    hi = _imin(OW, _ceil_div(W - off, sw))
-                    _dot_positions(acc + (jh * KW + jw) * C, x + (n * H + ih) * W * C,
-                                   gy + row * OW * C, lo, hi, sw, off, C)
+            p0 = 0
+            while p0 < OW:
+                for jh in range(KH):
+                    ih = oh * sh + jh * dh - ph
+                    if ih < 0 or ih >= H:
+                        continue
+                    for jw in range(KW):
+                        off = jw * dw - pw
+                        lo = _imax(p0, _ceil_div(-off, sw))
+                        hi = _imin(_imin(OW, p0 + tile), _ceil_div(W - off, sw))
+                        _dot_positions(acc + (jh * KW + jw) * C, x + (n * H + ih) * W * C,
+                                       gy + row * OW * C, lo, hi, sw, off, C)
+                p0 = p0 + tile
 
 # ----------------------------------------------------------------------------------------
 # The three loop nests, written for rank 2 (rank 1 runs with H = KH = 1).
