@@ -25,6 +25,7 @@ from . import callbacks as callbacks_module
 from .random import make_rng
 from .tape import GradientTape
 from .tensor import Tensor
+from .threads import training_threads
 
 __all__ = ["Trainer"]
 
@@ -205,6 +206,7 @@ class Trainer:
         return logs
 
     # -- fit ---------------------------------------------------------------------
+    @training_threads
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
             validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0):
         """Train for ``epochs`` epochs; returns the :class:`~minigrad.callbacks.History`.
@@ -306,6 +308,7 @@ class Trainer:
                 progress.update(1)
         return self._logs(loss_mean, prefix)
 
+    @training_threads
     def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False):
         """Loss (compiled + penalties) and metrics on ``(x, y)``, with ``training=False``.
 
@@ -327,6 +330,7 @@ class Trainer:
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
+    @training_threads
     def predict(self, x, batch_size=None, verbose="auto"):
         """The model's outputs for ``x`` as one NumPy array (``training=False``)."""
         verbose = _resolve_verbose(verbose)
@@ -350,6 +354,7 @@ class Trainer:
         values = list(logs.values())
         return values[0] if len(values) == 1 else values
 
+    @training_threads
     def train_on_batch(self, x, y, reset_metrics=True, return_dict=False):
         """One optimizer step on exactly this batch; returns its loss (and metrics)."""
         self._require_compiled("train_on_batch")
@@ -360,6 +365,7 @@ class Trainer:
         self._update_metrics(y, y_pred)
         return self._batch_result(loss, return_dict)
 
+    @training_threads
     def test_on_batch(self, x, y, reset_metrics=True, return_dict=False):
         """Loss (and metrics) on exactly this batch, without training."""
         self._require_compiled("test_on_batch")
@@ -370,6 +376,7 @@ class Trainer:
         self._update_metrics(y, y_pred)
         return self._batch_result(loss, return_dict)
 
+    @training_threads
     def predict_on_batch(self, x):
         return self(self._prepare_x(x), training=False).data
 

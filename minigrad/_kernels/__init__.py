@@ -41,6 +41,10 @@ def _namespace(name, depthwise, pointwise):
 
 twin = _namespace("numpy", _depthwise_twin, _pointwise_twin)
 
+# Idle OpenMP threads sleep instead of spinning: spinning threads starve the BLAS calls
+# between kernels on a 2-core machine (see minigrad/threads.py). The user's choice wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 try:
     from . import depthwise as _depthwise_compiled
     from . import pointwise as _pointwise_compiled
