@@ -317,8 +317,7 @@ def summary_lines(model, line_length=None):
             dw, pw, full = saving_info
             ratio = full / (dw + pw) if dw + pw else float("nan")
             notes.append(f"  {layer.name}: {dw:,} depthwise + {pw:,} pointwise = {dw + pw:,} "
-                         f"mult-adds; a full convolution would need {full:,} "
-                         f"({ratio:.1f}x more)")
+                         f"mult-adds; a full convolution: {full:,} ({ratio:.2g}x)")
     if not model.layers:
         lines.append("=" * total_width)
     trainable = sum(w.size for w in model.trainable_weights)

@@ -169,7 +169,7 @@ def test_summary_tiny_matches_keras():
     assert "global_average_pooling2d" in text and "(None, 10)" in text
     # Multiply-adds: 36 positions * (9 depthwise + 8 pointwise); Dense 8*10.
     assert "Mult-adds per sample: 692" in text
-    assert "324 depthwise + 288 pointwise" in text
+    assert "324 depthwise + 288 pointwise = 612 mult-adds; a full convolution: 2,592 (4.2x)" in text
 
 
 def test_summary_depthwise_conv_batchnorm_matches_keras():
