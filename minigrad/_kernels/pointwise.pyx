@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""Pointwise (1x1) convolution kernels: one BLAS matrix product each, called from Cython.
+"""Pointwise (1x1) convolution kernels: BLAS matrix products called from Cython.
 
 Same functions, same signatures and same results as ``pointwise_twin.py`` (read it first):
 
@@ -12,9 +12,17 @@ are row-major (C order). A row-major (a, b) matrix is the same memory as a colum
 matrix — its transpose — so ``y = x @ w`` is computed as the column-major product
 ``y.T = w.T @ x.T``, with every operand passed as it lies in memory, nothing copied.
 
-The bias is fused into the forward product: ``y`` is first filled with the bias rows and the
-product is accumulated on top of it (``beta = 1``). BLAS would otherwise spend the same pass
-zeroing ``y``.
+Threads: the P rows are cut into blocks and OpenMP threads share the blocks, one BLAS call
+per block. Blocks are small enough (m*n*k below 262144) that OpenBLAS runs each call on the
+calling thread, so the whole framework uses one thread pool — two pools spinning against
+each other on a 2-core laptop (or a busy machine) cost far more than they save. Small blocks
+also keep what surrounds the product in cache:
+
+* forward: the block of ``y`` is filled with the bias rows, then the product is added on top
+  (``beta = 1``) — the bias costs no extra pass over memory;
+* kernel gradient: each thread accumulates ``x_block.T @ grad_y_block`` into its own partial
+  ``grad_w`` and sums the block's ``grad_y`` rows into its own partial ``grad_bias`` while
+  they are still in cache; the partials are added at the end (race-free).
 """
 import numpy as np
 
@@ -31,6 +39,8 @@ ctypedef Py_ssize_t isize
 
 # BLAS takes 32-bit int sizes.
 cdef isize INT_MAX = 2147483647
+# OpenBLAS computes a product on the calling thread when m*n*k is below this.
+cdef isize SINGLE_THREAD_GEMM = 262144
 
 
 cdef void _gemm(char transa, char transb, int m, int n, int k, floating alpha,
@@ -44,43 +54,60 @@ cdef void _gemm(char transa, char transb, int m, int n, int k, floating alpha,
 
 
 cdef void _forward(const floating* x, const floating* w, const floating* bias, floating* y,
-                   isize P, isize Cin, isize F, int nthreads) noexcept nogil:
-    cdef isize p
-    cdef floating beta = 0
-    if bias != NULL:
-        for p in prange(P, schedule="static", num_threads=nthreads):
-            memcpy(y + p * F, bias, F * sizeof(floating))
-        beta = 1
-    # column-major: y.T (F, P) = w.T (F, Cin) @ x.T (Cin, P)
-    _gemm(c'N', c'N', <int>F, <int>P, <int>Cin, 1, w, <int>F, x, <int>Cin, beta, y, <int>F)
+                   isize P, isize Cin, isize F, isize block, int nthreads) noexcept nogil:
+    cdef isize b, p0, rows, p
+    cdef floating beta
+    for b in prange((P + block - 1) // block, schedule="static", num_threads=nthreads):
+        p0 = b * block
+        rows = P - p0 if P - p0 < block else block
+        beta = 0
+        if bias != NULL:
+            for p in range(p0, p0 + rows):
+                memcpy(y + p * F, bias, F * sizeof(floating))
+            beta = 1
+        # column-major: y.T (F, rows) = w.T (F, Cin) @ x.T (Cin, rows)
+        _gemm(c'N', c'N', <int>F, <int>rows, <int>Cin, 1, w, <int>F, x + p0 * Cin, <int>Cin,
+              beta, y + p0 * F, <int>F)
 
 
 cdef void _backward_input(const floating* gy, const floating* w, floating* gx,
-                          isize P, isize Cin, isize F) noexcept nogil:
-    # column-major: gx.T (Cin, P) = w (Cin, F) @ gy.T (F, P); w in memory is w.T column-major
-    _gemm(c'T', c'N', <int>Cin, <int>P, <int>F, 1, w, <int>F, gy, <int>F, 0, gx, <int>Cin)
+                          isize P, isize Cin, isize F, isize block, int nthreads) noexcept nogil:
+    cdef isize b, p0, rows
+    for b in prange((P + block - 1) // block, schedule="static", num_threads=nthreads):
+        p0 = b * block
+        rows = P - p0 if P - p0 < block else block
+        # column-major: gx.T (Cin, rows) = w (Cin, F) @ gy.T (F, rows); w in memory is w.T
+        _gemm(c'T', c'N', <int>Cin, <int>rows, <int>F, 1, w, <int>F, gy + p0 * F, <int>F,
+              0, gx + p0 * Cin, <int>Cin)
 
 
-cdef void _backward_kernel(const floating* x, const floating* gy, floating* gw,
-                           floating* partial_bias, isize nchunks,
-                           isize P, isize Cin, isize F) noexcept nogil:
-    # column-major: gw.T (F, Cin) = gy.T (F, P) @ x (P, Cin); x in memory is x.T column-major
-    _gemm(c'N', c'T', <int>F, <int>Cin, <int>P, 1, gy, <int>F, x, <int>Cin, 0, gw, <int>F)
-    if partial_bias == NULL:
-        return
-    # grad_bias = column sums of gy; chunk t sums rows [p0, p1) into its own partial row
-    cdef isize t, p, f, p0, p1
-    cdef floating* acc
+cdef void _backward_kernel(const floating* x, const floating* gy, floating* partial_w,
+                           floating* partial_b, isize nchunks, isize P, isize Cin, isize F,
+                           isize block) noexcept nogil:
+    # chunk t handles blocks [t*nb/nchunks, (t+1)*nb/nchunks) into partial_w[t], partial_b[t]
+    cdef isize nblocks = (P + block - 1) // block
+    cdef isize t, b, p0, rows, p, f
+    cdef floating* gw
+    cdef floating* gb
     cdef const floating* row
     for t in prange(nchunks, schedule="static", chunksize=1, num_threads=nchunks):
-        acc = partial_bias + t * F
-        memset(acc, 0, F * sizeof(floating))
-        p0 = t * P // nchunks
-        p1 = (t + 1) * P // nchunks
-        for p in range(p0, p1):
-            row = gy + p * F
-            for f in range(F):
-                acc[f] += row[f]
+        gw = partial_w + t * Cin * F
+        memset(gw, 0, Cin * F * sizeof(floating))
+        gb = NULL
+        if partial_b != NULL:
+            gb = partial_b + t * F
+            memset(gb, 0, F * sizeof(floating))
+        for b in range(t * nblocks // nchunks, (t + 1) * nblocks // nchunks):
+            p0 = b * block
+            rows = P - p0 if P - p0 < block else block
+            # column-major: gw.T (F, Cin) += gy.T (F, rows) @ x (rows, Cin); x in memory is x.T
+            _gemm(c'N', c'T', <int>F, <int>Cin, <int>rows, 1, gy + p0 * F, <int>F,
+                  x + p0 * Cin, <int>Cin, 1, gw, <int>F)
+            if gb != NULL:
+                for p in range(p0, p0 + rows):
+                    row = gy + p * F
+                    for f in range(F):
+                        gb[f] += row[f]
 
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
@@ -118,10 +145,30 @@ def _check_positive(name, a):
 @cython.wraparound(True)
 def _thread_count():
     import os
+    env = os.environ.get("OMP_NUM_THREADS", "")
     try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:
-        return max(1, os.cpu_count() or 1)
+        n = int(env.split(",")[0]) if env else 0
+    except ValueError:
+        n = 0
+    if n <= 0:
+        try:
+            n = len(os.sched_getaffinity(0))
+        except AttributeError:
+            n = os.cpu_count() or 1
+    return max(1, n)
+
+
+@cython.boundscheck(True)
+@cython.wraparound(True)
+def _block_and_threads(P, Cin, F):
+    """Rows per BLAS call (a multiple of 8 when possible) and the number of threads."""
+    block = max(1, (SINGLE_THREAD_GEMM - 1) // (Cin * F))
+    if block > 8:
+        block = block // 8 * 8
+    block = min(block, max(P, 1))
+    nblocks = -(-P // block)
+    threads = 1 if P * Cin * F < 4 * SINGLE_THREAD_GEMM else min(_thread_count(), nblocks)
+    return block, max(1, threads)
 
 
 @cython.boundscheck(True)
@@ -152,17 +199,19 @@ def pointwise_forward(x, w, bias):
     cdef void* p_x = cnp.PyArray_DATA(x)
     cdef void* p_w = cnp.PyArray_DATA(w)
     cdef void* p_y = cnp.PyArray_DATA(y)
-    cdef int nthreads = 1 if P * F < 65536 else _thread_count()
+    cdef isize block
+    cdef int nthreads
+    block, nthreads = _block_and_threads(P, Cin, F)
     if x.dtype == np.float32:
         with nogil:
             _forward[float](<const float*>p_x, <const float*>p_w,
                             <const float*>bp,
-                            <float*>p_y, P, Cin, F, nthreads)
+                            <float*>p_y, P, Cin, F, block, nthreads)
     else:
         with nogil:
             _forward[double](<const double*>p_x, <const double*>p_w,
                              <const double*>bp,
-                             <double*>p_y, P, Cin, F, nthreads)
+                             <double*>p_y, P, Cin, F, block, nthreads)
     return y
 
 
@@ -186,14 +235,17 @@ def pointwise_backward_input(grad_y, w):
     cdef void* p_grad_y = cnp.PyArray_DATA(grad_y)
     cdef void* p_w = cnp.PyArray_DATA(w)
     cdef void* p_grad_x = cnp.PyArray_DATA(grad_x)
+    cdef isize block
+    cdef int nthreads
+    block, nthreads = _block_and_threads(P, Cin, F)
     if grad_y.dtype == np.float32:
         with nogil:
             _backward_input[float](<const float*>p_grad_y, <const float*>p_w,
-                                   <float*>p_grad_x, P, Cin, F)
+                                   <float*>p_grad_x, P, Cin, F, block, nthreads)
     else:
         with nogil:
             _backward_input[double](<const double*>p_grad_y, <const double*>p_w,
-                                    <double*>p_grad_x, P, Cin, F)
+                                    <double*>p_grad_x, P, Cin, F, block, nthreads)
     return grad_x
 
 
@@ -212,24 +264,25 @@ def pointwise_backward_kernel(x, grad_y, with_bias):
     x = np.ascontiguousarray(x)
     grad_y = np.ascontiguousarray(grad_y)
     cdef isize P = x.shape[0], Cin = x.shape[1], F = grad_y.shape[1]
-    cdef isize nchunks = max(1, min(_thread_count(), P * F // 65536))
-    grad_w = np.empty((Cin, F), dtype=x.dtype)
-    partial = np.empty((nchunks, F), dtype=x.dtype) if with_bias else None
     if P == 0:
-        grad_w[...] = 0
-        return grad_w, (np.zeros(F, dtype=x.dtype) if with_bias else None)
-    cdef void* pb = NULL if partial is None else cnp.PyArray_DATA(partial)
+        return np.zeros((Cin, F), dtype=x.dtype), (np.zeros(F, dtype=x.dtype) if with_bias else None)
+    cdef isize block, nchunks
+    block, nchunks = _block_and_threads(P, Cin, F)
+    partial_w = np.empty((nchunks, Cin, F), dtype=x.dtype)
+    partial_b = np.empty((nchunks, F), dtype=x.dtype) if with_bias else None
+    cdef void* p_pb = NULL if partial_b is None else cnp.PyArray_DATA(partial_b)
+    cdef void* p_pw = cnp.PyArray_DATA(partial_w)
     cdef void* p_x = cnp.PyArray_DATA(x)
     cdef void* p_grad_y = cnp.PyArray_DATA(grad_y)
-    cdef void* p_grad_w = cnp.PyArray_DATA(grad_w)
     if x.dtype == np.float32:
         with nogil:
-            _backward_kernel[float](<const float*>p_x, <const float*>p_grad_y,
-                                    <float*>p_grad_w, <float*>pb, nchunks, P, Cin, F)
+            _backward_kernel[float](<const float*>p_x, <const float*>p_grad_y, <float*>p_pw,
+                                    <float*>p_pb, nchunks, P, Cin, F, block)
     else:
         with nogil:
-            _backward_kernel[double](<const double*>p_x, <const double*>p_grad_y,
-                                     <double*>p_grad_w, <double*>pb, nchunks, P, Cin, F)
+            _backward_kernel[double](<const double*>p_x, <const double*>p_grad_y, <double*>p_pw,
+                                     <double*>p_pb, nchunks, P, Cin, F, block)
+    grad_w = partial_w[0] if nchunks == 1 else partial_w.sum(axis=0)
     if not with_bias:
         return grad_w, None
-    return grad_w, (partial[0].copy() if nchunks == 1 else partial.sum(axis=0))
+    return grad_w, (partial_b[0] if nchunks == 1 else partial_b.sum(axis=0))
