@@ -22,6 +22,7 @@ still ends normally, with ``on_epoch_end``).
     EarlyStopping    stop when a monitored value stops improving
     TerminateOnNaN   stop as soon as the loss is NaN or infinite
     ModelCheckpoint  save the weights (``.npz``) every epoch or when the value improves
+    LearningRateScheduler  set the optimizer's learning rate at the start of each epoch
     LambdaCallback   any of the hooks, given as plain functions
 """
 import math
@@ -30,7 +31,7 @@ import warnings
 import numpy as np
 
 __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping",
-           "TerminateOnNaN", "ModelCheckpoint", "LambdaCallback"]
+           "TerminateOnNaN", "ModelCheckpoint", "LambdaCallback", "LearningRateScheduler"]
 
 
 class Callback:
@@ -368,3 +369,43 @@ class LambdaCallback(Callback):
                 if not callable(fn):
                     raise TypeError(f"LambdaCallback: {name} must be callable, got {fn!r}.")
                 setattr(self, name, fn)
+
+
+class LearningRateScheduler(Callback):
+    """Set ``model.optimizer.learning_rate = schedule(epoch, current_lr)`` before each epoch.
+
+    ``schedule`` may also take only the epoch. The rate used is added to the epoch's logs
+    as ``"learning_rate"`` (so it shows up in the History)::
+
+        LearningRateScheduler(lambda epoch, lr: lr if epoch < 5 else 0.01)
+    """
+
+    def __init__(self, schedule, verbose=0):
+        super().__init__()
+        if not callable(schedule):
+            raise TypeError(f"LearningRateScheduler: `schedule` must be callable, got "
+                            f"{schedule!r}.")
+        self.schedule = schedule
+        self.verbose = verbose
+
+    def on_epoch_begin(self, epoch, logs=None):
+        optimizer = getattr(self.model, "optimizer", None)
+        if optimizer is None or not hasattr(optimizer, "learning_rate"):
+            raise ValueError("LearningRateScheduler: the model has no optimizer with a "
+                             "`learning_rate`; compile it first.")
+        current = float(optimizer.learning_rate)
+        try:
+            lr = self.schedule(epoch, current)
+        except TypeError:
+            lr = self.schedule(epoch)
+        if isinstance(lr, bool) or not isinstance(lr, (int, float, np.floating, np.integer)) \
+                or not math.isfinite(float(lr)):
+            raise ValueError(f"LearningRateScheduler: the schedule must return a finite "
+                             f"float; got {lr!r} for epoch {epoch}.")
+        optimizer.learning_rate = float(lr)
+        if self.verbose > 0:
+            print(f"Epoch {epoch + 1}: LearningRateScheduler setting learning rate to {lr}.")
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(self.model.optimizer.learning_rate)

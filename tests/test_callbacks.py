@@ -183,3 +183,21 @@ def test_progbar_one_line_per_epoch(capsys):
     linear().fit(x, y, epochs=2, validation_split=0.25, verbose=2)
     lines = [l for l in capsys.readouterr().out.splitlines() if l.startswith("Epoch")]
     assert len(lines) == 2 and "val_loss" in lines[1]
+
+
+def test_learning_rate_scheduler_sets_rate_and_logs_it():
+    x, y = regression()
+    model = linear(lr=0.1)
+    seen = []
+    schedule = callbacks.LearningRateScheduler(lambda epoch, lr: lr / 2 if epoch else lr)
+    spy = callbacks.LambdaCallback(
+        on_epoch_begin=lambda e, logs: seen.append(float(model.optimizer.learning_rate)))
+    history = model.fit(x, y, epochs=3, callbacks=[schedule, spy], verbose=0)
+    assert seen == [0.1, 0.05, 0.025]
+    assert history.history["learning_rate"] == [0.1, 0.05, 0.025]
+    only_epoch = callbacks.LearningRateScheduler(lambda epoch: 0.01 * (epoch + 1))
+    model.fit(x, y, epochs=2, callbacks=[only_epoch], verbose=0)
+    assert float(model.optimizer.learning_rate) == pytest.approx(0.02)
+    with pytest.raises(ValueError, match="finite float"):
+        model.fit(x, y, callbacks=[callbacks.LearningRateScheduler(lambda e, lr: "fast")],
+                  verbose=0)

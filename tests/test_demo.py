@@ -22,7 +22,8 @@ def test_digits_reach_95_percent_test_accuracy():
     result = demo.train_digits(epochs=6, seed=0, out_dir=None, verbose=0, print_fn=quiet)
     assert result["test_accuracy"] >= 0.95
     history = result["history"].history
-    assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy"}
+    assert set(history) == {"loss", "accuracy", "val_loss", "val_accuracy", "learning_rate"}
+    assert history["learning_rate"] == [0.05] * 5 + [0.01]
     assert history["loss"][-1] < history["loss"][0]
 
 
