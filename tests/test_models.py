@@ -203,3 +203,23 @@ def test_summary_separable1d_no_bias_matches_keras():
 def test_summary_unbuilt_raises():
     with pytest.raises(ValueError, match="not yet been built"):
         Sequential([layers.Dense(2)]).summary()
+
+
+def test_batch_input_shape_builds_and_fixes_the_batch():
+    model = Sequential([layers.Dense(2, batch_input_shape=(4, 3))])
+    assert model.built and model.input_shape == (4, 3)
+    assert model(rand(4, 3)).shape == (4, 2)
+    with pytest.raises(ValueError, match="batch"):
+        model(rand(5, 3))
+
+
+def test_call_passes_training_to_batch_normalization():
+    model = Sequential([layers.BatchNormalization(momentum=0.5, input_shape=(3,))])
+    bn = model.layers[0]
+    x = rand(16, 3) * 4 + 2
+    mean_before = bn.moving_mean.numpy().copy()
+    model(x, training=False)
+    np.testing.assert_array_equal(bn.moving_mean.numpy(), mean_before)
+    y = model(x, training=True).numpy()
+    assert not np.allclose(bn.moving_mean.numpy(), mean_before)
+    np.testing.assert_allclose(y.mean(axis=0), 0, atol=1e-5)    # batch statistics used
