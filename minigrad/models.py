@@ -83,15 +83,23 @@ class Sequential(Trainer, Layer):
                              f"'{layer.name}' is already in the model. Pass name=... to one "
                              "of them.")
         self._layers.append(layer)
-        if len(self._layers) == 1 and self._input_layer is None and \
-                layer._batch_input_shape is not None:
-            self._declare_input_shape(layer._batch_input_shape)
-        elif self._build_shape is not None:
-            self._build_layers(self._build_shape)
+        try:
+            if len(self._layers) == 1 and self._input_layer is None and \
+                    layer._batch_input_shape is not None:
+                self._declare_input_shape(layer._batch_input_shape)
+            elif self._build_shape is not None:
+                self._build_layers(self._build_shape)
+        except Exception:
+            self._layers.pop()              # a layer that does not fit is not added
+            raise
 
     def _declare_input_shape(self, batch_shape):
         self._declared_input_shape = tuple(batch_shape)
-        self._build_layers(self._declared_input_shape)
+        try:
+            self._build_layers(self._declared_input_shape)
+        except Exception:
+            self._declared_input_shape = None
+            raise
 
     def pop(self):
         """Remove and return the last layer."""

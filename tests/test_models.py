@@ -223,3 +223,12 @@ def test_call_passes_training_to_batch_normalization():
     y = model(x, training=True).numpy()
     assert not np.allclose(bn.moving_mean.numpy(), mean_before)
     np.testing.assert_allclose(y.mean(axis=0), 0, atol=1e-5)    # batch statistics used
+
+
+def test_a_layer_that_does_not_fit_is_not_added():
+    model = Sequential([layers.Dense(4, input_shape=(3,))])
+    with pytest.raises(ValueError):
+        model.add(layers.SeparableConv2D(2, 3))            # needs rank 4, gets (None, 4)
+    assert len(model.layers) == 1 and model.output_shape == (None, 4)
+    model.add(layers.Dense(2))
+    assert model(rand(2, 3)).shape == (2, 2)
