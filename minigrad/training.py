@@ -274,13 +274,12 @@ class Trainer:
 
     def _validation_set(self, x, y, validation_split, validation_data):
         if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) not in (2, 3):
-                raise ValueError("`validation_data` must be a tuple (x_val, y_val). Received: "
-                                 f"{type(validation_data).__name__}"
-                                 f"{'' if not hasattr(validation_data, '__len__') else ' of length ' + str(len(validation_data))}")
-            if len(validation_data) == 3:
-                raise ValueError("`validation_data` with sample weights is not supported; "
-                                 "pass (x_val, y_val).")
+            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
+                size = (f" of length {len(validation_data)}"
+                        if isinstance(validation_data, (tuple, list)) else "")
+                raise ValueError("`validation_data` must be a tuple (x_val, y_val) (sample "
+                                 "weights are not supported). Received: "
+                                 f"{type(validation_data).__name__}{size}")
             return self._prepare_xy(*validation_data, names=("x_val", "y_val"))
         if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real) \
                 or not 0.0 <= validation_split < 1.0:
