@@ -196,6 +196,28 @@ class Sequential(Trainer, Layer):
             x = layer(x, training=training)
         return x
 
+    # -- configuration -----------------------------------------------------------
+    def get_config(self):
+        """``{"name", "trainable", "layers": [{"class_name", "config"}, ...]}`` (Keras's
+        shape); an ``InputLayer`` comes first when the model has one."""
+        items = ([self._input_layer] if self._input_layer is not None else []) + self._layers
+        return {"name": self.name, "trainable": self.trainable,
+                "layers": [{"class_name": type(layer).__name__, "config": layer.get_config()}
+                           for layer in items]}
+
+    @classmethod
+    def from_config(cls, config):
+        """A new model with the same layers (fresh weights; built if the input shape is known)."""
+        from . import layers as layers_module
+        model = cls(name=config.get("name"), trainable=config.get("trainable", True))
+        for item in config["layers"]:
+            name = item["class_name"]
+            layer_cls = cls if name == cls.__name__ else getattr(layers_module, name, None)
+            if not (isinstance(layer_cls, type) and issubclass(layer_cls, Layer)):
+                raise ValueError(f"Sequential.from_config: unknown layer class {name!r}.")
+            model.add(layer_cls.from_config(item["config"]))
+        return model
+
     # -- weights and losses ------------------------------------------------------
     def _activity_losses_all(self):
         result = list(self._activity_losses)

@@ -232,3 +232,23 @@ def test_a_layer_that_does_not_fit_is_not_added():
     assert len(model.layers) == 1 and model.output_shape == (None, 4)
     model.add(layers.Dense(2))
     assert model(rand(2, 3)).shape == (2, 2)
+
+
+def test_config_round_trip_rebuilds_the_same_architecture():
+    model = Sequential([mg.Input((8, 8, 1)),
+                        layers.SeparableConv2D(4, 3, padding="same", activation="relu",
+                                               depthwise_regularizer="l2"),
+                        layers.MaxPooling2D(2), layers.Flatten(), layers.Dropout(0.1),
+                        layers.Dense(3)], name="original")
+    config = model.get_config()
+    assert [item["class_name"] for item in config["layers"]] == [
+        "InputLayer", "SeparableConv2D", "MaxPooling2D", "Flatten", "Dropout", "Dense"]
+    clone = Sequential.from_config(config)
+    assert clone.built and clone.name == "original"
+    assert [w.shape for w in clone.weights] == [w.shape for w in model.weights]
+    assert len(clone.losses) == 1
+    clone.set_weights(model.get_weights())
+    x = rand(2, 8, 8, 1)
+    np.testing.assert_array_equal(clone(x).numpy(), model(x).numpy())
+    with pytest.raises(ValueError, match="unknown layer class"):
+        Sequential.from_config({"name": "m", "layers": [{"class_name": "Nope", "config": {}}]})
