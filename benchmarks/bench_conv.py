@@ -40,14 +40,22 @@ CONFIGS = {
 
 
 def median_time(fn, repeats, warmup=2):
-    for _ in range(warmup):
-        fn()
-    times = []
+    return median_times([fn], repeats, warmup)[0]
+
+
+def median_times(fns, repeats, warmup=2):
+    """Median wall time of each function. The functions take turns within every repeat, so
+    a change in machine load during the run affects all of them alike (fairer ratios)."""
+    for fn in fns:
+        for _ in range(warmup):
+            fn()
+    times = [[] for _ in fns]
     for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
+        for i, fn in enumerate(fns):
+            t0 = time.perf_counter()
+            fn()
+            times[i].append(time.perf_counter() - t0)
+    return [statistics.median(t) for t in times]
 
 
 # ----------------------------------------------------------------------------------------
@@ -155,16 +163,20 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=2,
+                        help="threads for both minigrad (OMP_NUM_THREADS) and PyTorch (default 2)")
     args = parser.parse_args()
     repeats = args.repeats or (5 if args.quick else 15)
     rng = np.random.default_rng(0)
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)     # read by minigrad's kernels per call
     if torch is not None:
-        torch.set_num_threads(2)
+        torch.set_num_threads(args.threads)
 
     print(f"minigrad kernels: {_kernels.BACKEND}; numpy {np.__version__}; "
           f"torch {torch.__version__ if torch else 'not installed'}; python {platform.python_version()}")
     print(f"cpu: {_cpu_model()}, {os.cpu_count()} logical cores; load average {os.getloadavg()[0]:.2f}")
-    print(f"median of {repeats} repeats after warm-up; ratio = minigrad / best PyTorch layout\n")
+    print(f"{args.threads} thread(s); median of {repeats} interleaved repeats after warm-up; "
+          f"ratio = minigrad / best PyTorch layout\n")
     header = f"{'case':<34}{'minigrad':>10}{'torch NCHW':>12}{'torch NHWC':>12}{'ratio':>8}{'target':>9}"
     print(header)
     print("-" * len(header))
@@ -188,12 +200,13 @@ def main():
             x = rng.standard_normal(cfg["shape"]).astype(dtype)
             dk = rng.standard_normal(cfg["kernel"] + (cfg["shape"][-1], 1)).astype(dtype)
             g = rng.standard_normal(cfg["shape"]).astype(dtype)   # 'same', stride 1, M = 1
-            t_mg = median_time(mg_depthwise(x, dk, backward, g), repeats)
             if torch is None:
+                t_mg = median_time(mg_depthwise(x, dk, backward, g), repeats)
                 print(f"{dim} {name} {dtype}: minigrad {t_mg * 1e3:.2f} ms")
                 continue
-            t_nchw = median_time(torch_depthwise(x, dk, backward, g, "nchw", r), repeats)
-            t_nhwc = median_time(torch_depthwise(x, dk, backward, g, "nhwc", r), repeats)
+            t_mg, t_nchw, t_nhwc = median_times(
+                [mg_depthwise(x, dk, backward, g), torch_depthwise(x, dk, backward, g, "nchw", r),
+                 torch_depthwise(x, dk, backward, g, "nhwc", r)], repeats)
             row(f"{dim} {name} {dtype}", t_mg, t_nchw, t_nhwc, target)
 
     for dim, dtype, target in (("1D", "float32", 0.9), ("2D", "float32", 0.9), ("2D", "float64", 0.4)):
@@ -204,12 +217,13 @@ def main():
         pk = rng.standard_normal((1,) * r + (C, F)).astype(dtype)
         b = rng.standard_normal(F).astype(dtype)
         g = rng.standard_normal(cfg["shape"][:-1] + (F,)).astype(dtype)
-        t_mg = median_time(mg_separable(x, dk, pk, b, g), repeats)
         if torch is None:
+            t_mg = median_time(mg_separable(x, dk, pk, b, g), repeats)
             print(f"{dim} separable fwd+bwd {dtype}: minigrad {t_mg * 1e3:.2f} ms")
             continue
-        t_nchw = median_time(torch_separable(x, dk, pk, b, g, "nchw", r), repeats)
-        t_nhwc = median_time(torch_separable(x, dk, pk, b, g, "nhwc", r), repeats)
+        t_mg, t_nchw, t_nhwc = median_times(
+            [mg_separable(x, dk, pk, b, g), torch_separable(x, dk, pk, b, g, "nchw", r),
+             torch_separable(x, dk, pk, b, g, "nhwc", r)], repeats)
         row(f"{dim} separable fwd+bwd {dtype}", t_mg, t_nchw, t_nhwc, target)
 
     print("\nminigrad vs naive NumPy (loop over output positions and taps), depthwise fwd+bwd float32:")

@@ -128,6 +128,21 @@ cdef inline void _add_outer(floating* gk, const floating* x, const floating* gy,
 cdef extern from *:
     """
     #include <string.h>
+    #include <stdint.h>
+    #if defined(__AVX__)
+    #include <immintrin.h>
+    /* Streaming stores write the output without first reading its cache lines (the output
+       is written once and not read back soon), saving a third of the memory traffic. */
+    static inline void mg_stream_float(float *p, __m256 v) {
+        if (((uintptr_t)p & 31) == 0) _mm256_stream_ps(p, v); else _mm256_storeu_ps(p, v); }
+    static inline void mg_stream_double(double *p, __m256d v) {
+        if (((uintptr_t)p & 31) == 0) _mm256_stream_pd(p, v); else _mm256_storeu_pd(p, v); }
+    #define MG_STREAM(T, p, v) mg_stream_##T((p), (v))
+    static inline void mg_stream_fence(void) { _mm_sfence(); }
+    #else
+    #define MG_STREAM(T, p, v) mg_store_##T((p), (v))
+    static inline void mg_stream_fence(void) { }
+    #endif
     #if defined(__GNUC__) || defined(__clang__)
     typedef float mg_vec_float __attribute__((vector_size(32)));
     typedef double mg_vec_double __attribute__((vector_size(32)));
@@ -149,10 +164,10 @@ cdef extern from *:
             d0 += k0 * mg_load_##T(s + 3 * rs); d1 += k1 * mg_load_##T(s + 3 * rs + L);      \
         }                                                                                    \
         T *o = out + p * C + c0;                                                             \
-        mg_store_##T(o, a0);         mg_store_##T(o + L, a1);                                \
-        mg_store_##T(o + C, b0);     mg_store_##T(o + C + L, b1);                            \
-        mg_store_##T(o + 2 * C, c0v); mg_store_##T(o + 2 * C + L, c1);                       \
-        mg_store_##T(o + 3 * C, d0); mg_store_##T(o + 3 * C + L, d1);                        \
+        MG_STREAM(T, o, a0);         MG_STREAM(T, o + L, a1);                                \
+        MG_STREAM(T, o + C, b0);     MG_STREAM(T, o + C + L, b1);                            \
+        MG_STREAM(T, o + 2 * C, c0v); MG_STREAM(T, o + 2 * C + L, c1);                       \
+        MG_STREAM(T, o + 3 * C, d0); MG_STREAM(T, o + 3 * C + L, d1);                        \
     }                                                                                        \
     static void mg_dot_block_##T(T *g, const T *x, const T *gy, Py_ssize_t lo, Py_ssize_t hi, \
                                  Py_ssize_t step, Py_ssize_t C) {                            \
@@ -207,6 +222,7 @@ cdef extern from *:
                                   isize ntaps, isize p, isize step, isize C, isize c0) noexcept nogil
     void mg_sum_taps_block4_double(double* out, const double** src, const double** ker, const isize* off,
                                    isize ntaps, isize p, isize step, isize C, isize c0) noexcept nogil
+    void mg_stream_fence() noexcept nogil
     void mg_dot_block_float(float* g, const float* x, const float* gy, isize lo, isize hi,
                             isize step, isize C) noexcept nogil
     void mg_dot_block_double(double* g, const double* x, const double* gy, isize lo, isize hi,
@@ -264,6 +280,7 @@ cdef void _sum_taps(floating* out, isize npos, const floating** src, const float
         _sum_taps_at(out + p * C, p, 0, C, src, ker, off, ntaps, step, C, n_in)
     for p in range(bfull, npos):
         _sum_taps_at(out + p * C, p, 0, C, src, ker, off, ntaps, step, C, n_in)
+    mg_stream_fence()
 
 
 cdef void _dot_positions(floating* g, const floating* xrow, const floating* gyrow,
@@ -652,6 +669,20 @@ def _as_rank2(r, strides, dilation, pads, out):
 
 @cython.boundscheck(True)
 @cython.wraparound(True)
+def _empty_aligned(shape, dtype):
+    """An uninitialised C-contiguous array whose data starts on a 64-byte boundary (so the
+    kernels' vector stores are aligned and can bypass the cache)."""
+    dtype = np.dtype(dtype)
+    n = 1
+    for d in shape:
+        n *= d
+    buf = np.empty(n + 64 // dtype.itemsize, dtype=dtype)
+    start = (-buf.ctypes.data % 64) // dtype.itemsize
+    return buf[start:start + n].reshape(shape)
+
+
+@cython.boundscheck(True)
+@cython.wraparound(True)
 def _tile(CM, itemsize):
     return max(1, TILE_BYTES // (CM * itemsize))
 
@@ -677,7 +708,7 @@ def depthwise_forward(x, kernel, strides, dilation, pads):
     x = np.ascontiguousarray(x)
     kernel = np.ascontiguousarray(kernel)
     N, C, M = x.shape[0], kernel.shape[-2], kernel.shape[-1]
-    y = np.empty((N,) + out + (C * M,), dtype=x.dtype)
+    y = _empty_aligned((N,) + out + (C * M,), x.dtype)
     (sh, sw), (dh, dw), ((ph, _), (pw, _)), (OH, OW) = _as_rank2(r, strides, dilation, pads, out)
     H, W = (x.shape[1], x.shape[2]) if r == 2 else (1, x.shape[1])
     KH, KW = (kernel.shape[0], kernel.shape[1]) if r == 2 else (1, kernel.shape[0])
@@ -720,7 +751,7 @@ def depthwise_backward_input(grad_y, kernel, input_shape, strides, dilation, pad
                          f"shape {kernel.shape}, received {grad_y.shape}.")
     grad_y = np.ascontiguousarray(grad_y)
     kernel = np.ascontiguousarray(kernel)
-    grad_x = np.empty(input_shape, dtype=grad_y.dtype)
+    grad_x = _empty_aligned(input_shape, grad_y.dtype)
     (sh, sw), (dh, dw), ((ph, _), (pw, _)), (OH, OW) = _as_rank2(r, strides, dilation, pads, out)
     H, W = (input_shape[1], input_shape[2]) if r == 2 else (1, input_shape[1])
     KH, KW = (kernel.shape[0], kernel.shape[1]) if r == 2 else (1, kernel.shape[0])
