@@ -190,18 +190,4 @@ def get(identifier):
     instantiated with its defaults; strings: ``max_norm``, ``min_max_norm``,
     ``non_neg``, ``unit_norm`` and the class names.
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, Constraint):
-        return identifier
-    if isinstance(identifier, str):
-        return REGISTRY.lookup(identifier)()
-    if isinstance(identifier, dict):
-        return REGISTRY.deserialize(identifier)
-    if isinstance(identifier, type):
-        if issubclass(identifier, Constraint):
-            return identifier()
-        raise REGISTRY.not_understood(identifier)
-    if callable(identifier):
-        return identifier
-    raise REGISTRY.not_understood(identifier)
+    return REGISTRY.resolve(identifier, Constraint)

@@ -475,23 +475,9 @@ def get(identifier):
     and the aliases ``normal``, ``uniform``, ``zero``, ``one``); an ndarray / Tensor
     becomes a :class:`FixedValue`. Anything else raises ValueError listing valid names.
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, Initializer):
-        return identifier
-    if isinstance(identifier, str):
-        return REGISTRY.lookup(identifier)()
-    if isinstance(identifier, dict):
-        return REGISTRY.deserialize(identifier)
-    if isinstance(identifier, type):
-        if issubclass(identifier, Initializer):
-            return identifier()
-        raise REGISTRY.not_understood(identifier)
     if isinstance(identifier, (np.ndarray, Tensor)):
         return FixedValue(identifier)
-    if callable(identifier):
-        return identifier
-    raise REGISTRY.not_understood(identifier)
+    return REGISTRY.resolve(identifier, Initializer)
 
 
 # Keras's lower-case aliases of the classes.

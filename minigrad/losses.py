@@ -461,18 +461,4 @@ def get(identifier):
     called as ``loss(y_true, y_pred, sample_weight=None)`` and returns a scalar Tensor.
     None -> None. Anything else: ValueError listing the valid names.
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, Loss):
-        return identifier
-    if isinstance(identifier, str):
-        return REGISTRY.lookup(identifier)()
-    if isinstance(identifier, dict):
-        return REGISTRY.deserialize(identifier)
-    if isinstance(identifier, type):
-        if issubclass(identifier, Loss):
-            return identifier()
-        raise REGISTRY.not_understood(identifier)
-    if callable(identifier):
-        return LossFunctionWrapper(identifier)
-    raise REGISTRY.not_understood(identifier)
+    return REGISTRY.resolve(identifier, Loss, wrap_callable=LossFunctionWrapper)

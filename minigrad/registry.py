@@ -68,6 +68,30 @@ class Registry:
         except TypeError:           # unhashable
             return None
 
+    def resolve(self, identifier, base, wrap_callable=None):
+        """What every module's ``get`` does with an identifier.
+
+        None -> None; an instance of ``base`` passes through; a string is looked up and
+        the class found is instantiated with its defaults; a config dict is
+        deserialized; a subclass of ``base`` is instantiated; any other callable is
+        returned (through ``wrap_callable`` if given). Anything else: ValueError.
+        """
+        if identifier is None:
+            return None
+        if isinstance(identifier, base):
+            return identifier
+        if isinstance(identifier, str):
+            return self.lookup(identifier)()
+        if isinstance(identifier, dict):
+            return self.deserialize(identifier)
+        if isinstance(identifier, type):
+            if issubclass(identifier, base):
+                return identifier()
+            raise self.not_understood(identifier)
+        if callable(identifier):
+            return identifier if wrap_callable is None else wrap_callable(identifier)
+        raise self.not_understood(identifier)
+
     def not_understood(self, identifier):
         """The ValueError every ``get`` raises for an identifier it cannot use."""
         return ValueError(f"Could not interpret {self.kind} identifier: {identifier}. "

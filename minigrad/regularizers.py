@@ -207,18 +207,4 @@ def get(identifier):
     None -> None; a :class:`Regularizer` or any callable passes through; a class is
     instantiated with its defaults; strings as listed in the module docstring.
     """
-    if identifier is None:
-        return None
-    if isinstance(identifier, Regularizer):
-        return identifier
-    if isinstance(identifier, str):
-        return REGISTRY.lookup(identifier)()
-    if isinstance(identifier, dict):
-        return REGISTRY.deserialize(identifier)
-    if isinstance(identifier, type):
-        if issubclass(identifier, Regularizer):
-            return identifier()
-        raise REGISTRY.not_understood(identifier)
-    if callable(identifier):
-        return identifier
-    raise REGISTRY.not_understood(identifier)
+    return REGISTRY.resolve(identifier, Regularizer)
