@@ -169,6 +169,19 @@ cdef extern from *:
         MG_STREAM(T, o + 2 * C, c0v); MG_STREAM(T, o + 2 * C + L, c1);                       \
         MG_STREAM(T, o + 3 * C, d0); MG_STREAM(T, o + 3 * C + L, d1);                        \
     }                                                                                        \
+    static void mg_sum_taps_block1_##T(T *out, const T **src, const T **ker,                \
+                                       const Py_ssize_t *off, Py_ssize_t ntaps, Py_ssize_t p, \
+                                       Py_ssize_t step, Py_ssize_t C, Py_ssize_t c0) {      \
+        const Py_ssize_t L = 32 / sizeof(T);                                                 \
+        mg_vec_##T a0 = {0}, a1 = {0};                                                       \
+        for (Py_ssize_t t = 0; t < ntaps; t++) {                                             \
+            const T *s = src[t] + (p * step + off[t]) * C + c0;                              \
+            const T *k = ker[t] + c0;                                                        \
+            a0 += mg_load_##T(k) * mg_load_##T(s);                                           \
+            a1 += mg_load_##T(k + L) * mg_load_##T(s + L);                                   \
+        }                                                                                    \
+        mg_store_##T(out + p * C + c0, a0); mg_store_##T(out + p * C + c0 + L, a1);          \
+    }                                                                                        \
     static void mg_dot_block_##T(T *g, const T *x, const T *gy, Py_ssize_t lo, Py_ssize_t hi, \
                                  Py_ssize_t step, Py_ssize_t C) {                            \
         const Py_ssize_t L = 32 / sizeof(T), xs = step * C;                                  \
@@ -207,6 +220,17 @@ cdef extern from *:
             for (int i = 0; i < LANES; i++)                                                  \
                 out[(p + b) * C + c0 + i] = acc[b][i];                                       \
     }                                                                                        \
+    static void mg_sum_taps_block1_##T(T *out, const T **src, const T **ker,                \
+                                       const Py_ssize_t *off, Py_ssize_t ntaps, Py_ssize_t p, \
+                                       Py_ssize_t step, Py_ssize_t C, Py_ssize_t c0) {      \
+        enum { LANES = 64 / sizeof(T) };                                                     \
+        T acc[LANES] = {0};                                                                  \
+        for (Py_ssize_t t = 0; t < ntaps; t++)                                               \
+            for (int i = 0; i < LANES; i++)                                                  \
+                acc[i] += ker[t][c0 + i] * src[t][(p * step + off[t]) * C + c0 + i];        \
+        for (int i = 0; i < LANES; i++)                                                      \
+            out[p * C + c0 + i] = acc[i];                                                    \
+    }                                                                                        \
     static void mg_dot_block_##T(T *g, const T *x, const T *gy, Py_ssize_t lo, Py_ssize_t hi, \
                                  Py_ssize_t step, Py_ssize_t C) {                            \
         enum { LANES = 64 / sizeof(T) };                                                     \
@@ -221,6 +245,10 @@ cdef extern from *:
     void mg_sum_taps_block4_float(float* out, const float** src, const float** ker, const isize* off,
                                   isize ntaps, isize p, isize step, isize C, isize c0) noexcept nogil
     void mg_sum_taps_block4_double(double* out, const double** src, const double** ker, const isize* off,
+                                   isize ntaps, isize p, isize step, isize C, isize c0) noexcept nogil
+    void mg_sum_taps_block1_float(float* out, const float** src, const float** ker, const isize* off,
+                                  isize ntaps, isize p, isize step, isize C, isize c0) noexcept nogil
+    void mg_sum_taps_block1_double(double* out, const double** src, const double** ker, const isize* off,
                                    isize ntaps, isize p, isize step, isize C, isize c0) noexcept nogil
     void mg_stream_fence() noexcept nogil
     void mg_dot_block_float(float* g, const float* x, const float* gy, isize lo, isize hi,
@@ -247,6 +275,46 @@ cdef void _sum_taps_at(floating* out, isize p, isize c_lo, isize c_hi,
             out[c] += kt[c] * s[c]
 
 
+cdef enum:
+    MAX_BORDER_TAPS = 64
+
+
+cdef void _sum_taps_one(floating* out, isize p, const floating** src, const floating** ker,
+                        const isize* off, isize ntaps, isize step, isize C, isize n_in,
+                        bint check) noexcept nogil:
+    """One position p, all channels: vector blocks, then the leftover channels.
+
+    With ``check``, taps reading outside the row (padding) are dropped first (p is a
+    border position).
+    """
+    cdef isize CB = 16 if floating is float else 8
+    cdef isize cfull = C - C % CB, c0, t, q, n = 0
+    cdef const floating* fsrc[MAX_BORDER_TAPS]
+    cdef const floating* fker[MAX_BORDER_TAPS]
+    cdef isize foff[MAX_BORDER_TAPS]
+    if check:
+        if ntaps > MAX_BORDER_TAPS:
+            _sum_taps_at(out + p * C, p, 0, C, src, ker, off, ntaps, step, C, n_in)
+            return
+        for t in range(ntaps):
+            q = p * step + off[t]
+            if 0 <= q < n_in:
+                fsrc[n] = src[t]
+                fker[n] = ker[t]
+                foff[n] = off[t]
+                n = n + 1
+        src, ker, off, ntaps = fsrc, fker, foff, n
+    c0 = 0
+    while c0 < cfull:
+        if floating is float:
+            mg_sum_taps_block1_float(out, src, ker, off, ntaps, p, step, C, c0)
+        else:
+            mg_sum_taps_block1_double(out, src, ker, off, ntaps, p, step, C, c0)
+        c0 += CB
+    if cfull < C:
+        _sum_taps_at(out + p * C, p, cfull, C, src, ker, off, ntaps, step, C, n_in)
+
+
 cdef void _sum_taps(floating* out, isize npos, const floating** src, const floating** ker,
                     const isize* off, isize ntaps, isize step, isize C, isize n_in) noexcept nogil:
     """out[p, c] = sum_t ker[t][c] * src[t][p*step + off[t], c] for p in [0, npos).
@@ -256,7 +324,7 @@ cdef void _sum_taps(floating* out, isize npos, const floating** src, const float
     """
     cdef isize CB = 16 if floating is float else 8
     cdef isize a = 0, b = npos, t, p, c0, cfull = C - C % CB, bfull
-    # [a, bfull): positions where every tap is inside the row, in whole blocks of 4
+    # [a, b): positions where every tap is inside the row; [a, bfull) in whole blocks of 4
     for t in range(ntaps):
         a = _imax(a, _ceil_div(-off[t], step))
         b = _imin(b, _ceil_div(n_in - off[t], step))
@@ -276,10 +344,12 @@ cdef void _sum_taps(floating* out, isize npos, const floating** src, const float
             for t in range(4):
                 _sum_taps_at(out + (p + t) * C, p + t, cfull, C, src, ker, off, ntaps, step, C, n_in)
         p += 4
+    for p in range(bfull, b):
+        _sum_taps_one(out, p, src, ker, off, ntaps, step, C, n_in, False)
     for p in range(0, a):
-        _sum_taps_at(out + p * C, p, 0, C, src, ker, off, ntaps, step, C, n_in)
-    for p in range(bfull, npos):
-        _sum_taps_at(out + p * C, p, 0, C, src, ker, off, ntaps, step, C, n_in)
+        _sum_taps_one(out, p, src, ker, off, ntaps, step, C, n_in, True)
+    for p in range(b, npos):
+        _sum_taps_one(out, p, src, ker, off, ntaps, step, C, n_in, True)
     mg_stream_fence()
 
 
