@@ -23,9 +23,11 @@ How it is organised:
   would multiply a padded zero).
 * The channel axis is innermost in every loop, so the compiler vectorises it; a tap is
   applied to a short tile of output positions that stays in L1 cache.
-* Work is shared between OpenMP threads by output rows (``prange``). The kernel gradient is a
-  reduction over the whole batch: each thread sums into its own partial buffer and the
-  partial buffers are added at the end, so no two threads ever write the same memory.
+* Work is shared between OpenMP threads by output rows (``prange``, guided schedule, so a
+  thread delayed by another process leaves its rows to the others). The kernel gradient is a
+  reduction over the whole batch: the rows are cut into a fixed number of chunks, each summed
+  into its own partial buffer, and the partial buffers are added at the end, so no two
+  threads ever write the same memory and the result does not depend on scheduling.
 """
 import os
 
@@ -391,7 +393,7 @@ cdef void _forward_m1(const floating* x, const floating* k, floating* y,
         src = <const floating**>malloc(KH * KW * sizeof(floating*))
         ker = <const floating**>malloc(KH * KW * sizeof(floating*))
         off = <isize*>malloc(KH * KW * sizeof(isize))
-        for row in prange(N * OH, schedule="static"):
+        for row in prange(N * OH, schedule="guided"):
             n = row // OH
             oh = row - n * OH
             ntaps = 0
@@ -424,7 +426,7 @@ cdef void _backward_input_m1s1(const floating* gy, const floating* k, floating* 
         src = <const floating**>malloc(KH * KW * sizeof(floating*))
         ker = <const floating**>malloc(KH * KW * sizeof(floating*))
         off = <isize*>malloc(KH * KW * sizeof(isize))
-        for row in prange(N * H, schedule="static"):
+        for row in prange(N * H, schedule="guided"):
             n = row // H
             ih = row - n * H
             ntaps = 0
@@ -455,7 +457,7 @@ cdef void _backward_kernel_m1(const floating* x, const floating* gy, floating* p
     cdef isize tile = _imax(4, (8192 // sizeof(floating)) // C // 4 * 4)
     cdef isize t, r0, r1, row, n, oh, jh, ih, jw, off, lo, hi, p0
     cdef floating* acc
-    for t in prange(nchunks, schedule="static", chunksize=1, num_threads=nthreads):
+    for t in prange(nchunks, schedule="dynamic", chunksize=1, num_threads=nthreads):
         acc = partial + t * KSIZE
         memset(acc, 0, KSIZE * sizeof(floating))
         r0 = t * rows // nchunks
@@ -495,7 +497,7 @@ cdef void _forward(const floating* x, const floating* k, floating* y,
     if M == 1:
         _forward_m1(x, k, y, N, H, W, C, KH, KW, sh, sw, dh, dw, ph, pw, OH, OW, nthreads)
         return
-    for item in prange(N * OH * ntiles, schedule="static", num_threads=nthreads):
+    for item in prange(N * OH * ntiles, schedule="guided", num_threads=nthreads):
         row = item // ntiles
         ow0 = (item - row * ntiles) * tile
         ow1 = _imin(ow0 + tile, OW)
@@ -533,7 +535,7 @@ cdef void _backward_input(const floating* gy, const floating* k, floating* gx,
     if M == 1 and sw == 1:
         _backward_input_m1s1(gy, k, gx, N, H, W, C, KH, KW, sh, dh, dw, ph, pw, OH, OW, nthreads)
         return
-    for item in prange(N * H * ntiles, schedule="static", num_threads=nthreads):
+    for item in prange(N * H * ntiles, schedule="guided", num_threads=nthreads):
         row = item // ntiles
         iw0 = (item - row * ntiles) * tile
         iw1 = _imin(iw0 + tile, W)
@@ -578,7 +580,7 @@ cdef void _backward_kernel(const floating* x, const floating* gy, floating* part
         _backward_kernel_m1(x, gy, partial, nchunks, N, H, W, C, KH, KW, sh, sw, dh, dw,
                             ph, pw, OH, OW, nthreads)
         return
-    for t in prange(nchunks, schedule="static", chunksize=1, num_threads=nthreads):
+    for t in prange(nchunks, schedule="dynamic", chunksize=1, num_threads=nthreads):
         acc = partial + t * KSIZE
         memset(acc, 0, KSIZE * sizeof(floating))
         r0 = t * rows // nchunks
@@ -867,7 +869,10 @@ def depthwise_backward_kernel(x, grad_y, kernel_shape, strides, dilation, pads):
     H, W = (x.shape[1], x.shape[2]) if r == 2 else (1, x.shape[1])
     KH, KW = (kernel_shape[0], kernel_shape[1]) if r == 2 else (1, kernel_shape[0])
     nthreads = _threads_for(N * OH * OW * C * M * KH * KW)
-    nchunks = max(1, min(nthreads, N * OH))
+    # a fixed number of chunks, each with its own partial sum (so the result does not depend
+    # on which thread ran what), several per thread so that a thread held up by another
+    # process does not hold up the others
+    nchunks = 1 if nthreads == 1 else max(1, min(8 * nthreads, N * OH))
     partial = np.empty((nchunks,) + kernel_shape, dtype=x.dtype)
     cdef void* p_x = cnp.PyArray_DATA(x)
     cdef void* p_grad_y = cnp.PyArray_DATA(grad_y)

@@ -12,17 +12,18 @@ are row-major (C order). A row-major (a, b) matrix is the same memory as a colum
 matrix — its transpose — so ``y = x @ w`` is computed as the column-major product
 ``y.T = w.T @ x.T``, with every operand passed as it lies in memory, nothing copied.
 
-Threads: the P rows are cut into blocks and OpenMP threads share the blocks, one BLAS call
-per block. Blocks are small enough (m*n*k below 262144) that OpenBLAS runs each call on the
+Threads: the P rows are cut into blocks and OpenMP threads share the blocks (guided
+schedule), one BLAS call per block. Blocks are small enough (m*n*k below 262144) that OpenBLAS runs each call on the
 calling thread, so the whole framework uses one thread pool — two pools spinning against
 each other on a 2-core laptop (or a busy machine) cost far more than they save. Small blocks
 also keep what surrounds the product in cache:
 
 * forward: the block of ``y`` is filled with the bias rows, then the product is added on top
   (``beta = 1``) — the bias costs no extra pass over memory;
-* kernel gradient: each thread accumulates ``x_block.T @ grad_y_block`` into its own partial
-  ``grad_w`` and sums the block's ``grad_y`` rows into its own partial ``grad_bias`` while
-  they are still in cache; the partials are added at the end (race-free).
+* kernel gradient: the blocks are grouped into a fixed number of chunks; each chunk
+  accumulates ``x_block.T @ grad_y_block`` into its own partial ``grad_w`` and sums the
+  blocks' ``grad_y`` rows into its own partial ``grad_bias`` while they are still in cache;
+  the partials are added at the end (race-free, and independent of scheduling).
 """
 import numpy as np
 
@@ -57,7 +58,7 @@ cdef void _forward(const floating* x, const floating* w, const floating* bias, f
                    isize P, isize Cin, isize F, isize block, int nthreads) noexcept nogil:
     cdef isize b, p0, rows, p
     cdef floating beta
-    for b in prange((P + block - 1) // block, schedule="static", num_threads=nthreads):
+    for b in prange((P + block - 1) // block, schedule="guided", num_threads=nthreads):
         p0 = b * block
         rows = P - p0 if P - p0 < block else block
         beta = 0
@@ -73,7 +74,7 @@ cdef void _forward(const floating* x, const floating* w, const floating* bias, f
 cdef void _backward_input(const floating* gy, const floating* w, floating* gx,
                           isize P, isize Cin, isize F, isize block, int nthreads) noexcept nogil:
     cdef isize b, p0, rows
-    for b in prange((P + block - 1) // block, schedule="static", num_threads=nthreads):
+    for b in prange((P + block - 1) // block, schedule="guided", num_threads=nthreads):
         p0 = b * block
         rows = P - p0 if P - p0 < block else block
         # column-major: gx.T (Cin, rows) = w (Cin, F) @ gy.T (F, rows); w in memory is w.T
@@ -83,14 +84,14 @@ cdef void _backward_input(const floating* gy, const floating* w, floating* gx,
 
 cdef void _backward_kernel(const floating* x, const floating* gy, floating* partial_w,
                            floating* partial_b, isize nchunks, isize P, isize Cin, isize F,
-                           isize block) noexcept nogil:
+                           isize block, int nthreads) noexcept nogil:
     # chunk t handles blocks [t*nb/nchunks, (t+1)*nb/nchunks) into partial_w[t], partial_b[t]
     cdef isize nblocks = (P + block - 1) // block
     cdef isize t, b, p0, rows, p, f
     cdef floating* gw
     cdef floating* gb
     cdef const floating* row
-    for t in prange(nchunks, schedule="static", chunksize=1, num_threads=nchunks):
+    for t in prange(nchunks, schedule="dynamic", chunksize=1, num_threads=nthreads):
         gw = partial_w + t * Cin * F
         memset(gw, 0, Cin * F * sizeof(floating))
         gb = NULL
@@ -267,7 +268,11 @@ def pointwise_backward_kernel(x, grad_y, with_bias):
     if P == 0:
         return np.zeros((Cin, F), dtype=x.dtype), (np.zeros(F, dtype=x.dtype) if with_bias else None)
     cdef isize block, nchunks
-    block, nchunks = _block_and_threads(P, Cin, F)
+    cdef int nthreads
+    block, nthreads = _block_and_threads(P, Cin, F)
+    # a fixed number of chunks with one partial sum each (the result does not depend on
+    # scheduling), several per thread so that one delayed thread does not hold up the rest
+    nchunks = 1 if nthreads == 1 else min(-(-P // block), 8 * nthreads)
     partial_w = np.empty((nchunks, Cin, F), dtype=x.dtype)
     partial_b = np.empty((nchunks, F), dtype=x.dtype) if with_bias else None
     cdef void* p_pb = NULL if partial_b is None else cnp.PyArray_DATA(partial_b)
@@ -277,11 +282,11 @@ def pointwise_backward_kernel(x, grad_y, with_bias):
     if x.dtype == np.float32:
         with nogil:
             _backward_kernel[float](<const float*>p_x, <const float*>p_grad_y, <float*>p_pw,
-                                    <float*>p_pb, nchunks, P, Cin, F, block)
+                                    <float*>p_pb, nchunks, P, Cin, F, block, nthreads)
     else:
         with nogil:
             _backward_kernel[double](<const double*>p_x, <const double*>p_grad_y, <double*>p_pw,
-                                     <double*>p_pb, nchunks, P, Cin, F, block)
+                                     <double*>p_pb, nchunks, P, Cin, F, block, nthreads)
     grad_w = partial_w[0] if nchunks == 1 else partial_w.sum(axis=0)
     if not with_bias:
         return grad_w, None
