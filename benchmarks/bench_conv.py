@@ -8,12 +8,16 @@ minigrad is timed through its public ops and tape (``ops.depthwise_conv`` /
 gradient): what a user pays. PyTorch is timed the same way (``F.conv*`` then
 ``y.backward(g)``) in two memory layouts, NCHW and channels_last, with
 ``torch.set_num_threads(2)``; the ratio is minigrad / the faster PyTorch layout. Times are
-medians over several repeats after warm-up.
+medians over several repeats after warm-up. PyTorch is measured twice: in this process, in
+turn with minigrad (sharing minigrad's malloc setting, which spares it page faults too), and
+alone in a child process with the default allocator behaviour — PyTorch as users run it.
 """
 import argparse
+import json
 import os
 import platform
 import statistics
+import subprocess
 import sys
 import time
 
@@ -159,56 +163,21 @@ def torch_separable(x, dk, pk, b, g, layout, r):
 
 # ----------------------------------------------------------------------------------------
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats")
-    parser.add_argument("--repeats", type=int, default=None)
-    parser.add_argument("--threads", type=int, default=2,
-                        help="threads for both minigrad (OMP_NUM_THREADS) and PyTorch (default 2)")
-    args = parser.parse_args()
-    repeats = args.repeats or (5 if args.quick else 15)
-    rng = np.random.default_rng(0)
-    os.environ["OMP_NUM_THREADS"] = str(args.threads)     # read by minigrad's kernels per call
-    if torch is not None:
-        torch.set_num_threads(args.threads)
-
-    print(f"minigrad kernels: {_kernels.BACKEND}; numpy {np.__version__}; "
-          f"torch {torch.__version__ if torch else 'not installed'}; python {platform.python_version()}")
-    print(f"cpu: {_cpu_model()}, {os.cpu_count()} logical cores; load average {os.getloadavg()[0]:.2f}")
-    print(f"{args.threads} thread(s); median of {repeats} interleaved repeats after warm-up; "
-          f"ratio = minigrad / best PyTorch layout\n")
-    header = f"{'case':<34}{'minigrad':>10}{'torch NCHW':>12}{'torch NHWC':>12}{'ratio':>8}{'target':>9}"
-    print(header)
-    print("-" * len(header))
-
-    def row(name, t_mg, t_nchw, t_nhwc, target):
-        best = min(t_nchw, t_nhwc)
-        ratio = t_mg / best
-        ok = "ok" if ratio <= target else "MISSED"
-        print(f"{name:<34}{t_mg * 1e3:>8.2f}ms{t_nchw * 1e3:>10.2f}ms{t_nhwc * 1e3:>10.2f}ms"
-              f"{ratio:>8.2f}  <={target:<4} {ok}", flush=True)
-        return ratio
-
-    cases = [
-        ("depthwise fwd", "float32", False, 1.0),
-        ("depthwise fwd+bwd", "float32", True, 0.5),
-        ("depthwise fwd+bwd", "float64", True, 0.2),
-    ]
+def _cases(rng):
+    """(name, target, minigrad step, torch NCHW step, torch NHWC step) for every row."""
+    out = []
     for dim, cfg in CONFIGS.items():
         r = len(cfg["kernel"])
-        for name, dtype, backward, target in cases:
+        for name, dtype, backward, target in (("depthwise fwd", "float32", False, 1.0),
+                                              ("depthwise fwd+bwd", "float32", True, 0.5),
+                                              ("depthwise fwd+bwd", "float64", True, 0.2)):
             x = rng.standard_normal(cfg["shape"]).astype(dtype)
             dk = rng.standard_normal(cfg["kernel"] + (cfg["shape"][-1], 1)).astype(dtype)
             g = rng.standard_normal(cfg["shape"]).astype(dtype)   # 'same', stride 1, M = 1
-            if torch is None:
-                t_mg = median_time(mg_depthwise(x, dk, backward, g), repeats)
-                print(f"{dim} {name} {dtype}: minigrad {t_mg * 1e3:.2f} ms")
-                continue
-            t_mg, t_nchw, t_nhwc = median_times(
-                [mg_depthwise(x, dk, backward, g), torch_depthwise(x, dk, backward, g, "nchw", r),
-                 torch_depthwise(x, dk, backward, g, "nhwc", r)], repeats)
-            row(f"{dim} {name} {dtype}", t_mg, t_nchw, t_nhwc, target)
-
+            out.append((f"{dim} {name} {dtype}", target,
+                        lambda x=x, dk=dk, b=backward, g=g: mg_depthwise(x, dk, b, g),
+                        lambda x=x, dk=dk, b=backward, g=g, r=r: torch_depthwise(x, dk, b, g, "nchw", r),
+                        lambda x=x, dk=dk, b=backward, g=g, r=r: torch_depthwise(x, dk, b, g, "nhwc", r)))
     for dim, dtype, target in (("1D", "float32", 0.9), ("2D", "float32", 0.9), ("2D", "float64", 0.4)):
         cfg = CONFIGS[dim]
         r, C, F = len(cfg["kernel"]), cfg["shape"][-1], cfg["filters"]
@@ -217,14 +186,75 @@ def main():
         pk = rng.standard_normal((1,) * r + (C, F)).astype(dtype)
         b = rng.standard_normal(F).astype(dtype)
         g = rng.standard_normal(cfg["shape"][:-1] + (F,)).astype(dtype)
-        if torch is None:
-            t_mg = median_time(mg_separable(x, dk, pk, b, g), repeats)
-            print(f"{dim} separable fwd+bwd {dtype}: minigrad {t_mg * 1e3:.2f} ms")
-            continue
-        t_mg, t_nchw, t_nhwc = median_times(
-            [mg_separable(x, dk, pk, b, g), torch_separable(x, dk, pk, b, g, "nchw", r),
-             torch_separable(x, dk, pk, b, g, "nhwc", r)], repeats)
-        row(f"{dim} separable fwd+bwd {dtype}", t_mg, t_nchw, t_nhwc, target)
+        args = (x, dk, pk, b, g)
+        out.append((f"{dim} separable fwd+bwd {dtype}", target,
+                    lambda a=args: mg_separable(*a),
+                    lambda a=args, r=r: torch_separable(*a, "nchw", r),
+                    lambda a=args, r=r: torch_separable(*a, "nhwc", r)))
+    return out
+
+
+def _torch_default_times(threads, repeats):
+    """PyTorch timings from a separate process with glibc's default malloc behaviour.
+
+    Importing minigrad makes malloc keep freed memory (no page faults on large per-step
+    buffers, see minigrad/_kernels/__init__.py); that setting is process-wide and speeds up
+    PyTorch too. PyTorch as users normally run it is measured here, in a child process with
+    ``MINIGRAD_MALLOC_TUNING=0``.
+    """
+    env = dict(os.environ, MINIGRAD_MALLOC_TUNING="0", OMP_NUM_THREADS=str(threads))
+    cmd = [sys.executable, os.path.abspath(__file__), "--torch-child", "--threads", str(threads),
+           "--repeats", str(repeats)]
+    out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--threads", type=int, default=2,
+                        help="threads for both minigrad (OMP_NUM_THREADS) and PyTorch (default 2)")
+    parser.add_argument("--torch-child", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    repeats = args.repeats or (5 if args.quick else 15)
+    rng = np.random.default_rng(0)
+    os.environ["OMP_NUM_THREADS"] = str(args.threads)     # read by minigrad's kernels per call
+    if torch is not None:
+        torch.set_num_threads(args.threads)
+    cases = _cases(rng)
+
+    if args.torch_child:                                   # PyTorch only, default allocator
+        times = {name: median_times([nchw(), nhwc()], repeats) for name, _, _, nchw, nhwc in cases}
+        print(json.dumps(times))
+        return
+
+    print(f"minigrad kernels: {_kernels.BACKEND}; numpy {np.__version__}; "
+          f"torch {torch.__version__ if torch else 'not installed'}; python {platform.python_version()}")
+    print(f"cpu: {_cpu_model()}, {os.cpu_count()} logical cores; load average {os.getloadavg()[0]:.2f}")
+    print(f"{args.threads} thread(s); median of {repeats} repeats after warm-up\n")
+    if torch is None:
+        for name, _, make_mg, _, _ in cases:
+            print(f"{name:<34}minigrad {median_time(make_mg(), repeats) * 1e3:.2f} ms")
+    else:
+        default = _torch_default_times(args.threads, repeats)
+        print("same process: PyTorch timed in turn with minigrad, sharing minigrad's malloc setting")
+        print("default:      PyTorch alone in a child process, glibc's default malloc (as users run it)")
+        print("ratio = minigrad / faster PyTorch layout; the target is checked against 'default'\n")
+        header = (f"{'case':<30}{'minigrad':>10} | {'same process':^25}{'ratio':>7} | "
+                  f"{'default':^25}{'ratio':>7}  target")
+        sub = f"{'':<30}{'':>10} | {'NCHW':>12}{'NHWC':>13}{'':>7} | {'NCHW':>12}{'NHWC':>13}"
+        print(header)
+        print(sub)
+        print("-" * len(header))
+        for name, target, make_mg, make_nchw, make_nhwc in cases:
+            t_mg, t_nchw, t_nhwc = median_times([make_mg(), make_nchw(), make_nhwc()], repeats)
+            d_nchw, d_nhwc = default[name]
+            same, dflt = t_mg / min(t_nchw, t_nhwc), t_mg / min(d_nchw, d_nhwc)
+            ok = "ok" if dflt <= target else "MISSED"
+            print(f"{name:<30}{t_mg * 1e3:>8.2f}ms | {t_nchw * 1e3:>10.2f}ms{t_nhwc * 1e3:>11.2f}ms"
+                  f"{same:>7.2f} | {d_nchw * 1e3:>10.2f}ms{d_nhwc * 1e3:>11.2f}ms{dflt:>7.2f}"
+                  f"  <={target} {ok}", flush=True)
 
     print("\nminigrad vs naive NumPy (loop over output positions and taps), depthwise fwd+bwd float32:")
     for dim, cfg in CONFIGS.items():
