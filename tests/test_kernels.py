@@ -267,14 +267,16 @@ def test_threaded_results_are_deterministic(dtype):
     kernel = rng.standard_normal((3, 3, 24, 1)).astype(dtype)
     geometry = ((1, 1), (1, 1), ((1, 1), (1, 1)))
     grad_y = rng.standard_normal(x.shape).astype(dtype)
+    strided = ((2, 1), (1, 2), ((0, 1), (2, 2)))
+    grad_y2 = rng.standard_normal(compiled.depthwise_forward(x, kernel, *strided).shape).astype(dtype)
     rows, w = x.reshape(-1, 24), rng.standard_normal((24, 40)).astype(dtype)
     grad_rows = rng.standard_normal((rows.shape[0], 40)).astype(dtype)
     calls = [
         lambda: compiled.depthwise_forward(x, kernel, *geometry),
         lambda: compiled.depthwise_backward_input(grad_y, kernel, x.shape, *geometry),
         lambda: compiled.depthwise_backward_kernel(x, grad_y, kernel.shape, *geometry),
-        lambda: compiled.depthwise_backward_kernel(x, grad_y, kernel.shape, (2, 1), (1, 2),
-                                                   ((0, 1), (2, 2))),
+        lambda: compiled.depthwise_backward_kernel(x, grad_y2, kernel.shape, *strided),
+        lambda: compiled.depthwise_backward_input(grad_y2, kernel, x.shape, *strided),
         lambda: compiled.pointwise_forward(rows, w, w[0]),
         lambda: compiled.pointwise_backward_kernel(rows, grad_rows, True)[1],
     ]
