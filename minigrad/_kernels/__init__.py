@@ -15,8 +15,9 @@ soon after. By default glibc hands such blocks back to the operating system and 
 step pays a page fault per 4 KiB to get them again (about a quarter of a depthwise training
 step on a 2-core machine). On Linux/glibc, importing the kernels therefore asks malloc to keep
 freed memory in the process (``mallopt``: no trimming below 1 GiB, no per-block ``mmap``),
-as PyTorch's caching allocator does. ``MINIGRAD_MALLOC_TUNING=0`` turns this off; it is also
-skipped when any ``MALLOC_*`` tunable is set in the environment.
+the effect a caching allocator has. The setting is process-wide (other libraries in the
+process benefit too). ``MINIGRAD_MALLOC_TUNING=0`` turns it off; it is also skipped when any
+``MALLOC_*`` tunable is set in the environment.
 
 Functions (all arrays channels_last, float32 or float64, one dtype per call)::
 
