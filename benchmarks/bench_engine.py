@@ -25,6 +25,8 @@ Usage::
     python benchmarks/bench_engine.py --shape 4 4 --dtype float64 --threads 2
 
 The machine may be shared: run it a few times, and compare ratios from the same run.
+``--clock cpu`` (the default) times with the process's CPU time, which leaves out the
+time spent waiting while other jobs had the CPU; ``--clock wall`` uses the wall clock.
 """
 import argparse
 import os
@@ -75,15 +77,18 @@ def chain_torch(torch, x, steps):
     return grad
 
 
-def measure(fn, repeat):
+CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
+
+
+def measure(fn, repeat, clock=time.process_time):
     """Seconds per call of ``fn()``: (best, median) over ``repeat`` calls after a warm-up."""
     for _ in range(3):
         fn()
     times = []
     for _ in range(repeat):
-        start = time.perf_counter()
+        start = clock()
         fn()
-        times.append(time.perf_counter() - start)
+        times.append(clock() - start)
     return min(times), statistics.median(times)
 
 
@@ -94,7 +99,9 @@ def main(argv=None):
     parser.add_argument("--steps", type=int, default=100, help="chain steps (3 ops each)")
     parser.add_argument("--repeat", type=int, default=200)
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
+    parser.add_argument("--clock", default="cpu", choices=sorted(CLOCKS))
     args = parser.parse_args(argv)
+    clock = CLOCKS[args.clock]
 
     n_ops = 3 * args.steps + 1
     data = np.random.default_rng(0).uniform(-1, 1, size=args.shape).astype(args.dtype)
@@ -102,10 +109,10 @@ def main(argv=None):
 
     # The gradients agree before anything is timed.
     expected = chain_minigrad(x, args.steps)
-    rows = [("numpy (no autodiff)", measure(lambda: chain_numpy(data, args.steps), args.repeat),
+    rows = [("numpy (no autodiff)", measure(lambda: chain_numpy(data, args.steps), args.repeat, clock),
              None),
-            ("minigrad", measure(lambda: forward_minigrad(x, args.steps), args.repeat),
-             measure(lambda: chain_minigrad(x, args.steps), args.repeat))]
+            ("minigrad", measure(lambda: forward_minigrad(x, args.steps), args.repeat, clock),
+             measure(lambda: chain_minigrad(x, args.steps), args.repeat, clock))]
     try:
         import torch
     except ImportError:
@@ -120,11 +127,11 @@ def main(argv=None):
             raise SystemExit("minigrad and torch gradients differ; not timing.")
         rows.append((f"torch {torch.__version__} ({args.threads} thread"
                      f"{'s' if args.threads > 1 else ''})",
-                     measure(lambda: forward_torch(torch, tx, args.steps), args.repeat),
-                     measure(lambda: chain_torch(torch, tx, args.steps), args.repeat)))
+                     measure(lambda: forward_torch(torch, tx, args.steps), args.repeat, clock),
+                     measure(lambda: chain_torch(torch, tx, args.steps), args.repeat, clock)))
 
     print(f"chain of {n_ops} ops on shape {tuple(args.shape)} {args.dtype}, "
-          f"{args.repeat} runs; python {platform.python_version()}, numpy {np.__version__}, "
+          f"{args.repeat} runs, {args.clock} clock; python {platform.python_version()}, numpy {np.__version__}, "
           f"{os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}")
     print(f"{'':28s}{'forward us/op':>22s}{'fwd+bwd us/op':>22s}")
     print(f"{'':28s}{'best':>11s}{'median':>11s}{'best':>11s}{'median':>11s}")

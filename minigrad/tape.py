@@ -68,6 +68,8 @@ def record(op, inputs, out, backward):
     """
     # Every op of every forward pass comes through here, so it is written for speed:
     # no Tensor.__init__ (``out`` is already an array) and a plain loop over the tapes.
+    if type(out) is not np.ndarray:        # NumPy gives scalars for 0-d results
+        out = np.asarray(out)
     result = Tensor.__new__(Tensor)
     result.data = out
     result.grad = result.name = result._tape = result._hooks = None
@@ -208,14 +210,20 @@ class GradientTape:
                              f"shape {target.shape}.")
         return seed
 
-    def _backward(self, target, output_gradient=None):
-        """Run the backward pass; return {id(tensor): gradient ndarray}."""
+    def _backward(self, target, output_gradient=None, keep=()):
+        """Run the backward pass; return {id(tensor): gradient ndarray}.
+
+        keep: ids of the tensors whose gradients the caller wants. The gradient of any
+            other op output is dropped once it has been passed on, so memory is freed
+            as the walk goes (leaves are never op outputs: they are always kept).
+        """
         grads = {id(target): self._seed(target, output_gradient)}
         tracked = self._tracked
         hooked = set()                     # tensors whose hooks have run
         for entry in reversed(self._entries):
             out = entry.output
-            g = grads.get(id(out))
+            key = id(out)
+            g = grads.get(key) if key in keep else grads.pop(key, None)
             if g is None:                  # the target does not depend on this entry
                 continue
             if out._hooks:
@@ -253,7 +261,7 @@ class GradientTape:
             if not isinstance(s, Tensor):
                 raise TypeError(f"gradient() sources must be Tensors or Variables, got "
                                 f"{type(s).__name__}.")
-        grads = self._backward(target, output_gradients)
+        grads = self._backward(target, output_gradients, {id(s) for s in source_list})
         self._finish()
         result = _source_grads(grads, source_list)
         return result[0] if single else result
@@ -296,7 +304,7 @@ class GradientTape:
     def _fill_grads(self, target, output_gradient=None):
         """Add to ``.grad`` of every watched leaf (used by ``Tensor.backward``)."""
         self._check_can_differentiate()
-        grads = self._backward(target, output_gradient)
+        grads = self._backward(target, output_gradient, self._watched.keys())
         self._finish()
         leaves = list(self._watched.values())
         for leaf, g in zip(leaves, _source_grads(grads, leaves)):

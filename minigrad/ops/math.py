@@ -10,11 +10,14 @@ Every op follows one pattern, forward and backward side by side::
         return record("exp", (x,), out, backward)
 
 ``record`` wraps the result in a Tensor and, if a tape is recording, stores the entry.
-Binary ops broadcast like NumPy; their backward sums the gradient back down to each
-input's shape (:func:`unbroadcast`).
+Binary ops broadcast like NumPy; they all go through :func:`_binary`, which takes the
+NumPy forward and the two derivatives (dLoss/da, dLoss/db as functions of the incoming
+gradient, both operands and the output) and sums each gradient back down to its input's
+shape (:func:`unbroadcast`).
 """
 import builtins
 import numbers
+from functools import partial
 
 import numpy as np
 
@@ -83,15 +86,23 @@ def _binary(op, a, b, forward, grad_a, grad_b):
         raise ValueError(f"{op}: shapes {np.shape(ad)} and {np.shape(bd)} cannot be broadcast "
                          "together (trailing dimensions must be equal or 1).") from None
 
-    def backward(g):
-        if not a_is:
-            return (_fit(grad_b(g, ad, bd, out), bd),)
-        da = _fit(grad_a(g, ad, bd, out), ad)
-        if not b_is:
-            return (da,)
-        return (da, _fit(grad_b(g, ad, bd, out), bd))
+    # A partial, not a closure: one small object per recorded op instead of a function
+    # and a cell per captured variable (it shows when a tape holds thousands of ops).
+    backward = partial(_binary_backward, grad_a if a_is else None, grad_b if b_is else None,
+                       ad, bd, out)
     # NumPy returns scalars, not 0-d arrays, for 0-d operands; a Tensor always holds an array.
     return record(op, inputs, out if type(out) is np.ndarray else np.asarray(out), backward)
+
+
+def _binary_backward(grad_a, grad_b, a, b, out, g):
+    """Backward of a binary op: one gradient per Tensor operand (``grad_a`` is None when
+    ``a`` was a constant, likewise ``grad_b``), each fitted to its operand."""
+    if grad_a is None:
+        return (_fit(grad_b(g, a, b, out), b),)
+    da = _fit(grad_a(g, a, b, out), a)
+    if grad_b is None:
+        return (da,)
+    return (da, _fit(grad_b(g, a, b, out), b))
 
 
 def _fit(grad, x):
@@ -106,53 +117,90 @@ def _fit(grad, x):
 
 
 # ---------------------------------------------------------------------------- arithmetic
+# Each binary op names its two derivatives, dLoss/da and dLoss/db as functions of
+# (g, a, b, out), right below it. They are module-level functions rather than lambdas
+# inside the op so that recording an op does not build two new function objects.
 def add(a, b):
     """a + b (broadcasting). d/da = 1, d/db = 1."""
-    return _binary("add", a, b, np.add,
-                   lambda g, a, b, out: g,
-                   lambda g, a, b, out: g)
+    return _binary("add", a, b, np.add, _identity, _identity)
+
+
+def _identity(g, a, b, out):
+    return g
 
 
 def subtract(a, b):
     """a - b. d/da = 1, d/db = -1."""
-    return _binary("subtract", a, b, np.subtract,
-                   lambda g, a, b, out: g,
-                   lambda g, a, b, out: -g)
+    return _binary("subtract", a, b, np.subtract, _identity, _subtract_db)
+
+
+def _subtract_db(g, a, b, out):
+    return -g
 
 
 def multiply(a, b):
     """a * b. d/da = b, d/db = a."""
-    return _binary("multiply", a, b, np.multiply,
-                   lambda g, a, b, out: g * b,
-                   lambda g, a, b, out: g * a)
+    return _binary("multiply", a, b, np.multiply, _multiply_da, _multiply_db)
+
+
+def _multiply_da(g, a, b, out):
+    return g * b
+
+
+def _multiply_db(g, a, b, out):
+    return g * a
 
 
 def divide(a, b):
     """a / b. d/da = 1/b, d/db = -a/b^2 = -out/b."""
-    return _binary("divide", a, b, np.true_divide,
-                   lambda g, a, b, out: g / b,
-                   lambda g, a, b, out: -g * out / b)
+    return _binary("divide", a, b, np.true_divide, _divide_da, _divide_db)
+
+
+def _divide_da(g, a, b, out):
+    return g / b
+
+
+def _divide_db(g, a, b, out):
+    return -g * out / b
 
 
 def power(a, b):
     """a ** b. d/da = b a^(b-1); d/db = a^b log a (taken as 0 where a <= 0)."""
-    return _binary("power", a, b, np.power,
-                   lambda g, a, b, out: g * b * a ** (b - 1),
-                   lambda g, a, b, out: g * out * np.log(np.where(a > 0, a, 1)))
+    return _binary("power", a, b, np.power, _power_da, _power_db)
+
+
+def _power_da(g, a, b, out):
+    return g * b * a ** (b - 1)
+
+
+def _power_db(g, a, b, out):
+    return g * out * np.log(np.where(a > 0, a, 1))
 
 
 def maximum(a, b):
     """Elementwise max; the gradient goes to the larger input (to ``a`` on ties)."""
-    return _binary("maximum", a, b, np.maximum,
-                   lambda g, a, b, out: g * (a >= b),
-                   lambda g, a, b, out: g * (a < b))
+    return _binary("maximum", a, b, np.maximum, _maximum_da, _maximum_db)
+
+
+def _maximum_da(g, a, b, out):
+    return g * (a >= b)
+
+
+def _maximum_db(g, a, b, out):
+    return g * (a < b)
 
 
 def minimum(a, b):
     """Elementwise min; the gradient goes to the smaller input (to ``a`` on ties)."""
-    return _binary("minimum", a, b, np.minimum,
-                   lambda g, a, b, out: g * (a <= b),
-                   lambda g, a, b, out: g * (a > b))
+    return _binary("minimum", a, b, np.minimum, _minimum_da, _minimum_db)
+
+
+def _minimum_da(g, a, b, out):
+    return g * (a <= b)
+
+
+def _minimum_db(g, a, b, out):
+    return g * (a > b)
 
 
 def negative(x):
