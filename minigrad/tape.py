@@ -202,9 +202,9 @@ class GradientTape:
             raise TypeError("gradient() target must be a Tensor produced inside the tape.")
         if output_gradient is None:
             return np.ones(target.shape, target.dtype)
-        # A copy: the caller's array must not come back to them as some source's gradient.
-        seed = np.array(output_gradient.data if isinstance(output_gradient, Tensor)
-                        else output_gradient, dtype=target.dtype)
+        # Not copied; ``_source_grads`` makes sure it never comes back as a source's gradient.
+        seed = np.asarray(output_gradient.data if isinstance(output_gradient, Tensor)
+                          else output_gradient, dtype=target.dtype)
         if seed.shape != target.shape:
             raise ValueError(f"output_gradients has shape {seed.shape}, expected the target's "
                              f"shape {target.shape}.")
@@ -263,7 +263,7 @@ class GradientTape:
                                 f"{type(s).__name__}.")
         grads = self._backward(target, output_gradients, {id(s) for s in source_list})
         self._finish()
-        result = _source_grads(grads, source_list)
+        result = _source_grads(grads, source_list, output_gradients)
         return result[0] if single else result
 
     def backward_steps(self, target, sources=None, output_gradients=None):
@@ -298,7 +298,7 @@ class GradientTape:
         self._finish()
         if sources is not None:
             single = isinstance(sources, Tensor)
-            out = _source_grads(grads, [sources] if single else list(sources))
+            out = _source_grads(grads, [sources] if single else list(sources), output_gradients)
             return out[0] if single else out
 
     def _fill_grads(self, target, output_gradient=None):
@@ -307,7 +307,7 @@ class GradientTape:
         grads = self._backward(target, output_gradient, self._watched.keys())
         self._finish()
         leaves = list(self._watched.values())
-        for leaf, g in zip(leaves, _source_grads(grads, leaves)):
+        for leaf, g in zip(leaves, _source_grads(grads, leaves, output_gradient)):
             if g is not None:
                 leaf.grad = g if leaf.grad is None else leaf.grad + g
 
@@ -391,10 +391,12 @@ def _run_hooks(tensor, g, grads, hooked):
     return g
 
 
-def _source_grads(grads, sources):
+def _source_grads(grads, sources, seed=None):
     """The gradient of each source: its dtype and shape, and never the same array twice
-    (``add`` hands one array to both inputs; each caller gets its own)."""
-    result, handed_out = [], set()
+    (``add`` hands one array to both inputs; each caller gets its own), nor the caller's
+    own ``seed`` (``output_gradients``) array."""
+    seed = seed.data if isinstance(seed, Tensor) else seed
+    result, handed_out = [], {id(seed)} if isinstance(seed, np.ndarray) else set()
     for s in sources:
         g = grads.get(id(s))
         if g is not None:
