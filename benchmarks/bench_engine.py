@@ -80,16 +80,20 @@ def chain_torch(torch, x, steps):
 CLOCKS = {"cpu": time.process_time, "wall": time.perf_counter}
 
 
-def measure(fn, repeat, clock=time.process_time):
-    """Seconds per call of ``fn()``: (best, median) over ``repeat`` calls after a warm-up."""
-    for _ in range(3):
-        fn()
-    times = []
+def measure(contenders, repeat, clock=time.process_time):
+    """Seconds per call of each ``fn()`` in ``contenders`` ({name: fn}): (best, median)
+    over ``repeat`` calls after a warm-up. The contenders take turns in every repeat, so a
+    change of machine load during the run affects all of them alike."""
+    for fn in contenders.values():
+        for _ in range(3):
+            fn()
+    times = {name: [] for name in contenders}
     for _ in range(repeat):
-        start = clock()
-        fn()
-        times.append(clock() - start)
-    return min(times), statistics.median(times)
+        for name, fn in contenders.items():
+            start = clock()
+            fn()
+            times[name].append(clock() - start)
+    return {name: (min(t), statistics.median(t)) for name, t in times.items()}
 
 
 def main(argv=None):
@@ -101,18 +105,16 @@ def main(argv=None):
     parser.add_argument("--threads", type=int, default=1, help="torch.set_num_threads")
     parser.add_argument("--clock", default="cpu", choices=sorted(CLOCKS))
     args = parser.parse_args(argv)
-    clock = CLOCKS[args.clock]
 
     n_ops = 3 * args.steps + 1
+    steps = args.steps
     data = np.random.default_rng(0).uniform(-1, 1, size=args.shape).astype(args.dtype)
     x = mg.Tensor(data)
-
-    # The gradients agree before anything is timed.
-    expected = chain_minigrad(x, args.steps)
-    rows = [("numpy (no autodiff)", measure(lambda: chain_numpy(data, args.steps), args.repeat, clock),
-             None),
-            ("minigrad", measure(lambda: forward_minigrad(x, args.steps), args.repeat, clock),
-             measure(lambda: chain_minigrad(x, args.steps), args.repeat, clock))]
+    contenders = {
+        ("numpy (no autodiff)", "forward"): lambda: chain_numpy(data, steps),
+        ("minigrad", "forward"): lambda: forward_minigrad(x, steps),
+        ("minigrad", "fwd+bwd"): lambda: chain_minigrad(x, steps),
+    }
     try:
         import torch
     except ImportError:
@@ -121,30 +123,37 @@ def main(argv=None):
     if torch is not None:
         torch.set_num_threads(args.threads)
         tx = torch.tensor(data, requires_grad=True)
-        got = chain_torch(torch, tx, args.steps).numpy()
+        # The gradients agree before anything is timed.
+        got, expected = chain_torch(torch, tx, steps).numpy(), chain_minigrad(x, steps)
         tol = 1e-4 if args.dtype == "float32" else 1e-10
         if not np.allclose(got, expected, rtol=tol, atol=tol):
             raise SystemExit("minigrad and torch gradients differ; not timing.")
-        rows.append((f"torch {torch.__version__} ({args.threads} thread"
-                     f"{'s' if args.threads > 1 else ''})",
-                     measure(lambda: forward_torch(torch, tx, args.steps), args.repeat, clock),
-                     measure(lambda: chain_torch(torch, tx, args.steps), args.repeat, clock)))
+        name = f"torch {torch.__version__} ({args.threads} thread{'s' if args.threads > 1 else ''})"
+        contenders[name, "forward"] = lambda: forward_torch(torch, tx, steps)
+        contenders[name, "fwd+bwd"] = lambda: chain_torch(torch, tx, steps)
+    results = measure(contenders, args.repeat, CLOCKS[args.clock])
 
-    print(f"chain of {n_ops} ops on shape {tuple(args.shape)} {args.dtype}, "
-          f"{args.repeat} runs, {args.clock} clock; python {platform.python_version()}, numpy {np.__version__}, "
-          f"{os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}")
+    print(f"chain of {n_ops} ops on shape {tuple(args.shape)} {args.dtype}, {args.repeat} "
+          f"interleaved runs, {args.clock} clock; python {platform.python_version()}, numpy "
+          f"{np.__version__}, {os.cpu_count()} cpus, load {os.getloadavg()[0]:.2f}")
     print(f"{'':28s}{'forward us/op':>22s}{'fwd+bwd us/op':>22s}")
     print(f"{'':28s}{'best':>11s}{'median':>11s}{'best':>11s}{'median':>11s}")
     us = 1e6 / n_ops
-    for name, fwd, both in rows:
-        cells = f"{fwd[0] * us:11.2f}{fwd[1] * us:11.2f}"
-        cells += f"{both[0] * us:11.2f}{both[1] * us:11.2f}" if both else f"{'-':>11s}{'-':>11s}"
+    names = list(dict.fromkeys(name for name, _ in contenders))
+    for name in names:
+        cells = ""
+        for part in ("forward", "fwd+bwd"):
+            best, median = results.get((name, part), (None, None))
+            cells += (f"{best * us:11.2f}{median * us:11.2f}" if best is not None
+                      else f"{'-':>11s}{'-':>11s}")
         print(f"{name:28s}{cells}")
     if torch is not None:
-        (_, mf, mb), (_, tf, tb) = rows[1], rows[2]
-        print(f"minigrad / torch (best): forward {mf[0] / tf[0]:.2f}x, "
-              f"fwd+bwd {mb[0] / tb[0]:.2f}x   (median: {mf[1] / tf[1]:.2f}x, "
-              f"{mb[1] / tb[1]:.2f}x; below 1 means minigrad is faster)")
+        m, t = "minigrad", names[-1]
+        ratio = {(part, i): results[m, part][i] / results[t, part][i]
+                 for part in ("forward", "fwd+bwd") for i in (0, 1)}
+        print(f"minigrad / torch (best): forward {ratio['forward', 0]:.2f}x, fwd+bwd "
+              f"{ratio['fwd+bwd', 0]:.2f}x   (median: {ratio['forward', 1]:.2f}x, "
+              f"{ratio['fwd+bwd', 1]:.2f}x; below 1 means minigrad is faster)")
 
 
 if __name__ == "__main__":
