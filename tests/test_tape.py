@@ -156,6 +156,37 @@ def test_returned_gradients_are_fresh_arrays():
     np.testing.assert_array_equal(seed, [1.0, 1.0])
 
 
+def test_a_tensor_seed_is_not_handed_back_either():
+    x = vec(1.0, 2.0)
+    seed = mg.Tensor(np.array([3.0, 4.0]))
+    with mg.GradientTape() as tape:
+        tape.watch(x)
+        y = x + 0.0
+    g = tape.gradient(y, x, output_gradients=seed)
+    np.testing.assert_array_equal(g, [3.0, 4.0])
+    assert not np.shares_memory(g, seed.numpy())
+
+
+def test_intermediate_gradients_are_released_but_sources_kept():
+    x = vec(1.0, 2.0)
+    with mg.GradientTape(persistent=True) as tape:
+        tape.watch(x)
+        h = x * 2
+        k = h * 3
+        y = k.sum()
+    gh, gx = tape.gradient(y, [h, x])
+    np.testing.assert_array_equal(gh, [3.0, 3.0])
+    np.testing.assert_array_equal(gx, [6.0, 6.0])
+    grads = tape._backward(y, keep={id(x)})
+    assert id(x) in grads and id(h) not in grads and id(k) not in grads
+
+
+def test_zero_dimensional_results_are_arrays():
+    x = mg.Tensor(2.0)
+    for y in (ops.exp(x), x * 2.0, ops.tanh(x), x.sum(), -x, ops.maximum(x, 1.0)):
+        assert type(y.data) is np.ndarray and y.shape == ()
+
+
 def test_gradient_argument_errors():
     x = vec(1.0)
     with mg.GradientTape(persistent=True) as tape:
