@@ -61,7 +61,8 @@ def test_catches_a_wrong_backward(seed, n):
 def test_names_the_input_that_is_wrong():
     rng = np.random.default_rng(1)
     a, b = rng.uniform(1, 2, size=(2, 2)), rng.uniform(1, 2, size=(2, 2))
-    with pytest.raises(mg.GradcheckError, match=r"gradient mismatch for input 1 \(shape \(2, 2\)\)"):
+    with pytest.raises(mg.GradcheckError,
+                       match=r"gradient mismatch for input 1 \(shape \(2, 2\)\)"):
         mg.gradcheck(half_product, [a, b])
     report = mg.gradcheck(half_product, [a, b], raise_exception=False)
     assert report[0].passed(1e-5, 1e-4) and not report[1].passed(1e-5, 1e-4)
