@@ -76,9 +76,10 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0, raise_exceptio
     tensors = [_as_float64_input(x) for x in inputs]
     saved = {}
     for t in tensors:
-        if isinstance(t, Variable) and t.dtype != np.float64:
+        # Elements are perturbed in place through a flat view: float64, C-contiguous.
+        if isinstance(t, Variable) and (t.dtype != np.float64 or not t.data.flags.c_contiguous):
             saved[id(t)] = t.data
-            t.data = t.data.astype(np.float64)
+            t.data = np.ascontiguousarray(t.data, dtype=np.float64)
     try:
         return _check(fn, tensors, eps, atol, rtol, seed, raise_exception)
     finally:

@@ -117,6 +117,15 @@ def test_variables_are_checked_in_float64_and_restored():
     assert w.data is before and w.dtype == np.float32
 
 
+def test_a_variable_holding_a_non_contiguous_view_is_checked_correctly():
+    w = mg.Variable(np.array([[1.0, 2.0], [3.0, 4.0]]))
+    w.data = w.data.T                                      # float64, not C-contiguous
+    view = w.data
+    report = mg.gradcheck(lambda w_: (w_ * w_).sum(axis=0), [w])
+    assert report[0].passed(1e-5, 1e-4) and np.abs(report[0].numeric).sum() > 0
+    assert w.data is view
+
+
 def test_closed_over_variables_of_a_model_like_function():
     w = mg.Variable(np.array([0.5, -1.5]))
     b = mg.Variable(np.array(0.25))
