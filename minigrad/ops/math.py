@@ -82,9 +82,14 @@ def _binary(op, a, b, forward, grad_a, grad_b):
         inputs = ()
     try:
         out = forward(ad, bd)
-    except ValueError:
-        raise ValueError(f"{op}: shapes {np.shape(ad)} and {np.shape(bd)} cannot be broadcast "
-                         "together (trailing dimensions must be equal or 1).") from None
+    except ValueError as e:
+        try:
+            np.broadcast_shapes(np.shape(ad), np.shape(bd))
+        except ValueError:
+            raise ValueError(f"{op}: shapes {np.shape(ad)} and {np.shape(bd)} cannot be "
+                             "broadcast together (trailing dimensions must be equal or 1).") \
+                from None
+        raise ValueError(f"{op}: {e}") from None     # e.g. integers to negative powers
 
     # A partial, not a closure: one small object per recorded op instead of a function
     # and a cell per captured variable (it shows when a tape holds thousands of ops).
