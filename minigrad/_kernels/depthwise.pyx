@@ -630,8 +630,11 @@ def _thread_count():
 
 
 # Below this many multiply-adds a call runs on one thread: waking a second thread costs more
-# than it saves, and much more when another process is keeping the other core busy.
-PARALLEL_MIN_WORK = 1 << 17
+# than it saves, and much more when another process is keeping the other core busy. Idle
+# OpenMP threads sleep (OMP_WAIT_POLICY=PASSIVE, see minigrad/threads.py), and waking one
+# took ~100-200 us on this 2-core VM, about what one thread needs for 1M multiply-adds:
+# the demo model's layers (~0.3M each) ran 2-3x faster on one thread than on two.
+PARALLEL_MIN_WORK = 1 << 21
 
 
 @cython.boundscheck(True)

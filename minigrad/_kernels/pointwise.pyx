@@ -168,7 +168,9 @@ def _block_and_threads(P, Cin, F):
         block = block // 8 * 8
     block = min(block, max(P, 1))
     nblocks = -(-P // block)
-    threads = 1 if P * Cin * F < 4 * SINGLE_THREAD_GEMM else min(_thread_count(), nblocks)
+    # Waking a sleeping OpenMP thread costs ~100-200 us here (see depthwise.pyx): small
+    # products stay on the calling thread.
+    threads = 1 if P * Cin * F < 16 * SINGLE_THREAD_GEMM else min(_thread_count(), nblocks)
     return block, max(1, threads)
 
 
