@@ -258,10 +258,12 @@ def test_get_backend_names():
 
 @needs_compiled
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-def test_threaded_results_are_deterministic(dtype):
+def test_threaded_results_are_deterministic(dtype, monkeypatch):
     """Multi-threaded calls repeated on the same input give bit-identical results: every
     thread writes only its own rows or partial sums, and partial sums are added in a fixed
     order. A data race (e.g. a buffer shared between threads by mistake) shows up here."""
+    from minigrad._kernels import depthwise as compiled_depthwise
+    monkeypatch.setattr(compiled_depthwise, "PARALLEL_MIN_WORK", 1)   # threads even when small
     rng = np.random.default_rng(2)
     x = rng.standard_normal((8, 40, 64, 24)).astype(dtype)
     kernel = rng.standard_normal((3, 3, 24, 1)).astype(dtype)
