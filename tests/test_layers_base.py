@@ -311,3 +311,22 @@ def test_compute_output_shape_default_and_repr():
     layer = Scale(name="s")
     assert layer.compute_output_shape((None, 3)) == (None, 3)
     assert "Scale" in repr(layer) and "'s'" in repr(layer)
+
+
+def test_build_called_by_hand_counts_even_without_setting_built():
+    """A custom layer whose build() forgets `self.built = True` is still built once."""
+    import numpy as np
+    from minigrad.layers import Layer
+
+    class Scale(Layer):
+        def build(self, input_shape):
+            self.scale = self.add_weight("scale", (input_shape[-1],), initializer="ones")
+
+        def call(self, inputs):
+            return inputs * self.scale
+
+    layer = Scale()
+    layer.build((2, 3))
+    assert layer.built and len(layer.weights) == 1
+    out = layer(np.ones((2, 3), "float32"))
+    assert len(layer.weights) == 1 and out.shape == (2, 3)

@@ -13,6 +13,7 @@ bookkeeping Keras users expect:
 * ``get_config`` / ``from_config``, ``count_params``, ``compute_output_shape``,
 * the Keras 2 keywords ``input_shape``, ``batch_input_shape``, ``batch_size``, ``weights``.
 """
+import functools
 import inspect
 import re
 
@@ -121,6 +122,26 @@ class Layer:
         self._batch_input_shape = _batch_input_shape(input_shape, batch_input_shape,
                                                      batch_size, input_dim)
         self._initial_weights = None if weights is None else [np.asarray(w) for w in weights]
+
+    def __init_subclass__(cls, **kwargs):
+        """Make a subclass's own ``build`` mark the layer built, as Keras does.
+
+        Calling ``layer.build(shape)`` by hand then counts: the first call of the layer
+        does not build a second set of weights, even if ``build`` forgot ``self.built = True``.
+        """
+        super().__init_subclass__(**kwargs)
+        build = cls.__dict__.get("build")
+        if build is None or getattr(build, "_marks_built", False):
+            return
+
+        @functools.wraps(build)
+        def build_and_mark(self, input_shape):
+            build(self, input_shape)
+            self.built = True
+            if self._build_shape is None:
+                self._build_shape = tuple(input_shape)
+        build_and_mark._marks_built = True
+        cls.build = build_and_mark
 
     # -- weights -----------------------------------------------------------------
     def add_weight(self, name, shape, initializer="glorot_uniform", regularizer=None,
