@@ -13,7 +13,7 @@ import os
 
 import numpy as np
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 os.environ.setdefault("KERAS_BACKEND", "torch")
@@ -98,6 +98,12 @@ def test_outputs_match_keras(cfg):
                           "SeparableConv2D")))
 def test_gradients_match_keras(cfg):
     kind, args, shape = cfg
+    # Measured on Keras 3.15.1 (torch backend): with a stride larger than the kernel (e.g. a
+    # 1x1 kernel, strides (3, 1), depth_multiplier 2) the depthwise kernel gradient Keras
+    # reports changes from run to run, while minigrad's matches float64 finite differences
+    # and torch's own F.conv2d (tests/test_conv_torch.py checks those strides against torch
+    # directly). Those configurations are left out here.
+    assume(all(s <= k for s, k in zip(args["strides"], args["kernel_size"])))
     args["activation"] = "tanh"
     ours, theirs = pair(kind, args, shape, seed=2)
     x = np.random.default_rng(3).standard_normal(shape).astype("float32")
