@@ -735,11 +735,15 @@ def _geometry(x_shape, kernel_shape, strides, dilation, pads, x_name):
 
 @cython.boundscheck(True)
 @cython.wraparound(True)
-def _as_rank2(r, strides, dilation, pads, out):
-    """Parameters of a 1D problem seen as 2D with height 1."""
-    if r == 2:
-        return strides, dilation, pads, out
-    return (1,) + strides, (1,) + dilation, ((0, 0),) + pads, (1,) + out
+def _as_rank2(r, strides, dilation, pads, out, x_shape, kernel_shape):
+    """Every size the loops need, with a 1D problem seen as 2D of height 1:
+    ((sh, sw), (dh, dw), (ph, pw), (OH, OW), (H, W), (KH, KW)). Only the padding *before*
+    each axis is needed: the output size already accounts for the padding after."""
+    if r == 1:
+        strides, dilation, pads, out = (1,) + strides, (1,) + dilation, ((0, 0),) + pads, (1,) + out
+        x_shape, kernel_shape = (x_shape[0], 1) + tuple(x_shape[1:]), (1,) + tuple(kernel_shape)
+    return (strides, dilation, (pads[0][0], pads[1][0]), out,
+            (x_shape[1], x_shape[2]), (kernel_shape[0], kernel_shape[1]))
 
 
 @cython.boundscheck(True)
@@ -784,9 +788,8 @@ def depthwise_forward(x, kernel, strides, dilation, pads):
     kernel = np.ascontiguousarray(kernel)
     N, C, M = x.shape[0], kernel.shape[-2], kernel.shape[-1]
     y = _empty_aligned((N,) + out + (C * M,), x.dtype)
-    (sh, sw), (dh, dw), ((ph, _), (pw, _)), (OH, OW) = _as_rank2(r, strides, dilation, pads, out)
-    H, W = (x.shape[1], x.shape[2]) if r == 2 else (1, x.shape[1])
-    KH, KW = (kernel.shape[0], kernel.shape[1]) if r == 2 else (1, kernel.shape[0])
+    (sh, sw), (dh, dw), (ph, pw), (OH, OW), (H, W), (KH, KW) = _as_rank2(
+        r, strides, dilation, pads, out, x.shape, kernel.shape)
     tile = _tile(C * M, x.itemsize)
     nthreads = _threads_for(N * OH * OW * C * M * KH * KW)
     cdef void* p_x = cnp.PyArray_DATA(x)
@@ -827,9 +830,8 @@ def depthwise_backward_input(grad_y, kernel, input_shape, strides, dilation, pad
     grad_y = np.ascontiguousarray(grad_y)
     kernel = np.ascontiguousarray(kernel)
     grad_x = _empty_aligned(input_shape, grad_y.dtype)
-    (sh, sw), (dh, dw), ((ph, _), (pw, _)), (OH, OW) = _as_rank2(r, strides, dilation, pads, out)
-    H, W = (input_shape[1], input_shape[2]) if r == 2 else (1, input_shape[1])
-    KH, KW = (kernel.shape[0], kernel.shape[1]) if r == 2 else (1, kernel.shape[0])
+    (sh, sw), (dh, dw), (ph, pw), (OH, OW), (H, W), (KH, KW) = _as_rank2(
+        r, strides, dilation, pads, out, input_shape, kernel.shape)
     tile = _tile(C, grad_y.itemsize)
     nthreads = _threads_for(N * OH * OW * C * M * KH * KW)
     cdef void* p_grad_y = cnp.PyArray_DATA(grad_y)
@@ -868,9 +870,8 @@ def depthwise_backward_kernel(x, grad_y, kernel_shape, strides, dilation, pads):
                          f"shape {kernel_shape}, received {grad_y.shape}.")
     x = np.ascontiguousarray(x)
     grad_y = np.ascontiguousarray(grad_y)
-    (sh, sw), (dh, dw), ((ph, _), (pw, _)), (OH, OW) = _as_rank2(r, strides, dilation, pads, out)
-    H, W = (x.shape[1], x.shape[2]) if r == 2 else (1, x.shape[1])
-    KH, KW = (kernel_shape[0], kernel_shape[1]) if r == 2 else (1, kernel_shape[0])
+    (sh, sw), (dh, dw), (ph, pw), (OH, OW), (H, W), (KH, KW) = _as_rank2(
+        r, strides, dilation, pads, out, x.shape, kernel_shape)
     nthreads = _threads_for(N * OH * OW * C * M * KH * KW)
     # a fixed number of chunks, each with its own partial sum (so the result does not depend
     # on which thread ran what), several per thread so that a thread held up by another
