@@ -28,7 +28,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import minigrad as mg                                  # noqa: E402
 from minigrad import _kernels                          # noqa: E402
-from minigrad.ops.conv import conv_padding, depthwise_conv, separable_conv   # noqa: E402
+from minigrad.ops.convolution import conv_padding, depthwise_conv, separable_conv   # noqa: E402
 import naive_numpy                                     # noqa: E402
 
 try:

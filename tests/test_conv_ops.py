@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad import _kernels
-from minigrad.ops.conv import (conv, conv_output_length, conv_padding, depthwise_conv,
+from minigrad.ops.convolution import (conv, conv_output_length, conv_padding, depthwise_conv,
                                separable_conv, use_kernels)
 
 BACKENDS = ["numpy"] + (["cython"] if _kernels.compiled is not None else [])

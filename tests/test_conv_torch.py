@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 import minigrad as mg
 from minigrad import _kernels
-from minigrad.ops.conv import conv, depthwise_conv, separable_conv, use_kernels
+from minigrad.ops.convolution import conv, depthwise_conv, separable_conv, use_kernels
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
@@ -35,7 +35,7 @@ def _torch_conv(xt, weight, strides, dilation, pads, groups, r):
 
 
 def _pads(spatial, ks, strides, dilation, padding):
-    from minigrad.ops.conv import conv_padding
+    from minigrad.ops.convolution import conv_padding
     if isinstance(padding, str):
         return [conv_padding(L, k, s, d, padding) for L, k, s, d in zip(spatial, ks, strides, dilation)]
     return list(padding)

@@ -21,7 +21,7 @@ read by all outputs form one strided slice of ``xpad``, so each tap is a single 
 NumPy expression. That loop order is also the one the Cython kernels use.
 
 These functions assume their arguments are valid (the Cython wrappers check them, and
-``minigrad.ops.conv`` checks before calling either backend).
+``minigrad.ops.convolution`` checks before calling either backend).
 """
 import numpy as np
 

@@ -22,7 +22,7 @@ import numbers
 import numpy as np
 
 from .. import ops
-from ..ops.conv import conv_output_length, conv_padding
+from ..ops.convolution import conv_output_length, conv_padding
 from ..tape import record
 from .base import InputSpec, Layer
 from .core import standardize_data_format

@@ -1,8 +1,8 @@
 """Differentiable functions on Tensors: everything the layers are built from.
 
-``math``  arithmetic, reductions, shape manipulation, elementwise maths
-``nn``    activation functions
-``conv``  depthwise, separable and full convolutions on the Cython kernels
+``math``         arithmetic, reductions, shape manipulation, elementwise maths
+``nn``           activation functions
+``convolution``  depthwise, separable and full convolutions on the Cython kernels
 """
 from .math import (  # noqa: F401
     abs, add, as_tensor, cast, clip, concatenate, divide, exp, getitem, log, matmul, max,
@@ -13,6 +13,6 @@ from .nn import (  # noqa: F401
     elu, exponential, gelu, hard_sigmoid, leaky_relu, log_sigmoid, log_softmax, mish, relu,
     relu6, selu, sigmoid, silu, softmax, softplus, softsign, swish, tanh,
 )
-from .conv import (  # noqa: F401
+from .convolution import (  # noqa: F401
     conv, conv_output_length, conv_padding, depthwise_conv, separable_conv,
 )
