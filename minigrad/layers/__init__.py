@@ -13,3 +13,13 @@ from .pooling import (  # noqa: F401
     AveragePooling1D, AveragePooling2D, GlobalAveragePooling1D, GlobalAveragePooling2D,
     GlobalMaxPooling1D, GlobalMaxPooling2D, MaxPooling1D, MaxPooling2D,
 )
+from .merging import (  # noqa: F401
+    Add, Average, Concatenate, Maximum, Merge, Minimum, Multiply, Subtract,
+)
+from .reshaping import (  # noqa: F401
+    Cropping1D, Cropping2D, UpSampling1D, UpSampling2D, ZeroPadding1D, ZeroPadding2D,
+)
+from .activation_layers import Identity, LeakyReLU, ReLU, Softmax  # noqa: F401
+from .preprocessing import Rescaling  # noqa: F401
+from .normalization import LayerNormalization  # noqa: F401
+from .spatial_dropout import SpatialDropout1D, SpatialDropout2D  # noqa: F401

@@ -1,5 +1,7 @@
-"""``BatchNormalization``: normalise each feature with batch (training) or moving
-(inference) statistics, then scale by ``gamma`` and shift by ``beta``.
+"""``BatchNormalization`` and ``LayerNormalization``.
+
+``BatchNormalization`` normalises each feature with batch (training) or moving
+(inference) statistics, then scales by ``gamma`` and shifts by ``beta``.
 
 For a feature c (the ``axis``), over all other axes (m elements)::
 
@@ -9,12 +11,18 @@ For a feature c (the ``axis``), over all other axes (m elements)::
     inference:  mu = moving_mean, var = moving_variance
 
     y = gamma * (x - mu) / sqrt(var + epsilon) + beta
+
+``LayerNormalization`` normalises each sample on its own, over the ``axis`` features
+(no batch statistics, nothing moving, the same in training and inference)::
+
+    mu = mean(x, axis),  var = mean((x - mu)^2, axis)
+    y = gamma * (x - mu) / sqrt(var + epsilon) + beta
 """
 import numbers
 
 import numpy as np
 
-from .. import constraints, initializers, regularizers
+from .. import constraints, initializers, ops, regularizers
 from ..tape import record
 from .base import InputSpec, Layer
 
@@ -171,6 +179,106 @@ class BatchNormalization(Layer):
             "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
             "moving_variance_initializer":
                 initializers.serialize(self.moving_variance_initializer),
+            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
+            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
+            "beta_constraint": constraints.serialize(self.beta_constraint),
+            "gamma_constraint": constraints.serialize(self.gamma_constraint),
+        })
+        return config
+
+
+class LayerNormalization(Layer):
+    """Normalise every sample over the ``axis`` features, then scale and shift.
+
+    axis: int or list of ints (the normalised axes, batch axis excluded), default -1.
+    epsilon: added to the variance (1e-3). center / scale: learn ``beta`` / ``gamma``.
+    Weights: gamma then beta, each shaped like the input on ``axis`` (e.g. (C,)).
+    Built from differentiable ops (mean, square, sqrt, ...), so its gradient — and its
+    gradient's gradient — is theirs.
+    """
+
+    def __init__(self, axis=-1, epsilon=1e-3, center=True, scale=True,
+                 beta_initializer="zeros", gamma_initializer="ones", beta_regularizer=None,
+                 gamma_regularizer=None, beta_constraint=None, gamma_constraint=None,
+                 rms_scaling=False, **kwargs):
+        super().__init__(**kwargs)
+        items = axis if isinstance(axis, (list, tuple)) else [axis]
+        if not items or not all(isinstance(a, numbers.Integral) and not isinstance(a, bool)
+                                for a in items):
+            raise TypeError(f"LayerNormalization: expected an int or a list/tuple of ints for "
+                            f"the argument `axis`. Received: axis={axis!r}")
+        self.axis = [int(a) for a in axis] if isinstance(axis, (list, tuple)) else int(axis)
+        if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) \
+                or not epsilon > 0:
+            raise ValueError(f"LayerNormalization: `epsilon` must be a positive float. "
+                             f"Received: epsilon={epsilon!r}")
+        self.epsilon = float(epsilon)
+        for argument, value in (("center", center), ("scale", scale)):
+            if not isinstance(value, (bool, np.bool_)):
+                raise ValueError(f"LayerNormalization: `{argument}` must be a boolean. "
+                                 f"Received: {argument}={value!r}")
+        if rms_scaling is not False:
+            raise ValueError(f"LayerNormalization: `rms_scaling=True` is deprecated in Keras "
+                             f"and not implemented in minigrad. Received: "
+                             f"rms_scaling={rms_scaling!r}")
+        self.center, self.scale, self.rms_scaling = bool(center), bool(scale), False
+        self.beta_initializer = initializers.get(beta_initializer)
+        self.gamma_initializer = initializers.get(gamma_initializer)
+        self.beta_regularizer = regularizers.get(beta_regularizer)
+        self.gamma_regularizer = regularizers.get(gamma_regularizer)
+        self.beta_constraint = constraints.get(beta_constraint)
+        self.gamma_constraint = constraints.get(gamma_constraint)
+        self.gamma = self.beta = None
+
+    def _axes(self, ndim):
+        axes = self.axis if isinstance(self.axis, list) else [self.axis]
+        for a in axes:
+            if not -ndim <= a < ndim or a % ndim == 0:
+                raise ValueError(f"LayerNormalization '{self.name}': axis {a} is out of "
+                                 f"bounds for input of rank {ndim} (the batch axis 0 cannot "
+                                 f"be normalised). Received: axis={self.axis}")
+        return sorted({a % ndim for a in axes})
+
+    def build(self, input_shape):
+        axes = self._axes(len(input_shape))
+        shape = tuple(input_shape[a] for a in axes)
+        if any(s is None for s in shape):
+            raise ValueError(f"LayerNormalization '{self.name}': the normalised axes "
+                             f"{self.axis} of the input shape {tuple(input_shape)} must have "
+                             f"known sizes.")
+        if self.scale:
+            self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
+                                         self.gamma_regularizer, self.gamma_constraint)
+        if self.center:
+            self.beta = self.add_weight("beta", shape, self.beta_initializer,
+                                        self.beta_regularizer, self.beta_constraint)
+        self.input_spec = InputSpec(ndim=len(input_shape),
+                                    axes={a: input_shape[a] for a in axes})
+        # As Keras: once built, ``axis`` is a sorted list (also in ``get_config``).
+        self.axis = sorted(self.axis) if isinstance(self.axis, list) else [self.axis]
+        self.built = True
+
+    def call(self, inputs):
+        axes = tuple(self._axes(inputs.ndim))
+        mean = ops.mean(inputs, axis=axes, keepdims=True)
+        centered = inputs - mean
+        variance = ops.mean(ops.square(centered), axis=axes, keepdims=True)
+        y = centered / ops.sqrt(variance + np.asarray(self.epsilon, inputs.dtype))
+        # gamma and beta cover the normalised axes; size-1 axes elsewhere broadcast them.
+        bshape = tuple(n if i in axes else 1 for i, n in enumerate(inputs.shape))
+        if self.gamma is not None:
+            y = y * ops.reshape(self.gamma, bshape)
+        if self.beta is not None:
+            y = y + ops.reshape(self.beta, bshape)
+        return y
+
+    def get_config(self):
+        config = super().get_config()
+        config.update({
+            "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
+            "scale": self.scale, "rms_scaling": self.rms_scaling,
+            "beta_initializer": initializers.serialize(self.beta_initializer),
+            "gamma_initializer": initializers.serialize(self.gamma_initializer),
             "beta_regularizer": regularizers.serialize(self.beta_regularizer),
             "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
             "beta_constraint": constraints.serialize(self.beta_constraint),

@@ -1,0 +1,60 @@
+"""``SpatialDropout1D`` / ``SpatialDropout2D``: dropout of whole feature maps.
+
+Neighbouring steps or pixels of one channel are strongly correlated, so dropping single
+elements barely regularises a convolutional network: the neighbours carry the same
+information. These layers draw one keep/drop decision per (sample, channel) and apply it
+to every step or pixel of that channel::
+
+    SpatialDropout1D(rate)   (N, L, C):      mask shape (N, 1, C)
+    SpatialDropout2D(rate)   (N, H, W, C):   mask shape (N, 1, 1, C)   channels_last
+                             (N, C, H, W):   mask shape (N, C, 1, 1)   channels_first
+
+Kept channels are scaled by 1 / (1 - rate); nothing happens unless ``training=True``.
+The mask and scale are the ``dropout`` op of :mod:`minigrad.layers.core` with a
+broadcasting ``noise_shape``.
+"""
+from .base import InputSpec
+from .core import Dropout, standardize_data_format
+
+
+class SpatialDropout1D(Dropout):
+    """Drop whole channels of (N, L, C) sequences with probability ``rate`` (in [0, 1)).
+
+    seed: int for a reproducible sequence of masks.
+    """
+
+    def __init__(self, rate, seed=None, **kwargs):
+        super().__init__(rate, seed=seed, **kwargs)
+        self.input_spec = InputSpec(ndim=3)
+
+    def _noise_shape(self, shape):
+        return (shape[0], 1, shape[2])
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("noise_shape", None)
+        return config
+
+
+class SpatialDropout2D(Dropout):
+    """Drop whole channels of images with probability ``rate`` (in [0, 1)).
+
+    data_format: ``"channels_last"`` (N, H, W, C) or ``"channels_first"`` (N, C, H, W);
+    None means ``mg.config.image_data_format()``.
+    """
+
+    def __init__(self, rate, data_format=None, seed=None, **kwargs):
+        super().__init__(rate, seed=seed, **kwargs)
+        self.data_format = standardize_data_format(data_format, "SpatialDropout2D")
+        self.input_spec = InputSpec(ndim=4)
+
+    def _noise_shape(self, shape):
+        if self.data_format == "channels_first":
+            return (shape[0], shape[1], 1, 1)
+        return (shape[0], 1, 1, shape[3])
+
+    def get_config(self):
+        config = super().get_config()
+        config.pop("noise_shape", None)
+        config["data_format"] = self.data_format
+        return config
