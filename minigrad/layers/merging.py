@@ -44,6 +44,7 @@ class Merge(Layer):
     """
 
     min_inputs, max_inputs = 1, None
+    _accepts_list = True            # the base Layer lets a list through to build/call
 
     def __call__(self, inputs, training=None, **kwargs):
         if not isinstance(inputs, (list, tuple)):
