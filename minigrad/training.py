@@ -180,6 +180,8 @@ class Trainer:
             # Read by callbacks that inspect gradients (minigrad.inspection.GradientStats).
             self._last_gradients = list(zip(weights, grads))
             self.optimizer.apply_gradients(zip(grads, weights))
+        elif not self.weights:
+            raise ValueError(_no_weights_message(self))
         elif not getattr(self, "_warned_no_weights", False):
             warnings.warn(f"Model '{self.name}' has no trainable weights; fit() only "
                           "computes the loss.", stacklevel=3)
@@ -378,6 +380,15 @@ class Trainer:
     @training_threads
     def predict_on_batch(self, x):
         return self(self._prepare_x(x), training=False).data
+
+
+def _no_weights_message(model):
+    """Why a model has nothing to train (the usual cause for a subclass)."""
+    return (f"Model '{model.name}' has no weights, so there is nothing to train. Weights are "
+            "created by layers the model tracks: in a subclass, create the layers in "
+            "__init__ and assign them as attributes (self.dense = layers.Dense(4)), also "
+            "inside lists or dicts; a layer created inside call() is new on every call and "
+            "is not tracked.")
 
 
 class _progress:

@@ -284,35 +284,37 @@ def test_activity_regularization_errors(kwargs, match):
 # InputLayer / Input
 # ----------------------------------------------------------------------------------------
 
-def test_input_returns_input_layer_with_batch_input_shape():
-    inp = layers.Input((8, 8, 1))
-    assert isinstance(inp, layers.InputLayer)
+def test_input_returns_the_symbolic_output_of_an_input_layer():
+    symbolic = layers.Input((8, 8, 1))
+    assert symbolic.shape == (None, 8, 8, 1) and symbolic.dtype == np.float32
+    inp = symbolic.layer
+    assert isinstance(inp, layers.InputLayer) and inp.output is symbolic
     assert inp.batch_input_shape == (None, 8, 8, 1) == inp.input_shape_hint
     assert inp.shape == (8, 8, 1) and inp.batch_size is None
     assert inp.built and inp.count_params() == 0 and inp.weights == []
     x = np.zeros((3, 8, 8, 1), "float32")
     assert inp(x).shape == (3, 8, 8, 1)
     assert inp.compute_output_shape() == (None, 8, 8, 1)
-    identity = layers.Input((2, 3), dtype="float64")
+    identity = layers.InputLayer((2, 3), dtype="float64")
     mg.gradcheck(lambda t: identity(t) * 1.0, [RNG.normal(size=(2, 2, 3))])
 
 
 def test_input_with_batch_size_name_and_batch_shape():
-    inp = layers.Input(shape=(4,), batch_size=2, name="features", dtype="float64")
+    inp = layers.Input(shape=(4,), batch_size=2, name="features", dtype="float64").layer
     assert inp.batch_input_shape == (2, 4) and inp.name == "features"
     assert inp.dtype == np.float64
     with pytest.raises(ValueError, match="batch"):
         inp(np.zeros((3, 4)))
     assert layers.InputLayer(batch_shape=(None, 5, 2)).batch_input_shape == (None, 5, 2)
     assert layers.InputLayer(input_shape=(5,)).batch_input_shape == (None, 5)
-    assert layers.Input(7).batch_input_shape == (None, 7)
+    assert layers.Input(7).shape == (None, 7)
     config = inp.get_config()
     assert config["batch_shape"] == (2, 4)
     assert layers.InputLayer.from_config(config).batch_input_shape == (2, 4)
 
 
 def test_input_layer_checks_shape():
-    inp = layers.Input((None, 3))
+    inp = layers.InputLayer((None, 3))
     assert inp(np.zeros((2, 9, 3))).shape == (2, 9, 3)
     with pytest.raises(ValueError, match="expected ndim=3"):
         inp(np.zeros((2, 3)))

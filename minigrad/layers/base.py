@@ -122,6 +122,29 @@ class Layer:
         self._batch_input_shape = _batch_input_shape(input_shape, batch_input_shape,
                                                      batch_size, input_dim)
         self._initial_weights = None if weights is None else [np.asarray(w) for w in weights]
+        self._inbound_nodes = []           # one Node per call on symbolic tensors
+
+    # -- tracking layers assigned as attributes ----------------------------------
+    def __setattr__(self, name, value):
+        """Remember attributes holding layers (also in lists, tuples and dicts), so a
+        subclass's ``weights``, ``losses``, ``trainable`` ... include its sublayers."""
+        tracked = self.__dict__.get("_tracked_attributes")
+        if tracked is None:
+            tracked = []
+            object.__setattr__(self, "_tracked_attributes", tracked)
+        if _holds_layers(value) or (type(value) in (list, dict) and not value
+                                    and not name.startswith("_")):
+            if name not in tracked:
+                tracked.append(name)
+        elif name in tracked:
+            tracked.remove(name)
+        object.__setattr__(self, name, value)
+
+    def __delattr__(self, name):
+        tracked = self.__dict__.get("_tracked_attributes")
+        if tracked and name in tracked:
+            tracked.remove(name)
+        object.__delattr__(self, name)
 
     def __init_subclass__(cls, **kwargs):
         """Make a subclass's own ``build`` mark the layer built, as Keras does.
@@ -177,14 +200,25 @@ class Layer:
             layer.trainable = value
 
     def _sublayers(self):
-        return []
+        """The layers this layer holds as attributes, in assignment order (each once)."""
+        result, seen = [], {id(self)}
+        for name in self.__dict__.get("_tracked_attributes", ()):
+            for layer in _layers_in(self.__dict__.get(name)):
+                if id(layer) not in seen:
+                    seen.add(id(layer))
+                    result.append(layer)
+        return result
 
     @property
     def weights(self):
-        """All weights, in creation order (Keras order)."""
-        own = list(self._weights)
+        """All weights: the layer's own in creation order, then each sublayer's (Keras
+        order); a weight shared by two sublayers is listed once."""
+        own, seen = list(self._weights), {id(w) for w in self._weights}
         for layer in self._sublayers():
-            own.extend(layer.weights)
+            for w in layer.weights:
+                if id(w) not in seen:
+                    seen.add(id(w))
+                    own.append(w)
         return own
 
     @property
@@ -243,12 +277,21 @@ class Layer:
     def losses(self):
         """Activity penalties of the last call, then one penalty per regularized trainable
         weight (recomputed on every access, so they are recorded by an active tape)."""
-        result = list(self._activity_losses)
-        for layer in self._sublayers():
-            result.extend(layer._activity_losses)
+        result = self._activity_losses_all()
         for w in self.trainable_weights:
             if w.regularizer is not None:
                 result.append(w.regularizer(w))
+        return result
+
+    def _activity_losses_all(self, seen=None):
+        """Activity penalties of the last call of this layer and of every sublayer."""
+        seen = set() if seen is None else seen
+        if id(self) in seen:
+            return []
+        seen.add(id(self))
+        result = list(self._activity_losses)
+        for layer in self._sublayers():
+            result.extend(layer._activity_losses_all(seen))
         return result
 
     # -- calling -----------------------------------------------------------------
@@ -274,7 +317,34 @@ class Layer:
                             f"{array.dtype}.")
         return Tensor(array.astype(self.dtype, copy=False))
 
+    # A layer takes one tensor unless its class sets this to True (merge layers, models);
+    # None means: True for layers defined outside minigrad (their call may take a list).
+    _accepts_list = None
+
+    def _check_structure(self, inputs):
+        if not isinstance(inputs, (list, tuple, dict)):
+            return False
+        accepts = self._accepts_list
+        if accepts is None:
+            accepts = not type(self).__module__.startswith("minigrad.")
+        if not accepts:
+            raise TypeError(f"Layer '{self.name}' ({type(self).__name__}) takes a single "
+                            f"input tensor, but was called on a {type(inputs).__name__} of "
+                            f"{len(inputs)} inputs. Merge them first (e.g. "
+                            "layers.Concatenate()) or call the layer on each.")
+        return True
+
     def __call__(self, inputs, training=None, **kwargs):
+        from .symbolic import is_symbolic, symbolic_call
+        structured = self._check_structure(inputs)
+        if is_symbolic(inputs):
+            if training is not None:
+                kwargs["training"] = training
+            return symbolic_call(self, inputs, kwargs)
+        if training is None and _training_context:
+            training = _training_context[-1]       # Keras hands `training` down to sublayers
+        if structured:
+            return self._call_structure(inputs, training, kwargs)
         x = self._convert_input(inputs)
         shape = x.shape
         if self._batch_input_shape is not None:
@@ -287,25 +357,46 @@ class Layer:
             self._build_with(shape)
         elif self.input_spec is not None:
             self.input_spec.check(self.name, shape)
+        return self._run_call(x, training, kwargs)
+
+    def _call_structure(self, inputs, training, kwargs):
+        """Call on a list/tuple/dict of inputs (merge layers, multi-input models)."""
+        if isinstance(inputs, dict):
+            x = {key: self._convert_input(value) for key, value in inputs.items()}
+            shapes = {key: t.shape for key, t in x.items()}
+        else:
+            x = type(inputs)(self._convert_input(value) for value in inputs)
+            shapes = [t.shape for t in x]
+        if not self.built:
+            self._build_with(shapes)
+        return self._run_call(x, training, kwargs)
+
+    def _run_call(self, x, training, kwargs):
         _layer_scope.append(self.name)
+        _training_context.append(training)
         try:
             if _accepts_training(type(self)):
                 kwargs["training"] = training
             outputs = self.call(x, **kwargs)
         finally:
+            _training_context.pop()
             _layer_scope.pop()
-        self._activity_losses = []
+        object.__setattr__(self, "_activity_losses", [])
         if self.activity_regularizer is not None:
             self._activity_losses.append(self._activity_penalty(outputs))
+        if isinstance(outputs, Tensor):      # for the summary of a subclassed model
+            object.__setattr__(self, "_last_output_shape", (None,) + outputs.shape[1:])
         return outputs
 
     def _build_with(self, shape):
-        if self.input_spec is not None:
+        single = not isinstance(shape, (list, dict)) and _is_shape(shape)
+        if self.input_spec is not None and single:
             self.input_spec.check(self.name, shape)
         spec, n_weights = self.input_spec, len(self._weights)
-        self.build(tuple(shape))
+        shape = tuple(shape) if single else shape
+        self.build(shape)
         self.built = True
-        self._build_shape = tuple(shape)
+        self._build_shape = shape
         if self._initial_weights is not None:
             try:
                 self.set_weights(self._initial_weights)
@@ -378,6 +469,34 @@ def _batch_input_shape(input_shape, batch_input_shape, batch_size, input_dim):
 
 
 _training_cache = {}
+# The `training` value of the layers currently running (innermost last): a layer called
+# inside another layer's call without `training=` gets its caller's value.
+_training_context = []
+
+
+def _is_shape(value):
+    return isinstance(value, tuple) and all(
+        s is None or isinstance(s, (int, np.integer)) for s in value)
+
+
+def _holds_layers(value):
+    if isinstance(value, Layer):
+        return True
+    if isinstance(value, (list, tuple)):
+        return any(_holds_layers(v) for v in value)
+    if isinstance(value, dict):
+        return any(_holds_layers(v) for v in value.values())
+    return False
+
+
+def _layers_in(value):
+    if isinstance(value, Layer):
+        return [value]
+    if isinstance(value, (list, tuple)):
+        return [layer for v in value for layer in _layers_in(v)]
+    if isinstance(value, dict):
+        return [layer for v in value.values() for layer in _layers_in(v)]
+    return []
 
 
 def _accepts_training(cls):

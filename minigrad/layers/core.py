@@ -363,6 +363,8 @@ class InputLayer(Layer):
             axes={i: s for i, s in enumerate(self.batch_input_shape) if i and s is not None})
         self.built = True
         self._build_shape = self.batch_input_shape
+        from .symbolic import make_input
+        self.output = make_input(self)        # the symbolic tensor mg.Input(...) returns
 
     @property
     def shape(self):
@@ -403,10 +405,12 @@ def _shape_tuple(shape, argument):
 
 
 def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None):  # noqa: N802
-    """Start a model: ``mg.Sequential([Input((8, 8, 1)), ...])``.
+    """A symbolic input: ``x = Input((8, 8, 1))`` starts a functional model
+    (``mg.Model(x, outputs)``) or a ``mg.Sequential([Input((8, 8, 1)), ...])``.
 
-    Returns an :class:`InputLayer` whose ``batch_input_shape`` (``(batch_size, *shape)``)
-    the model reads to build itself at once.
+    Returns the :class:`~minigrad.layers.symbolic.SymbolicTensor` of a new
+    :class:`InputLayer`: ``.shape`` is ``(batch_size, *shape)`` (None for any batch
+    size), ``.dtype`` the dtype, ``.name`` the layer's name.
     """
     return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name,
-                      batch_shape=batch_shape)
+                      batch_shape=batch_shape).output

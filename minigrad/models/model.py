@@ -1,0 +1,131 @@
+"""``Model``: a layer that trains. The base of the three ways to build one.
+
+* **Functional** — ``mg.Model(inputs, outputs)`` with symbolic tensors from ``mg.Input``
+  (:mod:`minigrad.models.functional`); ``Model(...)`` then returns a ``Functional``.
+* **Sequential** — ``mg.Sequential([...])``, a chain: the same graph machinery with one
+  input and one output (:mod:`minigrad.models.sequential`).
+* **Subclassed** — ``class Net(mg.Model)`` with layers assigned as attributes in
+  ``__init__`` and the computation in ``call(self, x, training=False)``; the attributes are
+  tracked by :class:`~minigrad.layers.Layer`, so ``weights``, ``losses``, ``trainable``,
+  ``summary`` and ``save_weights`` see every sublayer.
+
+All three share what this class adds to a Layer: ``compile/fit/evaluate/predict/...``
+(:class:`~minigrad.training.Trainer`), ``layers``/``get_layer``, ``summary`` and the
+``.npz`` weights files (:mod:`minigrad.saving`).
+"""
+import os
+
+import numpy as np
+
+from .. import saving
+from ..layers.base import Layer
+from ..training import Trainer
+
+__all__ = ["Model"]
+
+
+class Model(Trainer, Layer):
+    """A layer with training methods; see the module docstring for the three styles.
+
+    ``Model(inputs, outputs, name=None)`` builds a functional model. A subclass calls
+    ``super().__init__(name=...)`` and defines ``call(self, inputs, training=False)``.
+    """
+
+    _accepts_list = True         # multi-input models take a list (or dict) of inputs
+
+    def __new__(cls, *args, **kwargs):
+        if cls is Model and (args or "inputs" in kwargs or "outputs" in kwargs):
+            from .functional import Functional
+            return object.__new__(Functional)
+        return object.__new__(cls)
+
+    def __init__(self, *args, name=None, trainable=True, dtype=None, **kwargs):
+        if args:
+            raise TypeError(f"{type(self).__name__}.__init__ takes keyword arguments only "
+                            f"(name=..., trainable=...); received {len(args)} positional "
+                            "argument(s). For a functional model call mg.Model(inputs, "
+                            "outputs).")
+        Layer.__init__(self, name=name, trainable=trainable, dtype=dtype, **kwargs)
+        self._init_training_state()
+
+    # -- structure ---------------------------------------------------------------
+    @property
+    def layers(self):
+        """The model's layers (a subclass's: those assigned as attributes, in order)."""
+        return list(self._sublayers())
+
+    def get_layer(self, name=None, index=None):
+        """A layer by ``index`` (position in ``layers``) or by ``name``."""
+        layers = self.layers
+        if index is not None and name is not None:
+            raise ValueError("get_layer: provide only one of `name` and `index`. Received: "
+                             f"name={name!r}, index={index!r}")
+        if index is not None:
+            if not isinstance(index, (int, np.integer)) or not -len(layers) <= index < len(layers):
+                raise ValueError(f"get_layer: index={index!r} is out of range; model "
+                                 f"'{self.name}' has {len(layers)} layers.")
+            return layers[index]
+        if name is not None:
+            for layer in layers:
+                if layer.name == name:
+                    return layer
+            raise ValueError(f"get_layer: no layer named '{name}' in model '{self.name}'. "
+                             f"Layers: {', '.join(l.name for l in layers) or '(none)'}.")
+        raise ValueError("get_layer: provide either `name` or `index`.")
+
+    def _require_built(self, what):
+        if not self.built:
+            raise ValueError(f"Model '{self.name}' has not yet been built, so {what} is not "
+                             "known. Build it first: call it on data (model(x) or fit), call "
+                             "build(input_shape), give the first layer an input_shape, or "
+                             "start from mg.Input(shape).")
+
+    def count_params(self):
+        self._require_built("count_params()")
+        return int(sum(w.size for w in self.weights))
+
+    # -- weights files -----------------------------------------------------------
+    def save_weights(self, filepath, overwrite=True):
+        """Write all weights to a ``.npz`` file (atomically); see :mod:`minigrad.saving`."""
+        if not overwrite and os.path.exists(filepath):
+            raise FileExistsError(f"save_weights: {filepath!r} exists and overwrite=False.")
+        return saving.save_weights(self, filepath)
+
+    def load_weights(self, filepath, by_name=False):
+        """Load weights written by :meth:`save_weights`; checked in full before any change."""
+        saving.load_weights(self, filepath, by_name=by_name)
+
+    # -- summary -----------------------------------------------------------------
+    def summary(self, line_length=None, print_fn=None):
+        """Print a table: each layer's name and type, output shape, parameter count and
+        multiply-adds per sample ("Connected to" too for a functional graph), then the
+        parameter totals (equal to Keras's)."""
+        from .summary import summary_lines
+        self._require_built("its summary")
+        print_fn = print if print_fn is None else print_fn
+        for line in summary_lines(self, line_length):
+            print_fn(line)
+
+    # -- subclassed models -------------------------------------------------------
+    def call(self, inputs, training=None):
+        raise NotImplementedError(f"Model '{self.name}' ({type(self).__name__}) has no "
+                                  "call(): a subclass of mg.Model must define "
+                                  "call(self, inputs, training=False), or build a "
+                                  "functional model with mg.Model(inputs, outputs).")
+
+    def get_config(self):
+        if type(self).get_config is Model.get_config and type(self).__module__ != __name__:
+            raise NotImplementedError(f"Model '{self.name}' is a subclass "
+                                      f"({type(self).__name__}); define its own get_config() "
+                                      "returning its constructor arguments to serialize it.")
+        return Layer.get_config(self)
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        """``Model.from_config(functional_model.get_config())`` rebuilds the graph; a
+        subclass is made with ``cls(**config)``."""
+        if "input_layers" in config and "layers" in config:
+            from .functional import Functional
+            return Functional.from_config(config, custom_objects=custom_objects)
+        return cls(**config)
+
