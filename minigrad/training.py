@@ -43,8 +43,8 @@ def _as_array(data, argument):
         return data.data
     if isinstance(data, (list, tuple)) and data and all(
             isinstance(d, (np.ndarray, Tensor)) for d in data) and len(data) > 1:
-        raise TypeError(f"`{argument}` must be one array; minigrad models have a single "
-                        f"input and output. Received a {type(data).__name__} of "
+        raise TypeError(f"`{argument}` must be one array: the model has a single input "
+                        f"(and output). Received a {type(data).__name__} of "
                         f"{len(data)} arrays.")
     try:
         array = np.asarray(data)
@@ -98,12 +98,13 @@ class Trainer:
         self.optimizer = None
         self.loss = None
         self.compiled_metrics = []
+        self._output_losses = None       # [(output name, loss, weight)] for several outputs
         self.compiled = False
         self.stop_training = False
         self.history = None
 
     # -- compile -----------------------------------------------------------------
-    def compile(self, optimizer="sgd", loss=None, metrics=None):
+    def compile(self, optimizer="sgd", loss=None, metrics=None, loss_weights=None):
         """Choose the optimizer, the loss and the metrics.
 
         optimizer: an optimizer object or its name (``"sgd"``).
@@ -111,6 +112,12 @@ class Trainer:
             (``"sparse_categorical_crossentropy"``, ``"mse"``, ...).
         metrics: list of metric objects or names (``["accuracy"]``); ``"accuracy"`` picks
             the accuracy that fits the loss.
+        loss_weights: for a model with several outputs, one weight per output (a list,
+            or a dict keyed by output name); the loss is the weighted sum.
+
+        A model with several outputs takes one loss for all, a list (one per output) or
+        a dict keyed by output name, and metrics as a list of lists or a dict; ``fit``
+        then also reports each output's unweighted loss as ``<output name>_loss``.
         """
         from . import losses as losses_module
         from . import metrics as metrics_module
@@ -118,6 +125,13 @@ class Trainer:
         if loss is None:
             raise ValueError("compile() needs a `loss` (an object, a function or a name such "
                              "as 'sparse_categorical_crossentropy').")
+        output_keys = self._output_keys()
+        if output_keys is not None or isinstance(loss, (list, tuple, dict)) \
+                or loss_weights is not None:
+            self.optimizer = optimizers_module.get(optimizer)
+            self._compile_outputs(output_keys, loss, metrics, loss_weights)
+            return
+        self._output_losses = None
         self.optimizer = optimizers_module.get(optimizer)
         self.loss = losses_module.get(loss)
         if metrics is None:
@@ -139,6 +153,8 @@ class Trainer:
 
     # -- data --------------------------------------------------------------------
     def _prepare_x(self, x, argument="x"):
+        if self._input_count() > 1 or isinstance(x, dict):
+            return self._prepare_structure(x, argument, inputs=True)
         x = _as_array(x, argument)
         if len(x) == 0:
             raise ValueError(f"`{argument}` is empty (shape {x.shape}); there is nothing to "
@@ -152,7 +168,10 @@ class Trainer:
         if y is None:
             raise ValueError(f"`{names[1]}` is required: the targets for `{names[0]}`.")
         x = self._prepare_x(x, names[0])
-        y = _as_array(y, names[1])
+        if self._output_losses is not None:
+            y = self._prepare_structure(y, names[1], inputs=False)
+        else:
+            y = _as_array(y, names[1])
         if len(x) != len(y):
             raise ValueError(f"`{names[0]}` and `{names[1]}` must have the same number of "
                              f"samples (first axis): {names[0]} has {len(x)} (shape "
@@ -162,9 +181,134 @@ class Trainer:
     def _check_input_shape(self, shape, what="input"):
         pass                                     # Sequential overrides this
 
+    # -- several inputs and outputs (functional models) ----------------------------
+    def _input_count(self):
+        graph = getattr(self, "_graph", None)
+        return 1 if graph is None else len(graph.inputs)
+
+    def _output_keys(self):
+        """Names of the outputs when the model has several (dict keys for a dict of
+        outputs, else the output layers' names), or None for one output."""
+        graph = getattr(self, "_graph", None)
+        if graph is None or len(graph.outputs) == 1:
+            return None
+        if isinstance(getattr(self, "_outputs_struct", None), dict):
+            return list(self._outputs_struct)
+        return list(self.output_names)
+
+    def _compile_outputs(self, keys, loss, metrics, loss_weights):
+        """Per-output losses, weights and metrics (Keras's rules and key names)."""
+        from . import losses as losses_module
+        from . import metrics as metrics_module
+        keys = keys or list(getattr(self, "output_names", None) or ["output"])
+        per_loss = _per_output(loss, keys, "loss")
+        weights = _per_output(1.0 if loss_weights is None else loss_weights, keys,
+                              "loss_weights")
+        for key, w in zip(keys, weights):
+            if w is None:
+                continue
+            if isinstance(w, bool) or not isinstance(w, numbers.Real) or not math.isfinite(w):
+                raise ValueError(f"compile(): loss_weights for output '{key}' must be a "
+                                 f"finite number. Received: {w!r}")
+        self._output_losses = [(key, None if l is None else losses_module.get(l),
+                                1.0 if w is None else float(w))
+                               for key, l, w in zip(keys, per_loss, weights)]
+        if all(fn is None for _, fn, _ in self._output_losses):
+            raise ValueError(f"compile(): no loss for any of the outputs {keys}.")
+        self.loss = [fn for _, fn, _ in self._output_losses]
+        if metrics is None:
+            per_metrics = [[] for _ in keys]
+        elif isinstance(metrics, dict) or (isinstance(metrics, (list, tuple)) and metrics
+                                           and all(isinstance(m, (list, tuple))
+                                                   for m in metrics)):
+            per_metrics = [m or [] for m in _per_output(metrics, keys, "metrics", fill=[])]
+        elif len(keys) == 1:
+            per_metrics = [metrics if isinstance(metrics, (list, tuple)) else [metrics]]
+        else:
+            raise ValueError(f"compile(): for a model with several outputs {keys}, give "
+                             "`metrics` as a dict keyed by output name or as a list of "
+                             f"lists (one per output). Received: metrics={metrics!r}")
+        self.compiled_metrics, self._metric_outputs = [], []
+        for i, (key, fn, _) in enumerate(self._output_losses):
+            items = per_metrics[i] if isinstance(per_metrics[i], (list, tuple)) \
+                else [per_metrics[i]]
+            for m in items:
+                metric = metrics_module.get(m, loss=fn)
+                self.compiled_metrics.append(metric)
+                self._metric_outputs.append((i, f"{key}_{metric.name}"))
+        self._output_loss_means = [_Mean() for _ in self._output_losses]
+        self.compiled = True
+
+    def _prepare_structure(self, data, argument, inputs):
+        """A list or dict of arrays, one per model input (or output), as _Arrays."""
+        keys = ([t.name for t in self._graph.inputs] if inputs
+                else [key for key, _, _ in self._output_losses])
+        if isinstance(data, dict):
+            missing = [k for k in keys if k not in data and (inputs or self._output_losses[
+                keys.index(k)][1] is not None)]
+            if missing:
+                raise ValueError(f"`{argument}` has no entry for {missing}; expected keys "
+                                 f"{keys}, received {list(data)}.")
+            items = [data.get(k) for k in keys]
+        elif isinstance(data, (list, tuple)) and not isinstance(data, np.ndarray):
+            items = list(data)
+            if len(items) != len(keys):
+                raise ValueError(f"`{argument}` must hold {len(keys)} arrays, one for each "
+                                 f"{'input' if inputs else 'output'} {keys}; received "
+                                 f"{len(items)}.")
+        elif len(keys) == 1:
+            items = [data]
+        else:
+            raise ValueError(f"`{argument}` must be a list or dict of {len(keys)} arrays, one "
+                             f"for each {'input' if inputs else 'output'} {keys}; received "
+                             f"one {type(data).__name__}.")
+        arrays = [None if item is None else _as_array(item, f"{argument}['{k}']")
+                  for k, item in zip(keys, items)]
+        sizes = {k: len(a) for k, a in zip(keys, arrays) if a is not None}
+        if len(set(sizes.values())) > 1:
+            raise ValueError(f"The arrays of `{argument}` must have the same number of samples "
+                             f"(first axis); received {sizes}.")
+        if sizes and not any(sizes.values()):
+            raise ValueError(f"`{argument}` is empty; there is nothing to train on or predict.")
+        if inputs:
+            from .models.functional import check_input
+            for i, (t, a) in enumerate(zip(self._graph.inputs, arrays)):
+                check_input(self.name, t, a.shape, i)
+            arrays = [a.astype(t.dtype) if a.dtype != t.dtype else a
+                      for t, a in zip(self._graph.inputs, arrays)]
+        return _Arrays(arrays)
+
+    def _total_loss_outputs(self, y_true, y_pred):
+        """Weighted sum of the per-output losses (each kept for the logs) + penalties."""
+        y_pred = _as_list(y_pred)
+        total, self._last_output_losses = None, []
+        for (key, fn, weight), yt, yp in zip(self._output_losses, y_true, y_pred):
+            if fn is None or yt is None:
+                self._last_output_losses.append(None)
+                continue
+            value = fn(yt, yp)
+            self._last_output_losses.append(float(value.data))
+            term = value * weight if weight != 1.0 else value
+            total = term if total is None else total + term
+        for penalty in self.losses:
+            total = total + penalty
+        return total
+
+    def _update_output_metrics(self, y, y_pred):
+        y_pred = _as_list(y_pred)
+        n = len(y)
+        for mean, value in zip(self._output_loss_means, self._last_output_losses):
+            if value is not None:
+                mean.update(value, n)
+        for metric, (i, _) in zip(self.compiled_metrics, self._metric_outputs):
+            if y.arrays[i] is not None:
+                metric.update_state(y.arrays[i], y_pred[i])
+
     # -- one step ----------------------------------------------------------------
     def _total_loss(self, y_true, y_pred):
         """Compiled loss + sum of ``self.losses``; read inside the tape so it records."""
+        if self._output_losses is not None:
+            return self._total_loss_outputs(y_true, y_pred)
         loss = self.loss(y_true, y_pred)
         for penalty in self.losses:
             loss = loss + penalty
@@ -172,7 +316,7 @@ class Trainer:
 
     def _train_step(self, x, y):
         with GradientTape() as tape:
-            y_pred = self(x, training=True)        # builds the model on the first call
+            y_pred = self(_unwrap(x), training=True)   # builds the model on the first call
             loss = self._total_loss(y, y_pred)
         weights = self.trainable_weights
         if weights:
@@ -189,22 +333,39 @@ class Trainer:
         return float(loss.data), y_pred
 
     def _test_step(self, x, y):
-        y_pred = self(x, training=False)
+        y_pred = self(_unwrap(x), training=False)
         loss = self._total_loss(y, y_pred)
         return float(loss.data), y_pred
 
     def _update_metrics(self, y, y_pred):
+        if self._output_losses is not None:
+            return self._update_output_metrics(y, y_pred)
         for metric in self.compiled_metrics:
             metric.update_state(y, y_pred)
 
     def _reset_metrics(self):
         for metric in self.compiled_metrics:
             metric.reset_state()
+        for i in range(len(self._output_losses or [])):
+            self._output_loss_means[i] = _Mean()
 
     def _logs(self, loss_mean, prefix=""):
         logs = {prefix + "loss": float(loss_mean.result())}
+        if self._output_losses is not None:
+            return self._logs_outputs(logs, prefix)
         for metric in self.compiled_metrics:
             logs[prefix + metric.name] = float(np.asarray(metric.result()))
+        return logs
+
+    def _logs_outputs(self, logs, prefix):
+        """Keras's keys: ``<output>_loss`` (unweighted, when there are several losses)
+        and ``<output>_<metric>``."""
+        if sum(fn is not None for _, fn, _ in self._output_losses) > 1:
+            for (key, fn, _), mean in zip(self._output_losses, self._output_loss_means):
+                if fn is not None:
+                    logs[f"{prefix}{key}_loss"] = float(mean.result())
+        for metric, (_, key) in zip(self.compiled_metrics, self._metric_outputs):
+            logs[prefix + key] = float(np.asarray(metric.result()))
         return logs
 
     # -- fit ---------------------------------------------------------------------
@@ -340,15 +501,21 @@ class Trainer:
         outputs = []
         with _progress(verbose, math.ceil(len(x) / batch_size), "predict") as bar:
             for index in _batches(len(x), batch_size):
-                outputs.append(self(x[index], training=False).data)
+                outputs.append(_numpy(self(_unwrap(x[index]), training=False)))
                 if bar is not None:
                     bar.update(1)
-        return np.concatenate(outputs, axis=0)
+        return _concatenate(outputs)
 
     # -- single batches ----------------------------------------------------------
     def _batch_result(self, loss, return_dict):
         logs = {"loss": loss}
-        for metric in self.compiled_metrics:
+        if self._output_losses is not None:
+            self._output_loss_means = [_Mean() for _ in self._output_losses]
+            for mean, value in zip(self._output_loss_means, self._last_output_losses):
+                if value is not None:
+                    mean.update(value, 1)
+            logs = self._logs_outputs(logs, "")
+        for metric in ([] if self._output_losses is not None else self.compiled_metrics):
             logs[metric.name] = float(np.asarray(metric.result()))
         if return_dict:
             return logs
@@ -379,7 +546,7 @@ class Trainer:
 
     @training_threads
     def predict_on_batch(self, x):
-        return self(self._prepare_x(x), training=False).data
+        return _numpy(self(_unwrap(self._prepare_x(x)), training=False))
 
 
 def _no_weights_message(model):
@@ -389,6 +556,67 @@ def _no_weights_message(model):
             "__init__ and assign them as attributes (self.dense = layers.Dense(4)), also "
             "inside lists or dicts; a layer created inside call() is new on every call and "
             "is not tracked.")
+
+
+class _Arrays:
+    """One array per model input (or output), sliced together: ``len`` is the number of
+    samples and ``arrays[index]`` slices every array, so batching code treats it like
+    one array."""
+
+    def __init__(self, arrays):
+        self.arrays = list(arrays)
+
+    def __len__(self):
+        return next(len(a) for a in self.arrays if a is not None)
+
+    def __getitem__(self, index):
+        return _Arrays(None if a is None else a[index] for a in self.arrays)
+
+    def __iter__(self):
+        return iter(self.arrays)
+
+
+def _as_list(outputs):
+    if isinstance(outputs, dict):
+        return list(outputs.values())
+    return list(outputs) if isinstance(outputs, (list, tuple)) else [outputs]
+
+
+def _unwrap(x):
+    return x.arrays if isinstance(x, _Arrays) else x
+
+
+def _numpy(outputs):
+    if isinstance(outputs, dict):
+        return {k: v.data for k, v in outputs.items()}
+    if isinstance(outputs, (list, tuple)):
+        return [v.data for v in outputs]
+    return outputs.data
+
+
+def _concatenate(batches):
+    first = batches[0]
+    if isinstance(first, dict):
+        return {k: np.concatenate([b[k] for b in batches], axis=0) for k in first}
+    if isinstance(first, list):
+        return [np.concatenate([b[i] for b in batches], axis=0) for i in range(len(first))]
+    return np.concatenate(batches, axis=0)
+
+
+def _per_output(value, keys, argument, fill=None):
+    """``value`` spread over the outputs ``keys``: one for all, a list, or a dict."""
+    if isinstance(value, dict):
+        unknown = [k for k in value if k not in keys]
+        if unknown:
+            raise ValueError(f"compile(): `{argument}` has keys {unknown} that are not "
+                             f"outputs of the model; outputs: {keys}.")
+        return [value.get(k, fill) for k in keys]
+    if isinstance(value, (list, tuple)):
+        if len(value) != len(keys):
+            raise ValueError(f"compile(): `{argument}` must have one entry per output "
+                             f"{keys}; received {len(value)}.")
+        return list(value)
+    return [value] * len(keys)
 
 
 class _progress:

@@ -212,3 +212,51 @@ def test_sequential_starts_from_input_and_runs_on_the_graph():
     deferred = mg.Sequential([layers.Dense(3), Scale()])
     assert deferred(np.ones((2, 5))).shape == (2, 3)
     assert deferred.output_shape == (None, 3)
+
+
+def _two_in_two_out():
+    a, b = mg.Input((4,), name="a"), mg.Input((3,), name="b")
+    h = Sum()([layers.Dense(3)(a), b])
+    return mg.Model({"a": a, "b": b}, [layers.Dense(1, name="reg")(h),
+                                       layers.Dense(3, name="cls")(h)])
+
+
+def test_multi_input_multi_output_compile_fit_evaluate_predict():
+    mg.set_random_seed(0)
+    model = _two_in_two_out()
+    rng = np.random.default_rng(0)
+    xa, xb = rng.normal(size=(20, 4)), rng.normal(size=(20, 3))
+    y_reg, y_cls = rng.normal(size=(20, 1)), rng.integers(0, 3, 20)
+    model.compile("sgd", loss={"reg": "mse",
+                               "cls": mg.losses.SparseCategoricalCrossentropy(from_logits=True)},
+                  loss_weights={"reg": 2.0, "cls": 0.5}, metrics={"cls": ["accuracy"]})
+    history = model.fit({"a": xa, "b": xb}, [y_reg, y_cls], epochs=2, batch_size=8,
+                        validation_split=0.25, verbose=0).history
+    assert list(history) == ["loss", "reg_loss", "cls_loss", "cls_accuracy", "val_loss",
+                             "val_reg_loss", "val_cls_loss", "val_cls_accuracy"]
+    logs = model.evaluate({"a": xa, "b": xb}, {"reg": y_reg, "cls": y_cls}, verbose=0,
+                          return_dict=True)
+    np.testing.assert_allclose(logs["loss"], 2.0 * logs["reg_loss"] + 0.5 * logs["cls_loss"],
+                               rtol=1e-5)
+    reg, cls = model.predict({"a": xa, "b": xb}, batch_size=7, verbose=0)
+    assert reg.shape == (20, 1) and cls.shape == (20, 3)
+    batch = model.train_on_batch({"a": xa, "b": xb}, [y_reg, y_cls], return_dict=True)
+    assert set(batch) == {"loss", "reg_loss", "cls_loss", "cls_accuracy"}
+
+
+def test_multi_output_errors():
+    model = _two_in_two_out()
+    with pytest.raises(ValueError, match="one entry per output"):
+        model.compile("sgd", loss=["mse"])
+    with pytest.raises(ValueError, match="not outputs of the model"):
+        model.compile("sgd", loss={"nope": "mse"})
+    with pytest.raises(ValueError, match="list of lists"):
+        model.compile("sgd", loss="mse", metrics=["mae"])
+    model.compile("sgd", loss="mse")
+    x = {"a": np.zeros((4, 4)), "b": np.zeros((4, 3))}
+    with pytest.raises(ValueError, match="2 arrays, one for each output"):
+        model.fit(x, np.zeros((4, 1)), verbose=0)
+    with pytest.raises(ValueError, match="no entry for \\['b'\\]"):
+        model.fit({"a": np.zeros((4, 4))}, [np.zeros((4, 1))] * 2, verbose=0)
+    with pytest.raises(ValueError, match="'b'.*expects shape"):
+        model.predict({"a": np.zeros((4, 4)), "b": np.zeros((4, 2))}, verbose=0)

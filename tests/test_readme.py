@@ -40,3 +40,14 @@ def test_map_names_every_package_file():
                      if p.suffix in (".py", ".pyx") and "__pycache__" not in p.parts)
     missing = [p for p in tracked if f"`{p}`" not in README]
     assert not missing, f"README map lacks: {missing}"
+
+
+def test_functional_example_prints_the_summary_the_readme_shows():
+    blocks = _fenced_blocks()
+    position = next(i for i, (lang, text) in enumerate(blocks)
+                    if lang == "python" and "mg.Model(inputs" in text)
+    code, expected = blocks[position][1], blocks[position + 1][1]
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(compile(code, "README.md", "exec"), {})
+    assert out.getvalue().strip() == expected.strip()

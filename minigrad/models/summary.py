@@ -95,7 +95,11 @@ def summary_lines(model, line_length=None):
     """The lines of ``model.summary()`` (a list of strings)."""
     from .sequential import Sequential
     connected_column = _graph_of(model) is not None and not isinstance(model, Sequential)
-    widths = [40, 22, 10, 14] + ([28] if connected_column else [])
+    rows = layer_rows(model)
+    widths = [40, 22, 10, 14]
+    if connected_column:
+        longest = max([len(c) for row in rows for c in row[3]] + [len("Connected to")])
+        widths = [36, 20, 9, 12, longest + 2]
     if line_length:
         widths[0] = max(20, line_length - sum(widths[1:]))
     total_width = sum(widths)
@@ -111,7 +115,6 @@ def summary_lines(model, line_length=None):
     lines = [f'Model: "{model.name}"', "_" * total_width, row(header), "=" * total_width]
     notes = []
     total_madds = 0
-    rows = layer_rows(model)
     for i, (layer, shape, madds, connected) in enumerate(rows):
         total_madds += madds
         params = sum(w.size for w in layer.weights)
