@@ -260,3 +260,15 @@ def test_multi_output_errors():
         model.fit({"a": np.zeros((4, 4))}, [np.zeros((4, 1))] * 2, verbose=0)
     with pytest.raises(ValueError, match="'b'.*expects shape"):
         model.predict({"a": np.zeros((4, 4)), "b": np.zeros((4, 2))}, verbose=0)
+
+
+def test_sequential_build_is_all_or_nothing():
+    dense, conv = layers.Dense(3), layers.Conv2D(2, 3)
+    model = mg.Sequential([dense, conv])
+    with pytest.raises(ValueError, match="conv2d"):
+        model(np.zeros((2, 4), "float32"))
+    assert not dense.built and dense.weights == [] and not model.built
+    assert dense._inbound_nodes == []
+    model.pop()
+    assert model(np.zeros((2, 4), "float32")).shape == (2, 3)
+    assert dense.kernel.shape == (4, 3)
