@@ -15,15 +15,46 @@ Nothing is recorded outside a tape, and a tape records an op only if one of its 
 is tracked: watched with ``tape.watch``, a trainable :class:`~minigrad.Variable`
 (watched automatically), or the output of an op the tape already recorded.
 """
+import contextlib
+import threading
+
 import numpy as np
 
 from .tensor import Tensor, Variable, as_tensor
 
-# Tapes currently inside their ``with`` block, innermost last.
-_active_tapes = []
-# Names of the layers currently running (innermost last); tape entries remember it so
-# that a bad gradient can be traced back to the layer that made it.
-_layer_scope = []
+
+class _ThreadState(threading.local):
+    """What the tape machinery remembers, kept per thread (as TensorFlow does): a tape
+    entered in one thread never sees the ops another thread runs at the same time.
+
+    tapes: the tapes currently inside their ``with`` block in this thread, innermost last.
+    layers: names of the layers currently running in this thread (innermost last); tape
+        entries remember the innermost one, so a bad gradient can be traced to its layer.
+    """
+
+    def __init__(self):
+        self.tapes = []
+        self.layers = []
+
+
+_state = _ThreadState()
+
+
+def active_tapes():
+    """The tapes recording in the calling thread, innermost last (a copy)."""
+    return list(_state.tapes)
+
+
+@contextlib.contextmanager
+def layer_scope(name):
+    """Context manager: ops run inside it are recorded as belonging to layer ``name``
+    (in the calling thread only)."""
+    layers = _state.layers
+    layers.append(name)
+    try:
+        yield
+    finally:
+        layers.pop()
 
 
 class TapeEntry:
@@ -73,7 +104,7 @@ def record(op, inputs, out, backward):
     result = Tensor.__new__(Tensor)
     result.data = out
     result.grad = result.name = result._tape = result._hooks = None
-    for tape in _active_tapes:             # usually none or one
+    for tape in _state.tapes:              # usually none or one
         if tape._stopped:
             continue
         tracked = tape._tracked
@@ -86,8 +117,9 @@ def record(op, inputs, out, backward):
                 connected = True
         if connected:
             entries = tape._entries
+            layers = _state.layers
             entries.append(TapeEntry(op, inputs, result, backward,
-                                     _layer_scope[-1] if _layer_scope else None, len(entries)))
+                                     layers[-1] if layers else None, len(entries)))
             tracked[id(result)] = result
             result._tape = tape
     return result
@@ -128,12 +160,12 @@ class GradientTape:
             raise RuntimeError("This non-persistent GradientTape has already computed "
                                "gradients; create a new tape to record again.")
         self._recording = True
-        _active_tapes.append(self)
+        _state.tapes.append(self)
         return self
 
     def __exit__(self, *exc):
         self._recording = False
-        _active_tapes.remove(self)
+        _state.tapes.remove(self)
         return False
 
     def _watch(self, t):

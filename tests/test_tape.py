@@ -415,15 +415,12 @@ def test_printed_tape_is_a_table():
 
 
 def test_entries_remember_the_layer_scope():
-    from minigrad.tape import _layer_scope
+    from minigrad.tape import layer_scope
     x = vec(1.0)
     with mg.GradientTape() as tape:
         tape.watch(x)
-        _layer_scope.append("dense_1")
-        try:
+        with layer_scope("dense_1"):
             y = x * 2
-        finally:
-            _layer_scope.pop()
         y = y + 1
     first, second = list(tape)
     assert first.layer == "dense_1" and second.layer is None

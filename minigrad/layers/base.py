@@ -20,7 +20,7 @@ import re
 import numpy as np
 
 from .. import config as _config
-from ..tape import _layer_scope
+from ..tape import layer_scope
 from ..tensor import Tensor, Variable
 
 _name_counts = {}
@@ -372,15 +372,14 @@ class Layer:
         return self._run_call(x, training, kwargs)
 
     def _run_call(self, x, training, kwargs):
-        _layer_scope.append(self.name)
         _training_context.append(training)
         try:
-            if _accepts_training(type(self)):
-                kwargs["training"] = training
-            outputs = self.call(x, **kwargs)
+            with layer_scope(self.name):
+                if _accepts_training(type(self)):
+                    kwargs["training"] = training
+                outputs = self.call(x, **kwargs)
         finally:
             _training_context.pop()
-            _layer_scope.pop()
         object.__setattr__(self, "_activity_losses", [])
         if self.activity_regularizer is not None:
             self._activity_losses.append(self._activity_penalty(outputs))

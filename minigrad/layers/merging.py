@@ -26,7 +26,7 @@ import numbers
 import numpy as np
 
 from .. import ops
-from ..tape import _layer_scope
+from ..tape import layer_scope
 from ..tensor import Tensor
 from .base import Layer
 
@@ -58,11 +58,8 @@ class Merge(Layer):
         self._check_shapes(shapes)
         if not self.built:
             self._build_with(shapes)
-        _layer_scope.append(self.name)
-        try:
+        with layer_scope(self.name):
             outputs = self.call(tensors)
-        finally:
-            _layer_scope.pop()
         self._activity_losses = []
         if self.activity_regularizer is not None:
             self._activity_losses.append(self._activity_penalty(outputs))

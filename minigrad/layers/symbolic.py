@@ -163,7 +163,7 @@ def _tapes_paused():
     """Active tapes do not record (or watch weights) inside this block."""
     from .. import tape as tape_module
     with contextlib.ExitStack() as stack:
-        for tape in list(getattr(tape_module, "_active_tapes", [])):
+        for tape in tape_module.active_tapes():
             stack.enter_context(tape.stop_recording())
         yield
 
