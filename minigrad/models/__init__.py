@@ -12,4 +12,12 @@ from .functional import Functional  # noqa: F401
 from .sequential import Sequential  # noqa: F401
 from .summary import multiply_adds, summary_lines  # noqa: F401
 
-__all__ = ["Model", "Functional", "Sequential", "multiply_adds", "summary_lines"]
+__all__ = ["Model", "Functional", "Sequential", "multiply_adds", "summary_lines",
+           "load_model"]
+
+
+def load_model(filepath):
+    """A model from a ``.keras`` file written by minigrad or Keras 3; see
+    :mod:`minigrad.saving`."""
+    from .. import saving
+    return saving.load_model(filepath)

@@ -85,14 +85,22 @@ class Model(Trainer, Layer):
         return int(sum(w.size for w in self.weights))
 
     # -- weights files -----------------------------------------------------------
+    def save(self, filepath, overwrite=True):
+        """Write the whole model as a Keras 3 ``.keras`` archive; see :mod:`minigrad.saving`."""
+        if not overwrite and os.path.exists(filepath):
+            raise FileExistsError(f"save: {filepath!r} exists and overwrite=False.")
+        return saving.save_model(self, filepath)
+
     def save_weights(self, filepath, overwrite=True):
-        """Write all weights to a ``.npz`` file (atomically); see :mod:`minigrad.saving`."""
+        """Write all weights to ``.npz`` (or Keras's ``.weights.h5`` layout for ``.h5``
+        names), atomically; see :mod:`minigrad.saving`."""
         if not overwrite and os.path.exists(filepath):
             raise FileExistsError(f"save_weights: {filepath!r} exists and overwrite=False.")
         return saving.save_weights(self, filepath)
 
     def load_weights(self, filepath, by_name=False):
-        """Load weights written by :meth:`save_weights`; checked in full before any change."""
+        """Load weights written by :meth:`save_weights` (or by Keras, ``.weights.h5``);
+        checked in full before any change."""
         saving.load_weights(self, filepath, by_name=by_name)
 
     # -- summary -----------------------------------------------------------------

@@ -2,23 +2,56 @@
 
 =====================  ===========================================================
 ``npz.py``             weights as ``.npz`` (no dependency beyond NumPy): the default
+``h5_weights.py``      weights in Keras's HDF5 layout (``.weights.h5``), by position
+``keras_archive.py``   whole models as Keras 3 ``.keras`` archives (writing)
+``keras_load.py``      reading ``.keras`` archives, trusting nothing in them
 ``files.py``           atomic writes: a file appears whole or not at all
+``optional.py``        h5py / onnx imported on demand, with a clear error without them
 =====================  ===========================================================
 
-``save_weights`` / ``load_weights`` pick the format from the file name.
+``save_weights`` / ``load_weights`` pick the format from the file name: ``.h5`` is
+Keras's layout (needs ``h5py``), anything else ``.npz``.
 """
-from .npz import HEADER_KEY, read_weights_file
-from . import npz
+import os
+
+from .npz import HEADER_KEY, read_weights_file  # noqa: F401
+from . import h5_weights, npz
 from .files import atomic_write
 
-__all__ = ["save_weights", "load_weights", "read_weights_file", "atomic_write"]
+__all__ = ["save_weights", "load_weights", "read_weights_file", "atomic_write",
+           "save_model", "load_model"]
+
+
+def _is_h5(filepath):
+    return os.fspath(filepath).endswith(".h5")
 
 
 def save_weights(obj, filepath):
     """Write the weights of ``obj`` (a model or layer) to ``filepath``; returns it."""
+    if _is_h5(filepath):
+        return h5_weights.save_weights(obj, filepath)
     return npz.save_weights(obj, filepath)
 
 
 def load_weights(obj, filepath, by_name=False):
-    """Load weights written by :func:`save_weights` into ``obj``; all-or-nothing."""
+    """Load weights written by :func:`save_weights` (or Keras's ``.weights.h5``) into
+    ``obj``; all-or-nothing."""
+    if _is_h5(filepath):
+        if by_name:
+            raise ValueError("load_weights: by_name=True is only supported for .npz files; "
+                             "Keras's .weights.h5 files store weights by position.")
+        return h5_weights.load_weights(obj, filepath)
     return npz.load_weights(obj, filepath, by_name=by_name)
+
+
+def save_model(model, filepath):
+    """Write ``model`` as a Keras 3 ``.keras`` archive (see :mod:`.keras_archive`)."""
+    from .keras_archive import save_model as save
+    return save(model, filepath)
+
+
+def load_model(filepath):
+    """Rebuild a model from a ``.keras`` archive written by minigrad or Keras 3."""
+    from .keras_load import load_model as load
+    return load(filepath)
+

@@ -1,0 +1,123 @@
+"""Keras's HDF5 weights layout (``.weights.h5``): both directions with Keras, checked
+loading, and the group names Keras uses."""
+import os
+
+import numpy as np
+import pytest
+
+import minigrad as mg
+from minigrad import layers
+
+h5py = pytest.importorskip("h5py")
+os.environ.setdefault("KERAS_BACKEND", "torch")
+try:
+    import keras
+except Exception:                               # ImportError, or a backend that won't load
+    keras = None
+needs_keras = pytest.mark.skipif(keras is None, reason="keras is not installed")
+pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
+
+
+@pytest.fixture(autouse=True)
+def _fresh():
+    mg.clear_session()
+    mg.set_random_seed(0)
+
+
+def model():
+    return mg.Sequential([mg.Input((9, 3)),
+                          layers.SeparableConv1D(4, 3, padding="causal", dilation_rate=2),
+                          layers.BatchNormalization(), layers.Dense(4),
+                          layers.DepthwiseConv1D(2), layers.Flatten(), layers.Dense(2)])
+
+
+def keras_model():
+    return keras.Sequential([keras.Input((9, 3)), keras.layers.ZeroPadding1D((4, 0)),
+                             keras.layers.SeparableConv1D(4, 3, dilation_rate=2),
+                             keras.layers.BatchNormalization(), keras.layers.Dense(4),
+                             keras.layers.DepthwiseConv1D(2), keras.layers.Flatten(),
+                             keras.layers.Dense(2)])
+
+
+def randomized(m):
+    rng = np.random.default_rng(5)
+    m.set_weights([np.abs(rng.normal(size=w.shape)).astype(w.dtype) + 0.1 for w in m.weights])
+    return m
+
+
+def test_groups_follow_keras_names_and_positions(tmp_path):
+    m = randomized(model())
+    path = tmp_path / "w.weights.h5"
+    m.save_weights(path)
+    with h5py.File(path, "r") as h5:
+        groups = sorted(name for name in h5["layers"])
+        np.testing.assert_array_equal(h5["layers/dense_1/vars/0"][()],
+                                      m.layers[-1].kernel.numpy())
+        np.testing.assert_array_equal(h5["layers/separable_conv1d/vars/1"][()],
+                                      m.layers[0].pointwise_kernel.numpy())
+        assert len(h5["layers/zero_padding1d/vars"]) == 0
+        assert h5["layers/batch_normalization/vars"].attrs["name"] == "batch_normalization"
+    assert groups == ["batch_normalization", "dense", "dense_1", "depthwise_conv1d",
+                      "flatten", "separable_conv1d", "zero_padding1d"]
+    other = model()
+    other.load_weights(path)
+    for a, b in zip(other.get_weights(), m.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+@needs_keras
+def test_both_directions_with_keras(tmp_path):
+    m = randomized(model())
+    k = keras_model()
+    path = str(tmp_path / "mg.weights.h5")
+    m.save_weights(path)
+    k.load_weights(path)
+    for a, b in zip(k.get_weights(), m.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    x = np.random.default_rng(0).normal(size=(2, 9, 3)).astype("float32")
+    np.testing.assert_allclose(k.predict(x, verbose=0), m.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-5)
+    k.set_weights([w * 2 for w in k.get_weights()])
+    k_path = str(tmp_path / "k.weights.h5")
+    k.save_weights(k_path)
+    m.load_weights(k_path)
+    for a, b in zip(k.get_weights(), m.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_misfit_and_malformed_files_change_nothing(tmp_path):
+    m = randomized(model())
+    before = m.get_weights()
+    other = tmp_path / "other.weights.h5"
+    mg.Sequential([mg.Input((9, 3)), layers.SeparableConv1D(5, 3), layers.Flatten(),
+                   layers.Dense(2)]).save_weights(other)
+    bigger = tmp_path / "bigger.weights.h5"
+    mg.Sequential([mg.Input((9, 3)), layers.SeparableConv1D(4, 3, padding="causal",
+                                                            dilation_rate=2),
+                   layers.BatchNormalization(), layers.Dense(4), layers.DepthwiseConv1D(2),
+                   layers.Flatten(), layers.Dense(2), layers.Dense(3)]).save_weights(bigger)
+    text = tmp_path / "text.weights.h5"
+    text.write_text("not hdf5")
+    good = tmp_path / "good.weights.h5"
+    m.save_weights(good)
+    truncated = tmp_path / "truncated.weights.h5"
+    truncated.write_bytes(good.read_bytes()[:1000])
+    for bad in (other, bigger, text, truncated):
+        with pytest.raises(ValueError) as info:
+            m.load_weights(bad)
+        assert repr(str(bad)) in str(info.value)
+        for a, b in zip(m.get_weights(), before):
+            np.testing.assert_array_equal(a, b)
+    with pytest.raises(ValueError, match="by_name"):
+        m.load_weights(good, by_name=True)
+
+
+def test_without_h5py_the_error_names_the_extra(tmp_path, monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "h5py", None)      # import h5py -> ImportError
+    with pytest.raises(ImportError, match=r"minigrad\[interop\]"):
+        model().save_weights(tmp_path / "w.weights.h5")
+    with pytest.raises(ImportError, match=r"minigrad\[interop\]"):
+        model().save(tmp_path / "net.keras")
+    assert os.listdir(tmp_path) == []
+    model().save_weights(tmp_path / "w.npz")             # .npz needs nothing more
