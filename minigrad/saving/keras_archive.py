@@ -199,7 +199,7 @@ def known_layers():
     """minigrad's layer classes by name: the only classes a file can ask for."""
     from .. import layers
     from ..layers.base import Layer
-    private = {"Layer", "Conv", "BaseDepthwiseSeparableConv", "InputSpec"}
+    private = {"Layer", "Conv", "BaseDepthwiseSeparableConv", "InputSpec", "Merge"}
     return {name: obj for name, obj in vars(layers).items()
             if isinstance(obj, type) and issubclass(obj, Layer) and not name.startswith("_")
             and name not in private and obj.__name__ == name}
