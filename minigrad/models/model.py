@@ -91,6 +91,10 @@ class Model(Trainer, Layer):
             raise FileExistsError(f"save: {filepath!r} exists and overwrite=False.")
         return saving.save_model(self, filepath)
 
+    def export(self, filepath, format="onnx"):
+        """Export the model as an ONNX graph; see :mod:`minigrad.saving.onnx_export`."""
+        return saving.export(self, filepath, format=format)
+
     def save_weights(self, filepath, overwrite=True):
         """Write all weights to ``.npz`` (or Keras's ``.weights.h5`` layout for ``.h5``
         names), atomically; see :mod:`minigrad.saving`."""

@@ -5,6 +5,7 @@
 ``h5_weights.py``      weights in Keras's HDF5 layout (``.weights.h5``), by position
 ``keras_archive.py``   whole models as Keras 3 ``.keras`` archives (writing)
 ``keras_load.py``      reading ``.keras`` archives, trusting nothing in them
+``onnx_export.py``     models as ONNX graphs for deployment
 ``files.py``           atomic writes: a file appears whole or not at all
 ``optional.py``        h5py / onnx imported on demand, with a clear error without them
 =====================  ===========================================================
@@ -19,7 +20,7 @@ from . import h5_weights, npz
 from .files import atomic_write
 
 __all__ = ["save_weights", "load_weights", "read_weights_file", "atomic_write",
-           "save_model", "load_model"]
+           "save_model", "load_model", "export"]
 
 
 def _is_h5(filepath):
@@ -55,3 +56,11 @@ def load_model(filepath):
     from .keras_load import load_model as load
     return load(filepath)
 
+
+
+def export(model, filepath, format="onnx"):
+    """Export ``model`` for serving; ``format="onnx"`` is the one supported."""
+    if format != "onnx":
+        raise ValueError(f"export: unknown format={format!r}; expected 'onnx'.")
+    from .onnx_export import export_onnx
+    return export_onnx(model, filepath)
