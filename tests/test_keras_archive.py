@@ -324,3 +324,39 @@ def test_refused_save_leaves_no_file(tmp_path):
     _, existing = saved(tmp_path)
     with pytest.raises(FileExistsError):
         model.save(existing, overwrite=False)
+
+
+@needs_keras
+def test_keras_layers_beyond_the_family_open_in_minigrad_and_back(tmp_path):
+    k = keras.Sequential([
+        keras.Input((12, 10, 3)),
+        keras.layers.Rescaling(1 / 255.0, offset=-0.5),
+        keras.layers.ZeroPadding2D(((1, 0), (2, 1))),
+        keras.layers.Cropping2D(((0, 1), (1, 0))),
+        keras.layers.SeparableConv2D(4, 3, padding="same"),
+        keras.layers.LayerNormalization(epsilon=1e-4),
+        keras.layers.ReLU(max_value=6.0),
+        keras.layers.UpSampling2D((1, 2)),
+        keras.layers.SpatialDropout2D(0.1),
+        keras.layers.DepthwiseConv2D(3),
+        keras.layers.LeakyReLU(negative_slope=0.1),
+        keras.layers.Reshape((-1, 4)),
+        keras.layers.ZeroPadding1D((2, 0)),
+        keras.layers.SeparableConv1D(3, 3),             # a plain pair stays two layers
+        keras.layers.GlobalMaxPooling1D(),
+        keras.layers.Softmax(),
+    ])
+    rng = np.random.default_rng(3)
+    k.set_weights([np.abs(rng.normal(size=w.shape)).astype("float32") + 0.1
+                   for w in k.get_weights()])
+    path = str(tmp_path / "k.keras")
+    k.save(path)
+    m = mg.models.load_model(path)
+    assert [type(l).__name__ for l in m.layers] == [type(l).__name__ for l in k.layers]
+    x = rng.uniform(0, 255, size=(2, 12, 10, 3)).astype("float32")
+    expected = k.predict(x, verbose=0)
+    np.testing.assert_allclose(m.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-6)
+    back = str(tmp_path / "back.keras")
+    m.save(back)
+    np.testing.assert_allclose(keras.models.load_model(back).predict(x, verbose=0), expected,
+                               rtol=1e-4, atol=1e-6)

@@ -49,6 +49,9 @@ OBJECT_MODULES = {"minigrad.initializers": "keras.initializers",
 CAUSAL_FAMILY = ("SeparableConv1D", "DepthwiseConv1D")
 FAMILY = CAUSAL_FAMILY + ("SeparableConv2D", "DepthwiseConv2D")
 DROPPED_ON_SAVE = ("batch_input_shape", "batch_size", "weights", "input_shape", "input_dim")
+# Keras layers whose constructor takes fewer than the usual keys (Keras 3.15's own configs)
+ONLY_KEYS = {"SpatialDropout1D": {"rate", "seed", "name", "dtype"},
+             "SpatialDropout2D": {"rate", "seed", "name", "dtype", "data_format"}}
 
 
 def model_layer_list(model):
@@ -89,6 +92,9 @@ def _layer_config(layer):
     config = layer.get_config()
     for key in DROPPED_ON_SAVE:
         config.pop(key, None)
+    only = ONLY_KEYS.get(type(layer).__name__)
+    if only is not None:
+        config = {k: v for k, v in config.items() if k in only}
     act = config.get("activation")
     if isinstance(act, str) and act not in activations.REGISTRY:
         raise ValueError(f"Cannot save layer '{layer.name}' for Keras: its activation "
