@@ -611,6 +611,10 @@ cdef void _backward_kernel(const floating* x, const floating* gy, floating* part
 
 _FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
 
+# Largest stride, dilation or pad accepted: the bound of minigrad/ops/geometry.py (whose
+# docstring shows why every index the loops form then fits in Py_ssize_t).
+MAX_GEOMETRY = 2**31 - 1
+
 
 @cython.boundscheck(True)
 @cython.wraparound(True)
@@ -720,6 +724,11 @@ def _geometry(x_shape, kernel_shape, strides, dilation, pads, x_name):
     strides = _int_tuple("strides", strides, r, 1)
     dilation = _int_tuple("dilation", dilation, r, 1)
     pads = _pads_tuple(pads, r)
+    for name, values in (("strides", strides), ("dilation", dilation), ("pads", sum(pads, ()))):
+        if max(values) > MAX_GEOMETRY:
+            raise ValueError(f"`{name}` must contain integers <= {MAX_GEOMETRY} (larger ones would "
+                             f"overflow the kernels' index arithmetic), received {name}="
+                             f"{pads if name == 'pads' else values}.")
     out = []
     for i in range(r):
         L, k = x_shape[1 + i], kernel_shape[i]

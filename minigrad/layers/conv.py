@@ -17,11 +17,10 @@ Shapes (channels_last; channels_first puts C right after the batch axis)::
     bias    (filters,)
     output  (N, *out, filters)     out per axis: see ops.conv_output_length
 """
-import numbers
-
 import numpy as np
 
-from .. import activations, config, constraints, initializers, ops, regularizers
+from .. import activations, constraints, initializers, ops, regularizers
+from ..ops import geometry
 from .base import InputSpec, Layer
 
 # ----------------------------------------------------------------------------------------
@@ -29,28 +28,11 @@ from .base import InputSpec, Layer
 # ----------------------------------------------------------------------------------------
 
 
-def _is_int(value):
-    return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
-
-
-def normalize_tuple(value, rank, name):
-    """An int or ``rank`` ints -> a tuple of ``rank`` positive ints (``kernel_size``,
-    ``strides``, ``dilation_rate``)."""
-    if _is_int(value):
-        items = (value,) * rank
-    elif isinstance(value, (tuple, list)):
-        items = tuple(value)
-    else:
-        items = None
-    if items is None or len(items) != rank or not all(_is_int(v) for v in items):
-        raise ValueError(f"The `{name}` argument must be an integer or a tuple of {rank} "
-                         f"integers. Received {name}={value!r}")
-    non_positive = {int(v) for v in items if v <= 0}
-    if non_positive:
-        raise ValueError(f"The `{name}` argument must be a tuple of {rank} integers. Received "
-                         f"{name}={value!r}, including values {non_positive} that do not "
-                         f"satisfy `value > 0`")
-    return tuple(int(v) for v in items)
+# kernel_size / strides / dilation_rate -> tuples of positive ints (bounded), and
+# data_format -> "channels_last" / "channels_first": the shared checks of ops/geometry.py.
+normalize_tuple = geometry.int_tuple
+normalize_data_format = geometry.data_format
+_is_int = geometry.is_int
 
 
 def positive_int(value, name):
@@ -80,22 +62,14 @@ def normalize_padding(value, rank, layer):
     return mode
 
 
-def normalize_data_format(value):
-    """None -> ``mg.config.image_data_format()``; else ``channels_last`` / ``channels_first``."""
-    if value is None:
-        return config.image_data_format()
-    mode = value.lower() if isinstance(value, str) else value
-    if mode not in ("channels_last", "channels_first"):
-        raise ValueError("The `data_format` argument must be one of {'channels_first', "
-                         f"'channels_last'}}. Received: data_format={value!r}")
-    return mode
-
-
-def check_strides_with_dilation(strides, dilation_rate):
-    """The seeds' rule: a stride above 1 and a dilation above 1 cannot be combined."""
+def check_strides_with_dilation(strides, dilation_rate, kernel_size=None):
+    """The seeds' rule: a stride above 1 and a dilation above 1 cannot be combined. (And the
+    dilated kernel must fit ops/geometry.py's bound.)"""
     if max(strides) > 1 and max(dilation_rate) > 1:
         raise ValueError("`strides > 1` not supported in conjunction with `dilation_rate > 1`. "
                          f"Received: strides={strides} and dilation_rate={dilation_rate}")
+    if kernel_size is not None:
+        geometry.check_kernel_span(kernel_size, dilation_rate)
 
 
 def check_bool(value, name):
@@ -191,7 +165,7 @@ class Conv(Layer):
         self.padding = normalize_padding(padding, r, cls)
         self.data_format = normalize_data_format(data_format)
         self.dilation_rate = normalize_tuple(dilation_rate, r, "dilation_rate")
-        check_strides_with_dilation(self.strides, self.dilation_rate)
+        check_strides_with_dilation(self.strides, self.dilation_rate, self.kernel_size)
         if groups != 1 or not _is_int(groups):
             raise ValueError(f"{cls} supports only `groups=1` (grouped convolution is not "
                              f"implemented in minigrad). Received: groups={groups!r}")

@@ -15,8 +15,9 @@ import numbers
 
 import numpy as np
 
-from .. import activations, config as _config, constraints, initializers, ops, regularizers
+from .. import activations, constraints, initializers, ops, regularizers
 from .. import random as _random
+from ..ops import geometry
 from ..tape import record
 from .base import InputSpec, Layer
 
@@ -28,16 +29,8 @@ def _positive_int(value, argument, owner):
     return int(value)
 
 
-def standardize_data_format(data_format, owner):
-    """``None`` -> ``mg.config.image_data_format()``; otherwise one of the two names."""
-    if data_format is None:
-        return _config.image_data_format()
-    value = str(data_format).lower() if isinstance(data_format, str) else data_format
-    if value not in ("channels_last", "channels_first"):
-        raise ValueError(f"{owner}: the `data_format` argument must be one of "
-                         f"{{'channels_first', 'channels_last'}}. Received: "
-                         f"data_format={data_format!r}")
-    return value
+# None -> mg.config.image_data_format(), else "channels_last" / "channels_first"
+standardize_data_format = geometry.data_format
 
 
 # ----------------------------------------------------------------------------------------

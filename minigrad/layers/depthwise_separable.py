@@ -57,7 +57,7 @@ class BaseDepthwiseSeparableConv(Layer):
         self.padding = normalize_padding(padding, r, cls)
         self.data_format = normalize_data_format(data_format)
         self.dilation_rate = normalize_tuple(dilation_rate, r, "dilation_rate")
-        check_strides_with_dilation(self.strides, self.dilation_rate)
+        check_strides_with_dilation(self.strides, self.dilation_rate, self.kernel_size)
         self.depth_multiplier = positive_int(depth_multiplier, "depth_multiplier")
         self.activation = activations.get(activation)
         self.use_bias = check_bool(use_bias, "use_bias")

@@ -17,15 +17,14 @@ Padded positions never count: max pooling pads with -inf, average pooling divide
 window by the number of real inputs in it (as TensorFlow and Keras do).
 """
 import itertools
-import numbers
 
 import numpy as np
 
 from .. import ops
-from ..ops.convolution import conv_output_length, conv_padding
+from ..ops import geometry
+from ..ops.geometry import conv_output_length, conv_padding
 from ..tape import record
 from .base import InputSpec, Layer
-from .core import standardize_data_format
 
 
 # ----------------------------------------------------------------------------------------
@@ -113,24 +112,6 @@ def pool(x, pool_size, strides, padding="valid", mode="max", data_format="channe
 # Windowed pooling layers
 # ----------------------------------------------------------------------------------------
 
-def _int_tuple(value, rank, argument, owner, allow_none=False):
-    if value is None and allow_none:
-        return None
-    items = (value,) * rank if isinstance(value, numbers.Integral) else value
-    try:
-        items = tuple(items)
-    except TypeError:
-        items = None
-    if (items is None or len(items) != rank or
-            not all(isinstance(v, numbers.Integral) and not isinstance(v, bool) for v in items)):
-        raise ValueError(f"{owner}: the `{argument}` argument must be an integer or a tuple "
-                         f"of {rank} integers. Received: {argument}={value!r}")
-    if any(v <= 0 for v in items):
-        raise ValueError(f"{owner}: the `{argument}` argument must contain positive "
-                         f"integers. Received: {argument}={value!r}")
-    return tuple(int(v) for v in items)
-
-
 class _Pooling(Layer):
     """Shared by the four windowed pooling layers; subclasses fix ``rank`` and ``mode``."""
 
@@ -141,15 +122,15 @@ class _Pooling(Layer):
                  name=None, **kwargs):
         super().__init__(name=name, **kwargs)
         owner = type(self).__name__
-        self.pool_size = _int_tuple(pool_size, self.rank, "pool_size", owner)
-        self.strides = _int_tuple(strides, self.rank, "strides", owner, allow_none=True) \
-            or self.pool_size
+        self.pool_size = geometry.int_tuple(pool_size, self.rank, "pool_size", owner)
+        self.strides = self.pool_size if strides is None else \
+            geometry.int_tuple(strides, self.rank, "strides", owner)
         value = padding.lower() if isinstance(padding, str) else padding
         if value not in ("valid", "same"):
             raise ValueError(f"{owner}: the `padding` argument must be one of "
                              f"{{'valid', 'same'}}. Received: padding={padding!r}")
         self.padding = value
-        self.data_format = standardize_data_format(data_format, owner)
+        self.data_format = geometry.data_format(data_format, owner)
         self.input_spec = InputSpec(ndim=self.rank + 2)
 
     def _spatial(self, shape):
@@ -236,7 +217,7 @@ class _GlobalPooling(Layer):
     def __init__(self, data_format=None, keepdims=False, **kwargs):
         super().__init__(**kwargs)
         owner = type(self).__name__
-        self.data_format = standardize_data_format(data_format, owner)
+        self.data_format = geometry.data_format(data_format, owner)
         if not isinstance(keepdims, (bool, np.bool_)):
             raise ValueError(f"{owner}: `keepdims` must be a boolean. Received: "
                              f"keepdims={keepdims!r}")

@@ -3,6 +3,7 @@
 ``math``         arithmetic, reductions, shape manipulation, elementwise maths
 ``nn``           activation functions
 ``convolution``  depthwise, separable and full convolutions on the Cython kernels
+``geometry``     convolution / pooling arguments: checks, bounds, padding, output lengths
 """
 from .math import (  # noqa: F401
     abs, add, as_tensor, cast, clip, concatenate, divide, exp, getitem, log, matmul, max,

@@ -18,19 +18,21 @@ Shapes (channels_last, the native layout; ``r`` = 1 or 2 spatial axes)::
 ``data_format="channels_first"`` (x of shape (N, C, *spatial)) is handled by transposing to
 channels_last, convolving, and transposing back. ``padding`` is ``"valid"``, ``"same"``
 (extra pad at the end), ``"causal"`` (1D only: ``d*(k-1)`` zeros on the left) or explicit
-``(before, after)`` pairs, one per spatial axis; :func:`conv_padding` turns it into pairs.
+``(before, after)`` pairs, one per spatial axis. :mod:`minigrad.ops.geometry` checks these
+arguments (and bounds them, so the compiled kernels' indices cannot overflow), turns
+``padding`` into pairs and computes the output shape.
 
 Which kernels run — the compiled ones or their NumPy twins — follows
 ``minigrad._kernels.BACKEND`` (``MINIGRAD_KERNELS=numpy``), and can be switched for a block
 of code with :func:`use_kernels`.
 """
 import contextlib
-import numbers
 
 import numpy as np
 
 from .. import _kernels
 from ..tape import record
+from .geometry import ConvGeometry, conv_output_length, conv_padding
 from .math import as_tensor
 
 _backend = _kernels.get_backend(_kernels.BACKEND)
@@ -52,101 +54,8 @@ def use_kernels(name):
 
 
 # ----------------------------------------------------------------------------------------
-# Padding and output length of one spatial axis
+# Argument checking, shared by the three ops (the geometry: ops/geometry.py)
 # ----------------------------------------------------------------------------------------
-
-def conv_padding(length, kernel_size, stride, dilation, padding):
-    """Zero padding ``(before, after)`` of one spatial axis.
-
-    * ``"valid"``  -> (0, 0)
-    * ``"same"``   -> output length ceil(L / s); total ``T = max((out-1)*s + ek - L, 0)`` with
-      ``ek = d*(k-1) + 1``, split ``(T // 2, T - T // 2)`` (the odd extra pad goes at the end)
-    * ``"causal"`` -> (d*(k-1), 0): output t only sees inputs up to t*s
-    * a ``(before, after)`` pair passes through.
-    """
-    if isinstance(padding, str):
-        mode = padding.lower()
-        effective = dilation * (kernel_size - 1) + 1
-        if mode == "valid":
-            return (0, 0)
-        if mode == "causal":
-            return (effective - 1, 0)
-        if mode == "same":
-            out = -(-length // stride)
-            total = max((out - 1) * stride + effective - length, 0)
-            return (total // 2, total - total // 2)
-        raise ValueError("The `padding` argument must be a list/tuple or one of "
-                         f"{{'valid', 'same', 'causal'}}. Received: {padding!r}")
-    before, after = padding
-    return (int(before), int(after))
-
-
-def conv_output_length(length, kernel_size, stride, dilation, padding):
-    """Output length of one spatial axis (``None`` stays ``None``, for unknown lengths).
-
-    ``(L + before + after - d*(k-1) - 1) // s + 1`` with the pads of :func:`conv_padding`;
-    that is ceil(L/s) for "same" and "causal".
-    """
-    if length is None:
-        return None
-    before, after = conv_padding(length, kernel_size, stride, dilation, padding)
-    return (length + before + after - dilation * (kernel_size - 1) - 1) // stride + 1
-
-
-# ----------------------------------------------------------------------------------------
-# Argument checking, shared by the three ops
-# ----------------------------------------------------------------------------------------
-
-def _int_tuple(op, name, value, r):
-    """An int or r ints -> a tuple of r positive ints."""
-    items = (value,) * r if isinstance(value, numbers.Integral) else value
-    try:
-        items = tuple(items)
-    except TypeError:
-        raise TypeError(f"{op}: the `{name}` argument must be an integer or a tuple of {r} "
-                        f"integers. Received {name}={value!r}") from None
-    if len(items) != r or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
-                                  for v in items):
-        raise ValueError(f"{op}: the `{name}` argument must be an integer or a tuple of {r} "
-                         f"integers. Received {name}={value!r}")
-    if any(v <= 0 for v in items):
-        raise ValueError(f"{op}: the `{name}` argument must contain positive integers. "
-                         f"Received {name}={value!r}")
-    return tuple(int(v) for v in items)
-
-
-def _explicit_pads(op, padding, r):
-    """Explicit padding: r (before, after) pairs; an int means (n, n); 1D also takes one pair."""
-    items = tuple(padding)
-    if r == 1 and len(items) == 2 and all(isinstance(v, numbers.Integral) for v in items):
-        items = (items,)
-    if len(items) != r:
-        raise ValueError(f"{op}: explicit `padding` must give one (before, after) pair per spatial "
-                         f"axis ({r}). Received padding={padding!r}")
-    pads = []
-    for p in items:
-        pair = (p, p) if isinstance(p, numbers.Integral) else tuple(p)
-        if len(pair) != 2 or not all(isinstance(v, numbers.Integral) and not isinstance(v, bool)
-                                     for v in pair) or min(pair) < 0:
-            raise ValueError(f"{op}: explicit `padding` must hold non-negative integer "
-                             f"(before, after) pairs. Received padding={padding!r}")
-        pads.append((int(pair[0]), int(pair[1])))
-    return tuple(pads)
-
-
-def _data_format(op, data_format):
-    if data_format is None:
-        try:
-            from .. import config
-            data_format = config.image_data_format()
-        except (ImportError, AttributeError):
-            data_format = "channels_last"
-    value = str(data_format).lower()
-    if value not in ("channels_last", "channels_first"):
-        raise ValueError(f"{op}: the `data_format` argument must be one of {{'channels_first', "
-                         f"'channels_last'}}. Received: data_format={data_format!r}")
-    return value
-
 
 def _float_dtype(op, name, t):
     if t.dtype not in (np.float32, np.float64):
@@ -160,71 +69,6 @@ def _same_dtype(op, named):
         got = ", ".join(f"{n}: {t.dtype}" for n, t in named)
         raise TypeError(f"{op}: all inputs must share one float dtype (no implicit casts), "
                         f"received {got}. Cast one of them with ops.cast.")
-
-
-class _Geometry:
-    """Validated convolution arguments: rank, strides, dilation, pads, layout, output shape."""
-
-    def __init__(self, op, x_shape, kernel_shape, strides, padding, data_format, dilation_rate):
-        r = len(kernel_shape) - 2
-        if r not in (1, 2):
-            raise ValueError(f"{op}: the kernel must have rank 3 (1D: k, C, M) or 4 (2D: kh, kw, C, M). "
-                             f"Received kernel shape {tuple(kernel_shape)}")
-        self.rank = r
-        self.channels_first = _data_format(op, data_format) == "channels_first"
-        if len(x_shape) != r + 2:
-            layout = "(N, C, *spatial)" if self.channels_first else "(N, *spatial, C)"
-            raise ValueError(f"{op}: expected an input of rank {r + 2} {layout} for a {r}D kernel of "
-                             f"shape {tuple(kernel_shape)}. Received input shape {tuple(x_shape)}")
-        if min(kernel_shape) <= 0:
-            raise ValueError(f"{op}: kernel dimensions must be positive. Received kernel shape "
-                             f"{tuple(kernel_shape)}")
-        spatial = x_shape[2:] if self.channels_first else x_shape[1:1 + r]
-        channels = x_shape[1] if self.channels_first else x_shape[-1]
-        if min(spatial) <= 0 or channels <= 0:
-            raise ValueError(f"{op}: spatial and channel sizes must be positive. Received input "
-                             f"shape {tuple(x_shape)}")
-        if channels != kernel_shape[-2]:
-            raise ValueError(f"{op}: the input has {channels} channels (shape {tuple(x_shape)}, "
-                             f"{'channels_first' if self.channels_first else 'channels_last'}) but the "
-                             f"kernel of shape {tuple(kernel_shape)} expects {kernel_shape[-2]}")
-        self.strides = _int_tuple(op, "strides", strides, r)
-        self.dilation = _int_tuple(op, "dilation_rate", dilation_rate, r)
-        ksize = tuple(kernel_shape[:r])
-        if isinstance(padding, str):
-            mode = padding.lower()
-            if mode not in ("valid", "same", "causal"):
-                raise ValueError(f"{op}: the `padding` argument must be a list/tuple or one of "
-                                 f"{{'valid', 'same', 'causal'}}. Received: {padding!r}")
-            if mode == "causal" and r != 1:
-                raise ValueError(f"{op}: padding='causal' is only defined for 1D convolutions; "
-                                 f"received a {r}D kernel of shape {tuple(kernel_shape)}")
-            self.pads = tuple(conv_padding(L, k, s, d, mode)
-                              for L, k, s, d in zip(spatial, ksize, self.strides, self.dilation))
-        else:
-            try:
-                self.pads = _explicit_pads(op, padding, r)
-            except TypeError:
-                raise ValueError(f"{op}: the `padding` argument must be a list/tuple of (before, "
-                                 f"after) pairs or one of {{'valid', 'same', 'causal'}}. "
-                                 f"Received: {padding!r}") from None
-        self.out = tuple((L + b + a - d * (k - 1) - 1) // s + 1
-                         for L, k, s, d, (b, a) in zip(spatial, ksize, self.strides, self.dilation,
-                                                        self.pads))
-        if min(self.out) <= 0:
-            raise ValueError(f"{op}: Computed output size would be zero or negative. Received "
-                             f"`inputs shape={tuple(x_shape)}`, `kernel shape={tuple(kernel_shape)}`, "
-                             f"`dilation_rate={list(self.dilation)}`, `strides={self.strides}`, "
-                             f"`padding={padding}` (output shape {self.out}).")
-
-    # Layout: the kernels want channels_last, C-contiguous arrays.
-    def to_channels_last(self, a):
-        if self.channels_first:
-            a = np.moveaxis(a, 1, -1)
-        return np.ascontiguousarray(a)
-
-    def from_channels_last(self, a):
-        return np.moveaxis(a, -1, 1) if self.channels_first else a
 
 
 def _checked(op, named_tensors):
@@ -260,7 +104,7 @@ def depthwise_conv(x, kernel, strides=1, padding="valid", data_format=None, dila
     """
     op = "depthwise_conv"
     x, kernel = _checked(op, [("x", x), ("kernel", kernel)])
-    g = _Geometry(op, x.shape, kernel.shape, strides, padding, data_format, dilation_rate)
+    g = ConvGeometry(op, x.shape, kernel.shape, strides, padding, data_format, dilation_rate)
     xd = g.to_channels_last(x.data)
     kd = np.ascontiguousarray(kernel.data)
     geometry = (g.strides, g.dilation, g.pads)
@@ -292,7 +136,7 @@ def separable_conv(x, depthwise_kernel, pointwise_kernel, strides=1, padding="va
     op = "separable_conv"
     x, dk, pk = _checked(op, [("x", x), ("depthwise_kernel", depthwise_kernel),
                               ("pointwise_kernel", pointwise_kernel)])
-    g = _Geometry(op, x.shape, dk.shape, strides, padding, data_format, dilation_rate)
+    g = ConvGeometry(op, x.shape, dk.shape, strides, padding, data_format, dilation_rate)
     C, M = dk.shape[-2:]
     expected = (1,) * g.rank + (C * M,)
     if pk.ndim != g.rank + 2 or pk.shape[:-1] != expected:
@@ -342,7 +186,7 @@ def conv(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=
     """
     op = "conv"
     x, kernel = _checked(op, [("x", x), ("kernel", kernel)])
-    g = _Geometry(op, x.shape, kernel.shape, strides, padding, data_format, dilation_rate)
+    g = ConvGeometry(op, x.shape, kernel.shape, strides, padding, data_format, dilation_rate)
     r, F = g.rank, kernel.shape[-1]
     inputs = (x, kernel)
     if bias is not None:
