@@ -4,6 +4,7 @@
 ``npz.py``             weights as ``.npz`` (no dependency beyond NumPy): the default
 ``h5_weights.py``      weights in Keras's HDF5 layout (``.weights.h5``), by position
 ``keras_archive.py``   whole models as Keras 3 ``.keras`` archives (writing)
+``keras_functional.py`` functional models' layer graphs in ``.keras`` files
 ``keras_load.py``      reading ``.keras`` archives, trusting nothing in them
 ``onnx_export.py``     models as ONNX graphs for deployment
 ``files.py``           atomic writes: a file appears whole or not at all

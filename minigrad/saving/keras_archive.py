@@ -55,9 +55,10 @@ ONLY_KEYS = {"SpatialDropout1D": {"rate", "seed", "name", "dtype"},
 
 
 def model_layer_list(model):
-    """The layers Keras lists for ``model``, or None for a plain layer."""
-    from ..models import Sequential
-    if isinstance(model, Sequential):
+    """The layers Keras lists for ``model`` (a functional model's inputs included), or
+    None for a plain layer."""
+    from ..models import Functional, Sequential
+    if isinstance(model, (Sequential, Functional)):
         return model.layers
     return None
 
@@ -172,8 +173,17 @@ def model_config(model):
                 "registered_name": None,
                 "build_config": {"input_shape": config["build_input_shape"]},
                 "compile_config": None}
-    raise ValueError(f"Cannot save '{model.name}' as a .keras file: saving a "
-                     f"{type(model).__name__} is not supported yet (Sequential models are).")
+    from ..models import Functional
+    if isinstance(model, Functional):
+        from .keras_functional import functional_config
+        return {"module": "keras.src.models.functional", "class_name": "Functional",
+                "config": functional_config(model), "registered_name": "Functional",
+                "build_config": {"input_shape": None}, "compile_config": None}
+    raise ValueError(f"Cannot save '{model.name}' as a .keras file: it is a subclassed "
+                     f"model ({type(model).__name__}), whose call() Keras cannot rebuild "
+                     "from a config. Build the same network as a functional model "
+                     "(mg.Model(inputs, outputs)) or Sequential to save it whole, or save "
+                     "its weights with save_weights('....weights.h5').")
 
 
 def save_model(model, filepath):

@@ -202,8 +202,8 @@ def model_from_config(config):
     if name == "Sequential":
         return _sequential(config.get("config") or {})
     if name in ("Functional", "Model"):
-        raise FileRefused(f"it holds a {name} model; minigrad reads Sequential models "
-                          "from .keras files so far.")
+        from .keras_functional import functional_from_config
+        return functional_from_config(config.get("config") or {})
     raise FileRefused(f"its model class is {name!r}; minigrad can only rebuild Sequential "
                       "and functional models, not subclassed ones.")
 

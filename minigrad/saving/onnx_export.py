@@ -358,27 +358,61 @@ def _value_info(onnx, name, shape, dtype):
     return onnx.helper.make_tensor_value_info(name, elem, dims)
 
 
+def _emit_graph(g, model):
+    """Inputs, output names and shapes of a functional model, nodes in running order."""
+    from ..layers.merging import Merge
+    graph = model._graph
+    names, inputs = {}, []
+    for t in graph.inputs:
+        names[id(t)] = g.unique(t.layer.name)
+        inputs.append((names[id(t)], t.shape))
+    for node in graph.nodes:
+        if node.is_input:
+            continue
+        xs = [names[id(t)] for t in node.input_tensors]
+        if isinstance(node.layer, Merge):
+            y = emit_merge(g, node.layer, xs)
+        elif len(xs) == 1:
+            y = emit_layer(g, node.layer, xs[0], tuple(node.input_tensors[0].shape))
+        else:
+            raise ValueError(f"Cannot export layer '{node.layer.name}' to ONNX: it is called "
+                             f"on {len(xs)} tensors.")
+        if len(node.output_tensors) != 1:
+            raise ValueError(f"Cannot export layer '{node.layer.name}' to ONNX: it has "
+                             f"{len(node.output_tensors)} outputs.")
+        names[id(node.output_tensors[0])] = y
+    outputs = [(names[id(t)], t.shape, t.layer.name) for t in graph.outputs]
+    return inputs, outputs
+
+
 def to_onnx(model):
     """``model`` as an ``onnx.ModelProto`` (checked with ``onnx.checker``)."""
     onnx = require("onnx", "ONNX export")
-    from ..models import Sequential
+    from ..models import Functional, Sequential
     if not getattr(model, "built", False):
         raise ValueError(f"Cannot export '{model.name}' to ONNX: it is not built yet.")
-    if not isinstance(model, Sequential):
-        raise ValueError(f"Cannot export '{model.name}' to ONNX: {type(model).__name__} "
-                         "models are not supported yet (Sequential models are).")
+    if not isinstance(model, (Sequential, Functional)):
+        raise ValueError(f"Cannot export '{model.name}' to ONNX: it is a subclassed model "
+                         f"({type(model).__name__}), whose call() is Python code, not a "
+                         "graph. Build it as a functional or Sequential model to export.")
     dtype = model.weights[0].dtype if model.weights else np.float32
     g = _Graph(onnx, dtype)
-    shape = tuple(model.input_shape)
-    input_layer = getattr(model, "_input_layer", None)
-    input_name = g.unique(input_layer.name if input_layer is not None else "input")
-    x = emit_layer(g, model, input_name, shape)
-    out_shape = tuple(model.compute_output_shape(shape))
-    output = g.op("Identity", [x], "output")
-    graph = onnx.helper.make_graph(g.nodes, model.name, [_value_info(onnx, input_name, shape,
-                                                                     dtype)],
-                                   [_value_info(onnx, output, out_shape, dtype)],
-                                   initializer=g.initializers)
+    if isinstance(model, Sequential):
+        shape = tuple(model.input_shape)
+        input_layer = getattr(model, "_input_layer", None)
+        input_name = g.unique(input_layer.name if input_layer is not None else "input")
+        x = emit_layer(g, model, input_name, shape)
+        inputs = [(input_name, shape)]
+        outputs = [(x, tuple(model.compute_output_shape(shape)), "output")]
+    else:
+        inputs, outputs = _emit_graph(g, model)
+    out_infos = []
+    for x, shape, base in outputs:
+        name = g.op("Identity", [x], base if len(outputs) > 1 else "output")
+        out_infos.append(_value_info(onnx, name, shape, dtype))
+    graph = onnx.helper.make_graph(g.nodes, model.name,
+                                   [_value_info(onnx, n, s, dtype) for n, s in inputs],
+                                   out_infos, initializer=g.initializers)
     proto = onnx.helper.make_model(graph, producer_name="minigrad",
                                    opset_imports=[onnx.helper.make_opsetid("", OPSET)])
     proto.ir_version = min(proto.ir_version, 8)         # readable by older runtimes
