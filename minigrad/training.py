@@ -76,6 +76,18 @@ def _batches(n, batch_size, order=None):
         yield slice(start, stop) if order is None else order[start:stop]
 
 
+def _callback_list(callbacks):
+    """``callbacks``: None, one Callback, or a list/tuple of them -> a list."""
+    if callbacks is None:
+        return []
+    if isinstance(callbacks, callbacks_module.Callback):
+        return [callbacks]
+    if not isinstance(callbacks, (list, tuple)):
+        raise TypeError(f"`callbacks` must be a Callback or a list of Callbacks. Received: "
+                        f"callbacks={callbacks!r} (of type {type(callbacks).__name__})")
+    return list(callbacks)
+
+
 class _Mean:
     """Running mean weighted by batch size (how Keras reports the loss)."""
 
@@ -393,6 +405,9 @@ class Trainer:
                 or initial_epoch < 0:
             raise ValueError(f"`initial_epoch` must be a non-negative integer. Received: "
                              f"initial_epoch={initial_epoch!r}")
+        if not isinstance(shuffle, (bool, np.bool_)):
+            raise ValueError(f"`shuffle` must be a boolean. Received: shuffle={shuffle!r}")
+        user = _callback_list(callbacks)
         x, y = self._prepare_xy(x, y)
         val = self._validation_set(x, y, validation_split, validation_data)
         if val is not None and validation_data is None:
@@ -402,7 +417,6 @@ class Trainer:
         rng = make_rng() if shuffle else None
 
         self.history = callbacks_module.History()
-        user = list(callbacks or [])
         default = [callbacks_module.ProgbarLogger(verbose)] if verbose else []
         cbs = callbacks_module.CallbackList(
             default + user + [self.history], model=self,

@@ -164,3 +164,18 @@ def test_call_errors():
         layer(np.zeros((2, 4, 3)))
     with pytest.raises(ValueError, match="empty"):
         layers.BatchNormalization()(np.zeros((0, 3)), training=True)
+
+
+@pytest.mark.parametrize("epsilon", [float("inf"), float("nan"), -float("inf")])
+def test_epsilon_must_be_finite_positive(epsilon):
+    with pytest.raises(ValueError, match="epsilon"):
+        layers.BatchNormalization(epsilon=epsilon)
+
+
+@pytest.mark.parametrize("shape, axis", [((2, 0), -1), ((2, 0, 3), 1)])
+def test_zero_features_rejected_before_building(shape, axis):
+    layer = layers.BatchNormalization(axis=axis)
+    with pytest.raises(ValueError, match="positive size. Received size 0"):
+        layer(np.zeros(shape))
+    assert not layer.built and layer.weights == []
+    assert layer(np.ones((2, 3, 3))).shape == (2, 3, 3)      # still usable

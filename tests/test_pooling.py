@@ -215,3 +215,52 @@ def test_call_errors():
     # The same input works with "same" padding.
     assert layers.MaxPooling2D(pool_size=5, padding="same")(np.zeros((2, 4, 4, 1))).shape \
         == (2, 1, 1, 1)
+
+
+# ----------------------------------------------------------------------------------------
+# Edge cases (issue 9): huge windows, NaN, empty axes
+# ----------------------------------------------------------------------------------------
+
+@settings(max_examples=30, deadline=None)
+@given(rank=st.sampled_from([1, 2]), mode=st.sampled_from(["max", "average"]), data=st.data())
+def test_windows_far_larger_than_the_input_cost_only_the_input(rank, mode, data):
+    """A "same" window of up to 2**31 - 1 positions: only offsets that reach a real input
+    are visited, so this is as fast as a small window and equals the reference."""
+    big = st.one_of(st.integers(1, 4), st.integers(4, 2**31 - 1))
+    pool_size = tuple(data.draw(big) for _ in range(rank))
+    strides = tuple(data.draw(big) for _ in range(rank))
+    spatial = tuple(data.draw(st.integers(1, 6)) for _ in range(rank))
+    x = RNG.normal(size=(2,) + spatial + (2,))
+    layer = LAYERS[rank, mode](pool_size, strides, "same", dtype="float64")
+    np.testing.assert_allclose(layer(x).numpy(), ref_pool(x, pool_size, strides, "same", mode),
+                               rtol=1e-12)
+
+
+def test_huge_window_gradient():
+    x = mg.Tensor(RNG.normal(size=(1, 5, 2)))
+    for mode in ("max", "average"):
+        assert mg.gradcheck(lambda t: pool(t, (2**31 - 1,), (3,), "same", mode), [x])
+
+
+@pytest.mark.parametrize("position", [0, 1, 2])
+def test_max_pooling_propagates_nan_from_any_position(position):
+    x = np.array([1.0, 5.0, 0.0, 2.0, 3.0, 4.0]).reshape(1, 6, 1)
+    x[0, position, 0] = np.nan
+    y = layers.MaxPooling1D(3, dtype="float64")(x).numpy().ravel()
+    assert np.isnan(y[0]) and y[1] == 4.0            # as np.max over each window
+    x = mg.Tensor(x)
+    with mg.GradientTape() as tape:
+        tape.watch(x)
+        out = pool(x, (3,), (3,), "valid", "max")
+    grad = np.asarray(tape.gradient(out, x)).ravel()
+    assert grad[position] == 1 and grad[:3].sum() == 1   # the NaN is the window's max
+
+
+def test_empty_axes_raise_with_the_padding_given():
+    with pytest.raises(ValueError, match="length 0.*padding='same'"):
+        layers.MaxPooling1D(2, padding="same")(np.zeros((1, 0, 3)))
+    for cls in (layers.GlobalAveragePooling1D, layers.GlobalMaxPooling1D):
+        with pytest.raises(ValueError, match="empty axis"):
+            cls()(np.zeros((1, 0, 3)))
+    with pytest.raises(ValueError, match="empty axis"):
+        layers.GlobalAveragePooling2D(keepdims=True)(np.zeros((1, 3, 0, 2)))

@@ -174,7 +174,17 @@ class Layer:
         shape = tuple(int(s) for s in shape)
         dtype = self.dtype if dtype is None else _normalize_dtype(dtype)
         init = initializers.get(initializer)
-        value = init(shape, dtype=dtype) if init is not None else np.zeros(shape, dtype)
+        try:
+            value = init(shape, dtype=dtype) if init is not None else np.zeros(shape, dtype)
+        except (MemoryError, ValueError) as e:
+            size = dtype.itemsize
+            for n in shape:
+                size *= n
+            if size < 2**31 and not isinstance(e, MemoryError):
+                raise
+            raise ValueError(f"Layer '{self.name}': the weight '{name}' of shape {shape} "
+                             f"({size} bytes) is too large to allocate ({type(e).__name__}: "
+                             f"{e}). Check the layer's size arguments.") from None
         variable = Variable(np.asarray(value, dtype=dtype), name=name,
                             trainable=bool(trainable) and self._trainable,
                             constraint=constraints.get(constraint),
@@ -336,6 +346,9 @@ class Layer:
 
     def __call__(self, inputs, training=None, **kwargs):
         from .symbolic import is_symbolic, symbolic_call
+        if training is not None and not isinstance(training, (bool, np.bool_)):
+            raise ValueError(f"Layer '{self.name}': `training` must be True, False or None "
+                             f"(inherit). Received: training={training!r}")
         structured = self._check_structure(inputs)
         if is_symbolic(inputs):
             if training is not None:

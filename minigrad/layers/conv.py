@@ -115,6 +115,10 @@ def input_channels(layer, input_shape):
         raise ValueError(f"The channel dimension of the inputs to layer '{layer.name}' should "
                          f"be defined, but it is None (input shape {tuple(input_shape)}, "
                          f"data_format={layer.data_format!r}).")
+    if channels <= 0:
+        raise ValueError(f"Layer '{layer.name}' needs at least one input channel, but the "
+                         f"channel axis of the input shape {tuple(input_shape)} "
+                         f"(data_format={layer.data_format!r}) has size {channels}.")
     return int(channels)
 
 

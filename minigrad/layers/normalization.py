@@ -110,9 +110,9 @@ class BatchNormalization(Layer):
         if not 0 <= momentum <= 1:
             raise ValueError(f"BatchNormalization: `momentum` must be in [0, 1]. Received: "
                              f"momentum={momentum!r}")
-        if not epsilon > 0:
-            raise ValueError(f"BatchNormalization: `epsilon` must be positive. Received: "
-                             f"epsilon={epsilon!r}")
+        if not 0 < epsilon < float("inf"):
+            raise ValueError(f"BatchNormalization: `epsilon` must be a finite positive float. "
+                             f"Received: epsilon={epsilon!r}")
         self.momentum, self.epsilon = float(momentum), float(epsilon)
         for argument, value in (("center", center), ("scale", scale)):
             if not isinstance(value, (bool, np.bool_)):
@@ -136,10 +136,10 @@ class BatchNormalization(Layer):
                              f"range for inputs of shape {tuple(input_shape)}")
         axis = self.axis % ndim
         channels = input_shape[axis]
-        if channels is None:
+        if channels is None or channels <= 0:
             raise ValueError(f"BatchNormalization '{self.name}': the feature axis "
                              f"{self.axis} of the input shape {tuple(input_shape)} must have a "
-                             f"known size.")
+                             f"known positive size. Received size {channels}.")
         shape = (channels,)
         if self.scale:
             self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
@@ -209,8 +209,8 @@ class LayerNormalization(Layer):
                             f"the argument `axis`. Received: axis={axis!r}")
         self.axis = [int(a) for a in axis] if isinstance(axis, (list, tuple)) else int(axis)
         if isinstance(epsilon, bool) or not isinstance(epsilon, numbers.Real) \
-                or not epsilon > 0:
-            raise ValueError(f"LayerNormalization: `epsilon` must be a positive float. "
+                or not 0 < epsilon < float("inf"):
+            raise ValueError(f"LayerNormalization: `epsilon` must be a finite positive float. "
                              f"Received: epsilon={epsilon!r}")
         self.epsilon = float(epsilon)
         for argument, value in (("center", center), ("scale", scale)):
@@ -242,10 +242,10 @@ class LayerNormalization(Layer):
     def build(self, input_shape):
         axes = self._axes(len(input_shape))
         shape = tuple(input_shape[a] for a in axes)
-        if any(s is None for s in shape):
+        if any(s is None or s <= 0 for s in shape):
             raise ValueError(f"LayerNormalization '{self.name}': the normalised axes "
                              f"{self.axis} of the input shape {tuple(input_shape)} must have "
-                             f"known sizes.")
+                             f"known positive sizes.")
         if self.scale:
             self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
                                          self.gamma_regularizer, self.gamma_constraint)

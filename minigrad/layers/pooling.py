@@ -43,7 +43,8 @@ def pool(x, pool_size, strides, padding="valid", mode="max", data_format="channe
 
     x: Tensor (N, *spatial, C) for channels_last, (N, C, *spatial) for channels_first.
     pool_size, strides: tuples with one positive int per spatial axis.
-    mode: ``"max"`` (gradient goes to the first maximal element of each window) or
+    mode: ``"max"`` (gradient goes to the first maximal element of each window; a NaN in
+        a window is its maximum, as for ``np.max``) or
         ``"average"`` (gradient shared equally by the real inputs of each window).
 
     The loop runs over the k1*k2 positions inside a window, each step touching every
@@ -53,11 +54,21 @@ def pool(x, pool_size, strides, padding="valid", mode="max", data_format="channe
     channels_first = data_format == "channels_first"
     data = np.moveaxis(x.data, 1, -1) if channels_first else x.data     # (N, *spatial, C)
     spatial = data.shape[1:-1]
-    pads = [conv_padding(n, k, s, 1, padding) for n, k, s in zip(spatial, pool_size, strides)]
     out_shape = tuple(conv_output_length(n, k, s, 1, padding)
                       for n, k, s in zip(spatial, pool_size, strides))
+    # Only window offsets that reach a real input in some window matter: those below ``lo``
+    # or from ``hi`` on read padding in every window, and padding never counts. Dropping
+    # them keeps the work and the padded array within the input's size however large
+    # pool_size is (a "same" window may be far larger than the input).
+    pads, window = [], []
+    for n, k, s, o in zip(spatial, pool_size, strides, out_shape):
+        before = conv_padding(n, k, s, 1, padding)[0]
+        lo, hi = max(0, before - (o - 1) * s), min(k, before + n)
+        before -= lo
+        window.append(hi - lo)
+        pads.append((before, max(0, (o - 1) * s + (hi - lo) - before - n)))
     widths = [(0, 0)] + pads + [(0, 0)]
-    offsets = list(itertools.product(*(range(k) for k in pool_size)))
+    offsets = list(itertools.product(*(range(k) for k in window)))
 
     if mode == "max":
         padded = np.pad(data, widths, constant_values=-np.inf) if any(map(any, pads)) \
@@ -66,7 +77,8 @@ def pool(x, pool_size, strides, padding="valid", mode="max", data_format="channe
         winner = np.zeros(out.shape, dtype=np.intp)          # which offset holds the max
         for i, offset in enumerate(offsets[1:], start=1):
             candidate = padded[_window_slices(offset, strides, out_shape)]
-            better = candidate > out                             # strict: first max wins
+            # strict: the first max wins; a NaN wins over any number and stays (as np.max)
+            better = (candidate > out) | (np.isnan(candidate) & ~np.isnan(out))
             out = np.where(better, candidate, out)
             winner[better] = i
 
@@ -144,11 +156,15 @@ class _Pooling(Layer):
         out = []
         for n, k, s in zip(self._spatial(input_shape), self.pool_size, self.strides):
             length = conv_output_length(n, k, s, 1, self.padding)
-            if length is not None and length <= 0:
+            if length is not None and length <= 0 and self.padding == "valid":
                 raise ValueError(f"{type(self).__name__} '{self.name}': pool_size="
                                  f"{self.pool_size} is larger than the input (shape "
                                  f"{input_shape}) with padding='valid'; the output would be "
                                  f"empty. Use a smaller pool_size or padding='same'.")
+            if length is not None and length <= 0:
+                raise ValueError(f"{type(self).__name__} '{self.name}': the input (shape "
+                                 f"{input_shape}) has a pooled axis of length 0, so the "
+                                 f"output would be empty (padding={self.padding!r}).")
             out.append(length)
         if self.data_format == "channels_first":
             return input_shape[:2] + tuple(out)
@@ -229,6 +245,11 @@ class _GlobalPooling(Layer):
         return tuple(range(start, start + self.rank))
 
     def call(self, inputs):
+        if any(inputs.shape[a] == 0 for a in self._axes()):
+            # the mean of nothing is as undefined as its max: both raise
+            raise ValueError(f"{type(self).__name__} '{self.name}': cannot pool over an empty "
+                             f"axis; the input shape {tuple(inputs.shape)} has length 0 on the "
+                             f"pooled axes {self._axes()}.")
         return type(self).reduce(inputs, axis=self._axes(), keepdims=self.keepdims)
 
     def compute_output_shape(self, input_shape):

@@ -26,6 +26,16 @@ from .model import Model
 __all__ = ["Sequential"]
 
 
+def _unbuilt(layers):
+    """The layers not built yet, and the unbuilt layers nested inside any of them."""
+    found = []
+    for layer in layers:
+        if not layer.built and layer not in found:
+            found.append(layer)
+        found.extend(sub for sub in _unbuilt(layer._sublayers()) if sub not in found)
+    return found
+
+
 def _input_layer_class():
     from ..layers.core import InputLayer
     return InputLayer
@@ -142,9 +152,9 @@ class Sequential(Model):
         else:
             dtype = self._layers[0].dtype if self._layers else self.dtype
             inputs = _input_layer_class()(batch_shape=shape, dtype=dtype).output
-        fresh = [layer for layer in self._layers if not layer.built]
-        before = {id(layer): (len(layer._weights), len(layer._inbound_nodes))
-                  for layer in self._layers}
+        fresh = _unbuilt(self._layers)
+        before = {id(layer): (len(layer._weights), len(layer._inbound_nodes), layer.input_spec)
+                  for layer in fresh + self._layers}
         try:
             x = inputs
             for layer in self._layers:
@@ -152,11 +162,11 @@ class Sequential(Model):
             graph = Graph([inputs], [x], self.name) if self._layers else None
         except Exception:
             for layer in self._layers:
-                n_weights, n_nodes = before[id(layer)]
-                del layer._inbound_nodes[n_nodes:]
-                if layer in fresh:
-                    del layer._weights[n_weights:]
-                    layer.built, layer._build_shape = False, None
+                del layer._inbound_nodes[before[id(layer)][1]:]
+            for layer in fresh:             # nested layers too; their input_spec as before
+                n_weights, _, spec = before[id(layer)]
+                del layer._weights[n_weights:]
+                layer.built, layer._build_shape, layer.input_spec = False, None, spec
             raise
         self._graph = graph
         self._build_shape = shape

@@ -71,8 +71,16 @@ def _same_dtype(op, named):
                         f"received {got}. Cast one of them with ops.cast.")
 
 
+def _tensor(op, name, value):
+    try:
+        return as_tensor(value)
+    except (TypeError, ValueError) as e:
+        raise TypeError(f"{op}: `{name}` must be a float32 or float64 tensor or array. "
+                        f"Received {name}={value!r:.80} ({e})") from None
+
+
 def _checked(op, named_tensors):
-    tensors = [as_tensor(t) for _, t in named_tensors]
+    tensors = [_tensor(op, name, t) for name, t in named_tensors]
     named = [(name, t) for (name, _), t in zip(named_tensors, tensors)]
     for name, t in named:
         _float_dtype(op, name, t)
@@ -81,7 +89,7 @@ def _checked(op, named_tensors):
 
 
 def _check_bias(op, bias, n, dtype):
-    bias = as_tensor(bias)
+    bias = _tensor(op, "bias", bias)
     _float_dtype(op, "bias", bias)
     if bias.dtype != dtype:
         raise TypeError(f"{op}: `bias` has dtype {bias.dtype} but the inputs are {dtype}.")

@@ -404,13 +404,22 @@ def pad(x, pad_width, constant_values=0):
     if x.ndim == 0:
         raise ValueError("pad: a 0-d tensor has no axis to pad; reshape it first.")
     try:
-        widths = np.broadcast_to(np.asarray(pad_width, dtype=int), (x.ndim, 2))
-    except (TypeError, ValueError):
+        widths = np.asarray(pad_width)
+        if widths.dtype.kind not in "iu":
+            raise TypeError("pad_width holds non-integers")
+        widths = np.broadcast_to(widths.astype(np.int64), (x.ndim, 2))
+    except (TypeError, ValueError, OverflowError):
         raise ValueError(f"pad: pad_width must be an int, a (before, after) pair or one pair "
                          f"per axis ({x.ndim} for shape {x.shape}), got {pad_width!r}.") from None
     if (widths < 0).any():
         raise ValueError(f"pad: pad_width must be non-negative, got {pad_width!r}.")
-    out = np.pad(x.data, widths, mode="constant", constant_values=constant_values)
+    shape = tuple(int(n + lo + hi) for n, (lo, hi) in zip(x.shape, widths))
+    try:
+        out = np.pad(x.data, widths, mode="constant", constant_values=constant_values)
+    except (MemoryError, ValueError) as e:
+        raise ValueError(f"pad: pad_width={pad_width!r} makes an array of shape {shape} "
+                         f"({x.dtype.itemsize * int(np.prod(shape, dtype=object))} bytes), too "
+                         f"large to allocate ({type(e).__name__}: {e}).") from None
     crop = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
     return record("pad", (x,), out, lambda g: (g[crop],))
 
@@ -446,9 +455,17 @@ def stack(tensors, axis=0):
 
 
 def cast(x, dtype):
-    """Convert to ``dtype``; the gradient is converted back."""
+    """Convert to ``dtype`` (bool, integer or real floating, as Tensors hold); the gradient
+    is converted back."""
     x = as_tensor(x)
-    dtype = np.dtype(dtype)
+    try:
+        target = np.dtype(dtype)
+    except TypeError:
+        target = None
+    if target is None or target.kind not in "biuf":
+        raise TypeError(f"cast: `dtype` must be a bool, integer or real floating dtype (e.g. "
+                        f"'float32'). Received: dtype={dtype!r}")
+    dtype = target
     if x.dtype == dtype:
         return x
     src = x.dtype
