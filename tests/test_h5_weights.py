@@ -121,3 +121,37 @@ def test_without_h5py_the_error_names_the_extra(tmp_path, monkeypatch):
         model().save(tmp_path / "net.keras")
     assert os.listdir(tmp_path) == []
     model().save_weights(tmp_path / "w.npz")             # .npz needs nothing more
+
+
+def test_links_to_other_files_are_refused(tmp_path):
+    secret = tmp_path / "elsewhere.h5"
+    with h5py.File(secret, "w") as h5:
+        h5["vars/0"] = np.ones((4, 3), "float32")
+    m = mg.Sequential([mg.Input((4,)), layers.Dense(3, use_bias=False)])
+    good = tmp_path / "w.weights.h5"
+    m.save_weights(good)
+    before = m.get_weights()
+    for kind in ("external", "soft", "virtual"):
+        bad = tmp_path / f"{kind}.weights.h5"
+        with h5py.File(good, "r") as src, h5py.File(bad, "w") as h5:
+            src.copy("vars", h5)
+            h5.create_group("layers")
+            if kind == "external":
+                h5["layers/dense"] = h5py.ExternalLink(str(secret), "/")
+            elif kind == "soft":
+                h5.create_group("stash/vars").create_dataset("0", data=np.ones((4, 3), "f4"))
+                h5["layers/dense"] = h5py.SoftLink("/stash")
+            else:
+                layout = h5py.VirtualLayout(shape=(4, 3), dtype="f4")
+                layout[:] = h5py.VirtualSource(str(secret), "vars/0", shape=(4, 3))
+                h5.create_group("layers/dense/vars").create_virtual_dataset("0", layout)
+        with pytest.raises(ValueError, match="outside itself") as info:
+            m.load_weights(bad)
+        assert repr(str(bad)) in str(info.value)
+        np.testing.assert_array_equal(m.get_weights()[0], before[0])
+
+
+def test_weights_to_a_keras_name_point_to_save(tmp_path):
+    with pytest.raises(ValueError, match=r"model\.save"):
+        model().save_weights(tmp_path / "w.keras")
+    assert os.listdir(tmp_path) == []

@@ -360,3 +360,29 @@ def test_keras_layers_beyond_the_family_open_in_minigrad_and_back(tmp_path):
     m.save(back)
     np.testing.assert_allclose(keras.models.load_model(back).predict(x, verbose=0), expected,
                                rtol=1e-4, atol=1e-6)
+
+
+@needs_keras
+def test_nested_sequential_and_a_trained_keras_model(tmp_path):
+    inner = mg.Sequential([layers.SeparableConv1D(4, 3, padding="causal"),
+                           layers.BatchNormalization()], name="block")
+    model = mg.Sequential([mg.Input((10, 2)), inner, layers.Flatten(), layers.Dense(2)])
+    randomize(model)
+    x = sample((10, 2), 4)
+    expected = model.predict(x, verbose=0)
+    path = str(tmp_path / "nested.keras")
+    model.save(path)
+    k = keras.models.load_model(path)
+    assert type(k.layers[0]).__name__ == "Sequential"
+    np.testing.assert_allclose(k.predict(x, verbose=0), expected, rtol=1e-5, atol=1e-5)
+    again = mg.models.load_model(path)
+    assert again.layers[0].layers[0].padding == "causal"
+    np.testing.assert_array_equal(again.predict(x, verbose=0), expected)
+    # a model Keras compiled and trained: its optimizer state in the file is ignored
+    k.compile(optimizer="adam", loss="mse")
+    k.fit(x, np.zeros((4, 2), "float32"), epochs=1, verbose=0)
+    trained = str(tmp_path / "trained.keras")
+    k.save(trained)
+    back = mg.models.load_model(trained)
+    np.testing.assert_allclose(back.predict(x, verbose=0), k.predict(x, verbose=0),
+                               rtol=1e-5, atol=1e-5)

@@ -51,6 +51,12 @@ def cases():
         layers.GlobalMaxPooling2D(keepdims=True), layers.Reshape((-1,)),
         layers.Dense(6, activation="tanh"), layers.Dense(3), layers.Softmax()],
         (8, 8, 2)))
+    out.append(("reshaping", lambda: [
+        layers.Cropping2D(((1, 0), (0, 2))), layers.UpSampling2D((2, 1)),
+        layers.SeparableConv2D(3, 3, data_format="channels_last"),
+        layers.LayerNormalization(axis=[1, 2, 3]), layers.Reshape((-1, 3)),
+        layers.UpSampling1D(2), layers.Cropping1D((1, 2)), layers.LayerNormalization()],
+        (7, 8, 2)))
     out.append(("timeseries", lambda: [
         layers.SeparableConv1D(6, 2, padding="causal", dilation_rate=4, activation="relu"),
         layers.Conv1D(4, 3, padding="same", activation="sigmoid"),
@@ -108,8 +114,15 @@ def test_depthwise_weight_keeps_keras_channel_order(tmp_path):
 
 
 def test_unsupported_export_refused_without_a_file(tmp_path):
-    model = mg.Sequential([mg.Input((6, 6, 2)), layers.UpSampling2D(2)])
-    with pytest.raises(ValueError, match="UpSampling2D"):
+    class Odd(layers.Layer):
+        def call(self, x):
+            return x * 2
+
+    model = mg.Sequential([mg.Input((6, 6, 2)), layers.ReLU(threshold=0.5)])
+    with pytest.raises(ValueError, match="threshold"):
+        model.export(tmp_path / "w.onnx")
+    model = mg.Sequential([mg.Input((6, 6, 2)), Odd()])
+    with pytest.raises(ValueError, match="Odd"):
         model.export(tmp_path / "x.onnx")
     strided_same = mg.Sequential([mg.Input((None, 2)),
                                   layers.SeparableConv1D(2, 3, strides=2, padding="same")])

@@ -30,6 +30,10 @@ def _is_h5(filepath):
 
 def save_weights(obj, filepath):
     """Write the weights of ``obj`` (a model or layer) to ``filepath``; returns it."""
+    if os.fspath(filepath).endswith(".keras"):
+        raise ValueError(f"save_weights: {os.fspath(filepath)!r} names a whole-model "
+                         "archive; use model.save(...) for .keras files, or a "
+                         "'.weights.h5' / '.npz' name for weights alone.")
     if _is_h5(filepath):
         return h5_weights.save_weights(obj, filepath)
     return npz.save_weights(obj, filepath)

@@ -16,8 +16,8 @@ A causal ``SeparableConv1D``/``DepthwiseConv1D`` is two layers to Keras (a
 ``ZeroPadding1D`` and the layer with ``padding="valid"``, see
 :mod:`minigrad.saving.keras_archive`), so its weights sit one group further on.
 
-Loading checks every group's count and every dataset's shape and dtype against the model
-before it reads a single value, then assigns all weights at once: a file that does not
+Loading checks every group's count and every dataset's shape and dtype against the model,
+and refuses links to other files, before it reads a single value, then assigns all weights at once: a file that does not
 fit raises ``ValueError`` naming the file and the layer, and changes nothing.
 """
 import io
@@ -129,7 +129,22 @@ def read_groups(h5, groups, filepath, owner):
                                  f"{ds.dtype} of shape {tuple(ds.shape)}.")
             datasets.append(ds)
     _refuse_extra_layers(h5, groups, where)
+    _refuse_links(h5, datasets, where)
     return [np.asarray(ds[()]) for ds in datasets]
+
+
+def _refuse_links(h5, datasets, where):
+    """Only data inside the file itself: an external or soft link, an external storage
+    file or a virtual dataset would make reading it open other files on this machine."""
+    h5py = require("h5py", "Reading Keras weights")
+    links = []
+    h5.visititems_links(lambda name, link: links.append(name)
+                        if not isinstance(link, h5py.HardLink) else None)
+    stored_elsewhere = [ds.name for ds in datasets if ds.external or ds.is_virtual]
+    if links or stored_elsewhere:
+        raise ValueError(f"{where}: it refers to data outside itself "
+                         f"({', '.join((links + stored_elsewhere)[:5])}); minigrad only "
+                         "reads weights stored in the file.")
 
 
 def _refuse_extra_layers(h5, groups, where):

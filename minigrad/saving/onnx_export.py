@@ -22,7 +22,8 @@ How each layer becomes ONNX operators:
 * ``BatchNormalization`` (inference statistics), ``MaxPool``/``AveragePool`` (padding not
   counted, as in Keras), ``ReduceMean``/``ReduceMax`` for global pooling, ``MatMul`` +
   ``Add`` for ``Dense``, ``Flatten``, ``Reshape``, ``Pad`` for zero padding, ``Slice`` for
-  cropping, elementwise ops for activations and merge layers.
+  cropping, ``Resize`` (nearest) for upsampling, ``LayerNormalization``, elementwise ops
+  for activations and merge layers.
 
 A layer or activation with no ONNX counterpart here is refused with a ``ValueError``
 naming it, and no file is written.
@@ -270,6 +271,51 @@ def _zero_padding(g, x, layer, shape):
     return g.op("Pad", [x, pads], layer.name, mode="constant")
 
 
+def _spatial_axes(layer, ndim):
+    first = getattr(layer, "data_format", "channels_last") == "channels_first"
+    return list(range(2, ndim)) if first else list(range(1, ndim - 1))
+
+
+def _cropping(g, x, layer, shape):
+    axes = _spatial_axes(layer, len(shape))
+    crops = np.asarray(layer.cropping).reshape(-1, 2)
+    big = np.iinfo(np.int64).max
+    starts = [int(lo) for lo, _ in crops]
+    ends = [-int(hi) if hi else big for _, hi in crops]
+    return g.op("Slice", [x, g.const(starts, f"{layer.name}/starts", dtype=np.int64),
+                          g.const(ends, f"{layer.name}/ends", dtype=np.int64),
+                          g.const(axes, f"{layer.name}/axes", dtype=np.int64)], layer.name)
+
+
+def _upsampling(g, x, layer, shape):
+    if getattr(layer, "interpolation", "nearest") != "nearest":
+        raise ValueError(f"Cannot export layer '{layer.name}' to ONNX: only nearest "
+                         "upsampling has an ONNX translation here.")
+    scales = [1.0] * len(shape)
+    for axis, size in zip(_spatial_axes(layer, len(shape)), layer.size):
+        scales[axis] = float(size)
+    return g.op("Resize", [x, "", g.const(scales, f"{layer.name}/scales", dtype=np.float32)],
+                layer.name, mode="nearest", coordinate_transformation_mode="asymmetric",
+                nearest_mode="floor")
+
+
+def _layer_norm(g, x, layer, shape):
+    ndim = len(shape)
+    axes = sorted(a % ndim for a in (layer.axis if isinstance(layer.axis, list)
+                                     else [layer.axis]))
+    if getattr(layer, "rms_scaling", False) or axes != list(range(axes[0], ndim)):
+        raise ValueError(f"Cannot export layer '{layer.name}' to ONNX: LayerNormalization "
+                         "over other than the last axes (or rms_scaling) has no ONNX "
+                         "translation here.")
+    ws = {w.name: w.numpy() for w in layer.weights}
+    norm_shape = [shape[a] for a in axes]
+    gamma = ws.get("gamma", np.ones(norm_shape))
+    beta = ws.get("beta", np.zeros(norm_shape))
+    return g.op("LayerNormalization", [x, g.const(gamma, f"{layer.name}/gamma"),
+                                       g.const(beta, f"{layer.name}/beta")], layer.name,
+                axis=int(axes[0]), epsilon=float(layer.epsilon))
+
+
 def _relu_layer(g, x, layer, shape):
     if layer.negative_slope != 0 or layer.threshold != 0:
         raise ValueError(f"Cannot export layer '{layer.name}' to ONNX: ReLU with "
@@ -303,7 +349,9 @@ EMITTERS = {
                               "ActivityRegularization", "Identity")},
     "BatchNormalization": _batchnorm, "Dense": _dense, "Flatten": _flatten,
     "Reshape": _reshape, "ZeroPadding1D": _zero_padding, "ZeroPadding2D": _zero_padding,
-    "ReLU": _relu_layer, "Rescaling": _rescaling,
+    "ReLU": _relu_layer, "Rescaling": _rescaling, "Cropping1D": _cropping,
+    "Cropping2D": _cropping, "UpSampling1D": _upsampling, "UpSampling2D": _upsampling,
+    "LayerNormalization": _layer_norm,
     "Activation": lambda g, x, layer, shape: _activation(g, x, layer.activation, layer.name),
     "LeakyReLU": lambda g, x, layer, shape: g.op("LeakyRelu", [x], layer.name,
                                                  alpha=float(layer.negative_slope)),
