@@ -207,6 +207,24 @@ def run_layer_case(c, rng):
     res["call_matches"] = close(y, ref, 1e-9)
     with use_kernels("numpy"):
         res["twin_matches"] = close(layer(x).numpy(), ref, 1e-9)
+    # gradients of sum(y * G) for the input and every weight: the compiled kernels against
+    # the twins, and for a depthwise layer also against the exact reference
+    G = rng.uniform(-1, 1, y.shape)
+    grads = {}
+    for backend in ("cython", "numpy") if compiled is not None else ("numpy",):
+        with use_kernels(backend):
+            xt = mg.Tensor(x)
+            with mg.GradientTape() as tape:
+                tape.watch(xt)
+                loss = (layer(xt) * G).sum()
+            grads[backend] = [np.asarray(g) for g in
+                              tape.gradient(loss, [xt] + list(layer.trainable_weights))]
+    res["grads_agree"] = all(np.allclose(a, b, rtol=1e-9, atol=1e-9)
+                             for a, b in zip(grads["numpy"], grads.get("cython", grads["numpy"])))
+    if c["layer"].startswith("Depthwise"):
+        gx, gk = ref_backward(x, k, G, s, d, p)
+        res["grads_match_reference"] = close(grads["numpy"][0], gx, 1e-9) and \
+            close(grads["numpy"][1], gk, 1e-9)
     return res
 
 
@@ -405,7 +423,8 @@ def judge_layer_case(case, res):
         assert "output" in res["call"][1] or "larger than the input" in res["call"][1], (res, case)
         return
     assert res["call"][0] == "ok", (res, case)
-    assert res["call_matches"] and res["twin_matches"], (res, case)
+    assert res["call_matches"] and res["twin_matches"] and res["grads_agree"], (res, case)
+    assert res.get("grads_match_reference", True), (res, case)
 
 
 # ----------------------------------------------------------------------------------------
@@ -609,3 +628,33 @@ def test_ragged_input_is_named():
                  lambda: model.fit([[1.0, 2.0], [3.0]], [[1.0], [2.0]], verbose=0)):
         with pytest.raises(TypeError, match=r"`x` must be array-like.*inhomogeneous"):
             call()
+
+
+@pytest.mark.parametrize("backend", ["cython", "numpy"])
+def test_conv_ops_name_the_geometry_when_memory_runs_out(backend):
+    """Pads at the bound on a wide input ask for ~2**47 bytes: a ValueError naming padding."""
+    from minigrad.ops.convolution import use_kernels
+    if backend == "cython" and _kernels.compiled is None:
+        pytest.skip("compiled kernels not built")
+    x = np.ones((64, 3, 64))
+    pads = ((MAX_GEOMETRY, MAX_GEOMETRY),)
+    with use_kernels(backend):
+        for call in (lambda: mg.ops.depthwise_conv(x, np.ones((1, 64, 1)), padding=pads),
+                     lambda: mg.ops.separable_conv(x, np.ones((1, 64, 1)), np.ones((1, 64, 2)),
+                                                   padding=pads),
+                     lambda: mg.ops.conv(x, np.ones((2, 64, 2)), padding=pads)):
+            with pytest.raises(ValueError, match=r"do not fit in memory.*`padding`="):
+                call()
+
+
+@pytest.mark.parametrize("make, argument", [
+    (lambda: layers.UpSampling1D(2**40), "size"), (lambda: layers.UpSampling1D(2**64), "size"),
+    (lambda: layers.UpSampling2D((2**40, 1)), "size"),
+    (lambda: layers.ZeroPadding1D(2**40), "padding"),
+    (lambda: layers.ZeroPadding1D(2**63), "padding"),
+])
+def test_huge_padding_and_upsampling_name_the_argument_and_size(make, argument):
+    layer = make()
+    x = np.ones((1, 2, 2, 1) if "2D" in type(layer).__name__ else (1, 2, 1), np.float32)
+    with pytest.raises(ValueError, match=rf"`{argument}`=.*output of shape .* bytes"):
+        layer(x)

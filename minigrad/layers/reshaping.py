@@ -19,6 +19,7 @@ and a broadcasting ``ops.multiply``), so their gradients are those ops' gradient
 padding's is a crop, cropping's is a zero pad, and upsampling's sums each block of
 ``s`` copies back onto the one value they came from.
 """
+import math
 import numbers
 
 import numpy as np
@@ -94,8 +95,19 @@ class _Spatial(Layer):
         self.built = True
 
     def call(self, inputs):
-        self.compute_output_shape(inputs.shape)
-        return self._apply(inputs, _spatial_axes(self.data_format, self.rank))
+        out = self.compute_output_shape(inputs.shape)
+        argument = "padding" if isinstance(self, _ZeroPadding) else "size"
+        nbytes = inputs.dtype.itemsize * math.prod(out)
+        try:
+            if nbytes >= 2**63:                  # NumPy: "Maximum allowed dimension exceeded"
+                raise MemoryError(f"{nbytes} bytes")
+            return self._apply(inputs, _spatial_axes(self.data_format, self.rank))
+        except (MemoryError, ValueError) as e:
+            if nbytes < 2**30:                   # not about the size: the sizes were checked
+                raise
+            raise ValueError(f"{type(self).__name__} '{self.name}': `{argument}`="
+                             f"{getattr(self, argument)} makes an output of shape {out} "
+                             f"({nbytes} bytes), too large to allocate ({e}).") from None
 
     def get_config(self):
         config = super().get_config()

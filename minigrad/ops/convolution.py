@@ -116,7 +116,8 @@ def depthwise_conv(x, kernel, strides=1, padding="valid", data_format=None, dila
     xd = g.to_channels_last(x.data)
     kd = np.ascontiguousarray(kernel.data)
     geometry = (g.strides, g.dilation, g.pads)
-    y = _backend.depthwise_forward(xd, kd, *geometry)
+    with g.memory_named():
+        y = _backend.depthwise_forward(xd, kd, *geometry)
     kernels = _backend
 
     def backward(grad_y):
@@ -164,8 +165,9 @@ def separable_conv(x, depthwise_kernel, pointwise_kernel, strides=1, padding="va
     geometry = (g.strides, g.dilation, g.pads)
     N, out = xd.shape[0], g.out
     rows = N * int(np.prod(out))
-    z = _backend.depthwise_forward(xd, dkd, *geometry).reshape(rows, C * M)
-    y = _backend.pointwise_forward(z, pkd, bd).reshape((N,) + out + (F,))
+    with g.memory_named():
+        z = _backend.depthwise_forward(xd, dkd, *geometry).reshape(rows, C * M)
+        y = _backend.pointwise_forward(z, pkd, bd).reshape((N,) + out + (F,))
     kernels = _backend
 
     def backward(grad_y):
@@ -222,7 +224,8 @@ def conv(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=
 
         return record(op, inputs, g.from_channels_last(y), backward)
 
-    xpad = np.pad(xd, ((0, 0),) + g.pads + ((0, 0),)) if any(map(any, g.pads)) else xd
+    with g.memory_named():
+        xpad = np.pad(xd, ((0, 0),) + g.pads + ((0, 0),)) if any(map(any, g.pads)) else xd
 
     def window(tap):
         """The rows of xpad that tap ``tap`` multiplies: (N * prod(out), Cin)."""

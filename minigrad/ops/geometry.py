@@ -24,6 +24,7 @@ geometry has ``d*(k-1) <= Lp - 1`` and ``(out-1)*s <= Lp - ek``, so every positi
 ``2**63``. A stride larger than the padded input is allowed (Keras allows it: the output
 then has length 1 and the stride is never multiplied by anything but 0).
 """
+import contextlib
 import numbers
 
 import numpy as np
@@ -165,7 +166,7 @@ class ConvGeometry:
         if r not in (1, 2):
             raise ValueError(f"{op}: the kernel must have rank 3 (1D: k, C, M) or 4 (2D: kh, kw, "
                              f"C, M). Received kernel shape {tuple(kernel_shape)}")
-        self.rank = r
+        self.rank, self.op, self.padding = r, op, padding
         self.channels_first = data_format(data_format_, op) == "channels_first"
         if len(x_shape) != r + 2:
             layout = "(N, C, *spatial)" if self.channels_first else "(N, *spatial, C)"
@@ -175,7 +176,7 @@ class ConvGeometry:
         if min(kernel_shape) <= 0:
             raise ValueError(f"{op}: kernel dimensions must be positive. Received kernel shape "
                              f"{tuple(kernel_shape)}")
-        spatial = x_shape[2:] if self.channels_first else x_shape[1:1 + r]
+        self.spatial = spatial = x_shape[2:] if self.channels_first else x_shape[1:1 + r]
         channels = x_shape[1] if self.channels_first else x_shape[-1]
         if min(spatial) <= 0 or channels <= 0:
             raise ValueError(f"{op}: spatial and channel sizes must be positive. Received input "
@@ -210,6 +211,18 @@ class ConvGeometry:
                              f"{tuple(kernel_shape)}`, `dilation_rate={list(self.dilation)}`, "
                              f"`strides={self.strides}`, `padding={padding}` (output shape "
                              f"{self.out}).")
+
+    @contextlib.contextmanager
+    def memory_named(self):
+        """Inside: a MemoryError (an output or padded input too large for this machine)
+        becomes a ValueError that names the geometry that asked for it."""
+        try:
+            yield
+        except MemoryError as e:
+            raise ValueError(f"{self.op}: the arrays for spatial input {tuple(self.spatial)} "
+                             f"padded by {self.pads} to output {self.out} do not fit in memory "
+                             f"({e}). Check `padding`={self.padding!r}, `strides`="
+                             f"{self.strides} and `dilation_rate`={self.dilation}.") from None
 
     # Layout: the kernels want channels_last, C-contiguous arrays.
     def to_channels_last(self, a):
