@@ -476,6 +476,7 @@ def test_fuzz_kernels_and_ops_over_the_full_integer_range(cases):
     for case, res in zip(cases, run_child(cases)):
         judge_kernel_case(case, res)
     FUZZ_COUNT["kernel"] += len(cases)
+    print("fuzz cases so far:", FUZZ_COUNT)          # shown with pytest -s
 
 
 @SETTINGS
@@ -484,6 +485,7 @@ def test_fuzz_layers_over_the_full_integer_range(cases):
     for case, res in zip(cases, run_child(cases)):
         judge_layer_case(case, res)
     FUZZ_COUNT["layer"] += len(cases)
+    print("fuzz cases so far:", FUZZ_COUNT)
 
 
 def test_compiled_wrapper_bound_is_the_geometry_bound():
@@ -658,3 +660,31 @@ def test_huge_padding_and_upsampling_name_the_argument_and_size(make, argument):
     x = np.ones((1, 2, 2, 1) if "2D" in type(layer).__name__ else (1, 2, 1), np.float32)
     with pytest.raises(ValueError, match=rf"`{argument}`=.*output of shape .* bytes"):
         layer(x)
+
+
+SIZE_ARGUMENTS = [("Dense", "units", {}, (2, 3)),
+                  ("DepthwiseConv1D", "depth_multiplier", {"kernel_size": 2}, (1, 4, 2)),
+                  ("SeparableConv1D", "filters", {"kernel_size": 2}, (1, 4, 2)),
+                  ("Conv2D", "filters", {"kernel_size": 2}, (1, 3, 3, 2))]
+
+
+@settings(max_examples=60, deadline=None)
+@given(which=st.sampled_from(SIZE_ARGUMENTS),
+       value=st.one_of(st.integers(-(2**70), 0), st.integers(1, 8), st.integers(2**45, 2**70)))
+def test_fuzz_size_arguments_over_the_full_integer_range(which, value):
+    """Sizes that make weights: refused at construction (<= 0), working (small), or a
+    ValueError naming the weight and its size in bytes (more than any machine holds). The
+    band in between is a real, large allocation and is not drawn."""
+    name, argument, kwargs, shape = which
+    make = lambda: getattr(layers, name)(**kwargs, **{argument: value})     # noqa: E731
+    if value <= 0:
+        with pytest.raises(ValueError, match=argument):
+            make()
+        return
+    layer = make()
+    if value <= 8:
+        assert layer(np.ones(shape, np.float32)).shape[0] == shape[0]
+        return
+    with pytest.raises(ValueError, match=r"weight '\w+' of shape .* \(\d+ bytes\) is too large"):
+        layer(np.ones(shape, np.float32))
+    assert not layer.built and layer.weights == []

@@ -406,7 +406,13 @@ class Layer:
             self.input_spec.check(self.name, shape)
         spec, n_weights = self.input_spec, len(self._weights)
         shape = tuple(shape) if single else shape
-        self.build(shape)
+        try:
+            self.build(shape)
+        except Exception:
+            # a build that fails half way (e.g. its second weight is too large) keeps none
+            del self._weights[n_weights:]
+            self.input_spec, self.built = spec, False
+            raise
         self.built = True
         self._build_shape = shape
         if self._initial_weights is not None:

@@ -15,14 +15,15 @@ Output length of one spatial axis of length ``L`` (kernel ``k``, stride ``s``, d
                                             same / causal    -> ceil(L / s)
 
 Bounds. Every stride, dilation, kernel or pool size, dilated kernel span ``ek`` and pad
-must lie in ``[minimum, MAX_GEOMETRY]`` with ``MAX_GEOMETRY = 2**31 - 1``, far below the compiled
-kernels' index type (``Py_ssize_t``, 2**63 - 1). That makes every index the kernels form
-provably fit: an input axis that exists in memory has ``L < 2**61`` (numpy arrays hold
+must lie in ``[minimum, MAX_GEOMETRY]``, ``MAX_GEOMETRY = 2**31 - 1``: far below the
+compiled kernels' index type (``Py_ssize_t``, up to 2**63 - 1), so every index they form
+provably fits. An input axis that exists in memory has ``L < 2**61`` (NumPy arrays hold
 fewer than 2**63 bytes), so the padded length ``Lp = L + b + a < 2**61 + 2**32``. A valid
-geometry has ``d*(k-1) <= Lp - 1`` and ``(out-1)*s <= Lp - ek``, so every position
-``o*s + j*d - b`` lies in ``(-2**32, 2*Lp)``, and sums of two such terms stay below
-``2**63``. A stride larger than the padded input is allowed (Keras allows it: the output
-then has length 1 and the stride is never multiplied by anything but 0).
+geometry has ``(out-1)*s + (k-1)*d <= Lp - 1``, so every input position an output reads,
+``o*s + j*d - b``, lies in ``[-b, Lp)``; sums of two such terms stay below 2**63. The
+compiled wrappers (``_kernels/depthwise.pyx``) check the same bound for direct calls. A
+stride larger than the padded input is allowed (as in Keras): the output then has length
+1 and the stride only ever multiplies 0.
 """
 import contextlib
 import numbers
