@@ -1,4 +1,4 @@
-"""Build the Cython kernels in ``minigrad/_kernels``.
+"""Build the Cython kernels in ``minigrad/_kernels`` — optional, cached.
 
 Every ``.pyx`` file there becomes an extension module. Flags:
 
@@ -8,23 +8,50 @@ Every ``.pyx`` file there becomes an extension module. Flags:
   (for wheels that must run on other CPUs).
 * OpenMP (``-fopenmp``) when a small test program compiles and links with it;
   otherwise the kernels build serially (``prange`` degrades to ``range``).
+
+Optional: without a working C compiler (or when compiling fails) the install still
+succeeds and minigrad runs on its NumPy twins; the build says so once. Set
+``MINIGRAD_REQUIRE_KERNELS=1`` to make a failed kernel build fail the install instead.
+
+Cached: pip builds every install in a fresh isolated environment, so nothing of the last
+build is visible to the next one and the kernels would be compiled again for each
+``pip install`` (about a minute each on two cores). Each compiled module is therefore kept
+in ``build/kernel-cache/<key>/``, where the key hashes everything the binary depends on:
+the ``.pyx`` and its neighbours (``.pxd``, ``.pxi``, ``.h``), the compiler and its flags,
+the CPU when ``-march=native`` is used, and the Python, Cython, NumPy and SciPy versions.
+An install whose key is in the cache copies the module instead of compiling it.
+``MINIGRAD_BUILD_CACHE=<dir>`` moves the cache, ``MINIGRAD_BUILD_CACHE=off`` disables it.
 """
 import glob
+import hashlib
 import os
 import shutil
 import subprocess
 import sys
+import sysconfig
 import tempfile
 
-import numpy
 from setuptools import Extension, setup
-from Cython.Build import cythonize
+from setuptools.command.build_ext import build_ext
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+KERNELS = os.path.join("minigrad", "_kernels")
+NO_KERNELS_MESSAGE = """
+minigrad: the compiled kernels were NOT built ({reason}).
+minigrad is installed and works on its NumPy twins: same results, slower convolutions.
+To get the compiled kernels, install a C compiler (Debian/Ubuntu: `apt install build-essential`,
+macOS: `xcode-select --install`) and install minigrad again (`pip install -e .` or `pip install .`).
+"""
+
+
+def _environ_flag(name):
+    return os.environ.get(name, "0").strip() not in ("", "0")
 
 
 def _compiler_accepts(flags, link_flags=()):
     """True when the C compiler builds and links a tiny program with ``flags``."""
     cc = os.environ.get("CC", "cc")
-    if shutil.which(cc.split()[0]) is None:
+    if not cc.split() or shutil.which(cc.split()[0]) is None:
         return False
     source = "#include <omp.h>\nint main(void){return omp_get_max_threads() < 1;}\n" \
         if "-fopenmp" in flags else "int main(void){return 0;}\n"
@@ -33,16 +60,20 @@ def _compiler_accepts(flags, link_flags=()):
         with open(path, "w") as f:
             f.write(source)
         cmd = cc.split() + list(flags) + [path, "-o", os.path.join(tmp, "probe")] + list(link_flags)
-        return subprocess.run(cmd, capture_output=True).returncode == 0
+        try:
+            return subprocess.run(cmd, capture_output=True).returncode == 0
+        except OSError:
+            return False
 
 
 def _flags():
+    """(compile args, link args) for this machine's compiler."""
     if sys.platform == "win32":
         return ["/O2", "/openmp"], []
     compile_args, link_args = ["-O3", "-ffp-contract=fast"], []
-    if os.environ.get("MINIGRAD_PORTABLE", "0") in ("", "0") and _compiler_accepts(["-march=native"]):
+    if not _environ_flag("MINIGRAD_PORTABLE") and _compiler_accepts(["-march=native"]):
         compile_args.append("-march=native")
-    if os.environ.get("MINIGRAD_NO_OPENMP", "0") in ("", "0") and _compiler_accepts(["-fopenmp"], ["-fopenmp"]):
+    if not _environ_flag("MINIGRAD_NO_OPENMP") and _compiler_accepts(["-fopenmp"], ["-fopenmp"]):
         compile_args.append("-fopenmp")
         link_args.append("-fopenmp")
     else:
@@ -50,25 +81,110 @@ def _flags():
     return compile_args, link_args
 
 
-compile_args, link_args = _flags()
-extensions = [
-    Extension(
-        "minigrad._kernels." + os.path.splitext(os.path.basename(path))[0],
-        [path],
-        include_dirs=[numpy.get_include()],
-        define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
-        extra_compile_args=compile_args,
-        extra_link_args=link_args,
-    )
-    for path in sorted(glob.glob(os.path.join("minigrad", "_kernels", "*.pyx")))
-]
+def _cpu_description():
+    """The CPU model and its instruction-set flags (a ``-march=native`` binary depends on them)."""
+    try:
+        with open("/proc/cpuinfo") as f:
+            lines = f.read().split("\n\n")[0].splitlines()
+    except OSError:
+        import platform
+        return platform.processor() or platform.machine()
+    return "\n".join(line for line in lines if line.split(":")[0].strip() in ("model name", "flags"))
 
-setup(
-    ext_modules=cythonize(
-        extensions,
-        language_level=3,
-        compiler_directives={"boundscheck": False, "wraparound": False,
-                             "cdivision": True, "initializedcheck": False},
-        annotate=os.environ.get("MINIGRAD_ANNOTATE", "0") not in ("", "0"),
-    ),
-)
+
+def _cache_key(ext, compile_args, link_args):
+    """A hash of everything the compiled ``ext`` depends on."""
+    import Cython
+    import numpy
+    import scipy
+    digest = hashlib.sha256()
+    folder = os.path.dirname(ext.sources[0])
+    sources = sorted(set(ext.sources) | {path for pattern in ("*.pxd", "*.pxi", "*.h")
+                                         for path in glob.glob(os.path.join(folder, pattern))})
+    for path in sources:
+        with open(path, "rb") as f:
+            digest.update(path.encode() + b"\0" + f.read() + b"\0")
+    facts = [ext.name, sys.version, sysconfig.get_config_var("EXT_SUFFIX"), sys.platform,
+             Cython.__version__, numpy.__version__, scipy.__version__,
+             os.environ.get("CC", "cc"), " ".join(compile_args), " ".join(link_args)]
+    if "-march=native" in compile_args:
+        facts.append(_cpu_description())
+    digest.update("\0".join(map(str, facts)).encode())
+    return digest.hexdigest()[:20]
+
+
+def _cache_dir():
+    setting = os.environ.get("MINIGRAD_BUILD_CACHE", "").strip()
+    if setting.lower() in ("off", "0", "no"):
+        return None
+    return setting or os.path.join(HERE, "build", "kernel-cache")
+
+
+class OptionalCachedBuildExt(build_ext):
+    """Cythonize and compile each kernel, or copy it from the cache; never fail without a compiler."""
+
+    def run(self):
+        self._failures = []
+        if not _compiler_accepts([]):
+            reason = f"no working C compiler: `{os.environ.get('CC', 'cc')}` cannot build a test program"
+            self._give_up(reason)
+            return
+        self._compile_args, self._link_args = _flags()
+        super().run()
+        if self._failures:
+            self._give_up("; ".join(f"{name}: {error}" for name, error in self._failures))
+
+    def _give_up(self, reason):
+        if _environ_flag("MINIGRAD_REQUIRE_KERNELS"):
+            raise SystemExit(f"minigrad: MINIGRAD_REQUIRE_KERNELS is set and the kernels did not build: {reason}")
+        print(NO_KERNELS_MESSAGE.format(reason=reason), file=sys.stderr)
+
+    def build_extension(self, ext):
+        from Cython.Build import cythonize
+        from distutils.errors import CCompilerError, DistutilsError
+
+        ext.extra_compile_args = list(self._compile_args)
+        ext.extra_link_args = list(self._link_args)
+        target = self.get_ext_fullpath(ext.name)
+        cache = _cache_dir()
+        cached = None
+        if cache is not None:
+            key = _cache_key(ext, self._compile_args, self._link_args)
+            cached = os.path.join(cache, key, os.path.basename(target))
+            if os.path.exists(cached):
+                os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
+                shutil.copyfile(cached, target)
+                print(f"minigrad: {ext.name} unchanged, reused from {cached}", file=sys.stderr)
+                return
+        (c_ext,) = cythonize(
+            [ext], language_level=3, quiet=True,
+            compiler_directives={"boundscheck": False, "wraparound": False,
+                                 "cdivision": True, "initializedcheck": False},
+            annotate=_environ_flag("MINIGRAD_ANNOTATE"))
+        try:
+            super().build_extension(c_ext)
+        except (CCompilerError, DistutilsError, OSError) as error:
+            self._failures.append((ext.name, error))
+            return
+        if cached is not None:
+            os.makedirs(os.path.dirname(cached), exist_ok=True)
+            partial = cached + f".{os.getpid()}.tmp"
+            shutil.copyfile(target, partial)
+            os.replace(partial, cached)
+
+
+def _extensions():
+    import numpy
+    return [
+        Extension(
+            "minigrad._kernels." + os.path.splitext(os.path.basename(path))[0],
+            [path],
+            include_dirs=[numpy.get_include()],
+            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
+            optional=True,      # a module that does not build is left out, not copied in place
+        )
+        for path in sorted(glob.glob(os.path.join(KERNELS, "*.pyx")))
+    ]
+
+
+setup(ext_modules=_extensions(), cmdclass={"build_ext": OptionalCachedBuildExt})

@@ -5,6 +5,7 @@ Also installed as the console script ``minigrad`` (see pyproject.toml).
     python -m minigrad demo                  # SeparableConv2D on the 8x8 digits
     python -m minigrad demo --epochs 3 --out /tmp/run
     python -m minigrad timeseries --seed 1   # causal SeparableConv1D on Mauna Loa CO2
+    python -m minigrad --version             # version and which kernels are active
 """
 import argparse
 import sys
@@ -31,10 +32,29 @@ def _non_negative_int(text):
     return value
 
 
+EPILOG = """\
+learn more:
+  tutorials   numbered notebooks in tutorials/ of the source repository, starting with
+              01_tensors_and_the_tape.ipynb (`pip install -e ".[tutorials]"`, then
+              `jupyter lab tutorials/`)
+  reference   every public name has a full docstring, e.g.
+              python -c "import minigrad; help(minigrad.layers.SeparableConv2D)"
+  overview    README.md: set-up, a first look, the map of the package
+"""
+
+
+def _version_text():
+    from . import __version__
+    from ._kernels import BACKEND
+    return f"minigrad {__version__} (distribution minigrad-edu; kernels: {BACKEND})"
+
+
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="minigrad",
-        description="minigrad examples: train small models from scratch on bundled data.")
+        description="minigrad examples: train small models from scratch on bundled data.",
+        epilog=EPILOG, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=_version_text())
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
     commands.required = True
 
