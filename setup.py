@@ -156,13 +156,15 @@ class OptionalCachedBuildExt(build_ext):
                 shutil.copyfile(cached, target)
                 print(f"minigrad: {ext.name} unchanged, reused from {cached}", file=sys.stderr)
                 return
+        pyx_sources = ext.sources
         (c_ext,) = cythonize(
-            [ext], language_level=3, quiet=True,
+            [Extension(ext.name, pyx_sources)], language_level=3, quiet=True,
             compiler_directives={"boundscheck": False, "wraparound": False,
                                  "cdivision": True, "initializedcheck": False},
             annotate=_environ_flag("MINIGRAD_ANNOTATE"))
+        ext.sources = c_ext.sources                 # the generated .c, compiled below
         try:
-            super().build_extension(c_ext)
+            super().build_extension(ext)
         except (CCompilerError, DistutilsError, OSError) as error:
             self._failures.append((ext.name, error))
             return

@@ -100,7 +100,8 @@ if _requested not in ("cython", "numpy"):
     raise ValueError(f"MINIGRAD_KERNELS must be 'cython' or 'numpy', received {_requested!r}.")
 if _requested == "cython" and compiled is None:
     warnings.warn(f"minigrad: compiled kernels unavailable ({_import_error}); using the NumPy twins "
-                  "(slow). Build them with `pip install -e .`.", RuntimeWarning, stacklevel=2)
+                  "(same results, slower). To build them, install a C compiler and reinstall minigrad "
+                  "(`pip install -e .`).", RuntimeWarning, stacklevel=2)
     _requested = "numpy"
 
 BACKEND = _requested
