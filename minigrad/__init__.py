@@ -13,7 +13,8 @@ from .tape import GradientTape  # noqa: F401
 from .tensor import Tensor, Variable, as_tensor  # noqa: F401
 from . import activations, constraints, initializers, regularizers  # noqa: F401,E402
 from . import optimizers, layers, datasets, losses, metrics, random  # noqa: F401,E402
-from . import callbacks, inspection, models, plotting, saving  # noqa: F401,E402
+from . import callbacks, drawing, inspection, models, plotting, saving  # noqa: F401,E402
+from .drawing import draw_tape  # noqa: F401,E402
 from .layers import Input, clear_session  # noqa: F401,E402
 from .models import Model, Sequential  # noqa: F401,E402
 from .random import set_random_seed  # noqa: F401,E402

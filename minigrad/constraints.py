@@ -31,7 +31,7 @@ import numbers
 import numpy as np
 
 from . import config
-from .registry import Registry
+from .registry import Configurable, Registry
 from .tensor import Tensor
 
 REGISTRY = Registry("constraint")
@@ -64,22 +64,12 @@ def _check_value(value, argument):
     return value
 
 
-class Constraint:
+class Constraint(Configurable):
     """Base class: ``__call__(w)`` returns the projected weight as an ndarray."""
 
     def __call__(self, w):
         return _as_array(w)
 
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class _NormConstraint(Constraint):
@@ -174,13 +164,9 @@ class NonNeg(Constraint):
 max_norm, min_max_norm, unit_norm, non_neg = MaxNorm, MinMaxNorm, UnitNorm, NonNeg
 
 
-def serialize(constraint):
-    """A constraint as a Keras-style dict (None stays None)."""
-    return None if constraint is None else REGISTRY.serialize(constraint)
-
-
-def deserialize(config):
-    return REGISTRY.deserialize(config)
+# A constraint as a Keras-style dict (None stays None), and back.
+serialize = REGISTRY.serialize
+deserialize = REGISTRY.deserialize
 
 
 def get(identifier):

@@ -33,7 +33,7 @@ import numpy as np
 
 from . import config
 from . import random as mg_random
-from .registry import Registry
+from .registry import Configurable, Registry
 from .tensor import Tensor
 
 REGISTRY = Registry("initializer")
@@ -128,7 +128,7 @@ def _truncated_standard_normal(rng, size):
 
 
 # ------------------------------------------------------------------------------ base
-class Initializer:
+class Initializer(Configurable):
     """Base class: ``__call__(shape, dtype=None)`` returns an ndarray of that shape.
 
     ``dtype=None`` means ``mg.config.floatx()`` (float32 by default).
@@ -137,16 +137,6 @@ class Initializer:
     def __call__(self, shape, dtype=None):
         raise NotImplementedError(f"{type(self).__name__} must implement __call__.")
 
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 class RandomInitializer(Initializer):
@@ -458,13 +448,9 @@ class Orthogonal(RandomInitializer):
 
 
 # ------------------------------------------------------------------------------ lookup
-def serialize(initializer):
-    """An initializer as a Keras-style dict (None stays None)."""
-    return None if initializer is None else REGISTRY.serialize(initializer)
-
-
-def deserialize(config):
-    return REGISTRY.deserialize(config)
+# An initializer as a Keras-style dict (None stays None), and back.
+serialize = REGISTRY.serialize
+deserialize = REGISTRY.deserialize
 
 
 def get(identifier):

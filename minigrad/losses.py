@@ -31,7 +31,7 @@ import numpy as np
 from scipy import special
 
 from . import config, ops
-from .registry import Registry
+from .registry import Configurable, Registry
 from .tape import record
 from .tensor import Tensor
 
@@ -250,7 +250,7 @@ mae = MAE = mean_absolute_error
 # Loss classes: per-sample values reduced to a scalar
 # ----------------------------------------------------------------------------------------
 
-class Loss:
+class Loss(Configurable):
     """Base of the loss classes: ``loss(y_true, y_pred, sample_weight=None)`` -> Tensor.
 
     Subclasses implement ``call(y_true, y_pred)`` (the per-sample values).
@@ -276,10 +276,6 @@ class Loss:
 
     def get_config(self):
         return {"name": self.name, "reduction": self.reduction}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r}>"
@@ -443,13 +439,9 @@ class SparseCategoricalCrossentropy(Loss):
 # Lookup
 # ----------------------------------------------------------------------------------------
 
-def serialize(loss):
-    """A Loss as a Keras-style dict (None stays None)."""
-    return None if loss is None else REGISTRY.serialize(loss)
-
-
-def deserialize(config):
-    return REGISTRY.deserialize(config)
+# A Loss as a Keras-style dict (None stays None), and back.
+serialize = REGISTRY.serialize
+deserialize = REGISTRY.deserialize
 
 
 def get(identifier):

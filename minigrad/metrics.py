@@ -24,7 +24,7 @@ import numbers
 
 import numpy as np
 
-from .registry import Registry
+from .registry import Configurable, Registry
 from .tensor import Tensor
 
 REGISTRY = Registry("metric")
@@ -47,7 +47,7 @@ def _match_shapes(y_true, y_pred, metric):
     return y_true
 
 
-class Metric:
+class Metric(Configurable):
     """Base class: keeps ``total`` (weighted sum) and ``count`` (sum of weights)."""
 
     def __init__(self, name=None, dtype=None):
@@ -99,10 +99,6 @@ class Metric:
 
     def get_config(self):
         return {"name": self.name, "dtype": self.dtype.name}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
 
     def __repr__(self):
         return f"<{type(self).__name__} name={self.name!r} result={self.result():.4g}>"
@@ -234,12 +230,9 @@ def _accuracy_for(loss):
     return Accuracy
 
 
-def serialize(metric):
-    return None if metric is None else REGISTRY.serialize(metric)
-
-
-def deserialize(config):
-    return REGISTRY.deserialize(config)
+# A Metric as a Keras-style dict (None stays None), and back.
+serialize = REGISTRY.serialize
+deserialize = REGISTRY.deserialize
 
 
 def get(identifier, loss=None):

@@ -17,7 +17,32 @@ class, return a function — while the registry does the bookkeeping and the err
 
 Serialized objects are dicts shaped like Keras's
 ``{"module", "class_name", "config", "registered_name"}`` so configs read the same.
+
+The base classes of those modules share :class:`Configurable` (``get_config``,
+``from_config``, ``__repr__``), and each module's ``serialize``/``deserialize`` are its
+registry's :meth:`Registry.serialize`/:meth:`Registry.deserialize`.
 """
+
+
+class Configurable:
+    """``get_config``/``from_config``/``__repr__`` for objects rebuilt from their arguments.
+
+    A subclass returns its constructor arguments from ``get_config``; ``from_config``
+    calls the constructor with them, and ``repr`` shows them: ``L2(l2=0.01)``.
+    """
+
+    def get_config(self):
+        """The constructor arguments that rebuild this object, as a dict."""
+        return {}
+
+    @classmethod
+    def from_config(cls, config):
+        """A new object built from :meth:`get_config`'s dict."""
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
 
 
 class Registry:
@@ -99,13 +124,13 @@ class Registry:
 
     # -- serialization ---------------------------------------------------------------
     def serialize(self, obj):
-        """``obj`` (an instance with ``get_config``) as a plain dict.
+        """``obj`` (an instance with ``get_config``) as a plain dict; None stays None.
 
         A plain callable (a user function used as a regularizer, say) has no config: it
         is returned as-is, which every ``get`` accepts back, so ``from_config`` still
         round-trips in the same session (it is not JSON, though).
         """
-        if not hasattr(obj, "get_config"):
+        if obj is None or not hasattr(obj, "get_config"):
             return obj
         cls = type(obj)
         return {"module": cls.__module__, "class_name": cls.__name__,

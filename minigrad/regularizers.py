@@ -29,7 +29,7 @@ import numbers
 import numpy as np
 
 from . import config, ops
-from .registry import Registry
+from .registry import Configurable, Registry
 from .tensor import Tensor, as_tensor
 
 REGISTRY = Registry("regularizer")
@@ -54,22 +54,12 @@ def _coefficient(value, x):
     return np.asarray(value, dtype=x.dtype)
 
 
-class Regularizer:
+class Regularizer(Configurable):
     """Base class: ``__call__(x)`` returns a scalar Tensor penalty."""
 
     def __call__(self, x):
         raise NotImplementedError(f"{type(self).__name__} must implement __call__.")
 
-    def get_config(self):
-        return {}
-
-    @classmethod
-    def from_config(cls, config):
-        return cls(**config)
-
-    def __repr__(self):
-        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
-        return f"{type(self).__name__}({args})"
 
 
 @REGISTRY.register("l1", "L1")
@@ -192,13 +182,9 @@ class OrthogonalRegularizer(Regularizer):
 l1, l2, orthogonal_regularizer = L1, L2, OrthogonalRegularizer
 
 
-def serialize(regularizer):
-    """A regularizer as a Keras-style dict (None stays None)."""
-    return None if regularizer is None else REGISTRY.serialize(regularizer)
-
-
-def deserialize(config):
-    return REGISTRY.deserialize(config)
+# A regularizer as a Keras-style dict (None stays None), and back.
+serialize = REGISTRY.serialize
+deserialize = REGISTRY.deserialize
 
 
 def get(identifier):

@@ -356,6 +356,11 @@ class GradientTape:
         from .inspection import tape_to_dot
         return tape_to_dot(self, **options)
 
+    def _repr_svg_(self):
+        """Jupyter draws a tape (:func:`minigrad.drawing.draw_tape`); None when it is empty."""
+        from .drawing import tape_to_svg
+        return tape_to_svg(self) if self._entries else None
+
     def find_nonfinite(self, target, sources=None, output_gradients=None, raise_error=False):
         """The first op whose value or gradient became NaN/inf; see
         :func:`minigrad.inspection.find_nonfinite` (runs the backward pass)."""

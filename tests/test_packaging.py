@@ -1,0 +1,116 @@
+"""Packaging: optional kernels (no compiler, no failure), the build cache, what ships.
+
+The build tests run ``setup.py build_ext --inplace`` on a copy of the sources in a temporary
+directory, so they never touch this checkout's compiled kernels.
+"""
+import importlib.util
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+import minigrad
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+KERNEL_SOURCES = sorted((ROOT / "minigrad" / "_kernels").glob("*.pyx"))
+pytest.importorskip("Cython")
+
+
+def _setup_module():
+    spec = importlib.util.spec_from_file_location("minigrad_setup", ROOT / "setup.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)        # defines the helpers; setup() runs only as __main__
+    return module
+
+
+def _copy_sources(tmp_path):
+    copy = tmp_path / "src"
+    shutil.copytree(ROOT / "minigrad", copy / "minigrad",
+                    ignore=shutil.ignore_patterns("*.so", "*.pyd", "*.c", "__pycache__"))
+    for name in ("setup.py", "pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, copy / name)
+    return copy
+
+
+def _build(copy, **env):
+    environ = dict(os.environ, **env)
+    return subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace"], cwd=copy,
+                          env=environ, capture_output=True, text=True, timeout=300)
+
+
+def test_kernel_sources_ship_with_the_package():
+    """Tutorial 02 reads the .pyx beside the installed package (wheel, sdist or checkout)."""
+    kernels = pathlib.Path(minigrad._kernels.__file__).parent
+    assert KERNEL_SOURCES and all((kernels / p.name).is_file() for p in KERNEL_SOURCES)
+    assert (kernels / "depthwise_twin.py").is_file() and (kernels / "pointwise_twin.py").is_file()
+
+
+def test_distribution_name_and_package_data():
+    tomllib = pytest.importorskip("tomllib")
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert project["project"]["name"] == "minigrad-edu"          # `minigrad` on PyPI is taken
+    assert project["tool"]["setuptools"]["dynamic"]["version"] == {"attr": "minigrad.__version__"}
+    shipped = project["tool"]["setuptools"]["package-data"]["minigrad"]
+    assert "_kernels/*.pyx" in shipped and "_kernels/*.pxd" in shipped
+
+
+def test_cache_key_follows_sources_and_flags(tmp_path):
+    setup = _setup_module()
+    copy = _copy_sources(tmp_path)
+    cwd = os.getcwd()
+    os.chdir(copy)
+    try:
+        (ext, *_) = setup._extensions()
+        key = setup._cache_key(ext, ["-O3"], [])
+        assert setup._cache_key(ext, ["-O3"], []) == key                       # deterministic
+        assert setup._cache_key(ext, ["-O2"], []) != key                       # flags
+        pxd = pathlib.Path(ext.sources[0]).with_name("extra.pxd")
+        pxd.write_text("# a header the kernel could cimport\n")
+        assert setup._cache_key(ext, ["-O3"], []) != key                       # neighbours
+        pxd.unlink()
+        pyx = pathlib.Path(ext.sources[0])
+        pyx.write_text(pyx.read_text() + "\n# edited\n")
+        assert setup._cache_key(ext, ["-O3"], []) != key                       # the source
+    finally:
+        os.chdir(cwd)
+
+
+def test_no_compiler_still_installs_and_says_so(tmp_path):
+    copy = _copy_sources(tmp_path)
+    done = _build(copy, CC="false", MINIGRAD_BUILD_CACHE=str(tmp_path / "cache"))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stderr.count("the compiled kernels were NOT built") == 1
+    assert "NumPy twins" in done.stderr and "install a C compiler" in done.stderr
+    assert not list((copy / "minigrad" / "_kernels").glob("*.so"))
+    required = _build(copy, CC="false", MINIGRAD_REQUIRE_KERNELS="1")
+    assert required.returncode != 0 and "MINIGRAD_REQUIRE_KERNELS" in required.stderr
+
+
+@pytest.mark.skipif(shutil.which(os.environ.get("CC", "cc").split()[0]) is None,
+                    reason="no C compiler: the cache is only consulted when one is present")
+def test_a_cached_kernel_is_copied_not_compiled(tmp_path):
+    """A cache entry under the sources' key is used as is (a fake file proves no compile ran)."""
+    setup = _setup_module()
+    copy = _copy_sources(tmp_path)
+    cache = tmp_path / "cache"
+    cwd = os.getcwd()
+    os.chdir(copy)
+    try:
+        compile_args, link_args = setup._flags()
+        targets = []
+        for ext in setup._extensions():
+            key = setup._cache_key(ext, compile_args, link_args)
+            name = ext.name.rsplit(".", 1)[1] + setup.sysconfig.get_config_var("EXT_SUFFIX")
+            (cache / key).mkdir(parents=True)
+            (cache / key / name).write_text(f"cached {ext.name}")
+            targets.append((copy / "minigrad" / "_kernels" / name, f"cached {ext.name}"))
+    finally:
+        os.chdir(cwd)
+    done = _build(copy, MINIGRAD_BUILD_CACHE=str(cache))
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stderr.count("unchanged, reused from") == len(targets)
+    for path, text in targets:
+        assert path.read_text() == text
