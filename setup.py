@@ -189,4 +189,5 @@ def _extensions():
     ]
 
 
-setup(ext_modules=_extensions(), cmdclass={"build_ext": OptionalCachedBuildExt})
+if __name__ == "__main__":          # pip's backend runs this file as __main__; tests import it
+    setup(ext_modules=_extensions(), cmdclass={"build_ext": OptionalCachedBuildExt})

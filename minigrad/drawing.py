@@ -185,8 +185,12 @@ def draw_tape(tape, target=None, group_layers=True, title=None):
     for e in entries:
         tx, ty = op_center(row_of[e.index])
         several = len(e.inputs) > 1
+        positions = {}                      # one arrow per input tensor: v * v reads v twice
         for position, t in enumerate(e.inputs):
-            label = (f"{position}: " if several else "") + _shape_text(t)
+            positions.setdefault(id(t), (t, []))[1].append(str(position))
+        for t, numbers in positions.values():
+            position = int(numbers[0])
+            label = (f"{','.join(numbers)}: " if several else "") + _shape_text(t)
             if id(t) in produced:
                 sx, sy = op_center(row_of[produced[id(t)]])
                 sy += OP_H / 2
@@ -201,7 +205,7 @@ def draw_tape(tape, target=None, group_layers=True, title=None):
                     lx, ly = bend + 4, (sy + ty) / 2
             else:
                 sx, sy = leaf_center[id(t)]            # the shape is in the leaf's box
-                label = f"{position}" if several else ""
+                label = ",".join(numbers) if several else ""
                 sx += LEAF_W / 2
                 if leaf_column[id(t)] == 1:             # over the weights, into the op's top
                     ex = tx - OP_W / 4 - 10 * position
