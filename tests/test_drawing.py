@@ -23,8 +23,9 @@ def _texts(element):
 
 def _model_tape():
     mg.set_random_seed(0)
-    model = mg.Sequential([layers.Input((6, 6, 2)), layers.SeparableConv2D(3, 3, activation="relu"),
-                           layers.Flatten(), layers.Dense(4)])
+    model = mg.Sequential([layers.Input((6, 6, 2)),
+                           layers.SeparableConv2D(3, 3, activation="relu", name="sep"),
+                           layers.Flatten(name="flat"), layers.Dense(4, name="head")])
     x = np.random.default_rng(0).random((2, 6, 6, 2)).astype("float32")
     with mg.GradientTape(persistent=True) as tape:
         loss = (model(x) ** 2).mean()
@@ -60,7 +61,7 @@ def test_edges_carry_the_shapes():
 def test_layers_are_grouped_with_their_weights():
     tape, loss = _model_tape()
     drawing = draw_tape(tape, target=loss)
-    assert drawing.layers == ["separable_conv2d", "flatten", "dense"]
+    assert drawing.layers == ["sep", "flat", "head"]
     boxes = {g.get("data-layer"): g for g in _groups(drawing.svg, "layer")}
     assert set(boxes) == set(drawing.layers)
     # every weight box lies inside its layer's box; the model input does not
