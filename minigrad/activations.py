@@ -124,7 +124,7 @@ def gelu(x, approximate=False):
 # ------------------------------------------------------------------------ sigmoids
 @register("sigmoid")
 def sigmoid(x):
-    """1 / (1 + e^-x)."""
+    """Sigmoid, 1 / (1 + e^-x), elementwise: values in (0, 1)."""
     return ops.sigmoid(x)
 
 
@@ -190,7 +190,7 @@ def softplus(x):
 
 @register("softsign")
 def softsign(x):
-    """x / (1 + |x|)."""
+    """Softsign, x / (1 + |x|), elementwise: values in (-1, 1)."""
     return ops.softsign(x)
 
 
@@ -219,7 +219,7 @@ def mish(x):
 
 @register("exponential")
 def exponential(x):
-    """e^x."""
+    """Exponential, e^x, elementwise."""
     return ops.exponential(x)
 
 
@@ -321,6 +321,7 @@ def serialize(activation):
 
 
 def deserialize(name):
+    """The activation function named ``name`` (what :func:`serialize` wrote); as :func:`get`."""
     return get(name)
 
 

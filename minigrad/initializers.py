@@ -176,7 +176,7 @@ class Zeros(Initializer):
 
 @REGISTRY.register("ones", "Ones", "one")
 class Ones(Initializer):
-    """All ones."""
+    """All ones (in the requested shape and dtype)."""
 
     def __call__(self, shape, dtype=None):
         return np.ones(_standardize_shape(shape),

@@ -333,10 +333,12 @@ class SGD(Optimizer):
 
 
 def serialize(optimizer):
+    """An optimizer as a Keras-style dict: ``{"module", "class_name", "config", "registered_name"}``."""
     return REGISTRY.serialize(optimizer)
 
 
 def deserialize(config):
+    """An optimizer rebuilt from :func:`serialize`'s dict."""
     return REGISTRY.deserialize(config)
 
 

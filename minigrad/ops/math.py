@@ -26,6 +26,7 @@ from ..tape import record
 
 
 def as_tensor(x):
+    """``x`` as a Tensor (a Tensor passes through): how every op takes its inputs."""
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
@@ -209,7 +210,7 @@ def _minimum_db(g, a, b, out):
 
 
 def negative(x):
-    """-x."""
+    """-x, elementwise. d/dx = -1."""
     x = as_tensor(x)
     return record("negative", (x,), -x.data, lambda g: (-g,))
 
