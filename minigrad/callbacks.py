@@ -163,10 +163,7 @@ class ProgbarLogger(Callback):
         epochs = self.params.get("epochs", "?")
         self._epoch_label = f"Epoch {epoch + 1}/{epochs}"
         if self.verbose == 1:
-            try:
-                from tqdm.auto import tqdm
-            except ImportError:
-                return
+            from tqdm.auto import tqdm
             self._bar = tqdm(total=self.params.get("steps"), desc=self._epoch_label,
                              unit="batch", file=self._out(), leave=True, dynamic_ncols=True)
 

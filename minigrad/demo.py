@@ -153,15 +153,10 @@ def train_timeseries(epochs=20, seed=0, out_dir="demo_output", window=52, batch_
 
 
 def plot_history(history, path, title="", print_fn=print):
-    """Loss (and accuracy) per epoch to a PNG; returns the path, or None without matplotlib."""
-    try:
-        import matplotlib
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
-        print_fn("matplotlib is not installed: skipping the training-curve plot "
-                 "(pip install matplotlib).")
-        return None
+    """Loss (and accuracy) per epoch to a PNG; returns the path."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
     logs = history.history if isinstance(history, History) else history
     metrics = [k for k in logs if not k.startswith("val_") and k != "loss"]
     panels = ["loss"] + metrics[:1]

@@ -16,11 +16,7 @@ __all__ = ["plot_gradient_flow", "plot_history", "plot_weight_histograms"]
 
 
 def _pyplot():
-    try:
-        import matplotlib.pyplot as plt
-    except ImportError as e:
-        raise ImportError("minigrad.plotting needs matplotlib, which is not installed: "
-                          "pip install matplotlib (or pip install 'minigrad[plot]').") from e
+    import matplotlib.pyplot as plt      # a dependency, imported on first use (it is slow)
     return plt
 
 

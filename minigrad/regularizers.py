@@ -15,7 +15,7 @@ Penalties are built from differentiable :mod:`minigrad.ops`, so computed inside 
 The coefficient is cast to the weight's dtype: float32 weights give a float32 penalty.
 
 String names: "l1", "l2", "orthogonal_regularizer" (0.01 each); "l1l2" / "L1L2" are
-``L1L2()`` — a zero penalty, as in Keras 3; and, following tf.keras (see SPEC.md),
+``L1L2()`` — a zero penalty, as in Keras 3; and, following tf.keras (a deliberate choice),
 "l1_l2" is ``L1L2(l1=0.01, l2=0.01)``, as is the function :func:`l1_l2`. Any callable
 works as a regularizer.
 

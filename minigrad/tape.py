@@ -469,12 +469,4 @@ def _short(t):
     return f"{label}{shape} {t.dtype}"
 
 
-def grad_of(target, sources):
-    """Convenience: the gradient via the tape that recorded ``target``."""
-    tape = target._tape
-    if tape is None:
-        raise RuntimeError("This tensor was not recorded by any GradientTape.")
-    return tape.gradient(target, sources)
-
-
 __all__ = ["GradientTape", "TapeEntry", "BackwardStep", "record", "format_tape", "as_tensor"]

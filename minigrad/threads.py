@@ -23,12 +23,8 @@ _controller = None
 def _get_controller():
     global _controller
     if _controller is None:
-        try:
-            from threadpoolctl import ThreadpoolController
-        except ImportError:              # optional: without it, pools keep their defaults
-            _controller = False
-        else:
-            _controller = ThreadpoolController()
+        from threadpoolctl import ThreadpoolController     # a dependency, imported on first use
+        _controller = ThreadpoolController()
     return _controller
 
 

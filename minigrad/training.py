@@ -1,7 +1,7 @@
 """Training a model: ``compile``, ``fit``, ``evaluate``, ``predict``.
 
 :class:`Trainer` is mixed into :class:`~minigrad.Sequential`. One training step is the
-step the tutorials write by hand (Keras 3's order, keras-semantics §9)::
+step the tutorials write by hand (Keras 3's order, listed in minigrad/optimizers.py)::
 
     with GradientTape() as tape:
         y_pred = model(x_batch, training=True)
@@ -634,16 +634,13 @@ def _per_output(value, keys, argument, fill=None):
 
 
 class _progress:
-    """A tqdm bar when ``verbose == 1`` and tqdm is installed, else None (a context)."""
+    """A tqdm bar when ``verbose == 1``, else None (a context)."""
 
     def __init__(self, verbose, total, desc):
         self.bar = None
         if verbose == 1:
-            try:
-                from tqdm.auto import tqdm
-                self.bar = tqdm(total=total, desc=desc, unit="batch", leave=True)
-            except ImportError:
-                pass
+            from tqdm.auto import tqdm
+            self.bar = tqdm(total=total, desc=desc, unit="batch", leave=True)
 
     def __enter__(self):
         return self.bar

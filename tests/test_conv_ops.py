@@ -2,8 +2,8 @@
 
 * float64 central-difference gradient checks (``mg.gradcheck``) over Hypothesis-drawn
   arguments, on both kernel backends;
-* the impulse responses and known outputs of keras-semantics.md §4;
-* the §11.5 conformance matrix against the float64 reference functions given there;
+* hand-computed impulse responses and known outputs;
+* the conformance matrix against float64 reference functions written from the formulas;
 * channels_first == transposed channels_last; argument errors.
 """
 import itertools
@@ -28,7 +28,7 @@ def backend(request):
 
 
 # ----------------------------------------------------------------------------------------
-# The reference of keras-semantics.md §11.5 (float64, channels_last)
+# The float64 reference (channels_last), from the formulas in the layers' docstring
 # ----------------------------------------------------------------------------------------
 
 def ref_pads(L, k, s, d, padding):
@@ -97,7 +97,7 @@ def test_conv_padding_rules():
 
 
 # ----------------------------------------------------------------------------------------
-# Known answers (keras-semantics.md §4)
+# Known answers, computed by hand
 # ----------------------------------------------------------------------------------------
 
 def _line(values):
@@ -136,7 +136,7 @@ def test_known_outputs(backend):
 
 
 # ----------------------------------------------------------------------------------------
-# The §11.5 conformance matrix
+# The conformance matrix
 # ----------------------------------------------------------------------------------------
 
 def _matrix():
@@ -182,7 +182,7 @@ def test_conformance_matrix(backend):
         y = conv(x, DK[..., :1].repeat(F, axis=-1) * rng.standard_normal(F), strides, padding,
                  dilation_rate=dil)
         assert y.shape == (2, *out_shape, F)
-    # 288 configurations here; x 2 kinds x 2 data formats = the 1152 of keras-semantics §11.5,
+    # 288 configurations here; x 2 kinds x 2 data formats = 1152 configurations,
     # whose 48 erroring cases are these 12 (valid padding with ek > L) x 4
     assert raised == 12 and ran == 288 - 12
 

@@ -617,11 +617,3 @@ def test_plot_weight_histograms(plt, trained):
     assert len(own.get_legend().get_texts()) == 2
     with pytest.raises(ValueError, match="no weights"):
         plot_weight_histograms([])
-
-
-def test_plotting_without_matplotlib_says_what_to_install(monkeypatch):
-    import sys
-    from minigrad import plotting
-    monkeypatch.setitem(sys.modules, "matplotlib.pyplot", None)
-    with pytest.raises(ImportError, match="pip install matplotlib"):
-        plotting.plot_history({"loss": [1.0, 0.5]})

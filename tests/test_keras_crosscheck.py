@@ -4,7 +4,7 @@ Same configuration, same weights (minigrad's ``depthwise_kernel`` is Keras 3's `
 on the Depthwise layers) -> same outputs, gradients, penalties, parameter counts and
 config values. Skipped cleanly when ``keras`` or ``torch`` cannot be imported.
 
-Where minigrad deliberately differs (SPEC.md), the check goes through the documented
+Where minigrad deliberately differs (documented in the layers' module docstrings), the check goes through the documented
 equivalent: ``padding="causal"`` of the 1D family = Keras ``valid`` on the input padded
 with ``dilation_rate * (kernel_size - 1)`` zeros on the left; configurations with
 ``strides > 1`` and ``dilation_rate > 1`` (an error in minigrad) are not drawn.

@@ -146,7 +146,7 @@ def _check_large(x, kernel, geometry, dtype, rng):
 
 
 def test_known_answer_both_backends():
-    """keras-semantics §4: L=6, k=3, s=2, 'same' (pads (0, 1)) on [1..6], taps [1, 10, 100]."""
+    """Keras's 'same' padding: L=6, k=3, s=2, 'same' (pads (0, 1)) on [1..6], taps [1, 10, 100]."""
     x = np.arange(1, 7, dtype=np.float64).reshape(1, 6, 1)
     kernel = np.array([1.0, 10.0, 100.0]).reshape(3, 1, 1)
     for backend in [twin] + ([compiled] if compiled else []):

@@ -1,13 +1,14 @@
 """The convolution layers: DepthwiseConv1D/2D, SeparableConv1D/2D, Conv1D/2D.
 
-* Known answers: the rows of Keras's own tests (keras-semantics.md §11.1, §11.2, §11.4)
-  for shapes, weight counts and values, and the impulse responses of §4.
-* A float64 NumPy reference written from §11.5 (``pads``, ``depthwise``, ``separable``, plus
+* Known answers: the rows of Keras's own tests (keras/src/layers/convolutional/*_test.py)
+  for shapes, weight counts and values, and hand-computed impulse responses.
+* A float64 NumPy reference written from the formulas in the module docstring of
+  minigrad/layers/depthwise_separable.py (``pads``, ``depthwise``, ``separable``, plus
   ``full_conv`` for Conv): Hypothesis draws the argument space and compares output shape,
   ``compute_output_shape`` and values.
 * Float64 ``mg.gradcheck`` of every layer w.r.t. its input and every weight.
 * Weights, regularizers, constraints, losses, trainable, config, Keras 2 keywords, names,
-  and every error case of §5.
+  and every error case of Keras's argument checks.
 """
 import math
 
@@ -34,7 +35,7 @@ CONV = {1: Conv1D, 2: Conv2D}
 
 
 # ----------------------------------------------------------------------------------------
-# The float64 reference (keras-semantics.md §11.5), channels_last
+# The float64 reference (formulas of minigrad/layers/depthwise_separable.py), channels_last
 # ----------------------------------------------------------------------------------------
 
 def pads(L, k, s, d, padding):
@@ -118,7 +119,7 @@ def output_length(L, k, s, d, padding):
 
 
 # ----------------------------------------------------------------------------------------
-# Keras's own test rows: keras-semantics.md §11.1 (depthwise) and §11.2 (separable)
+# Keras's own test rows: depthwise_conv_test.py and separable_conv_test.py of Keras 3
 # ----------------------------------------------------------------------------------------
 
 # (rank, M, kernel_size, strides, padding, data_format, dilation, input shape, output shape)
@@ -231,7 +232,7 @@ def test_keras_invalid_output_shape_raises(make, shape):
         layer.compute_output_shape(shape)
 
 
-# tf.keras 2.15 rows (§11.4): input (2, 7, 3) / (2, 7, 6, 3), kernel 3, filters 2.
+# tf.keras 2.15 rows: input (2, 7, 3) / (2, 7, 6, 3), kernel 3, filters 2.
 TF_SEPARABLE_1D = [
     ({"padding": "valid"}, (2, 5, 2)), ({"padding": "same"}, (2, 7, 2)),
     ({"padding": "same", "dilation_rate": 2}, (2, 7, 2)), ({"padding": "causal"}, (2, 7, 2)),
@@ -308,7 +309,7 @@ def test_tf_keras_regularizer_and_constraint_rows():
 
 
 # ----------------------------------------------------------------------------------------
-# Impulse responses and hand-computed answers (keras-semantics.md §4)
+# Impulse responses and hand-computed answers
 # ----------------------------------------------------------------------------------------
 
 def _taps_layer(cls, taps, **kwargs):
@@ -908,7 +909,7 @@ def test_input_gradient_flows_through_stacked_layers():
 
 
 # ----------------------------------------------------------------------------------------
-# Errors (keras-semantics.md §5; SPEC deviations)
+# Errors (Keras's argument checks, and minigrad's documented deviations)
 # ----------------------------------------------------------------------------------------
 
 @pytest.mark.parametrize("make, match", [
@@ -1083,9 +1084,9 @@ def test_sequential_with_input_shape_builds_at_once():
 
 
 def test_conformance_matrix_of_section_11_5():
-    """The full §11.5 matrix: rank x kind x k x s x d x padding x data_format x L, C=3, M=2,
+    """The full conformance matrix: rank x kind x k x s x d x padding x data_format x L, C=3, M=2,
     F=4, random bias; float64 outputs equal the reference. minigrad raises for s>1 with d>1
-    (SPEC), and for exactly the valid cases with ek > L (output size <= 0)."""
+    (a documented deviation), and for exactly the valid cases with ek > L (output size <= 0)."""
     rng = np.random.default_rng(12)
     counts = {"matched": 0, "strides_with_dilation": 0, "output_size": 0}
     for rank, kind, k, s, d, padding, fmt, L in np.ndindex(2, 2, 4, 3, 2, 2, 2, 3):

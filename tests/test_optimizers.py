@@ -1,5 +1,5 @@
 """Tests for minigrad.optimizers.SGD against a float64 NumPy re-implementation of
-keras-semantics.md §9, plus constraints, weight-decay exclusions and every error."""
+Keras 3's step order (minigrad/optimizers.py docstring), plus constraints, weight-decay exclusions and every error."""
 import warnings
 
 import numpy as np

@@ -114,3 +114,14 @@ def test_a_cached_kernel_is_copied_not_compiled(tmp_path):
     assert done.stderr.count("unchanged, reused from") == len(targets)
     for path, text in targets:
         assert path.read_text() == text
+
+
+def test_code_cites_only_what_users_have():
+    """Package, tests and notebooks point to the README or module docstrings, never to
+    design documents that are not part of the repository."""
+    banned = ["SPEC" + ".md", "keras-" + "semantics", "../" + "shared"]
+    files = [*ROOT.glob("minigrad/**/*.py"), *ROOT.glob("minigrad/**/*.pyx"), *ROOT.glob("tests/*.py"),
+             *ROOT.glob("tutorials/*.ipynb"), ROOT / "README.md"]
+    cited = [(p.relative_to(ROOT).as_posix(), word) for p in files
+             for word in banned if word in p.read_text(encoding="utf-8")]
+    assert not cited

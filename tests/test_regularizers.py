@@ -14,7 +14,7 @@ def rand(shape, seed=0, dtype="float64"):
 
 
 def np_orthogonal(x, factor=0.01, mode="rows", eps=1e-7):
-    """keras-semantics.md §7.1, in float64."""
+    """Keras 3's penalty formulas (the module docstring of minigrad/regularizers.py), in float64."""
     x = np.asarray(x, dtype=np.float64)
     if mode == "columns":
         x = x.T
@@ -163,7 +163,7 @@ def test_orthogonal_mode_validation():
     ("L2", regularizers.L2, {"l2": 0.01}),
     ("l1l2", regularizers.L1L2, {"l1": 0.0, "l2": 0.0}),           # Keras 3: zero penalty
     ("L1L2", regularizers.L1L2, {"l1": 0.0, "l2": 0.0}),
-    ("l1_l2", regularizers.L1L2, {"l1": 0.01, "l2": 0.01}),        # SPEC.md: tf.keras meaning
+    ("l1_l2", regularizers.L1L2, {"l1": 0.01, "l2": 0.01}),        # tf.keras meaning (regularizers.py docstring)
     ("orthogonal_regularizer", regularizers.OrthogonalRegularizer,
      {"factor": 0.01, "mode": "rows"}),
     ("OrthogonalRegularizer", regularizers.OrthogonalRegularizer,
