@@ -22,6 +22,7 @@ import numpy as np
 from .. import activations, constraints, initializers, ops, regularizers
 from ..ops import geometry
 from .base import InputSpec, Layer
+from .reference import document
 
 # ----------------------------------------------------------------------------------------
 # Argument checks shared by the convolution layers
@@ -241,3 +242,25 @@ class Conv2D(Conv):
 
 
 Convolution1D, Convolution2D = Conv1D, Conv2D
+
+
+# -- the reference help() shows (assembled by layers/reference.py) -------------------------
+for _cls, _example in ((Conv1D, ('Conv1D(4, 3, padding="causal")', (2, 10, 3), (2, 10, 4), 40)),
+                       (Conv2D, ('Conv2D(8, 3, strides=2)', (2, 9, 9, 3), (2, 4, 4, 8), 224))):
+    _r = _cls.rank
+    _spatial, _new = ("steps", "new_steps") if _r == 1 else ("rows, cols", "new_rows, new_cols")
+    document(
+        _cls,
+        f"Full {_r}D convolution: every output channel is a learned filter over the window of "
+        "every input channel (the layer a separable convolution factorises).",
+        ("y[n, o, f] = activation(sum_j sum_c K[j, c, f] * xpad[n, o*s + j*d, c] + bias[f])"
+         if _r == 1 else
+         "y[n, oh, ow, f] = activation(sum_{i,j,c} K[i, j, c, f] * xpad[n, oh*sh + i*dh, "
+         "ow*sw + j*dw, c] + bias[f])") + "\n(xpad: the padded input; C input channels, F = filters)",
+        f"(batch, {_spatial}, channels) with channels_last, (batch, channels, {_spatial}) with "
+        "channels_first.",
+        f"(batch, {_new}, filters) with channels_last; per axis, new length = "
+        'floor((L - d*(k-1) - 1) / s) + 1 for "valid", ceil(L / s) otherwise.',
+        f"kernel  {'(k, C, F)' if _r == 1 else '(kh, kw, C, F)'}\nbias    (F,)   if use_bias\n"
+        "Multiply-adds per output position: prod(k) * C * F.",
+        _example, rank=_r)

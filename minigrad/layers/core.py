@@ -20,6 +20,7 @@ from .. import random as _random
 from ..ops import geometry
 from ..tape import record
 from .base import InputSpec, Layer
+from .reference import document
 
 
 def _positive_int(value, argument, owner):
@@ -407,3 +408,14 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None):
     """
     return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name,
                       batch_shape=batch_shape).output
+
+
+# -- the reference help() shows (assembled by layers/reference.py) -------------------------
+document(Dense, "A fully connected layer: every output unit is a weighted sum of all the inputs "
+                "on the last axis.",
+         "y[..., u] = activation(sum_i x[..., i] * kernel[i, u] + bias[u])",
+         "(batch, ..., input_dim): any rank >= 2; only the last axis is mixed.",
+         "(batch, ..., units).",
+         "kernel  (input_dim, units)\nbias    (units,)   if use_bias\n"
+         "Parameters: input_dim * units + units.",
+         ('Dense(10, activation="relu")', (4, 8), (4, 10), 90))

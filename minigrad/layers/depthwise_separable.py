@@ -25,6 +25,7 @@ and the Depthwise kernel is named ``depthwise_kernel`` (``layer.kernel`` is an a
 """
 from .. import activations, constraints, initializers, ops, regularizers
 from .base import InputSpec, Layer
+from .reference import document
 from .conv import (
     add_bias_on_channels, check_bool, check_strides_with_dilation, conv_output_shape,
     get_initializer, input_channels, normalize_data_format, normalize_padding,
@@ -236,121 +237,48 @@ class SeparableConv2D(SeparableConv):
 SeparableConvolution1D, SeparableConvolution2D = SeparableConv1D, SeparableConv2D
 
 
-# -- the reference each public class shows in help() ------------------------------------
-# One description per argument, shared by the four classes; __doc__ is assembled from the
-# constructor's own signature, so names, order and defaults cannot drift from the code.
-_ARGUMENTS = {
-    "filters": ("int", "F, the number of output channels (what the pointwise stage produces)."),
-    "kernel_size": ("int or tuple", "k, the window size along each spatial axis."),
-    "strides": ("int or tuple", "s, how far the window moves per output position, per axis. "
-                "``strides > 1`` together with ``dilation_rate > 1`` raises ValueError."),
-    "padding": ("str", '"valid" (no padding: out = floor((L - d*(k-1) - 1) / s) + 1), "same" '
-                "(zeros around the input so that out = ceil(L / s); an odd extra zero goes at "
-                'the end){causal}.'),
-    "depth_multiplier": ("int", "M, depthwise filters per input channel; output channel "
-                         "``c*M + m`` is filter m of input channel c."),
-    "data_format": ("str or None", '"channels_last" (N, *spatial, C) or "channels_first" '
-                    "(N, C, *spatial); None means ``mg.config.image_data_format()``. Weight "
-                    "shapes are the same for both."),
-    "dilation_rate": ("int or tuple", "d, the spacing between the taps of the window, which "
-                      "then covers d*(k-1)+1 positions."),
-    "activation": ("str, callable or None", 'applied to the output: a name such as "relu" '
-                   "(see :mod:`minigrad.activations`), any function of a Tensor, or None."),
-    "use_bias": ("bool", "add one learned bias per output channel."),
-    "depthwise_initializer": ("str or Initializer", "initial depthwise kernel (:mod:`minigrad.initializers`)."),
-    "pointwise_initializer": ("str or Initializer", "initial pointwise kernel."),
-    "bias_initializer": ("str or Initializer", "initial bias."),
-    "depthwise_regularizer": ("Regularizer or None", "penalty on the depthwise kernel, added "
-                              "to ``layer.losses`` (:mod:`minigrad.regularizers`)."),
-    "pointwise_regularizer": ("Regularizer or None", "penalty on the pointwise kernel."),
-    "bias_regularizer": ("Regularizer or None", "penalty on the bias."),
-    "activity_regularizer": ("Regularizer or None", "penalty on the output (after the "
-                             "activation), divided by the batch size, in ``layer.losses``."),
-    "depthwise_constraint": ("Constraint or None", "projection of the depthwise kernel after "
-                             "each optimizer step (:mod:`minigrad.constraints`)."),
-    "pointwise_constraint": ("Constraint or None", "projection of the pointwise kernel after each step."),
-    "bias_constraint": ("Constraint or None", "projection of the bias after each step."),
-    "kwargs": ("", "``name``, ``dtype``, ``trainable``, ``input_shape``: as for every "
-               ":class:`~minigrad.layers.Layer`."),
-}
-_EXAMPLES = {        # call, input shape, output shape, parameters (tests/test_docstrings.py runs them)
-    "DepthwiseConv1D": ("DepthwiseConv1D(3, depth_multiplier=2)", (4, 10, 3), (4, 8, 6), 24),
-    "DepthwiseConv2D": ('DepthwiseConv2D(3, padding="same")', (2, 8, 8, 3), (2, 8, 8, 3), 30),
-    "SeparableConv1D": ('SeparableConv1D(6, 3, padding="causal", dilation_rate=2)', (4, 10, 3),
-                        (4, 10, 6), 33),
-    "SeparableConv2D": ('SeparableConv2D(8, 3, padding="same")', (2, 16, 16, 3), (2, 16, 16, 8), 59),
-}
-
-
-def _reference(cls):
-    """The full docstring of one public class of this module."""
-    import inspect
-    import textwrap
-
-    r, separable, name = cls.rank, cls.separable, cls.__name__
-    spatial = "steps" if r == 1 else "rows, cols"
-    out_spatial = "new_steps" if r == 1 else "new_rows, new_cols"
-    channels = "filters" if separable else "channels * depth_multiplier"
-    sum_taps = "sum_j K[j, c, m] * xpad[n, o*s + j*d, c]" if r == 1 else \
+# -- the reference each public class shows in help() (assembled by layers/reference.py) ---
+def _document(cls, example):
+    r, separable = cls.rank, cls.separable
+    at, k = ("o", "(k, C, M)") if r == 1 else ("oh, ow", "(kh, kw, C, M)")
+    taps = "sum_j K[j, c, m] * xpad[n, o*s + j*d, c]" if r == 1 else \
         "sum_{i,j} K[i, j, c, m] * xpad[n, oh*sh + i*dh, ow*sw + j*dw, c]"
-    at = "o" if r == 1 else "oh, ow"
+    spatial, new = ("steps", "new_steps") if r == 1 else ("rows, cols", "new_rows, new_cols")
     if separable:
-        formula = (f"    z[n, {at}, c*M + m] = {sum_taps}\n"
-                   f"    y[n, {at}, f]       = activation(sum_q P[q, f] * z[n, {at}, q] + bias[f])")
-        summary = ("Separable {r}D convolution: a depthwise convolution (each channel filtered on "
-                   "its own), then a pointwise 1x1 convolution that mixes the channels.")
-        weights = (f"    depthwise_kernel  {'(k, C, M)' if r == 1 else '(kh, kw, C, M)'}\n"
-                   f"    pointwise_kernel  {'(1, C*M, F)' if r == 1 else '(1, 1, C*M, F)'}\n"
-                   "    bias              (F,)   if use_bias\n\n"
-                   "Multiply-adds per output position: prod(k) * C * M + C * M * F, against "
-                   "prod(k) * C * F\nfor a full convolution (``model.summary()`` counts them).")
+        summary = (f"Separable {r}D convolution: a depthwise convolution (each channel filtered "
+                   "on its own), then a pointwise 1x1 convolution that mixes the channels.")
+        formula = f"""
+            z[n, {at}, c*M + m] = {taps}
+            y[n, {at}, f] = activation(sum_q P[q, f] * z[n, {at}, q] + bias[f])
+            (xpad: the padded input; C input channels, M = depth_multiplier, F = filters)"""
+        weights = f"""
+            depthwise_kernel  {k}
+            pointwise_kernel  {"(1, C*M, F)" if r == 1 else "(1, 1, C*M, F)"}
+            bias              (F,)   if use_bias
+            Multiply-adds per output position: prod(k)*C*M + C*M*F, against prod(k)*C*F
+            for a full convolution (``model.summary()`` counts them)."""
+        channels = "filters"
     else:
-        formula = f"    y[n, {at}, c*M + m] = activation({sum_taps} + bias[c*M + m])"
-        summary = ("Depthwise {r}D convolution: every input channel is filtered on its own by "
+        summary = (f"Depthwise {r}D convolution: every input channel is filtered on its own by "
                    "``depth_multiplier`` filters; channels are never mixed.")
-        weights = (f"    depthwise_kernel  {'(k, C, M)' if r == 1 else '(kh, kw, C, M)'}"
-                   "   (also ``layer.kernel``)\n"
-                   "    bias              (C*M,)   if use_bias")
-    parameters = inspect.signature(cls.__init__).parameters
-    args = []
-    for p in list(parameters.values())[1:]:
-        kind, text = _ARGUMENTS[p.name]
-        text = text.format(causal='; "causal" (1D only) pads d*(k-1) zeros at the start, so an '
-                                  "output never sees a later step" if r == 1 else "")
-        if p.name == "kwargs":
-            line = f"**kwargs: {text}"
-        else:
-            default = "" if p.default is inspect.Parameter.empty else f", default {p.default!r}"
-            line = f"{p.name} ({kind}{default}): {text}"
-        args.append(textwrap.fill(line, 92, initial_indent="    ", subsequent_indent="        "))
-    call, in_shape, out_shape, n_params = _EXAMPLES[name]
-    return f"""{summary.format(r=r)}
-
-Formula (channels_last; xpad is the padded input; C input channels, M = depth_multiplier{", F = filters" if separable else ""}):
-
-{formula}
-
-Args:
-{chr(10).join(args)}
-
-Input shape:
-    (batch, {spatial}, channels) with channels_last, (batch, channels, {spatial}) with channels_first.
-
-Output shape:
-    (batch, {out_spatial}, {channels}) with channels_last (channels first likewise); per axis,
-    new length = floor((L - d*(k-1) - 1) / s) + 1 for "valid", ceil(L / s) otherwise.
-
-Weights:
-{weights}
-
-Example:
-    >>> layer = layers.{call}
-    >>> layer(np.zeros({in_shape}, "float32")).shape
-    {out_shape}
-    >>> layer.count_params()
-    {n_params}
-"""
+        formula = f"""
+            y[n, {at}, c*M + m] = activation({taps} + bias[c*M + m])
+            (xpad: the padded input; C input channels, M = depth_multiplier)"""
+        weights = f"""
+            depthwise_kernel  {k}   (also ``layer.kernel``)
+            bias              (C*M,)   if use_bias"""
+        channels = "channels * depth_multiplier"
+    document(cls, summary, formula,
+             f"(batch, {spatial}, channels) with channels_last, (batch, channels, {spatial}) "
+             "with channels_first.",
+             f"""(batch, {new}, {channels}) with channels_last (channels_first likewise);
+                 per axis, new length = floor((L - d*(k-1) - 1) / s) + 1 for "valid",
+                 ceil(L / s) otherwise.""".replace("                 ", ""),
+             weights, example, rank=r)
 
 
-for _cls in (DepthwiseConv1D, DepthwiseConv2D, SeparableConv1D, SeparableConv2D):
-    _cls.__doc__ = _reference(_cls)
+_document(DepthwiseConv1D, ("DepthwiseConv1D(3, depth_multiplier=2)", (4, 10, 3), (4, 8, 6), 24))
+_document(DepthwiseConv2D, ('DepthwiseConv2D(3, padding="same")', (2, 8, 8, 3), (2, 8, 8, 3), 30))
+_document(SeparableConv1D, ('SeparableConv1D(6, 3, padding="causal", dilation_rate=2)', (4, 10, 3),
+                            (4, 10, 6), 33))
+_document(SeparableConv2D, ('SeparableConv2D(8, 3, padding="same")', (2, 16, 16, 3), (2, 16, 16, 8), 59))

@@ -25,6 +25,7 @@ from ..ops import geometry
 from ..ops.geometry import conv_output_length, conv_padding
 from ..tape import record
 from .base import InputSpec, Layer
+from .reference import document
 
 
 # ----------------------------------------------------------------------------------------
@@ -286,3 +287,28 @@ class GlobalMaxPooling1D(_GlobalPooling):
 class GlobalMaxPooling2D(_GlobalPooling):
     """Max over height and width: (N, H, W, C) -> (N, C)."""
     rank, reduce = 2, staticmethod(ops.max)
+
+
+# -- the reference help() shows (assembled by layers/reference.py) -------------------------
+for _cls, _example in ((MaxPooling1D, ("MaxPooling1D(2)", (4, 10, 3), (4, 5, 3), 0)),
+                       (AveragePooling1D, ('AveragePooling1D(3, strides=1, padding="same")',
+                                           (4, 10, 3), (4, 10, 3), 0)),
+                       (MaxPooling2D, ("MaxPooling2D(2)", (2, 8, 8, 3), (2, 4, 4, 3), 0)),
+                       (AveragePooling2D, ("AveragePooling2D((2, 3))", (2, 8, 9, 3), (2, 4, 3, 3), 0))):
+    _what = "maximum" if _cls.mode == "max" else "mean"
+    _spatial, _new = ("steps", "new_steps") if _cls.rank == 1 else ("rows, cols", "new_rows, new_cols")
+    _window = "x[n, o*s + j, c] for j < k" if _cls.rank == 1 else \
+        "x[n, oh*sh + i, ow*sw + j, c] for i < kh, j < kw"
+    document(
+        _cls,
+        f"{_cls.rank}D {_what} pooling: the {_what} of each channel over windows of "
+        "``pool_size``, channel by channel; no weights.",
+        f"y[n, {'o' if _cls.rank == 1 else 'oh, ow'}, c] = {_what} of {_window}\n"
+        "(only real input positions count: the zeros of \"same\" padding are never part of a "
+        f"{_what})",
+        f"(batch, {_spatial}, channels) with channels_last, (batch, channels, {_spatial}) "
+        "with channels_first.",
+        f"(batch, {_new}, channels); per axis, new length = floor((L - k) / s) + 1 for "
+        '"valid", ceil(L / s) for "same".',
+        "none.",
+        _example, rank=_cls.rank, aliases={"strides": "pool_strides", "padding": "pool_padding"})

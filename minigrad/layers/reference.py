@@ -1,0 +1,119 @@
+"""The reference section of a layer's docstring, assembled from its constructor's signature.
+
+``help(layers.SeparableConv2D)`` should read like a reference page: every argument with its
+type and default, the input and output shapes, the formula, the weights, an example. The
+arguments are the same across many layers (``kernel_initializer``, ``padding``, ...), so
+each is described once, in :data:`ARGUMENTS`, and :func:`document` lists a class's
+arguments in the order and with the defaults of its own ``__init__`` — the docstring cannot
+drift from the code. ``tests/test_docstrings.py`` checks every documented class and runs
+each example.
+"""
+import inspect
+import textwrap
+
+_LENGTHS = ('"valid" (no padding: out = floor((L - d*(k-1) - 1) / s) + 1) or "same" (zeros '
+            "around the input so that out = ceil(L / s); an odd extra zero goes at the end)")
+
+# name -> (type, description); "{causal}" is filled in for 1D layers.
+ARGUMENTS = {
+    "units": ("int", "the size of the output's last axis."),
+    "filters": ("int", "F, the number of output channels."),
+    "kernel_size": ("int or tuple", "k, the window size along each spatial axis."),
+    "pool_size": ("int or tuple", "k, the window size along each spatial axis."),
+    "strides": ("int or tuple", "s, how far the window moves per output position, per axis. "
+                "``strides > 1`` together with ``dilation_rate > 1`` raises ValueError."),
+    "pool_strides": ("int, tuple or None", "s, how far the window moves per output position; "
+                     "None means ``pool_size`` (windows side by side)."),
+    "padding": ("str", _LENGTHS + "{causal}."),
+    "pool_padding": ("str", '"valid" (windows inside the input: out = floor((L - k) / s) + 1) '
+                     'or "same" (out = ceil(L / s); windows may reach past the edges, where '
+                     "nothing is counted)."),
+    "depth_multiplier": ("int", "M, depthwise filters per input channel; output channel "
+                         "``c*M + m`` is filter m of input channel c."),
+    "data_format": ("str or None", '"channels_last" (N, *spatial, C) or "channels_first" '
+                    "(N, C, *spatial); None means ``mg.config.image_data_format()``. Weight "
+                    "shapes are the same for both."),
+    "dilation_rate": ("int or tuple", "d, the spacing between the taps of the window, which "
+                      "then covers d*(k-1)+1 positions."),
+    "groups": ("int", "must be 1 (grouped convolution is not implemented)."),
+    "activation": ("str, callable or None", 'applied to the output: a name such as "relu" '
+                   "(see :mod:`minigrad.activations`), any function of a Tensor, or None."),
+    "use_bias": ("bool", "add one learned bias per output channel."),
+    "kernel_initializer": ("str or Initializer", "initial kernel (:mod:`minigrad.initializers`)."),
+    "depthwise_initializer": ("str or Initializer", "initial depthwise kernel (:mod:`minigrad.initializers`)."),
+    "pointwise_initializer": ("str or Initializer", "initial pointwise kernel."),
+    "bias_initializer": ("str or Initializer", "initial bias."),
+    "kernel_regularizer": ("Regularizer or None", "penalty on the kernel, added to "
+                           "``layer.losses`` (:mod:`minigrad.regularizers`)."),
+    "depthwise_regularizer": ("Regularizer or None", "penalty on the depthwise kernel, added "
+                              "to ``layer.losses`` (:mod:`minigrad.regularizers`)."),
+    "pointwise_regularizer": ("Regularizer or None", "penalty on the pointwise kernel."),
+    "bias_regularizer": ("Regularizer or None", "penalty on the bias."),
+    "activity_regularizer": ("Regularizer or None", "penalty on the output (after the "
+                             "activation), divided by the batch size, in ``layer.losses``."),
+    "kernel_constraint": ("Constraint or None", "projection of the kernel after each "
+                          "optimizer step (:mod:`minigrad.constraints`)."),
+    "depthwise_constraint": ("Constraint or None", "projection of the depthwise kernel after "
+                             "each optimizer step (:mod:`minigrad.constraints`)."),
+    "pointwise_constraint": ("Constraint or None", "projection of the pointwise kernel after each step."),
+    "bias_constraint": ("Constraint or None", "projection of the bias after each step."),
+    "name": ("str or None", "the layer's name; None gives a unique default (``dense``, "
+             "``dense_1``, ...; :func:`~minigrad.layers.clear_session` starts them again)."),
+    "kwargs": ("", "``name``, ``dtype``, ``trainable``, ``input_shape``: as for every "
+               ":class:`~minigrad.layers.Layer`."),
+}
+_CAUSAL = '; "causal" (1D only) pads d*(k-1) zeros at the start, so an output never sees a later step'
+
+
+def _arguments(cls, rank, aliases):
+    lines = []
+    for p in list(inspect.signature(cls.__init__).parameters.values())[1:]:
+        kind, text = ARGUMENTS[aliases.get(p.name, p.name)]
+        text = text.format(causal=_CAUSAL if rank == 1 and "conv" in cls.__name__.lower() else "")
+        if p.kind is p.VAR_KEYWORD:
+            line = f"**{p.name}: {text}"
+        else:
+            default = "" if p.default is p.empty else f", default {p.default!r}"
+            line = f"{p.name} ({kind}{default}): {text}"
+        lines.append(textwrap.fill(line, 92, initial_indent="    ", subsequent_indent="        "))
+    return "\n".join(lines)
+
+
+def document(cls, summary, formula, input_shape, output_shape, weights, example, rank=None,
+             aliases=None):
+    """Give ``cls`` its full reference docstring; returns ``cls``.
+
+    formula, weights: text blocks (indented by 4 in the result); input_shape, output_shape:
+    one or two lines; example: ``(call, input shape, output shape, parameter count)``, shown
+    as ``>>>`` lines (``tests/test_docstrings.py`` runs them). ``aliases`` maps a parameter
+    name to the :data:`ARGUMENTS` entry that describes it.
+    """
+    call, in_shape, out_shape, n_params = example
+    def indent(text):
+        return "\n".join(textwrap.fill(line, 92, initial_indent="    ", subsequent_indent="    ")
+                         for line in textwrap.dedent(text).strip("\n").splitlines())
+    cls.__doc__ = f"""{textwrap.fill(summary, 92)}
+
+Formula:
+{indent(formula)}
+
+Args:
+{_arguments(cls, rank, aliases or {})}
+
+Input shape:
+{indent(input_shape)}
+
+Output shape:
+{indent(output_shape)}
+
+Weights:
+{indent(weights)}
+
+Example:
+    >>> layer = layers.{call}
+    >>> layer(np.zeros({in_shape}, "float32")).shape
+    {out_shape}
+    >>> layer.count_params()
+    {n_params}
+"""
+    return cls
