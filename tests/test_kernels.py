@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from minigrad import _kernels
 
 twin = _kernels.get_backend("numpy")
-compiled = _kernels.compiled
+compiled = _kernels.compiled          # None when not built
 needs_compiled = pytest.mark.skipif(compiled is None, reason="compiled kernels not built")
 
 SETTINGS = settings(max_examples=200, deadline=None,
@@ -241,7 +241,8 @@ def test_zero_batch():
 
 
 def test_backend_switch_from_environment():
-    code = "import minigrad._kernels as k; print(k.BACKEND, k.depthwise_forward.__module__)"
+    code = ("import minigrad._kernels as k; from minigrad import ops; "
+            "print(k.BACKEND, k.active().depthwise_forward.__module__)")
     env = dict(os.environ, MINIGRAD_KERNELS="numpy")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -250,10 +251,55 @@ def test_backend_switch_from_environment():
 
 
 def test_get_backend_names():
-    assert _kernels.get_backend("numpy") is twin
+    assert twin.NAME == "numpy" and twin.depthwise_forward.__module__.endswith("depthwise_twin")
     assert _kernels.BACKEND in ("cython", "numpy")
     with pytest.raises(ValueError, match="cython"):
         _kernels.get_backend("fortran")
+
+
+def test_use_kernels_is_one_switch():
+    """ops.use_kernels is the switch of minigrad._kernels: plain call, block, and bad names."""
+    from minigrad import ops
+    assert ops.use_kernels is _kernels.use_kernels
+    start = _kernels.active()
+    try:
+        ops.use_kernels("numpy")                          # a plain call switches from then on
+        assert _kernels.active() is twin and _kernels.BACKEND == "numpy"
+        if compiled is not None:
+            with ops.use_kernels("cython") as backend:    # a block switches back at its end
+                assert backend is compiled and _kernels.BACKEND == "cython"
+            assert _kernels.active() is twin
+        with pytest.raises(ValueError, match="expected 'cython' or 'numpy'"):
+            ops.use_kernels("fortran")
+        assert _kernels.active() is twin                  # a bad name changes nothing
+        with pytest.raises(RuntimeError):
+            with ops.use_kernels("numpy"):
+                raise RuntimeError
+        assert _kernels.active() is twin
+    finally:
+        ops.use_kernels(start.NAME)
+
+
+def test_backward_uses_the_backend_of_its_forward(monkeypatch):
+    """Switching between forward and backward does not mix backends within one op."""
+    import minigrad as mg
+    from minigrad import ops
+    calls = []
+    real = twin.depthwise_backward_input
+    monkeypatch.setattr(twin, "depthwise_backward_input",
+                        lambda *a: calls.append("numpy") or real(*a))
+    x = mg.Tensor(np.ones((1, 5, 2)))
+    k = mg.Tensor(np.ones((3, 2, 1)))
+    with mg.GradientTape() as tape:
+        tape.watch(x)
+        with ops.use_kernels("numpy"):
+            y = ops.depthwise_conv(x, k)
+    if compiled is not None:
+        with ops.use_kernels("cython"):
+            tape.gradient(y, x)
+    else:
+        tape.gradient(y, x)
+    assert calls == ["numpy"]
 
 
 @needs_compiled

@@ -1,14 +1,19 @@
-"""The convolution kernels, and the switch between their two implementations.
+"""The convolution kernels, and the one switch between their two implementations.
 
-Two backends compute the same six functions with the same signatures:
+Two backend modules compute the same six functions with the same signatures:
 
-* ``"cython"`` — ``depthwise.pyx`` and ``pointwise.pyx``, compiled (OpenMP loops and BLAS).
-* ``"numpy"``  — ``depthwise_twin.py`` and ``pointwise_twin.py``, plain NumPy, written to be read.
+* :mod:`.cython_backend` (``"cython"``) — ``depthwise.pyx`` and ``pointwise.pyx``, compiled
+  (OpenMP loops and BLAS).
+* :mod:`.numpy_backend` (``"numpy"``) — ``depthwise_twin.py`` and ``pointwise_twin.py``, plain
+  NumPy, written to be read.
 
-The environment variable ``MINIGRAD_KERNELS=numpy`` (read once, at import) selects the twins.
-Otherwise the compiled modules are used; if they cannot be imported (not built), the twins
-are used and a warning says so. ``BACKEND`` tells which one is active, and
-``get_backend("cython" | "numpy")`` returns either one explicitly (the tests compare them).
+The ops in ``minigrad.ops.convolution`` call ``active()`` to find the backend. Switch it with
+``minigrad.ops.use_kernels("numpy" | "cython")``: called plainly it switches from then on,
+used as ``with ops.use_kernels("numpy"): ...`` it switches back at the end of the block. The
+environment variable ``MINIGRAD_KERNELS=numpy`` (read once, at import) picks the starting
+backend; without it the compiled one is used, or the twins with a warning when it is not
+built. ``BACKEND`` is the name of the active backend, ``get_backend(name)`` returns either
+module explicitly (the tests compare them), ``compiled`` is the Cython module or ``None``.
 
 Memory: convolutions allocate large arrays every step (outputs, gradients) and free them
 soon after. By default glibc hands such blocks back to the operating system and the next
@@ -31,51 +36,34 @@ Functions (all arrays channels_last, float32 or float64, one dtype per call)::
 import ctypes
 import os
 import sys
-import types
 import warnings
 
-from . import depthwise_twin as _depthwise_twin
-from . import pointwise_twin as _pointwise_twin
-
-FUNCTIONS = (
-    "depthwise_forward", "depthwise_backward_input", "depthwise_backward_kernel",
-    "pointwise_forward", "pointwise_backward_input", "pointwise_backward_kernel",
-)
-
-
-def _namespace(name, depthwise, pointwise):
-    module = types.SimpleNamespace(name=name)
-    for fn in FUNCTIONS:
-        setattr(module, fn, getattr(depthwise if fn.startswith("depthwise") else pointwise, fn))
-    return module
-
-
-twin = _namespace("numpy", _depthwise_twin, _pointwise_twin)
+from . import numpy_backend
 
 # Idle OpenMP threads sleep instead of spinning: spinning threads starve the BLAS calls
 # between kernels on a 2-core machine (see minigrad/threads.py). The user's choice wins.
 os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 try:
-    from . import depthwise as _depthwise_compiled
-    from . import pointwise as _pointwise_compiled
+    from . import cython_backend
 except ImportError as error:          # not built: the twins still compute everything
-    compiled = None
+    cython_backend = None
     _import_error = error
 else:
-    compiled = _namespace("cython", _depthwise_compiled, _pointwise_compiled)
     _import_error = None
+
+compiled = cython_backend
 
 
 def get_backend(name):
-    """The kernel namespace ``"cython"`` or ``"numpy"`` (raises if the compiled one is missing)."""
+    """The backend module ``"cython"`` or ``"numpy"`` (raises if the compiled one is missing)."""
     if name == "numpy":
-        return twin
+        return numpy_backend
     if name == "cython":
-        if compiled is None:
+        if cython_backend is None:
             raise ImportError(f"The compiled minigrad kernels are not available ({_import_error}); "
                               "build them with `python setup.py build_ext --inplace` or `pip install -e .`.")
-        return compiled
+        return cython_backend
     raise ValueError(f"Unknown kernel backend {name!r}; expected 'cython' or 'numpy'.")
 
 
@@ -98,20 +86,48 @@ MALLOC_TUNED = _keep_freed_memory()
 _requested = os.environ.get("MINIGRAD_KERNELS", "cython").strip().lower() or "cython"
 if _requested not in ("cython", "numpy"):
     raise ValueError(f"MINIGRAD_KERNELS must be 'cython' or 'numpy', received {_requested!r}.")
-if _requested == "cython" and compiled is None:
+if _requested == "cython" and cython_backend is None:
     warnings.warn(f"minigrad: compiled kernels unavailable ({_import_error}); using the NumPy twins "
                   "(same results, slower). To build them, install a C compiler and reinstall minigrad "
                   "(`pip install -e .`).", RuntimeWarning, stacklevel=2)
     _requested = "numpy"
 
-BACKEND = _requested
-_active = get_backend(BACKEND)
+_active = get_backend(_requested)
 
-depthwise_forward = _active.depthwise_forward
-depthwise_backward_input = _active.depthwise_backward_input
-depthwise_backward_kernel = _active.depthwise_backward_kernel
-pointwise_forward = _active.pointwise_forward
-pointwise_backward_input = _active.pointwise_backward_input
-pointwise_backward_kernel = _active.pointwise_backward_kernel
 
-__all__ = ["BACKEND", "MALLOC_TUNED", "get_backend", "twin", "compiled", *FUNCTIONS]
+def active():
+    """The backend module the convolution ops use now."""
+    return _active
+
+
+class use_kernels:
+    """Make ``"cython"`` or ``"numpy"`` the active kernel backend.
+
+    ``use_kernels("numpy")`` switches from then on; ``with use_kernels("numpy"): ...`` switches
+    for the block and restores the previous backend at its end (also on an exception).
+    Exported as ``minigrad.ops.use_kernels``.
+    """
+
+    def __init__(self, name):
+        global _active
+        backend = get_backend(name)               # raises before anything changes
+        self.backend, self._previous = backend, _active
+        _active = backend
+
+    def __enter__(self):
+        return self.backend
+
+    def __exit__(self, *exc):
+        global _active
+        _active = self._previous
+        return False
+
+
+def __getattr__(name):
+    if name == "BACKEND":                 # the active backend's name, always current
+        return _active.NAME
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+__all__ = ["BACKEND", "MALLOC_TUNED", "active", "compiled", "cython_backend", "get_backend",
+           "numpy_backend", "use_kernels"]

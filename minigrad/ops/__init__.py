@@ -4,6 +4,7 @@
 ``nn``           activation functions
 ``convolution``  depthwise, separable and full convolutions on the Cython kernels
 ``geometry``     convolution / pooling arguments: checks, bounds, padding, output lengths
+``use_kernels``  switch the convolutions between the compiled kernels and their NumPy twins
 """
 from .math import (  # noqa: F401
     abs, add, as_tensor, cast, clip, concatenate, divide, exp, getitem, log, matmul, max,
@@ -15,5 +16,5 @@ from .nn import (  # noqa: F401
     relu6, selu, sigmoid, silu, softmax, softplus, softsign, swish, tanh,
 )
 from .convolution import (  # noqa: F401
-    conv, conv_output_length, conv_padding, depthwise_conv, separable_conv,
+    conv, conv_output_length, conv_padding, depthwise_conv, separable_conv, use_kernels,
 )

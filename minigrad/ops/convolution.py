@@ -22,11 +22,10 @@ channels_last, convolving, and transposing back. ``padding`` is ``"valid"``, ``"
 arguments (and bounds them, so the compiled kernels' indices cannot overflow), turns
 ``padding`` into pairs and computes the output shape.
 
-Which kernels run — the compiled ones or their NumPy twins — follows
-``minigrad._kernels.BACKEND`` (``MINIGRAD_KERNELS=numpy``), and can be switched for a block
-of code with :func:`use_kernels`.
+Which kernels run — the compiled ones or their NumPy twins — is the active backend of
+:mod:`minigrad._kernels` (``MINIGRAD_KERNELS=numpy`` at start-up, :func:`use_kernels` from
+then on); an op's backward uses the same backend as its forward.
 """
-import contextlib
 
 import numpy as np
 
@@ -35,22 +34,8 @@ from ..tape import record
 from .geometry import ConvGeometry, conv_output_length, conv_padding
 from .math import as_tensor
 
-_backend = _kernels.get_backend(_kernels.BACKEND)
-
-
-@contextlib.contextmanager
-def use_kernels(name):
-    """Run the convolution ops on kernel backend ``"cython"`` or ``"numpy"`` inside the block.
-
-    >>> with use_kernels("numpy"):
-    ...     y = depthwise_conv(x, kernel)          # the readable twins compute y
-    """
-    global _backend
-    previous, _backend = _backend, _kernels.get_backend(name)
-    try:
-        yield
-    finally:
-        _backend = previous
+# The one kernel switch lives in minigrad._kernels; ops.use_kernels is that function.
+use_kernels = _kernels.use_kernels
 
 
 # ----------------------------------------------------------------------------------------
@@ -116,9 +101,9 @@ def depthwise_conv(x, kernel, strides=1, padding="valid", data_format=None, dila
     xd = g.to_channels_last(x.data)
     kd = np.ascontiguousarray(kernel.data)
     geometry = (g.strides, g.dilation, g.pads)
+    kernels = _kernels.active()
     with g.memory_named():
-        y = _backend.depthwise_forward(xd, kd, *geometry)
-    kernels = _backend
+        y = kernels.depthwise_forward(xd, kd, *geometry)
 
     def backward(grad_y):
         grad_y = g.to_channels_last(grad_y)
@@ -165,10 +150,10 @@ def separable_conv(x, depthwise_kernel, pointwise_kernel, strides=1, padding="va
     geometry = (g.strides, g.dilation, g.pads)
     N, out = xd.shape[0], g.out
     rows = N * int(np.prod(out))
+    kernels = _kernels.active()
     with g.memory_named():
-        z = _backend.depthwise_forward(xd, dkd, *geometry).reshape(rows, C * M)
-        y = _backend.pointwise_forward(z, pkd, bd).reshape((N,) + out + (F,))
-    kernels = _backend
+        z = kernels.depthwise_forward(xd, dkd, *geometry).reshape(rows, C * M)
+        y = kernels.pointwise_forward(z, pkd, bd).reshape((N,) + out + (F,))
 
     def backward(grad_y):
         grad_y = g.to_channels_last(grad_y).reshape(rows, F)
@@ -208,7 +193,7 @@ def conv(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=
     N, Cin, out = xd.shape[0], xd.shape[-1], g.out
     rows = N * int(np.prod(out))
     ksize = kd.shape[:r]
-    kernels = _backend
+    kernels = _kernels.active()
 
     if all(k == 1 for k in ksize) and all(s == 1 for s in g.strides) and \
             all(p == (0, 0) for p in g.pads):
