@@ -15,14 +15,17 @@ backend; without it the compiled one is used, or the twins with a warning when i
 built. ``BACKEND`` is the name of the active backend, ``get_backend(name)`` returns either
 module explicitly (the tests compare them), ``compiled`` is the Cython module or ``None``.
 
-Memory: convolutions allocate large arrays every step (outputs, gradients) and free them
-soon after. By default glibc hands such blocks back to the operating system and the next
-step pays a page fault per 4 KiB to get them again (about a quarter of a depthwise training
-step on a 2-core machine). On Linux/glibc, importing the kernels therefore asks malloc to keep
-freed memory in the process (``mallopt``: no trimming below 1 GiB, no per-block ``mmap``),
-the effect a caching allocator has. The setting is process-wide (other libraries in the
-process benefit too). ``MINIGRAD_MALLOC_TUNING=0`` turns it off; it is also skipped when any
-``MALLOC_*`` tunable is set in the environment.
+What importing the kernels changes in the process, and how to turn it off:
+
+* ``OMP_WAIT_POLICY=PASSIVE`` is set unless the environment already sets it: idle OpenMP
+  threads sleep instead of spinning (see ``minigrad/threads.py``).
+* Nothing in the memory allocator. The kernels' large outputs (forward results, input
+  gradients) come from a small cache of reused, huge-page-backed buffers (``buffers.py``),
+  so a training step does not page-fault them in again every time; other arrays, and other
+  libraries in the process, keep glibc's defaults (an earlier process-wide ``mallopt`` cost
+  other code its transparent huge pages: see ``benchmarks/README.md``).
+  ``MINIGRAD_BUFFER_CACHE_MB`` bounds the unused memory the cache keeps (default 256;
+  0 turns it off).
 
 Functions (all arrays channels_last, float32 or float64, one dtype per call)::
 
@@ -33,9 +36,7 @@ Functions (all arrays channels_last, float32 or float64, one dtype per call)::
     pointwise_backward_input(grad_y, w) -> grad_x
     pointwise_backward_kernel(x, grad_y, with_bias) -> (grad_w, grad_bias or None)
 """
-import ctypes
 import os
-import sys
 import warnings
 
 from . import numpy_backend
@@ -66,22 +67,6 @@ def get_backend(name):
         return cython_backend
     raise ValueError(f"Unknown kernel backend {name!r}; expected 'cython' or 'numpy'.")
 
-
-def _keep_freed_memory():
-    """Ask glibc malloc to keep freed memory for reuse; True if it was done."""
-    if os.environ.get("MINIGRAD_MALLOC_TUNING", "1").strip() == "0" or not sys.platform.startswith("linux"):
-        return False
-    if any(name.startswith("MALLOC_") for name in os.environ):      # the user's tuning wins
-        return False
-    try:
-        libc = ctypes.CDLL("libc.so.6")
-        M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
-        return bool(libc.mallopt(M_TRIM_THRESHOLD, 1 << 30)) and bool(libc.mallopt(M_MMAP_MAX, 0))
-    except (OSError, AttributeError):                                # not glibc
-        return False
-
-
-MALLOC_TUNED = _keep_freed_memory()
 
 _requested = os.environ.get("MINIGRAD_KERNELS", "cython").strip().lower() or "cython"
 if _requested not in ("cython", "numpy"):
@@ -129,5 +114,5 @@ def __getattr__(name):
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
-__all__ = ["BACKEND", "MALLOC_TUNED", "active", "compiled", "cython_backend", "get_backend",
+__all__ = ["BACKEND", "active", "compiled", "cython_backend", "get_backend",
            "numpy_backend", "use_kernels"]

@@ -33,6 +33,8 @@ import os
 
 import numpy as np
 
+from .buffers import empty_aligned as _empty_aligned
+
 cimport numpy as cnp
 cimport cython
 from cython cimport floating
@@ -753,20 +755,6 @@ def _as_rank2(r, strides, dilation, pads, out, x_shape, kernel_shape):
         x_shape, kernel_shape = (x_shape[0], 1) + tuple(x_shape[1:]), (1,) + tuple(kernel_shape)
     return (strides, dilation, (pads[0][0], pads[1][0]), out,
             (x_shape[1], x_shape[2]), (kernel_shape[0], kernel_shape[1]))
-
-
-@cython.boundscheck(True)
-@cython.wraparound(True)
-def _empty_aligned(shape, dtype):
-    """An uninitialised C-contiguous array whose data starts on a 64-byte boundary (so the
-    kernels' vector stores are aligned and can bypass the cache)."""
-    dtype = np.dtype(dtype)
-    n = 1
-    for d in shape:
-        n *= d
-    buf = np.empty(n + 64 // dtype.itemsize, dtype=dtype)
-    start = (-buf.ctypes.data % 64) // dtype.itemsize
-    return buf[start:start + n].reshape(shape)
 
 
 @cython.boundscheck(True)

@@ -27,6 +27,8 @@ also keep what surrounds the product in cache:
 """
 import numpy as np
 
+from .buffers import empty_aligned as _empty_aligned
+
 cimport numpy as cnp
 cimport cython
 from cython cimport floating
@@ -195,7 +197,7 @@ def pointwise_forward(x, w, bias):
     x = np.ascontiguousarray(x)
     w = np.ascontiguousarray(w)
     cdef isize P = x.shape[0], Cin = x.shape[1], F = w.shape[1]
-    y = np.empty((P, F), dtype=x.dtype)
+    y = _empty_aligned((P, F), x.dtype)
     if P == 0:
         return y
     cdef const void* bp = NULL if bias is None else cnp.PyArray_DATA(bias)
@@ -232,7 +234,7 @@ def pointwise_backward_input(grad_y, w):
     grad_y = np.ascontiguousarray(grad_y)
     w = np.ascontiguousarray(w)
     cdef isize P = grad_y.shape[0], Cin = w.shape[0], F = w.shape[1]
-    grad_x = np.empty((P, Cin), dtype=grad_y.dtype)
+    grad_x = _empty_aligned((P, Cin), grad_y.dtype)
     if P == 0:
         return grad_x
     cdef void* p_grad_y = cnp.PyArray_DATA(grad_y)

@@ -1,0 +1,98 @@
+"""The kernels' output buffers (minigrad/_kernels/buffers.py): aligned, reused once free,
+never reused while any view of them is alive, bounded."""
+import gc
+
+import numpy as np
+import pytest
+
+from minigrad._kernels import buffers
+
+BIG = (300, 1024)                     # 1.2 MB of float32: above MIN_BYTES
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache(monkeypatch):
+    monkeypatch.setattr(buffers, "CACHE_BYTES", 64 << 20)
+    buffers.clear()
+    yield
+    buffers.clear()
+
+
+def test_small_arrays_are_plain_and_aligned():
+    mapped = buffers.stats()["mapped"]
+    for dtype in (np.float32, np.float64):
+        a = buffers.empty_aligned((3, 5), dtype)
+        assert a.shape == (3, 5) and a.dtype == dtype and a.flags.c_contiguous
+        assert a.ctypes.data % 64 == 0
+    assert buffers.stats()["mapped"] == mapped
+
+
+def test_large_buffer_is_reused_after_its_array_dies():
+    reused = buffers.stats()["reused"]
+    a = buffers.empty_aligned(BIG, np.float32)
+    assert a.shape == BIG and a.flags.c_contiguous and a.flags.writeable
+    assert a.ctypes.data % buffers.HUGE_PAGE == 0
+    a[...] = 1.5
+    address = a.ctypes.data
+    del a
+    gc.collect()
+    b = buffers.empty_aligned(BIG, np.float32)
+    assert b.ctypes.data == address
+    assert buffers.stats()["reused"] == reused + 1
+
+
+def test_a_live_view_keeps_its_buffer():
+    reused = buffers.stats()["reused"]
+    a = buffers.empty_aligned(BIG, np.float64)
+    a[...] = 7.0
+    view = a.reshape(-1)[::3]
+    del a
+    gc.collect()
+    b = buffers.empty_aligned(BIG, np.float64)
+    b[...] = -1.0
+    assert (view == 7.0).all()
+    assert buffers.stats()["reused"] == reused
+
+
+def test_cache_is_bounded(monkeypatch):
+    monkeypatch.setattr(buffers, "CACHE_BYTES", 0)
+    mapped = buffers.stats()["mapped"]
+    a = buffers.empty_aligned(BIG, np.float32)      # the cache off: plain numpy memory
+    assert buffers.stats()["mapped"] == mapped and a.ctypes.data % 64 == 0
+    monkeypatch.setattr(buffers, "CACHE_BYTES", 5 << 20)
+    arrays = [buffers.empty_aligned(BIG, np.float32) for _ in range(3)]    # 4 MiB mappings
+    del arrays
+    gc.collect()
+    assert buffers.stats()["cached"] <= 5 << 20
+
+
+def test_bad_cache_setting_is_named(monkeypatch):
+    monkeypatch.setenv("MINIGRAD_BUFFER_CACHE_MB", "lots")
+    with pytest.raises(ValueError, match="MINIGRAD_BUFFER_CACHE_MB"):
+        buffers._cache_limit()
+
+
+def test_import_leaves_malloc_alone():
+    """Large arrays elsewhere in the process still get their own mmap (and with it
+    transparent huge pages): importing minigrad does not call mallopt."""
+    import ctypes
+    import os
+    import subprocess
+    import sys
+    try:
+        libc = ctypes.CDLL("libc.so.6")
+        libc.mallinfo2
+    except (OSError, AttributeError):
+        pytest.skip("needs glibc >= 2.33 (mallinfo2)")
+    code = ("import ctypes, numpy as np, minigrad\n"
+            "class Info(ctypes.Structure):\n"
+            "    _fields_ = [(n, ctypes.c_size_t) for n in ('arena', 'ordblks', 'smblks', 'hblks',\n"
+            "                'hblkhd', 'usmblks', 'fsmblks', 'uordblks', 'fordblks', 'keepcost')]\n"
+            "libc = ctypes.CDLL('libc.so.6'); libc.mallinfo2.restype = Info\n"
+            "a = np.empty(64 << 20, np.uint8)\n"
+            "print(libc.mallinfo2().hblkhd >= 64 << 20)\n")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=root)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "True"
