@@ -169,9 +169,9 @@ def test_get():
     assert isinstance(optimizers.get(SGD), SGD)
     opt = SGD()
     assert optimizers.get(opt) is opt
-    with pytest.raises(ValueError, match="Could not interpret optimizer identifier: adam. "
-                                         "Valid names: SGD, sgd."):
-        optimizers.get("adam")
+    with pytest.raises(ValueError, match="Could not interpret optimizer identifier: adamm. "
+                                         "Valid names: .*Adam, .*adam, .*sgd"):
+        optimizers.get("adamm")
 
 
 def test_update_gives_variables_fresh_buffers():
@@ -202,6 +202,7 @@ def test_exclude_from_weight_decay():
     np.testing.assert_array_equal(bias.numpy(), weights[1])
     np.testing.assert_array_equal(other.numpy(), [1, 1])
     kept = mg.Variable(np.ones(2), name="kernel_2")
+    opt = SGD(learning_rate=0.1, weight_decay=0.5)
     opt.apply([np.zeros(2)], [kept])
     np.testing.assert_allclose(kept.numpy(), [0.95, 0.95])
     opt.exclude_from_weight_decay(var_names="kernel_\\d")     # a single string is fine

@@ -1,0 +1,277 @@
+"""Learning-rate schedules: ``schedule(step) -> learning rate``, Keras 3's formulas.
+
+An optimizer given a schedule evaluates it at its ``iterations`` (0 for the first step)::
+
+    opt = optimizers.Adam(learning_rate=schedules.ExponentialDecay(1e-3, 100, 0.5))
+
+Each schedule serializes with ``get_config``/``from_config`` (and :func:`serialize` /
+:func:`deserialize`), so an optimizer carrying one saves and loads with its config.
+Arithmetic is float64 (Keras computes in float32, a difference of ~1e-7 relative).
+"""
+import math
+import numbers
+
+from ..registry import Registry
+
+REGISTRY = Registry("learning-rate schedule")
+
+
+def _number(value, argument, positive=False):
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(value) or value < 0 or (positive and value == 0):
+        expected = "a positive number" if positive else "a non-negative number"
+        raise ValueError(f"Argument `{argument}` must be {expected}. "
+                         f"Received: {argument}={value!r}")
+    return value
+
+
+def _bool(value, argument):
+    if not isinstance(value, bool):
+        raise ValueError(f"Argument `{argument}` must be a boolean. "
+                         f"Received: {argument}={value!r}")
+    return value
+
+
+def _step(step):
+    step = float(step.item() if hasattr(step, "item") else step)
+    if not math.isfinite(step) or step < 0:
+        raise ValueError(f"A learning-rate schedule needs a step >= 0; received {step!r}.")
+    return step
+
+
+class LearningRateSchedule:
+    """Base class: subclasses implement ``__call__(step)`` and ``get_config()``."""
+
+    def __call__(self, step):
+        raise NotImplementedError(f"{type(self).__name__} must implement __call__(step).")
+
+    def get_config(self):
+        raise NotImplementedError(f"{type(self).__name__} must implement get_config().")
+
+    @classmethod
+    def from_config(cls, config):
+        return cls(**config)
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.get_config().items())
+        return f"{type(self).__name__}({args})"
+
+
+@REGISTRY.register("ExponentialDecay")
+class ExponentialDecay(LearningRateSchedule):
+    """``lr(step) = initial_learning_rate * decay_rate ** (step / decay_steps)``
+    (the exponent floored when ``staircase``)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
+                 name="ExponentialDecay"):
+        self.initial_learning_rate = _number(initial_learning_rate, "initial_learning_rate")
+        self.decay_steps = _number(decay_steps, "decay_steps", positive=True)
+        self.decay_rate = _number(decay_rate, "decay_rate")
+        self.staircase = _bool(staircase, "staircase")
+        self.name = name
+
+    def __call__(self, step):
+        p = _step(step) / self.decay_steps
+        if self.staircase:
+            p = math.floor(p)
+        return self.initial_learning_rate * self.decay_rate ** p
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase, "name": self.name}
+
+
+@REGISTRY.register("PiecewiseConstantDecay")
+class PiecewiseConstantDecay(LearningRateSchedule):
+    """``values[0]`` while ``step <= boundaries[0]``, ``values[i]`` while
+    ``boundaries[i-1] < step <= boundaries[i]``, ``values[-1]`` after the last boundary."""
+
+    def __init__(self, boundaries, values, name="PiecewiseConstant"):
+        boundaries, values = list(boundaries), list(values)
+        if len(boundaries) != len(values) - 1:
+            raise ValueError("The length of `boundaries` should be 1 less than the length of "
+                             f"`values`. Received: boundaries={boundaries} of length "
+                             f"{len(boundaries)}, and values={values} of length "
+                             f"{len(values)}.")
+        for i, b in enumerate(boundaries):
+            _number(b, f"boundaries[{i}]")
+        if any(b >= c for b, c in zip(boundaries, boundaries[1:])):
+            raise ValueError(f"Argument `boundaries` must be increasing. Received: "
+                             f"boundaries={boundaries}")
+        for i, v in enumerate(values):
+            _number(v, f"values[{i}]")
+        self.boundaries, self.values, self.name = boundaries, values, name
+
+    def __call__(self, step):
+        step = _step(step)
+        for boundary, value in zip(self.boundaries, self.values):
+            if step <= boundary:
+                return value
+        return self.values[-1]
+
+    def get_config(self):
+        return {"boundaries": self.boundaries, "values": self.values, "name": self.name}
+
+
+@REGISTRY.register("PolynomialDecay")
+class PolynomialDecay(LearningRateSchedule):
+    """``(initial - end) * (1 - s / decay_steps) ** power + end`` with
+    ``s = min(step, decay_steps)``; with ``cycle``, ``decay_steps`` is instead stretched
+    to the first multiple of itself that is >= step (1x at step 0)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001,
+                 power=1.0, cycle=False, name="PolynomialDecay"):
+        self.initial_learning_rate = _number(initial_learning_rate, "initial_learning_rate")
+        self.decay_steps = _number(decay_steps, "decay_steps", positive=True)
+        self.end_learning_rate = _number(end_learning_rate, "end_learning_rate")
+        self.power = _number(power, "power")
+        self.cycle = _bool(cycle, "cycle")
+        self.name = name
+
+    def __call__(self, step):
+        step = _step(step)
+        decay_steps = self.decay_steps
+        if self.cycle:
+            decay_steps = decay_steps * (1.0 if step == 0 else math.ceil(step / decay_steps))
+        else:
+            step = min(step, decay_steps)
+        p = step / decay_steps
+        return (self.initial_learning_rate - self.end_learning_rate) * (1 - p) ** self.power \
+            + self.end_learning_rate
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "end_learning_rate": self.end_learning_rate,
+                "power": self.power, "cycle": self.cycle, "name": self.name}
+
+
+@REGISTRY.register("InverseTimeDecay")
+class InverseTimeDecay(LearningRateSchedule):
+    """``initial_learning_rate / (1 + decay_rate * step / decay_steps)`` (the ratio
+    floored when ``staircase``)."""
+
+    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
+                 name="InverseTimeDecay"):
+        self.initial_learning_rate = _number(initial_learning_rate, "initial_learning_rate")
+        self.decay_steps = _number(decay_steps, "decay_steps", positive=True)
+        self.decay_rate = _number(decay_rate, "decay_rate")
+        self.staircase = _bool(staircase, "staircase")
+        self.name = name
+
+    def __call__(self, step):
+        p = _step(step) / self.decay_steps
+        if self.staircase:
+            p = math.floor(p)
+        return self.initial_learning_rate / (1 + self.decay_rate * p)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
+                "staircase": self.staircase, "name": self.name}
+
+
+def _cosine(fraction, alpha):
+    """``(1 - alpha) * (1 + cos(pi * fraction)) / 2 + alpha``: 1 at 0, alpha at 1."""
+    return (1 - alpha) * 0.5 * (1 + math.cos(math.pi * fraction)) + alpha
+
+
+@REGISTRY.register("CosineDecay")
+class CosineDecay(LearningRateSchedule):
+    """Cosine decay from ``initial_learning_rate`` to ``alpha * initial`` over
+    ``decay_steps``, then flat::
+
+        lr(step) = initial * cosine(min(step, decay_steps) / decay_steps)
+
+    With ``warmup_target``: first a linear warm-up from ``initial_learning_rate`` to
+    ``warmup_target`` over ``warmup_steps``, then the cosine decay from ``warmup_target``
+    over the next ``decay_steps``.
+    """
+
+    def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay",
+                 warmup_target=None, warmup_steps=0):
+        self.initial_learning_rate = _number(initial_learning_rate, "initial_learning_rate")
+        self.decay_steps = _number(decay_steps, "decay_steps", positive=True)
+        self.alpha = _number(alpha, "alpha")
+        self.name = name
+        self.warmup_target = None if warmup_target is None \
+            else _number(warmup_target, "warmup_target")
+        self.warmup_steps = _number(warmup_steps, "warmup_steps")
+
+    def __call__(self, step):
+        step = _step(step)
+        if self.warmup_target is None:
+            fraction = min(step, self.decay_steps) / self.decay_steps
+            return self.initial_learning_rate * _cosine(fraction, self.alpha)
+        step = min(step, self.decay_steps + self.warmup_steps)
+        if step < self.warmup_steps:
+            return (self.warmup_target - self.initial_learning_rate) \
+                * (step / self.warmup_steps) + self.initial_learning_rate
+        fraction = (step - self.warmup_steps) / self.decay_steps
+        return self.warmup_target * _cosine(fraction, self.alpha)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "decay_steps": self.decay_steps, "alpha": self.alpha, "name": self.name,
+                "warmup_target": self.warmup_target, "warmup_steps": self.warmup_steps}
+
+
+@REGISTRY.register("CosineDecayRestarts")
+class CosineDecayRestarts(LearningRateSchedule):
+    """Cosine decay with warm restarts (SGDR). Period i lasts
+    ``first_decay_steps * t_mul**i`` steps and starts from ``initial * m_mul**i``::
+
+        f = step / first_decay_steps
+        i = floor(f)                                  if t_mul == 1
+            floor(log(1 - f (1 - t_mul)) / log t_mul) otherwise
+        fraction within period = f - i                if t_mul == 1
+            (f - (1 - t_mul**i) / (1 - t_mul)) / t_mul**i
+        lr = initial * ((1 - alpha) * m_mul**i * (1 + cos(pi fraction)) / 2 + alpha)
+    """
+
+    def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0,
+                 alpha=0.0, name="SGDRDecay"):
+        self.initial_learning_rate = _number(initial_learning_rate, "initial_learning_rate")
+        self.first_decay_steps = _number(first_decay_steps, "first_decay_steps", positive=True)
+        self.t_mul = _number(t_mul, "t_mul", positive=True)
+        self.m_mul = _number(m_mul, "m_mul")
+        self.alpha = _number(alpha, "alpha")
+        self.name = name
+
+    def __call__(self, step):
+        fraction = _step(step) / self.first_decay_steps
+        if self.t_mul == 1.0:
+            restart = math.floor(fraction)
+            fraction -= restart
+        else:
+            restart = math.floor(math.log(1.0 - fraction * (1.0 - self.t_mul))
+                                 / math.log(self.t_mul))
+            done = (1.0 - self.t_mul ** restart) / (1.0 - self.t_mul)
+            fraction = (fraction - done) / self.t_mul ** restart
+        cosine = 0.5 * self.m_mul ** restart * (1.0 + math.cos(math.pi * fraction))
+        return self.initial_learning_rate * ((1 - self.alpha) * cosine + self.alpha)
+
+    def get_config(self):
+        return {"initial_learning_rate": self.initial_learning_rate,
+                "first_decay_steps": self.first_decay_steps, "t_mul": self.t_mul,
+                "m_mul": self.m_mul, "alpha": self.alpha, "name": self.name}
+
+
+def serialize(schedule):
+    """A schedule as a Keras-shaped config dict."""
+    return REGISTRY.serialize(schedule)
+
+
+def deserialize(config):
+    """A schedule from :func:`serialize`'s dict."""
+    return REGISTRY.deserialize(config)
+
+
+def get(identifier):
+    """A schedule from an instance or a config dict (a bare name is not enough: every
+    schedule has required arguments)."""
+    if isinstance(identifier, LearningRateSchedule):
+        return identifier
+    if isinstance(identifier, dict):
+        return deserialize(identifier)
+    raise REGISTRY.not_understood(identifier)
