@@ -241,7 +241,7 @@ def test_empty_and_bad_arguments():
     with pytest.raises(ValueError, match="loss"):
         small_model().compile(optimizer="sgd")
     with pytest.raises(ValueError, match="Could not interpret"):
-        small_model().compile(optimizer="adamw", loss="mse")
+        small_model().compile(optimizer="adamww", loss="mse")
 
 
 def test_bad_validation_data():
