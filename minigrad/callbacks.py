@@ -23,15 +23,24 @@ still ends normally, with ``on_epoch_end``).
     TerminateOnNaN   stop as soon as the loss is NaN or infinite
     ModelCheckpoint  save the weights (``.npz``) every epoch or when the value improves
     LearningRateScheduler  set the optimizer's learning rate at the start of each epoch
+    ReduceLROnPlateau      divide the learning rate when a monitored value stops improving
+    CSVLogger        append every epoch's logs to a CSV file
     LambdaCallback   any of the hooks, given as plain functions
+
+Callbacks that change the learning rate put it in the epoch's logs as ``learning_rate``
+(so does ``fit`` when the rate follows a schedule).
 """
+import collections.abc
+import csv
 import math
+import os
 import warnings
 
 import numpy as np
 
 __all__ = ["Callback", "CallbackList", "History", "ProgbarLogger", "EarlyStopping",
-           "TerminateOnNaN", "ModelCheckpoint", "LambdaCallback", "LearningRateScheduler"]
+           "TerminateOnNaN", "ModelCheckpoint", "LambdaCallback", "LearningRateScheduler",
+           "ReduceLROnPlateau", "CSVLogger"]
 
 
 class Callback:
@@ -406,3 +415,117 @@ class LearningRateScheduler(Callback):
     def on_epoch_end(self, epoch, logs=None):
         if logs is not None:
             logs["learning_rate"] = float(self.model.optimizer.learning_rate)
+
+
+class ReduceLROnPlateau(_MonitorMixin, Callback):
+    """Multiply the learning rate by ``factor`` when ``monitor`` has not improved (by more
+    than ``min_delta``) for ``patience`` epochs; then wait ``cooldown`` epochs before
+    counting again. Never below ``min_lr``. Keras 3's rule; the rate before any change
+    goes into the epoch's logs as ``learning_rate``::
+
+        ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2)
+    """
+
+    def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
+                 min_delta=1e-4, cooldown=0, min_lr=0.0):
+        super().__init__()
+        if not _real(factor) or not 0 <= factor < 1.0:
+            raise ValueError(f"ReduceLROnPlateau: `factor` must be a number in [0, 1) (it "
+                             f"multiplies the learning rate). Received: factor={factor!r}")
+        for argument, value in (("patience", patience), ("cooldown", cooldown)):
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise ValueError(f"ReduceLROnPlateau: `{argument}` must be an integer >= 0. "
+                                 f"Received: {argument}={value!r}")
+        for argument, value in (("min_delta", min_delta), ("min_lr", min_lr)):
+            if not _real(value) or value < 0:
+                raise ValueError(f"ReduceLROnPlateau: `{argument}` must be a number >= 0. "
+                                 f"Received: {argument}={value!r}")
+        self.monitor, self.factor, self.patience = monitor, factor, patience
+        self.verbose, self.cooldown, self.min_lr = verbose, cooldown, min_lr
+        self._set_mode(mode, monitor)
+        self.min_delta = abs(min_delta) if self.mode == "max" else -abs(min_delta)
+        self.best, self.wait, self.cooldown_counter = None, 0, 0
+
+    def on_train_begin(self, logs=None):
+        self.best, self.wait, self.cooldown_counter = None, 0, 0
+
+    def on_epoch_end(self, epoch, logs=None):
+        optimizer = self.model.optimizer
+        logs = logs if logs is not None else {}
+        logs["learning_rate"] = float(optimizer.learning_rate)
+        current = self._get_monitor_value(logs)
+        if current is None:
+            return
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.wait = 0
+        if self.best is None or self.monitor_op(current - self.min_delta, self.best):
+            self.best, self.wait = current, 0
+        elif self.cooldown_counter == 0:
+            self.wait += 1
+            old = float(optimizer.learning_rate)
+            if self.wait >= self.patience and old > np.float32(self.min_lr):
+                new = max(old * self.factor, self.min_lr)
+                optimizer.learning_rate = new
+                if self.verbose > 0:
+                    print(f"\nEpoch {epoch + 1}: ReduceLROnPlateau reducing learning rate "
+                          f"to {new}.")
+                self.cooldown_counter, self.wait = self.cooldown, 0
+
+
+def _real(value):
+    return not isinstance(value, bool) and isinstance(value, (int, float, np.number)) \
+        and math.isfinite(value)
+
+
+class CSVLogger(Callback):
+    """Write one CSV row per epoch: ``epoch`` then the logs' keys, sorted (and their
+    ``val_`` twins, written ``NA`` until there is validation), as Keras's CSVLogger.
+
+    filename: the file; ``append=True`` adds to it (no second header) instead of
+    overwriting. separator: the column separator.
+    """
+
+    def __init__(self, filename, separator=",", append=False):
+        super().__init__()
+        if not isinstance(filename, (str, os.PathLike)):
+            raise TypeError(f"CSVLogger: `filename` must be a path, got {filename!r}.")
+        if not isinstance(separator, str) or len(separator) != 1:
+            raise ValueError(f"CSVLogger: `separator` must be one character. Received: "
+                             f"separator={separator!r}")
+        self.filename, self.sep, self.append = os.fspath(filename), separator, append
+        self.keys, self.writer, self.csv_file = None, None, None
+
+    def on_train_begin(self, logs=None):
+        self._header = not (self.append and os.path.exists(self.filename)
+                            and os.path.getsize(self.filename) > 0)
+        if self.csv_file is not None and not self.csv_file.closed:
+            self.csv_file.close()
+        self.csv_file = open(self.filename, "a" if self.append else "w", newline="")
+        self.keys, self.writer = None, None
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self.keys is None:
+            self.keys = sorted(logs)
+            if self.keys and not any(k.startswith("val_") for k in self.keys):
+                self.keys += [f"val_{k}" for k in self.keys]
+        if self.writer is None:
+            dialect = type("Dialect", (csv.excel,), {"delimiter": self.sep})
+            self.writer = csv.DictWriter(self.csv_file, ["epoch"] + self.keys, dialect=dialect)
+            if self._header:
+                self.writer.writeheader()
+        row = {"epoch": epoch}
+        for key in self.keys:
+            value = logs.get(key, "NA")
+            if isinstance(value, collections.abc.Iterable) and not isinstance(value, str) \
+                    and np.ndim(value) > 0:
+                value = f'"[{", ".join(map(str, value))}]"'
+            row[key] = value
+        self.writer.writerow(row)
+        self.csv_file.flush()
+
+    def on_train_end(self, logs=None):
+        if self.csv_file is not None and not self.csv_file.closed:
+            self.csv_file.close()
+        self.writer = None

@@ -13,7 +13,8 @@ step the tutorials write by hand (Keras 3's order, listed in minigrad/optimizers
 ``fit`` runs that step over shuffled mini-batches for some epochs, reports the
 batch-size-weighted mean of the loss (and metrics) per epoch, evaluates on validation
 data after each epoch, and calls the callbacks (:mod:`minigrad.callbacks`) at every
-stage. Everything about the data is checked before the first step.
+stage. Everything about the data is checked before the first step. Sample weights, class
+weights and iterables of batches are handled in :mod:`minigrad.data_adapter`.
 """
 import math
 import numbers
@@ -22,7 +23,7 @@ import warnings
 import numpy as np
 
 from . import callbacks as callbacks_module
-from .random import make_rng
+from . import data_adapter
 from .tape import GradientTape
 from .tensor import Tensor
 from .threads import training_threads
@@ -110,26 +111,33 @@ class Trainer:
         self.optimizer = None
         self.loss = None
         self.compiled_metrics = []
+        self.compiled_weighted_metrics = []
         self._output_losses = None       # [(output name, loss, weight)] for several outputs
         self.compiled = False
         self.stop_training = False
         self.history = None
 
     # -- compile -----------------------------------------------------------------
-    def compile(self, optimizer="sgd", loss=None, metrics=None, loss_weights=None):
+    def compile(self, optimizer="sgd", loss=None, metrics=None, loss_weights=None,
+                weighted_metrics=None):
         """Choose the optimizer, the loss and the metrics.
 
-        optimizer: an optimizer object or its name (``"sgd"``).
+        optimizer: an optimizer object or its name (``"sgd"``, ``"adam"``, ...).
         loss: a loss object, a function ``(y_true, y_pred) -> scalar Tensor`` or a name
             (``"sparse_categorical_crossentropy"``, ``"mse"``, ...).
         metrics: list of metric objects or names (``["accuracy"]``); ``"accuracy"`` picks
-            the accuracy that fits the loss.
+            the accuracy that fits the loss. They ignore sample weights (as in Keras).
         loss_weights: for a model with several outputs, one weight per output (a list,
             or a dict keyed by output name); the loss is the weighted sum.
+        weighted_metrics: metrics weighted by ``sample_weight``/``class_weight`` (a
+            single-output model).
 
         A model with several outputs takes one loss for all, a list (one per output) or
         a dict keyed by output name, and metrics as a list of lists or a dict; ``fit``
         then also reports each output's unweighted loss as ``<output name>_loss``.
+
+        A bad argument raises and leaves the model's previous optimizer (with its state),
+        loss and metrics in place.
         """
         from . import losses as losses_module
         from . import metrics as metrics_module
@@ -140,22 +148,44 @@ class Trainer:
         output_keys = self._output_keys()
         if output_keys is not None or isinstance(loss, (list, tuple, dict)) \
                 or loss_weights is not None:
-            self.optimizer = optimizers_module.get(optimizer)
-            self._compile_outputs(output_keys, loss, metrics, loss_weights)
+            if weighted_metrics:
+                raise ValueError("compile(): `weighted_metrics` is supported for models with "
+                                 "a single output only.")
+            saved = {k: v for k, v in vars(self).items() if k in _COMPILED_STATE}
+            try:
+                self.optimizer = optimizers_module.get(optimizer)
+                self.compiled_weighted_metrics = []
+                self._compile_outputs(output_keys, loss, metrics, loss_weights)
+            except BaseException:
+                for k in _COMPILED_STATE:              # all or nothing
+                    if k in saved:
+                        setattr(self, k, saved[k])
+                    elif k in vars(self):
+                        delattr(self, k)
+                raise
             return
-        self._output_losses = None
-        self.optimizer = optimizers_module.get(optimizer)
-        self.loss = losses_module.get(loss)
-        if metrics is None:
-            metrics = []
-        elif isinstance(metrics, (str, bytes)) or not isinstance(metrics, (list, tuple)):
-            metrics = [metrics]
-        self.compiled_metrics = [metrics_module.get(m, loss=self.loss) for m in metrics]
-        names = [m.name for m in self.compiled_metrics]
+        new_loss = losses_module.get(loss)
+        resolved = []
+        for given in (metrics, weighted_metrics):
+            if given is None:
+                given = []
+            elif isinstance(given, (str, bytes)) or not isinstance(given, (list, tuple)):
+                given = [given]
+            resolved.append([metrics_module.get(m, loss=new_loss) for m in given])
+        new_metrics, new_weighted = resolved
+        for metric in new_weighted:
+            if any(m.name == metric.name for m in new_metrics) and \
+                    not any(m is metric for m in new_metrics):
+                metric.name = "weighted_" + metric.name
+        names = [m.name for m in new_metrics + new_weighted]
         duplicates = {n for n in names if names.count(n) > 1 or n == "loss"}
         if duplicates:
             raise ValueError(f"compile(): metric names must be unique and not 'loss'; got "
                              f"{names}.")
+        new_optimizer = optimizers_module.get(optimizer)
+        self._output_losses = None
+        self.optimizer, self.loss = new_optimizer, new_loss
+        self.compiled_metrics, self.compiled_weighted_metrics = new_metrics, new_weighted
         self.compiled = True
 
     def _require_compiled(self, method):
@@ -290,15 +320,16 @@ class Trainer:
                       for t, a in zip(self._graph.inputs, arrays)]
         return _Arrays(arrays)
 
-    def _total_loss_outputs(self, y_true, y_pred):
-        """Weighted sum of the per-output losses (each kept for the logs) + penalties."""
+    def _total_loss_outputs(self, y_true, y_pred, sample_weight=None):
+        """Weighted sum of the per-output losses (each kept for the logs) + penalties;
+        ``sample_weight`` (one per sample) weights every output's loss."""
         y_pred = _as_list(y_pred)
         total, self._last_output_losses = None, []
         for (key, fn, weight), yt, yp in zip(self._output_losses, y_true, y_pred):
             if fn is None or yt is None:
                 self._last_output_losses.append(None)
                 continue
-            value = fn(yt, yp)
+            value = fn(yt, yp) if sample_weight is None else fn(yt, yp, sample_weight)
             self._last_output_losses.append(float(value.data))
             term = value * weight if weight != 1.0 else value
             total = term if total is None else total + term
@@ -317,19 +348,23 @@ class Trainer:
                 metric.update_state(y.arrays[i], y_pred[i])
 
     # -- one step ----------------------------------------------------------------
-    def _total_loss(self, y_true, y_pred):
-        """Compiled loss + sum of ``self.losses``; read inside the tape so it records."""
+    def _total_loss(self, y_true, y_pred, sample_weight=None):
+        """Compiled loss + sum of ``self.losses``; read inside the tape so it records.
+
+        With ``sample_weight`` the compiled loss is ``sum(loss_i * w_i) / batch size``
+        (Keras's reduction); the penalties are not weighted."""
         if self._output_losses is not None:
-            return self._total_loss_outputs(y_true, y_pred)
-        loss = self.loss(y_true, y_pred)
+            return self._total_loss_outputs(y_true, y_pred, sample_weight)
+        loss = self.loss(y_true, y_pred) if sample_weight is None \
+            else self.loss(y_true, y_pred, sample_weight=sample_weight)
         for penalty in self.losses:
             loss = loss + penalty
         return loss
 
-    def _train_step(self, x, y):
+    def _train_step(self, x, y, sample_weight=None):
         with GradientTape() as tape:
             y_pred = self(_unwrap(x), training=True)   # builds the model on the first call
-            loss = self._total_loss(y, y_pred)
+            loss = self._total_loss(y, y_pred, sample_weight)
         weights = self.trainable_weights
         if weights:
             grads = tape.gradient(loss, weights)
@@ -344,19 +379,21 @@ class Trainer:
             self._warned_no_weights = True
         return float(loss.data), y_pred
 
-    def _test_step(self, x, y):
+    def _test_step(self, x, y, sample_weight=None):
         y_pred = self(_unwrap(x), training=False)
-        loss = self._total_loss(y, y_pred)
+        loss = self._total_loss(y, y_pred, sample_weight)
         return float(loss.data), y_pred
 
-    def _update_metrics(self, y, y_pred):
+    def _update_metrics(self, y, y_pred, sample_weight=None):
         if self._output_losses is not None:
             return self._update_output_metrics(y, y_pred)
         for metric in self.compiled_metrics:
             metric.update_state(y, y_pred)
+        for metric in self.compiled_weighted_metrics:
+            metric.update_state(y, y_pred, sample_weight)
 
     def _reset_metrics(self):
-        for metric in self.compiled_metrics:
+        for metric in self.compiled_metrics + self.compiled_weighted_metrics:
             metric.reset_state()
         for i in range(len(self._output_losses or [])):
             self._output_loss_means[i] = _Mean()
@@ -365,7 +402,7 @@ class Trainer:
         logs = {prefix + "loss": float(loss_mean.result())}
         if self._output_losses is not None:
             return self._logs_outputs(logs, prefix)
-        for metric in self.compiled_metrics:
+        for metric in self.compiled_metrics + self.compiled_weighted_metrics:
             logs[prefix + metric.name] = float(np.asarray(metric.result()))
         return logs
 
@@ -380,20 +417,61 @@ class Trainer:
             logs[prefix + key] = float(np.asarray(metric.result()))
         return logs
 
+    # -- data checks -------------------------------------------------------------
+    def _check_targets(self, x, y, argument="y"):
+        """Run the compiled loss and metrics on placeholder predictions for *all* of
+        ``y``, so that a bad label anywhere raises before the first step (not after some
+        batches were applied). One forward pass on one sample (``training=False``, no
+        state changes) gives the output shape."""
+        if not isinstance(y, np.ndarray) or len(x) == 0:
+            return
+        out = self(x[:1], training=False)
+        if not isinstance(out, Tensor):
+            return
+        placeholder = Tensor(np.full((len(y),) + out.shape[1:], 0.5, dtype=out.dtype))
+        try:
+            self.loss(y, placeholder)
+            for metric in self.compiled_metrics + self.compiled_weighted_metrics:
+                if hasattr(metric, "values"):
+                    metric.values(y, placeholder.data)
+        except (ValueError, TypeError) as e:
+            raise type(e)(f"`{argument}` does not fit the model's output of shape "
+                          f"{(None,) + out.shape[1:]} (checked before training): {e}") from None
+
+    def _prepare_batch(self, x, y, position):
+        """Check and convert one batch from an iterable (see data_adapter)."""
+        x, y = self._prepare_xy(x, y, names=(f"x of batch {position}", f"y of batch {position}"))
+        self._check_targets(x, y, f"y of batch {position}")
+        return x, y
+
     # -- fit ---------------------------------------------------------------------
     @training_threads
     def fit(self, x=None, y=None, batch_size=None, epochs=1, verbose="auto", callbacks=None,
-            validation_split=0.0, validation_data=None, shuffle=True, initial_epoch=0):
+            validation_split=0.0, validation_data=None, shuffle=True, class_weight=None,
+            sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_freq=1):
         """Train for ``epochs`` epochs; returns the :class:`~minigrad.callbacks.History`.
 
+        x, y: arrays; or ``x`` alone as an iterable of ``(x, y)`` / ``(x, y,
+            sample_weight)`` batches (a list is read again every epoch; a generator is read
+            once and needs ``steps_per_epoch``). See :mod:`minigrad.data_adapter`.
         batch_size: samples per step (default 32); the last batch may be smaller.
         verbose: 0 silent, 1 (``"auto"``) a progress bar per epoch, 2 one line per epoch.
         validation_split: fraction in [0, 1) of the data held out for validation: the
             *last* samples, taken before shuffling (as in Keras).
-        validation_data: ``(x_val, y_val)``, used instead of validation_split.
+        validation_data: ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)`` (or
+            a list of such batches), used instead of validation_split.
         shuffle: reshuffle the training samples every epoch (seeded by
             ``mg.set_random_seed``).
+        class_weight: ``{class index: weight}`` for a classification loss; every class
+            present in ``y`` needs a weight.
+        sample_weight: one weight per sample (loss = sum(loss_i w_i) / batch size).
         initial_epoch: epoch to start counting from (to resume a run).
+        steps_per_epoch: batches per epoch (the next epoch carries on from there).
+        validation_freq: validate every that many epochs, or on the listed (1-based)
+            epochs.
+
+        When the learning rate follows a schedule, each epoch's logs also hold
+        ``learning_rate``: the rate the next step will use.
         """
         self._require_compiled("fit")
         verbose = _resolve_verbose(verbose)
@@ -408,20 +486,20 @@ class Trainer:
         if not isinstance(shuffle, (bool, np.bool_)):
             raise ValueError(f"`shuffle` must be a boolean. Received: shuffle={shuffle!r}")
         user = _callback_list(callbacks)
-        x, y = self._prepare_xy(x, y)
-        val = self._validation_set(x, y, validation_split, validation_data)
-        if val is not None and validation_data is None:
-            x, y = x[:len(x) - len(val[0])], y[:len(y) - len(val[1])]
-        n = len(x)
-        steps = math.ceil(n / batch_size)
-        rng = make_rng() if shuffle else None
+        steps_per_epoch = data_adapter.check_steps_per_epoch(steps_per_epoch)
+        validation_freq = data_adapter.check_validation_freq(validation_freq)
+        class_weight = data_adapter.check_class_weight(class_weight, self.loss)
+        train, val = data_adapter.fit_batches(self, x, y, sample_weight, class_weight,
+                                              batch_size, shuffle, steps_per_epoch,
+                                              validation_split, validation_data)
 
         self.history = callbacks_module.History()
         default = [callbacks_module.ProgbarLogger(verbose)] if verbose else []
         cbs = callbacks_module.CallbackList(
             default + user + [self.history], model=self,
-            params={"epochs": epochs, "steps": steps, "verbose": verbose,
-                    "batch_size": batch_size, "samples": n})
+            params={"epochs": epochs, "steps": train.steps, "verbose": verbose,
+                    "batch_size": batch_size,
+                    "samples": getattr(train, "n", None)})
         self.stop_training = False
         cbs.on_train_begin({})
         epoch_logs = {}
@@ -429,74 +507,64 @@ class Trainer:
             self._reset_metrics()
             loss_mean = _Mean()
             cbs.on_epoch_begin(epoch, {})
-            order = rng.permutation(n) if rng is not None else None
-            for step, index in enumerate(_batches(n, batch_size, order)):
+            for step, (xb, yb, swb) in enumerate(train.epoch()):
                 cbs.on_train_batch_begin(step, {})
-                xb, yb = x[index], y[index]
-                loss, y_pred = self._train_step(xb, yb)
+                loss, y_pred = self._train_step(xb, yb, swb)
                 loss_mean.update(loss, len(xb))
-                self._update_metrics(yb, y_pred)
+                self._update_metrics(yb, y_pred, swb)
                 cbs.on_train_batch_end(step, self._logs(loss_mean))
                 if self.stop_training:
                     break
             epoch_logs = self._logs(loss_mean)
-            if val is not None:
-                epoch_logs.update(self._evaluate_arrays(val[0], val[1], batch_size,
-                                                        prefix="val_"))
+            if val is not None and data_adapter.should_validate(epoch, validation_freq):
+                epoch_logs.update(self._evaluate_batches(val.epoch(), prefix="val_"))
+            if self.optimizer.has_schedule:
+                epoch_logs["learning_rate"] = self.optimizer.learning_rate
             cbs.on_epoch_end(epoch, epoch_logs)
-            if self.stop_training:
+            if self.stop_training or getattr(train, "exhausted", False):
                 break
         cbs.on_train_end(epoch_logs)
         return self.history
 
-    def _validation_set(self, x, y, validation_split, validation_data):
-        if validation_data is not None:
-            if not isinstance(validation_data, (tuple, list)) or len(validation_data) != 2:
-                size = (f" of length {len(validation_data)}"
-                        if isinstance(validation_data, (tuple, list)) else "")
-                raise ValueError("`validation_data` must be a tuple (x_val, y_val) (sample "
-                                 "weights are not supported). Received: "
-                                 f"{type(validation_data).__name__}{size}")
-            return self._prepare_xy(*validation_data, names=("x_val", "y_val"))
-        if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real) \
-                or not 0.0 <= validation_split < 1.0:
-            raise ValueError(f"`validation_split` must be a float in [0, 1). Received: "
-                             f"validation_split={validation_split!r}")
-        if validation_split == 0:
-            return None
-        split_at = int(math.floor(len(x) * (1.0 - validation_split)))
-        if split_at == 0 or split_at == len(x):
-            raise ValueError(f"Training data contains {len(x)} samples, which is not enough "
-                             f"to split into a training and a validation set with "
-                             f"validation_split={validation_split}.")
-        return x[split_at:], y[split_at:]
-
     # -- evaluate / predict ------------------------------------------------------
-    def _evaluate_arrays(self, x, y, batch_size, prefix="", progress=None):
+    def _evaluate_batches(self, batches, prefix="", progress=None):
         self._reset_metrics()
         loss_mean = _Mean()
-        for index in _batches(len(x), batch_size):
-            xb, yb = x[index], y[index]
-            loss, y_pred = self._test_step(xb, yb)
+        for xb, yb, swb in batches:
+            loss, y_pred = self._test_step(xb, yb, swb)
             loss_mean.update(loss, len(xb))
-            self._update_metrics(yb, y_pred)
+            self._update_metrics(yb, y_pred, swb)
             if progress is not None:
                 progress.update(1)
         return self._logs(loss_mean, prefix)
 
     @training_threads
-    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", return_dict=False):
+    def evaluate(self, x=None, y=None, batch_size=None, verbose="auto", sample_weight=None,
+                 steps=None, return_dict=False):
         """Loss (compiled + penalties) and metrics on ``(x, y)``, with ``training=False``.
 
-        Returns the loss alone if there are no metrics, else ``[loss, metric, ...]``, or
-        a dict with ``return_dict=True``.
+        ``x`` may also be an iterable of ``(x, y[, sample_weight])`` batches (read to the
+        end, or for ``steps`` batches). Returns the loss alone if there are no metrics,
+        else ``[loss, metric, ...]``, or a dict with ``return_dict=True``.
         """
         self._require_compiled("evaluate")
         verbose = _resolve_verbose(verbose)
         batch_size = _check_batch_size(batch_size)
-        x, y = self._prepare_xy(x, y)
-        with _progress(verbose, math.ceil(len(x) / batch_size), "evaluate") as bar:
-            logs = self._evaluate_arrays(x, y, batch_size, progress=bar)
+        steps = data_adapter.check_steps_per_epoch(steps) if steps is not None else None
+        if data_adapter.is_batch_iterable(x):
+            if y is not None or sample_weight is not None:
+                raise ValueError("`y` and `sample_weight` must be None when `x` is an "
+                                 "iterable of batches: each batch carries its own.")
+            source = x
+            if data_adapter.is_one_shot(x) and steps is None:
+                source = list(x)                  # read to the end, then check it all
+            batches = data_adapter.IterableBatches(source, self._prepare_batch, steps)
+        else:
+            x, y = self._prepare_xy(x, y)
+            sw = data_adapter.check_sample_weight(sample_weight, len(x))
+            batches = data_adapter.ArrayBatches([x, y, sw], batch_size, steps_per_epoch=steps)
+        with _progress(verbose, batches.steps, "evaluate") as bar:
+            logs = self._evaluate_batches(batches.epoch(), progress=bar)
             if bar is not None:
                 bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=True)
         if verbose == 2:
@@ -507,17 +575,30 @@ class Trainer:
         return values[0] if len(values) == 1 else values
 
     @training_threads
-    def predict(self, x, batch_size=None, verbose="auto"):
-        """The model's outputs for ``x`` as one NumPy array (``training=False``)."""
+    def predict(self, x, batch_size=None, verbose="auto", steps=None):
+        """The model's outputs for ``x`` as one NumPy array (``training=False``).
+
+        ``x`` may also be an iterable of batches: arrays, or tuples whose first item is
+        the input (``(x, y)`` batches work as they are); read to the end or for ``steps``.
+        """
         verbose = _resolve_verbose(verbose)
         batch_size = _check_batch_size(batch_size)
-        x = self._prepare_x(x)
+        steps = data_adapter.check_steps_per_epoch(steps) if steps is not None else None
+        if data_adapter.is_batch_iterable(x):
+            inputs = data_adapter.predict_batches(self, x, steps)
+            total = steps
+        else:
+            x = self._prepare_x(x)
+            inputs = (x[index] for index in _batches(len(x), batch_size))
+            total = math.ceil(len(x) / batch_size)
         outputs = []
-        with _progress(verbose, math.ceil(len(x) / batch_size), "predict") as bar:
-            for index in _batches(len(x), batch_size):
-                outputs.append(_numpy(self(_unwrap(x[index]), training=False)))
+        with _progress(verbose, total, "predict") as bar:
+            for xb in inputs:
+                outputs.append(_numpy(self(_unwrap(xb), training=False)))
                 if bar is not None:
                     bar.update(1)
+        if not outputs:
+            raise ValueError("predict(): `x` yielded no batches.")
         return _concatenate(outputs)
 
     # -- single batches ----------------------------------------------------------
@@ -529,7 +610,8 @@ class Trainer:
                 if value is not None:
                     mean.update(value, 1)
             logs = self._logs_outputs(logs, "")
-        for metric in ([] if self._output_losses is not None else self.compiled_metrics):
+        for metric in ([] if self._output_losses is not None
+                       else self.compiled_metrics + self.compiled_weighted_metrics):
             logs[metric.name] = float(np.asarray(metric.result()))
         if return_dict:
             return logs
@@ -537,30 +619,41 @@ class Trainer:
         return values[0] if len(values) == 1 else values
 
     @training_threads
-    def train_on_batch(self, x, y, reset_metrics=True, return_dict=False):
+    def train_on_batch(self, x, y, sample_weight=None, class_weight=None, reset_metrics=True,
+                       return_dict=False):
         """One optimizer step on exactly this batch; returns its loss (and metrics)."""
         self._require_compiled("train_on_batch")
         x, y = self._prepare_xy(x, y)
+        sw = data_adapter.check_sample_weight(sample_weight, len(x))
+        class_weight = data_adapter.check_class_weight(class_weight, self.loss)
+        sw = data_adapter.combine_weights(sw, class_weight, y)
+        self._check_targets(x, y)
         if reset_metrics:
             self._reset_metrics()
-        loss, y_pred = self._train_step(x, y)
-        self._update_metrics(y, y_pred)
+        loss, y_pred = self._train_step(x, y, sw)
+        self._update_metrics(y, y_pred, sw)
         return self._batch_result(loss, return_dict)
 
     @training_threads
-    def test_on_batch(self, x, y, reset_metrics=True, return_dict=False):
+    def test_on_batch(self, x, y, sample_weight=None, reset_metrics=True, return_dict=False):
         """Loss (and metrics) on exactly this batch, without training."""
         self._require_compiled("test_on_batch")
         x, y = self._prepare_xy(x, y)
+        sw = data_adapter.check_sample_weight(sample_weight, len(x))
         if reset_metrics:
             self._reset_metrics()
-        loss, y_pred = self._test_step(x, y)
-        self._update_metrics(y, y_pred)
+        loss, y_pred = self._test_step(x, y, sw)
+        self._update_metrics(y, y_pred, sw)
         return self._batch_result(loss, return_dict)
 
     @training_threads
     def predict_on_batch(self, x):
         return _numpy(self(_unwrap(self._prepare_x(x)), training=False))
+
+
+# What compile() sets, restored when compiling a multi-output model fails half-way.
+_COMPILED_STATE = ("optimizer", "loss", "compiled_metrics", "compiled_weighted_metrics",
+                   "_output_losses", "_metric_outputs", "_output_loss_means", "compiled")
 
 
 def _no_weights_message(model):

@@ -201,3 +201,73 @@ def test_learning_rate_scheduler_sets_rate_and_logs_it():
     with pytest.raises(ValueError, match="finite float"):
         model.fit(x, y, callbacks=[callbacks.LearningRateScheduler(lambda e, lr: "fast")],
                   verbose=0)
+
+
+# ------------------------------------------------------------------------ ReduceLROnPlateau
+class Feed(callbacks.Callback):
+    """Overwrites the monitored value with a scripted sequence (runs before the others)."""
+
+    def __init__(self, values):
+        super().__init__()
+        self.values = list(values)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs["val_loss"] = self.values[epoch]
+
+
+def test_reduce_lr_on_plateau_patience_cooldown_and_floor():
+    x, y = regression()
+    model = linear(lr=0.1)
+    # best, flat, flat (wait 2: reduce), cooldown ends and flat counts (wait 1), flat
+    # (wait 2: reduce, floored at 0.002), then no reduction below min_lr.
+    values = [1.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.5, 0.5, 0.5, 0.5]
+    reduce = callbacks.ReduceLROnPlateau(factor=0.1, patience=2, cooldown=1, min_lr=0.002)
+    history = model.fit(x, y, epochs=10, verbose=0, callbacks=[Feed(values), reduce])
+    # learning_rate in the logs is the rate the epoch trained with.
+    assert history.history["learning_rate"] == pytest.approx(
+        [0.1, 0.1, 0.1, 0.01, 0.01, 0.002, 0.002, 0.002, 0.002, 0.002])
+    assert model.optimizer.learning_rate == pytest.approx(0.002)
+
+
+def test_reduce_lr_on_plateau_min_delta_and_max_mode():
+    x, y = regression()
+    model = linear(lr=1.0)
+    reduce = callbacks.ReduceLROnPlateau(monitor="val_accuracy", factor=0.5, patience=1,
+                                         min_delta=0.1)
+    assert reduce.mode == "max"
+
+    class FeedAccuracy(callbacks.Callback):
+        def on_epoch_end(self, epoch, logs=None):
+            logs["val_accuracy"] = [0.5, 0.55, 0.7, 0.75][epoch]
+    model.fit(x, y, epochs=4, verbose=0, callbacks=[FeedAccuracy(), reduce])
+    # 0.55 and 0.75 are within min_delta of the best: two reductions.
+    assert model.optimizer.learning_rate == pytest.approx(0.25)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    (dict(factor=1.0), "factor=1.0"), (dict(factor=-0.5), "factor=-0.5"),
+    (dict(patience=-1), "patience=-1"), (dict(cooldown=1.5), "cooldown=1.5"),
+    (dict(min_lr=-1.0), "min_lr=-1.0"), (dict(mode="up"), "mode='up'"),
+])
+def test_reduce_lr_on_plateau_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        callbacks.ReduceLROnPlateau(**kwargs)
+
+
+# ------------------------------------------------------------------------ CSVLogger
+def test_csv_logger_writes_sorted_columns_and_appends(tmp_path):
+    x, y = regression()
+    path = tmp_path / "log.csv"
+    model = linear()
+    model.fit(x, y, epochs=2, verbose=0, callbacks=[callbacks.CSVLogger(path)])
+    lines = path.read_text().splitlines()
+    assert lines[0] == "epoch,loss,val_loss"
+    assert [line.split(",")[0] for line in lines[1:]] == ["0", "1"]
+    assert lines[1].endswith(",NA")
+    assert float(lines[2].split(",")[1]) == pytest.approx(model.history.history["loss"][1])
+    model.fit(x, y, epochs=1, verbose=0, validation_split=0.25,
+              callbacks=[callbacks.CSVLogger(path, separator=";", append=True)])
+    lines = path.read_text().splitlines()
+    assert len(lines) == 4 and lines[3].startswith("0;") and lines[3].count(";") == 2
+    with pytest.raises(ValueError, match="separator"):
+        callbacks.CSVLogger(path, separator=";;")

@@ -1,9 +1,10 @@
 """Every optimizer and every learning-rate schedule against Keras 3 (torch backend).
 
 The same small model (Dense with an L2 penalty and a MaxNorm constraint, then Dense; a
-SeparableConv1D in front for two cases), the same initial weights, the same batches in the same order: after ``fit`` both
-frameworks report the same per-epoch losses and hold the same weights. Each optimizer runs
-with its defaults, with non-default arguments, with clipping and with weight decay.
+SeparableConv1D in front for two cases), the same initial weights, the same batches in the
+same order: after ``fit`` both frameworks report the same per-epoch losses and hold the
+same weights. Each optimizer runs with its defaults, with non-default arguments, with
+clipping and with weight decay.
 """
 import os
 

@@ -247,7 +247,7 @@ def test_empty_and_bad_arguments():
 def test_bad_validation_data():
     x, y = data()
     model = compile_sgd(small_model())
-    with pytest.raises(ValueError, match=r"tuple \(x_val, y_val\).*tuple of length 3"):
-        model.fit(x, y, validation_data=(x, y, y), verbose=0)
+    with pytest.raises(ValueError, match=r"tuple \(x_val, y_val\).*tuple of length 4"):
+        model.fit(x, y, validation_data=(x, y, y, y), verbose=0)
     with pytest.raises(ValueError, match="validation_data"):
         model.fit(x, y, validation_data=x, verbose=0)
