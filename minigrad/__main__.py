@@ -1,10 +1,11 @@
-"""Command line: ``python -m minigrad demo`` / ``python -m minigrad timeseries``.
+"""Command line: ``python -m minigrad demo`` / ``mobilenet`` / ``timeseries``.
 
 Also installed as the console script ``minigrad`` (see pyproject.toml).
 
     python -m minigrad demo                  # SeparableConv2D on the 8x8 digits
     python -m minigrad demo --epochs 3 --out /tmp/run
-    python -m minigrad timeseries --seed 1   # causal SeparableConv1D on Mauna Loa CO2
+    python -m minigrad mobilenet             # a small MobileNetV2 on the same digits
+    python -m minigrad timeseries --seed 1   # causal TCN on Mauna Loa CO2
     python -m minigrad --version             # version and which kernels are active
 """
 import argparse
@@ -79,11 +80,19 @@ def build_parser():
                     "digits, print the model summary and the test accuracy, save the "
                     "weights and a training-curve plot.")
     common(demo, 8)
+    mobilenet = commands.add_parser(
+        "mobilenet", help="small MobileNetV2 (inverted residuals) on the 8x8 digits",
+        description="Train a small MobileNetV2 built with the functional API on the "
+                    "bundled 8x8 digits; print its summary and the test accuracy, save the "
+                    "weights and a training-curve plot.")
+    common(mobilenet, 6)
+    mobilenet.add_argument("--limit", type=_positive_int, default=None,
+                           help="train and test on only the first N images (a quick run)")
     series = commands.add_parser(
-        "timeseries", help="causal dilated SeparableConv1D forecaster for Mauna Loa CO2",
-        description="Train a causal, dilated SeparableConv1D network to forecast next "
-                    "week's CO2 at Mauna Loa; print its test MSE and the naive last-value "
-                    "baseline's.")
+        "timeseries", help="causal TCN (dilated SeparableConv1D residual blocks) for CO2",
+        description="Train a causal temporal convolutional network (residual blocks of "
+                    "dilated, causal SeparableConv1D) to forecast next week's CO2 at Mauna "
+                    "Loa; print its test MSE and the naive last-value baseline's.")
     common(series, 20)
     series.add_argument("--window", type=_positive_int, default=52,
                         help="weeks of history the model sees (default 52)")
@@ -99,6 +108,8 @@ def main(argv=None):
                   plot=not args.no_plot)
     if args.command == "demo":
         demo.train_digits(**kwargs)
+    elif args.command == "mobilenet":
+        demo.train_mobilenet(limit=args.limit, **kwargs)
     else:
         demo.train_timeseries(window=args.window, **kwargs)
     print(f"total wall time: {time.perf_counter() - start:.1f} s")

@@ -1,4 +1,4 @@
-"""The two example trainings behind ``python -m minigrad demo`` / ``timeseries``.
+"""The example trainings behind ``python -m minigrad demo`` / ``mobilenet`` / ``timeseries``.
 
 ``train_digits``: a small separable-convolution network classifies the bundled 8x8
 handwritten digits (1438 training, 359 test images)::
@@ -17,8 +17,16 @@ learning rate dropping from 0.05 to 0.01 after five epochs (a LearningRateSchedu
 prints the summary, trains with a progress bar, prints the test accuracy, and writes
 the weights (``digits.weights.npz``) and a training-curve plot (``digits_training.png``).
 
-``train_timeseries``: a causal, dilated SeparableConv1D network forecasts next week's
-Mauna Loa CO2 from the past year. The network predicts the *change* from the last
+``train_mobilenet``: a small MobileNetV2 (functional API) on the same digits: a 3x3
+convolution, four inverted residual blocks from :mod:`minigrad.applications` (expand
+x6 -> depthwise 3x3 -> linear 1x1 projection, ``Add`` skips where shapes agree), a 1x1
+convolution to 128 channels, global average pooling, Dense(10). Its BatchNormalization
+layers use momentum 0.9 instead of Keras's 0.999: a few hundred steps are too few for
+0.999 moving averages to forget their initial values, and inference would use those.
+
+``train_timeseries``: a causal temporal convolutional network (``applications.TCN``:
+residual blocks of dilated, causal SeparableConv1D) forecasts next week's Mauna Loa
+CO2 from the past year. The network predicts the *change* from the last
 observed week (the inputs are the window minus its last value), which is what a
 forecaster has to learn beyond the naive "same as last week" baseline; the test MSE
 of both is printed (in standardised units).
@@ -30,9 +38,10 @@ import time
 
 import numpy as np
 
-from . import datasets, layers, losses, optimizers
+from . import applications, datasets, layers, losses, optimizers
 from .callbacks import History, LearningRateScheduler
-from .models import Sequential
+from .layers import Input
+from .models import Model, Sequential
 from .random import set_random_seed
 
 
@@ -98,16 +107,78 @@ def train_digits(epochs=8, seed=0, out_dir="demo_output", batch_size=32, verbose
 
 
 def timeseries_model(window):
-    """Causal dilated SeparableConv1D stack: ``(window, 1)`` -> one number."""
-    return Sequential([
-        layers.SeparableConv1D(16, 3, padding="causal", dilation_rate=1, activation="relu",
-                               input_shape=(window, 1)),
-        layers.SeparableConv1D(16, 3, padding="causal", dilation_rate=2, activation="relu"),
-        layers.SeparableConv1D(16, 3, padding="causal", dilation_rate=4, activation="relu"),
-        layers.SeparableConv1D(16, 3, padding="causal", dilation_rate=8, activation="relu"),
-        layers.Flatten(),
-        layers.Dense(1),
-    ], name="co2_forecaster")
+    """A causal TCN: ``(window, 1)`` -> one number (dilations 1, 2, 4, 8: it sees the
+    last 61 weeks)."""
+    return applications.TCN((window, 1), filters=16, kernel_size=3, dilations=(1, 2, 4, 8),
+                            outputs=1, name="co2_tcn")
+
+
+def mobilenet_model(bn_momentum=0.9):
+    """A small MobileNetV2 for ``(8, 8, 1)`` digits -> 10 logits (see the module notes)."""
+    inputs = Input((8, 8, 1), name="digits")
+    x = layers.Conv2D(16, 3, padding="same", use_bias=False, name="Conv1")(inputs)
+    x = layers.BatchNormalization(momentum=bn_momentum, name="bn_Conv1")(x)
+    x = layers.ReLU(6.0, name="Conv1_relu")(x)
+    for block_id, (expansion, filters, stride) in enumerate(
+            [(1, 16, 1), (6, 24, 2), (6, 24, 1), (6, 32, 2)]):          # 8x8 -> 4x4 -> 2x2
+        x = applications.inverted_residual_block(x, expansion, stride, 1.0, filters,
+                                                 block_id, bn_momentum=bn_momentum)
+    x = layers.Conv2D(128, 1, use_bias=False, name="Conv_1")(x)
+    x = layers.BatchNormalization(momentum=bn_momentum, name="Conv_1_bn")(x)
+    x = layers.ReLU(6.0, name="out_relu")(x)
+    x = layers.GlobalAveragePooling2D(name="pool")(x)
+    outputs = layers.Dense(10, name="logits")(x)
+    return Model(inputs, outputs, name="small_mobilenetv2")
+
+
+def mobilenet_schedule(epoch, learning_rate):
+    """0.05 for four epochs, then 0.01."""
+    return 0.05 if epoch < 4 else 0.01
+
+
+def train_mobilenet(epochs=6, seed=0, out_dir="demo_output", batch_size=32, verbose=1,
+                    print_fn=print, plot=True, limit=None):
+    """Train the small MobileNetV2 on the digits; returns ``{"test_accuracy", ...}``.
+
+    limit: use only the first ``limit`` training and test images (a quick run).
+    """
+    set_random_seed(seed)
+    (x_train, y_train), (x_test, y_test) = datasets.load_digits(seed=seed)
+    if limit is not None:
+        x_train, y_train, x_test, y_test = (a[:limit] for a in (x_train, y_train, x_test,
+                                                                 y_test))
+    model = mobilenet_model()
+    model.compile(optimizer=optimizers.SGD(learning_rate=0.05, momentum=0.9),
+                  loss=losses.SparseCategoricalCrossentropy(from_logits=True),
+                  metrics=["accuracy"])
+    if verbose:
+        model.summary(print_fn=print_fn)
+        print_fn(f"Training on {len(x_train)} images, validating on 10% of them, "
+                 f"testing on {len(x_test)}.")
+    start = time.perf_counter()
+    history = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs,
+                        validation_split=0.1, verbose=verbose,
+                        callbacks=[LearningRateScheduler(mobilenet_schedule)])
+    train_seconds = time.perf_counter() - start
+    test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
+    if verbose:
+        print_fn(f"training time: {train_seconds:.1f} s")
+        print_fn(f"test loss: {test_loss:.4f}")
+    print_fn(f"test accuracy: {test_accuracy:.3f}")
+    result = {"model": model, "history": history, "test_loss": test_loss,
+              "test_accuracy": test_accuracy, "train_seconds": train_seconds,
+              "weights": None, "plot": None}
+    if out_dir is not None:
+        os.makedirs(out_dir, exist_ok=True)
+        result["weights"] = model.save_weights(os.path.join(out_dir,
+                                                            "mobilenet.weights.npz"))
+        print_fn(f"weights saved to {result['weights']}")
+        if plot:
+            result["plot"] = plot_history(history, os.path.join(out_dir,
+                                                                "mobilenet_training.png"),
+                                          title="Small MobileNetV2 on 8x8 digits",
+                                          print_fn=print_fn)
+    return result
 
 
 def train_timeseries(epochs=20, seed=0, out_dir="demo_output", window=52, batch_size=32,
@@ -147,7 +218,7 @@ def train_timeseries(epochs=20, seed=0, out_dir="demo_output", window=52, batch_
         print_fn(f"weights saved to {result['weights']}")
         if plot:
             result["plot"] = plot_history(history, os.path.join(out_dir, "co2_training.png"),
-                                          title="Causal SeparableConv1D on Mauna Loa CO2",
+                                          title="Causal TCN on Mauna Loa CO2",
                                           print_fn=print_fn)
     return result
 

@@ -57,3 +57,28 @@ def test_cli_arguments():
     for bad in (["demo", "--epochs", "0"], ["demo", "--seed", "-1"], ["train"], []):
         with pytest.raises(SystemExit):
             parser.parse_args(bad)
+
+
+def test_small_mobilenet_v2_learns_the_digits():
+    mg.clear_session()
+    result = demo.train_mobilenet(epochs=3, seed=0, out_dir=None, verbose=0, print_fn=quiet)
+    assert result["test_accuracy"] >= 0.9
+    names = [layer.name for layer in result["model"].layers]
+    assert "block_2_add" in names and "block_1_pad" in names     # a skip, a strided block
+    history = result["history"].history
+    assert history["loss"][-1] < history["loss"][0]
+
+
+def test_cli_mobilenet_quick_run(tmp_path):
+    out = tmp_path / "run"
+    env = dict(os.environ, PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    proc = subprocess.run([sys.executable, "-m", "minigrad", "mobilenet", "--epochs", "1",
+                           "--limit", "200", "--no-plot", "--out", str(out)],
+                          capture_output=True, text=True, env=env, cwd=str(tmp_path),
+                          timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert "Total params" in proc.stdout and "block_1_pad" in proc.stdout
+    assert "test accuracy: " in proc.stdout and "Epoch 1/1" in proc.stderr
+    model = demo.mobilenet_model()
+    model.load_weights(out / "mobilenet.weights.npz")
+    assert build_parser().parse_args(["mobilenet", "--limit", "5"]).limit == 5
