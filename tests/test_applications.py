@@ -62,11 +62,9 @@ def test_mobilenet_v2_matches_keras(alpha, size):
         same_predictions(ours, theirs, RNG.uniform(-1, 1, (2, size, size, 3)).astype("f4"))
 
 
-def test_mini_xception_matches_the_same_graph_in_keras():
-    keras = keras_or_skip()
+def keras_mini_xception(keras):
+    """``MiniXception((20, 20, 1), 4, (8, 12), (16, 24))`` written with Keras's layers."""
     K = keras.layers
-    ours = applications.MiniXception((20, 20, 1), classes=4, stem_filters=(8, 12),
-                                     block_filters=(16, 24))
     inputs = keras.Input((20, 20, 1))
     x = K.Activation("relu")(K.BatchNormalization()(K.Conv2D(8, 3, strides=2,
                                                              use_bias=False)(inputs)))
@@ -82,9 +80,41 @@ def test_mini_xception_matches_the_same_graph_in_keras():
         x = K.MaxPooling2D(3, strides=2, padding="same")(x)
         x = K.Add()([x, residual])
     outputs = K.Dense(4, activation="softmax")(K.GlobalAveragePooling2D()(x))
-    theirs = keras.Model(inputs, outputs)
+    return keras.Model(inputs, outputs)
+
+
+def mini_xception():
+    return applications.MiniXception((20, 20, 1), classes=4, stem_filters=(8, 12),
+                                     block_filters=(16, 24))
+
+
+def test_mini_xception_matches_the_same_graph_in_keras():
+    keras = keras_or_skip()
+    ours, theirs = mini_xception(), keras_mini_xception(keras)
     assert ours.count_params() == theirs.count_params()
     same_predictions(ours, theirs, RNG.uniform(-1, 1, (3, 20, 20, 1)).astype("f4"))
+
+
+def test_mini_xception_training_gradients_match_keras():
+    """Batch statistics in training mode, through the shortcut Adds, to every weight."""
+    keras = keras_or_skip()
+    import torch
+    ours, theirs = mini_xception(), keras_mini_xception(keras)
+    weights = [RNG.normal(0, 0.3, w.shape).astype("f4") if w.ndim > 1
+               else RNG.uniform(0.5, 1.5, w.shape).astype("f4") for w in theirs.get_weights()]
+    theirs.set_weights(weights)
+    ours.set_weights(weights)
+    x = RNG.uniform(-1, 1, (4, 20, 20, 1)).astype("f4")
+    probe = RNG.normal(size=(4, 4)).astype("f4")
+    y_k = theirs(torch.tensor(x), training=True)
+    (y_k * torch.tensor(probe)).sum().backward()
+    grads_k = [v.value.grad.numpy() for v in theirs.trainable_weights]
+    with mg.GradientTape() as tape:
+        loss = (ours(x, training=True) * probe).sum()
+    grads_m = tape.gradient(loss, ours.trainable_weights)
+    assert [g.shape for g in grads_m] == [g.shape for g in grads_k]
+    for g_m, g_k in zip(grads_m, grads_k):
+        np.testing.assert_allclose(g_m, g_k, rtol=2e-3, atol=2e-5)
 
 
 def test_tcn_matches_keras_with_causal_as_left_padding():
