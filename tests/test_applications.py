@@ -117,10 +117,10 @@ def test_mini_xception_training_gradients_match_keras():
         np.testing.assert_allclose(g_m, g_k, rtol=2e-3, atol=2e-5)
 
 
-def test_tcn_matches_keras_with_causal_as_left_padding():
-    keras = keras_or_skip()
+def keras_tcn(keras):
+    """``TCN((16, 2), filters=6, kernel_size=3, dilations=(1, 2, 4))`` in Keras, whose
+    SeparableConv1D has no causal padding: ZeroPadding1D((2 d, 0)) + "valid" instead."""
     K = keras.layers
-    ours = applications.TCN((16, 2), filters=6, kernel_size=3, dilations=(1, 2, 4))
     inputs = keras.Input((16, 2))
     x = inputs
     for d in (1, 2, 4):
@@ -130,15 +130,41 @@ def test_tcn_matches_keras_with_causal_as_left_padding():
         shortcut = K.Conv1D(6, 1)(x) if x.shape[-1] != 6 else x
         x = K.ReLU()(K.Add()([y, shortcut]))
     outputs = K.Dense(1)(K.Flatten()(K.Cropping1D((15, 0))(x)))
-    theirs = keras.Model(inputs, outputs)
+    return keras.Model(inputs, outputs)
+
+
+def tcn_pair(keras):
+    ours = applications.TCN((16, 2), filters=6, kernel_size=3, dilations=(1, 2, 4))
+    theirs = keras_tcn(keras)
     assert ours.count_params() == theirs.count_params()
     weights = [RNG.normal(0, 0.5, w.shape).astype("f4") for w in theirs.get_weights()]
     theirs.set_weights(weights)
     ours.set_weights(weights)
-    x = RNG.normal(size=(4, 16, 2)).astype("f4")
+    return ours, theirs
+
+
+def test_tcn_matches_keras_with_causal_as_left_padding():
+    keras = keras_or_skip()
     import torch
+    ours, theirs = tcn_pair(keras)
+    x = RNG.normal(size=(4, 16, 2)).astype("f4")
     np.testing.assert_allclose(ours.predict(x, verbose=0),
                                theirs(torch.tensor(x)).detach().numpy(), rtol=1e-4, atol=1e-5)
+
+
+def test_tcn_fit_ends_with_keras_weights():
+    keras = keras_or_skip()
+    from minigrad import optimizers
+    ours, theirs = tcn_pair(keras)
+    x = RNG.normal(size=(24, 16, 2)).astype("f4")
+    y = RNG.normal(size=(24, 1)).astype("f4")
+    ours.compile(optimizer=optimizers.SGD(learning_rate=0.01, momentum=0.9), loss="mse")
+    theirs.compile(optimizer=keras.optimizers.SGD(learning_rate=0.01, momentum=0.9), loss="mse")
+    h_ours = ours.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    h_theirs = theirs.fit(x, y, batch_size=8, epochs=2, shuffle=False, verbose=0)
+    np.testing.assert_allclose(h_ours.history["loss"], h_theirs.history["loss"], rtol=1e-4)
+    for w_ours, w_theirs in zip(ours.get_weights(), theirs.get_weights()):
+        np.testing.assert_allclose(w_ours, w_theirs, rtol=1e-4, atol=1e-5)
 
 
 def test_mobilenet_v2_structure_without_keras():
