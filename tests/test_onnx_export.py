@@ -139,3 +139,51 @@ def test_without_onnx_the_error_names_the_extra(tmp_path, monkeypatch):
     with pytest.raises(ImportError, match=r"minigrad\[interop\]"):
         mg.Sequential([mg.Input((3,)), layers.Dense(2)]).export(tmp_path / "n.onnx")
     assert os.listdir(tmp_path) == []
+
+
+@pytest.mark.parametrize("kind", ["SeparableConv1D", "DepthwiseConv1D", "SeparableConv2D",
+                                  "DepthwiseConv2D"])
+def test_family_geometry_drawn_at_random_agrees(tmp_path, kind):
+    """Odd and even sizes, strides, dilations, every padding and both layouts: the
+    explicit pads must reproduce minigrad's (Keras's) split exactly."""
+    ort = pytest.importorskip("onnxruntime")
+    from hypothesis import given, settings
+    from hypothesis import strategies as st
+    rank = 2 if kind.endswith("2D") else 1
+
+    @settings(max_examples=8, deadline=None, derandomize=True)
+    @given(st.data())
+    def check(data):
+        mg.clear_session()
+        size = data.draw(st.lists(st.integers(4, 9), min_size=rank, max_size=rank))
+        k = data.draw(st.lists(st.integers(1, 4), min_size=rank, max_size=rank))
+        paddings = ["valid", "same"] + (["causal"] if rank == 1 else [])
+        padding = data.draw(st.sampled_from(paddings))
+        strided = data.draw(st.booleans())
+        s = data.draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank)) \
+            if strided else [1] * rank
+        d = [1] * rank if strided else \
+            data.draw(st.lists(st.integers(1, 3), min_size=rank, max_size=rank))
+        fmt = data.draw(st.sampled_from(["channels_last", "channels_first"]))
+        channels, dm = data.draw(st.integers(1, 3)), data.draw(st.integers(1, 3))
+        spans_fit = all((kk - 1) * dd + 1 <= n for kk, dd, n in zip(k, d, size))
+        if padding == "valid" and not spans_fit:
+            return
+        args = dict(kernel_size=k, strides=s, padding=padding, dilation_rate=d,
+                    data_format=fmt, depth_multiplier=dm)
+        if kind.startswith("Separable"):
+            args["filters"] = 2
+        shape = tuple(size) + (channels,) if fmt == "channels_last" else \
+            (channels,) + tuple(size)
+        model = mg.Sequential([mg.Input(shape), getattr(layers, kind)(**args)])
+        rng = np.random.default_rng(0)
+        model.set_weights([rng.normal(size=w.shape).astype("float32")
+                           for w in model.weights])
+        x = rng.normal(size=(2,) + shape).astype("float32")
+        path = str(tmp_path / "g.onnx")
+        model.export(path)
+        session = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+        got = session.run(None, {session.get_inputs()[0].name: x})[0]
+        np.testing.assert_allclose(got, model.predict(x, verbose=0), rtol=1e-4, atol=1e-5)
+
+    check()
