@@ -142,7 +142,8 @@ def test_a_keras_functional_model_opens_in_minigrad(tmp_path):
     x = keras.layers.ZeroPadding1D((4, 0))(x)
     x = keras.layers.DepthwiseConv1D(3, dilation_rate=2, depth_multiplier=1)(x)
     y = keras.layers.Concatenate(axis=1)([x, keras.layers.Cropping1D((1, 1))(a)])
-    out = keras.layers.Dense(2)(keras.layers.GlobalAveragePooling1D()(y))
+    pooled = keras.layers.Dropout(0.3)(keras.layers.GlobalAveragePooling1D()(y))
+    out = keras.layers.Dense(2)(pooled)       # Keras records training=False on the dropout
     k = keras.Model([a, b], [out, x], name="keras_graph")
     rng = np.random.default_rng(4)
     k.set_weights([rng.normal(size=w.shape).astype("float32") for w in k.get_weights()])
@@ -175,3 +176,36 @@ def test_subclassed_model_save_refused_without_a_file(tmp_path):
     twin.load_weights(tmp_path / "w.weights.h5")
     for a, b in zip(twin.get_weights(), net.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+@needs_keras
+@pytest.mark.parametrize("name", ["MobileNetV2", "MiniXception", "TCN"])
+def test_applications_round_trip_and_export(tmp_path, name):
+    applications = pytest.importorskip("minigrad.applications")
+    build = {"MobileNetV2": lambda: applications.MobileNetV2(input_shape=(32, 32, 3),
+                                                             alpha=0.35, classes=5),
+             "MiniXception": lambda: applications.MiniXception(input_shape=(32, 32, 3),
+                                                               classes=5),
+             "TCN": lambda: applications.TCN((20, 2))}[name]
+    model = build()
+    rng = np.random.default_rng(0)
+    model.set_weights([np.abs(rng.normal(size=w.shape)).astype("float32") * 0.3 + 0.5
+                       if "variance" in w.name else
+                       rng.normal(size=w.shape).astype("float32") * 0.3
+                       for w in model.weights])
+    shape = (2,) + tuple(model.input_shape[1:])
+    x = rng.normal(size=shape).astype("float32")
+    expected = model.predict(x, verbose=0)
+    path = str(tmp_path / "app.keras")
+    model.save(path)
+    k = keras.models.load_model(path)
+    np.testing.assert_allclose(k.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-5)
+    k.save(str(tmp_path / "k.keras"))
+    back = mg.models.load_model(str(tmp_path / "k.keras"))
+    np.testing.assert_array_equal(back.predict(x, verbose=0), expected)
+    ort = pytest.importorskip("onnxruntime")
+    model.export(tmp_path / "app.onnx")
+    session = ort.InferenceSession(str(tmp_path / "app.onnx"),
+                                   providers=["CPUExecutionProvider"])
+    np.testing.assert_allclose(session.run(None, {session.get_inputs()[0].name: x})[0],
+                               expected, rtol=1e-4, atol=1e-5)

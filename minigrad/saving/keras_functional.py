@@ -153,12 +153,16 @@ def _decode(value, produced):
 
 
 def _call_kwargs(kwargs, owner):
+    """A node's call arguments. ``training`` is dropped: Keras records the value its
+    symbolic build used (``training=False`` on Dropout), which its own models override
+    with the mode of every call, as minigrad's models do by handing ``training`` down."""
     kwargs = dict(kwargs or {})
     if kwargs.get("mask", None) is None:
         kwargs.pop("mask", None)
-    extra = set(kwargs) - {"training"}
-    if extra:
-        raise FileRefused(f"layer '{owner}' is called with {sorted(extra)}; minigrad layers "
+    if isinstance(kwargs.get("training", False), bool):
+        kwargs.pop("training", None)
+    if kwargs:
+        raise FileRefused(f"layer '{owner}' is called with {sorted(kwargs)}; minigrad layers "
                           "take only `training`.")
     return kwargs
 
