@@ -32,7 +32,14 @@ def _prefix(filepath):
 
 
 def _current_umask():
-    with _umask_lock:                  # os.umask can only be read by setting it
+    try:                               # Linux tells without changing it
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    with _umask_lock:                  # elsewhere os.umask can only be read by setting it
         mask = os.umask(0o022)
         os.umask(mask)
     return mask
