@@ -10,9 +10,13 @@ are many small matrix products, which gain nothing from a second BLAS thread any
 
 So ``fit``/``evaluate``/``predict`` run inside :func:`limit_blas_threads`, and
 ``minigrad._kernels`` sets ``OMP_WAIT_POLICY=PASSIVE`` unless the user chose a policy.
+
+The compiled kernels' own thread count (OpenMP) is one helper here, :func:`kernel_threads`,
+shared by ``depthwise.pyx`` and ``pointwise.pyx``; :func:`limit_kernel_threads` sets it for a block.
 """
 import contextlib
 import functools
+import os
 
 # BLAS threads used inside fit/evaluate/predict; None leaves the pools as they are.
 TRAINING_BLAS_THREADS = 1
@@ -47,3 +51,60 @@ def training_threads(method):
         with limit_blas_threads():
             return method(*args, **kwargs)
     return wrapper
+
+
+# ----------------------------------------------------------------------------------------
+# Threads of the compiled convolution kernels (OpenMP)
+# ----------------------------------------------------------------------------------------
+
+# None: OMP_NUM_THREADS if set, else every CPU this process may use. An int overrides both
+# (set it with limit_kernel_threads). Results never depend on it: the kernels' reductions
+# are split into a number of chunks chosen from the problem size, not the thread count.
+KERNEL_THREADS = None
+
+
+def kernel_thread_count():
+    """Threads a large kernel call uses: ``KERNEL_THREADS``, else ``OMP_NUM_THREADS``, else the
+    CPUs this process may run on."""
+    if KERNEL_THREADS is not None:
+        return max(1, int(KERNEL_THREADS))
+    env = os.environ.get("OMP_NUM_THREADS", "")
+    try:
+        n = int(env.split(",")[0]) if env else 0
+    except ValueError:
+        n = 0
+    if n <= 0:
+        try:
+            n = len(os.sched_getaffinity(0))
+        except AttributeError:
+            n = os.cpu_count() or 1
+    return max(1, n)
+
+
+def kernel_threads(work, min_work):
+    """Threads for one kernel call of ``work`` multiply-adds: one below ``min_work`` (waking a
+    sleeping thread costs more than it saves), else :func:`kernel_thread_count`."""
+    return 1 if work < min_work else kernel_thread_count()
+
+
+@contextlib.contextmanager
+def limit_kernel_threads(n):
+    """Run the block with the compiled kernels on ``n`` threads (a positive int)."""
+    global KERNEL_THREADS
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"limit_kernel_threads: `n` must be a positive int, received n={n!r}")
+    previous, KERNEL_THREADS = KERNEL_THREADS, n
+    try:
+        yield
+    finally:
+        KERNEL_THREADS = previous
+
+
+def sum_chunks(partial):
+    """Add a kernel reduction's partial sums ``partial[0] + partial[1] + ...`` in chunk order
+    (NumPy's ``sum(axis=0)`` may pair them differently). With the number of chunks chosen
+    from the problem size, the result is bitwise the same on any number of threads."""
+    total = partial[0].copy()
+    for t in range(1, partial.shape[0]):
+        total += partial[t]
+    return total

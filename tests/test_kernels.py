@@ -285,8 +285,8 @@ def test_backward_uses_the_backend_of_its_forward(monkeypatch):
     import minigrad as mg
     from minigrad import ops
     calls = []
-    real = twin.depthwise_backward_input
-    monkeypatch.setattr(twin, "depthwise_backward_input",
+    real = twin.depthwise_backward
+    monkeypatch.setattr(twin, "depthwise_backward",
                         lambda *a: calls.append("numpy") or real(*a))
     x = mg.Tensor(np.ones((1, 5, 2)))
     k = mg.Tensor(np.ones((3, 2, 1)))
@@ -332,3 +332,120 @@ def test_threaded_results_are_deterministic(dtype, monkeypatch):
         first = call()
         for _ in range(4):
             np.testing.assert_array_equal(call(), first)
+
+
+# ----------------------------------------------------------------------------------------
+# The fused backward, and results that do not depend on the thread count
+# ----------------------------------------------------------------------------------------
+
+@needs_compiled
+@settings(max_examples=100, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much])
+@given(geometries(), st.integers(0, 2**32 - 1), st.sampled_from([1, 2]))
+def test_fused_backward_agrees_with_twin(g, seed, threads):
+    """depthwise_backward (both gradients in one pass when the horizontal stride is 1)
+    equals the twin's two functions, on 1 and 2 threads."""
+    from minigrad import threads as mg_threads
+    from minigrad._kernels import depthwise as compiled_depthwise
+    rng = np.random.default_rng(seed)
+    dtype, layout = g["dtype"], g["layout"]
+    x = _array(rng, (g["N"],) + g["spatial"] + (g["C"],), dtype, layout)
+    kernel = _array(rng, g["ks"] + (g["C"], g["M"]), dtype, layout)
+    grad_y = _array(rng, (g["N"],) + _out_shape(g) + (g["C"] * g["M"],), dtype, layout)
+    geometry = (g["strides"], g["dilation"], g["pads"])
+    expected = twin.depthwise_backward(grad_y, x, kernel, *geometry)
+    old = compiled_depthwise.PARALLEL_MIN_WORK
+    compiled_depthwise.PARALLEL_MIN_WORK = 1                  # threads even when small
+    try:
+        with mg_threads.limit_kernel_threads(threads):
+            got = compiled.depthwise_backward(grad_y, x, kernel, *geometry)
+    finally:
+        compiled_depthwise.PARALLEL_MIN_WORK = old
+    _assert_same(got[0], expected[0], dtype)
+    _assert_same(got[1], expected[1], dtype)
+
+
+def _all_kernel_calls(rng, dtype):
+    """Every compiled kernel function on problems big enough to be cut into many chunks."""
+    x = rng.standard_normal((8, 40, 64, 24)).astype(dtype)
+    kernel = rng.standard_normal((3, 3, 24, 1)).astype(dtype)
+    kernel4 = rng.standard_normal((3, 3, 24, 4)).astype(dtype)
+    same = ((1, 1), (1, 1), ((1, 1), (1, 1)))
+    strided = ((2, 1), (1, 2), ((0, 1), (2, 2)))
+    gy = rng.standard_normal(x.shape).astype(dtype)
+    gy4 = rng.standard_normal(x.shape[:3] + (96,)).astype(dtype)
+    gy_s = rng.standard_normal(compiled.depthwise_forward(x, kernel, *strided).shape).astype(dtype)
+    x1, k1 = rng.standard_normal((4, 700, 40)).astype(dtype), rng.standard_normal((9, 40, 1)).astype(dtype)
+    gy1 = rng.standard_normal((4, 350, 40)).astype(dtype)
+    rows, w = x.reshape(-1, 24), rng.standard_normal((24, 40)).astype(dtype)
+    grad_rows = rng.standard_normal((rows.shape[0], 40)).astype(dtype)
+    return {
+        "forward": lambda: compiled.depthwise_forward(x, kernel, *same),
+        "forward M=4": lambda: compiled.depthwise_forward(x, kernel4, *same),
+        "backward input": lambda: compiled.depthwise_backward_input(gy, kernel, x.shape, *same),
+        "backward input strided": lambda: compiled.depthwise_backward_input(gy_s, kernel, x.shape, *strided),
+        "backward kernel": lambda: compiled.depthwise_backward_kernel(x, gy, kernel.shape, *same),
+        "backward kernel strided": lambda: compiled.depthwise_backward_kernel(x, gy_s, kernel.shape, *strided),
+        "backward kernel 1D": lambda: compiled.depthwise_backward_kernel(x1, gy1, k1.shape, (2,), (1,), ((4, 4),)),
+        "fused": lambda: compiled.depthwise_backward(gy, x, kernel, *same),
+        "fused M=4": lambda: compiled.depthwise_backward(gy4, x, kernel4, *same),
+        "pointwise forward": lambda: compiled.pointwise_forward(rows, w, w[0]),
+        "pointwise backward input": lambda: compiled.pointwise_backward_input(grad_rows, w),
+        "pointwise backward kernel": lambda: compiled.pointwise_backward_kernel(rows, grad_rows, True),
+    }
+
+
+@needs_compiled
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_results_are_bitwise_equal_on_any_thread_count(dtype):
+    """The reductions are cut into chunks by problem size, not by thread count: 1, 2 and 16
+    threads give bitwise the same results."""
+    from minigrad import threads as mg_threads
+    results = {}
+    for n in (1, 2, 16):
+        with mg_threads.limit_kernel_threads(n):
+            calls = _all_kernel_calls(np.random.default_rng(3), dtype)
+            results[n] = {name: call() for name, call in calls.items()}
+    for n in (2, 16):
+        for name, got in results[n].items():
+            want = results[1][name]
+            for a, b in zip(got if isinstance(got, tuple) else (got,),
+                            want if isinstance(want, tuple) else (want,)):
+                assert np.array_equal(a, b), f"{name}: {n} threads differ from 1 thread"
+
+
+@needs_compiled
+def test_training_steps_are_bitwise_equal_on_any_thread_count():
+    """Three SGD steps of a separable convolution from the same start: the same weights,
+    bit for bit, with 1, 2 or 16 kernel threads."""
+    import minigrad as mg
+    from minigrad import ops
+    from minigrad import threads as mg_threads
+
+    def train(n):
+        rng = np.random.default_rng(5)
+        x = mg.Tensor(rng.standard_normal((16, 48, 48, 16)).astype(np.float32))
+        dk = rng.standard_normal((3, 3, 16, 2)).astype(np.float32)
+        pk = rng.standard_normal((1, 1, 32, 24)).astype(np.float32)
+        with mg_threads.limit_kernel_threads(n), ops.use_kernels("cython"):
+            for _ in range(3):
+                dkt, pkt = mg.Tensor(dk), mg.Tensor(pk)
+                with mg.GradientTape() as tape:
+                    tape.watch([dkt, pkt])
+                    loss = ops.mean(ops.square(ops.separable_conv(x, dkt, pkt, padding="same")))
+                gdk, gpk = tape.gradient(loss, [dkt, pkt])
+                dk, pk = dk - 0.1 * gdk, pk - 0.1 * gpk
+        return dk, pk
+
+    one = train(1)
+    for n in (2, 16):
+        got = train(n)
+        assert np.array_equal(got[0], one[0]) and np.array_equal(got[1], one[1]), n
+
+
+def test_limit_kernel_threads_rejects_bad_counts():
+    from minigrad import threads as mg_threads
+    for bad in (0, -1, 1.5, True, "2"):
+        with pytest.raises(ValueError, match="positive int"):
+            with mg_threads.limit_kernel_threads(bad):
+                pass

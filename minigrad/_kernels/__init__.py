@@ -1,6 +1,6 @@
 """The convolution kernels, and the one switch between their two implementations.
 
-Two backend modules compute the same six functions with the same signatures:
+Two backend modules compute the same seven functions with the same signatures:
 
 * :mod:`.cython_backend` (``"cython"``) — ``depthwise.pyx`` and ``pointwise.pyx``, compiled
   (OpenMP loops and BLAS).
@@ -32,6 +32,7 @@ Functions (all arrays channels_last, float32 or float64, one dtype per call)::
     depthwise_forward(x, kernel, strides, dilation, pads) -> y
     depthwise_backward_input(grad_y, kernel, input_shape, strides, dilation, pads) -> grad_x
     depthwise_backward_kernel(x, grad_y, kernel_shape, strides, dilation, pads) -> grad_kernel
+    depthwise_backward(grad_y, x, kernel, strides, dilation, pads) -> (grad_x, grad_kernel)
     pointwise_forward(x, w, bias) -> y
     pointwise_backward_input(grad_y, w) -> grad_x
     pointwise_backward_kernel(x, grad_y, with_bias) -> (grad_w, grad_bias or None)

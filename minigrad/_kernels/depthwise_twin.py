@@ -100,3 +100,13 @@ def depthwise_backward_kernel(x, grad_y, kernel_shape, strides, dilation, pads):
         window = xpad[(slice(None),) + _tap_slices(tap, out, strides, dilation)]  # (N, *out, C)
         grad_kernel[tap] = (window[..., None] * g).sum(axis=batch_and_spatial)    # (C, M)
     return grad_kernel
+
+
+def depthwise_backward(grad_y, x, kernel, strides, dilation, pads):
+    """Both gradients of ``depthwise_forward``: ``(grad_x, grad_kernel)``.
+
+    Here simply the two functions above; the compiled kernel computes both in one pass over
+    ``grad_y`` (each grad_y row is read once, for the input gradient and the kernel gradient).
+    """
+    return (depthwise_backward_input(grad_y, kernel, x.shape, strides, dilation, pads),
+            depthwise_backward_kernel(x, grad_y, kernel.shape, strides, dilation, pads))

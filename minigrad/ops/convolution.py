@@ -5,8 +5,7 @@ keeps right below it the backward closure that sends the gradient to every input
 
     y = depthwise_forward(x, kernel)                      # forward
     def backward(g):                                      # g = dLoss/dy
-        return (depthwise_backward_input(g, kernel),     # dLoss/dx
-                depthwise_backward_kernel(x, g))         # dLoss/dkernel
+        return depthwise_backward(g, x, kernel)          # (dLoss/dx, dLoss/dkernel), one pass
 
 Shapes (channels_last, the native layout; ``r`` = 1 or 2 spatial axes)::
 
@@ -107,8 +106,7 @@ def depthwise_conv(x, kernel, strides=1, padding="valid", data_format=None, dila
 
     def backward(grad_y):
         grad_y = g.to_channels_last(grad_y)
-        grad_x = kernels.depthwise_backward_input(grad_y, kd, xd.shape, *geometry)
-        grad_kernel = kernels.depthwise_backward_kernel(xd, grad_y, kd.shape, *geometry)
+        grad_x, grad_kernel = kernels.depthwise_backward(grad_y, xd, kd, *geometry)
         return g.from_channels_last(grad_x), grad_kernel
 
     return record(op, (x, kernel), g.from_channels_last(y), backward)
@@ -159,8 +157,7 @@ def separable_conv(x, depthwise_kernel, pointwise_kernel, strides=1, padding="va
         grad_y = g.to_channels_last(grad_y).reshape(rows, F)
         grad_pk, grad_bias = kernels.pointwise_backward_kernel(z, grad_y, bd is not None)
         grad_z = kernels.pointwise_backward_input(grad_y, pkd).reshape((N,) + out + (C * M,))
-        grad_x = kernels.depthwise_backward_input(grad_z, dkd, xd.shape, *geometry)
-        grad_dk = kernels.depthwise_backward_kernel(xd, grad_z, dkd.shape, *geometry)
+        grad_x, grad_dk = kernels.depthwise_backward(grad_z, xd, dkd, *geometry)
         grads = (g.from_channels_last(grad_x), grad_dk, grad_pk.reshape(pk.shape))
         return grads + ((grad_bias,) if bd is not None else ())
 
