@@ -9,8 +9,13 @@ gradient): what a user pays. PyTorch is timed the same way (``F.conv*`` then
 ``y.backward(g)``) in two memory layouts, NCHW and channels_last, with
 ``torch.set_num_threads(2)``; the ratio is minigrad / the faster PyTorch layout. Times are
 medians over several repeats after warm-up. PyTorch is measured twice: in this process, in
-turn with minigrad (sharing minigrad's malloc setting, which spares it page faults too), and
-alone in a child process with the default allocator behaviour — PyTorch as users run it.
+turn with minigrad, and alone in a child process — PyTorch as users run it.
+
+Every case also prints the bytes its computation must move at the least (each array read or
+written once per pass that needs it, formulas in ``_bytes_moved``), the machine's copy
+bandwidth measured in the same run by a child process that does not import minigrad (a
+256 MB ``np.copyto``, read + write counted), and the fraction of that bandwidth minigrad
+reached (bytes / time / bandwidth).
 """
 import argparse
 import json
@@ -163,22 +168,47 @@ def torch_separable(x, dk, pk, b, g, layout, r):
 
 # ----------------------------------------------------------------------------------------
 
+def _bytes_moved(kind, x, dk, pk=None):
+    """Least bytes a case must move: every array read or written once per pass needing it.
+
+    depthwise forward      read x, write y
+    depthwise fwd+bwd      forward + read grad_y and x, write grad_x (one fused pass)
+    separable fwd+bwd      depthwise forward (x -> z) + pointwise (z -> y);
+                           backward: read grad_y and z, write grad_z; read grad_z and x,
+                           write grad_x
+    (kernels and biases are small and left out)
+    """
+    item, C, M = x.dtype.itemsize, dk.shape[-2], dk.shape[-1]
+    positions = x.size // C                     # 'same', stride 1: output positions = input
+    nx, nz = x.size * item, positions * C * M * item
+    if kind == "depthwise fwd":
+        return nx + nz
+    if kind == "depthwise fwd+bwd":
+        return (nx + nz) + (nz + nx + nx)
+    ny = positions * pk.shape[-1] * item
+    return (nx + nz) + (nz + ny) + (ny + nz + nz) + (nz + nx + nx)
+
+
 def _cases(rng):
-    """(name, target, minigrad step, torch NCHW step, torch NHWC step) for every row."""
+    """(name, target, minigrad step, torch NCHW step, torch NHWC step, bytes) for every row."""
     out = []
     for dim, cfg in CONFIGS.items():
         r = len(cfg["kernel"])
-        for name, dtype, backward, target in (("depthwise fwd", "float32", False, 1.0),
-                                              ("depthwise fwd+bwd", "float32", True, 0.5),
-                                              ("depthwise fwd+bwd", "float64", True, 0.2)):
+        rows = (("depthwise fwd", "float32", False, 0.7, 1), ("depthwise fwd+bwd", "float32", True, 0.5, 1),
+                ("depthwise fwd+bwd", "float64", True, 0.2, 1))
+        if dim == "2D":
+            rows += (("depthwise fwd+bwd", "float32", True, 0.5, 4),)
+        for name, dtype, backward, target, M in rows:
             x = rng.standard_normal(cfg["shape"]).astype(dtype)
-            dk = rng.standard_normal(cfg["kernel"] + (cfg["shape"][-1], 1)).astype(dtype)
-            g = rng.standard_normal(cfg["shape"]).astype(dtype)   # 'same', stride 1, M = 1
-            out.append((f"{dim} {name} {dtype}", target,
+            dk = rng.standard_normal(cfg["kernel"] + (cfg["shape"][-1], M)).astype(dtype)
+            g = rng.standard_normal(cfg["shape"][:-1] + (cfg["shape"][-1] * M,)).astype(dtype)
+            label = f"{dim} {name} {dtype}" + (f" M={M}" if M > 1 else "")
+            out.append((label, target,
                         lambda x=x, dk=dk, b=backward, g=g: mg_depthwise(x, dk, b, g),
                         lambda x=x, dk=dk, b=backward, g=g, r=r: torch_depthwise(x, dk, b, g, "nchw", r),
-                        lambda x=x, dk=dk, b=backward, g=g, r=r: torch_depthwise(x, dk, b, g, "nhwc", r)))
-    for dim, dtype, target in (("1D", "float32", 0.9), ("2D", "float32", 0.9), ("2D", "float64", 0.4)):
+                        lambda x=x, dk=dk, b=backward, g=g, r=r: torch_depthwise(x, dk, b, g, "nhwc", r),
+                        _bytes_moved(name, x, dk)))
+    for dim, dtype, target in (("1D", "float32", 0.8), ("2D", "float32", 0.8), ("2D", "float64", 0.35)):
         cfg = CONFIGS[dim]
         r, C, F = len(cfg["kernel"]), cfg["shape"][-1], cfg["filters"]
         x = rng.standard_normal(cfg["shape"]).astype(dtype)
@@ -190,19 +220,32 @@ def _cases(rng):
         out.append((f"{dim} separable fwd+bwd {dtype}", target,
                     lambda a=args: mg_separable(*a),
                     lambda a=args, r=r: torch_separable(*a, "nchw", r),
-                    lambda a=args, r=r: torch_separable(*a, "nhwc", r)))
+                    lambda a=args, r=r: torch_separable(*a, "nhwc", r),
+                    _bytes_moved("separable", x, dk, pk)))
     return out
 
 
-def _torch_default_times(threads, repeats):
-    """PyTorch timings from a separate process with glibc's default malloc behaviour.
+COPY_BANDWIDTH = """
+import time, numpy as np
+a = np.ones(64 << 20, np.float32); b = np.zeros_like(a)      # 256 MB each, pages touched
+best = min((lambda t: (np.copyto(b, a), time.perf_counter() - t)[1])(time.perf_counter())
+           for _ in range(7))
+print(2 * a.nbytes / best / 1e9)
+"""
 
-    Importing minigrad makes malloc keep freed memory (no page faults on large per-step
-    buffers, see minigrad/_kernels/__init__.py); that setting is process-wide and speeds up
-    PyTorch too. PyTorch as users normally run it is measured here, in a child process with
-    ``MINIGRAD_MALLOC_TUNING=0``.
-    """
-    env = dict(os.environ, MINIGRAD_MALLOC_TUNING="0", OMP_NUM_THREADS=str(threads))
+
+def copy_bandwidth():
+    """GB/s of a 256 MB NumPy copy (read + write), best of 7, in a child process that does
+    not import minigrad."""
+    out = subprocess.run([sys.executable, "-c", COPY_BANDWIDTH], capture_output=True, text=True,
+                         check=True)
+    return float(out.stdout.strip())
+
+
+def _torch_default_times(threads, repeats):
+    """PyTorch timings from a separate process that does not import minigrad: PyTorch as
+    users normally run it (nothing of minigrad's in the process)."""
+    env = dict(os.environ, OMP_NUM_THREADS=str(threads))
     cmd = [sys.executable, os.path.abspath(__file__), "--torch-child", "--threads", str(threads),
            "--repeats", str(repeats)]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
@@ -225,7 +268,7 @@ def main():
     cases = _cases(rng)
 
     if args.torch_child:                                   # PyTorch only, default allocator
-        times = {name: median_times([nchw(), nhwc()], repeats) for name, _, _, nchw, nhwc in cases}
+        times = {name: median_times([nchw(), nhwc()], repeats) for name, _, _, nchw, nhwc, _ in cases}
         print(json.dumps(times))
         return
 
@@ -238,8 +281,9 @@ def main():
             print(f"{name:<34}minigrad {median_time(make_mg(), repeats) * 1e3:.2f} ms")
     else:
         default = _torch_default_times(args.threads, repeats)
-        print("same process: PyTorch timed in turn with minigrad, sharing minigrad's malloc setting")
-        print("default:      PyTorch alone in a child process, glibc's default malloc (as users run it)")
+        bandwidth = [copy_bandwidth()]
+        print("same process: PyTorch timed in turn with minigrad")
+        print("default:      PyTorch alone in a child process (as users run it)")
         print("ratio = minigrad / faster PyTorch layout; the target is checked against 'default'\n")
         header = (f"{'case':<30}{'minigrad':>10} | {'same process':^25}{'ratio':>7} | "
                   f"{'default':^25}{'ratio':>7}  target")
@@ -247,7 +291,8 @@ def main():
         print(header)
         print(sub)
         print("-" * len(header))
-        for name, target, make_mg, make_nchw, make_nhwc in cases:
+        moved = []
+        for name, target, make_mg, make_nchw, make_nhwc, nbytes in cases:
             t_mg, t_nchw, t_nhwc = median_times([make_mg(), make_nchw(), make_nhwc()], repeats)
             d_nchw, d_nhwc = default[name]
             same, dflt = t_mg / min(t_nchw, t_nhwc), t_mg / min(d_nchw, d_nhwc)
@@ -255,6 +300,17 @@ def main():
             print(f"{name:<30}{t_mg * 1e3:>8.2f}ms | {t_nchw * 1e3:>10.2f}ms{t_nhwc * 1e3:>11.2f}ms"
                   f"{same:>7.2f} | {d_nchw * 1e3:>10.2f}ms{d_nhwc * 1e3:>11.2f}ms{dflt:>7.2f}"
                   f"  <={target} {ok}", flush=True)
+            moved.append((name, nbytes, t_mg))
+        bandwidth.append(copy_bandwidth())                 # once before and once after the cases
+        bw = max(bandwidth)
+        print(f"\nmemory: copy bandwidth {bandwidth[0]:.1f} GB/s before the cases, {bandwidth[1]:.1f} "
+              f"after (child process, 256 MB np.copyto, read + write); fractions use {bw:.1f}")
+        print(f"{'case':<30}{'bytes moved':>12}{'at copy bw':>12}{'minigrad':>10}{'fraction':>10}")
+        for name, nbytes, t_mg in moved:
+            floor = nbytes / (bw * 1e9)
+            target = "  (target >= 0.50)" if name == "2D depthwise fwd+bwd float32" else ""
+            print(f"{name:<30}{nbytes / 1e6:>10.1f}MB{floor * 1e3:>10.2f}ms{t_mg * 1e3:>8.2f}ms"
+                  f"{floor / t_mg:>10.2f}{target}")
 
     print("\nminigrad vs naive NumPy (loop over output positions and taps), depthwise fwd+bwd float32:")
     for dim, cfg in CONFIGS.items():
