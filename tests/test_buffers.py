@@ -96,3 +96,10 @@ def test_import_leaves_malloc_alone():
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, cwd=root)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "True"
+
+
+def test_out_of_memory_is_a_memory_error():
+    """A request the system cannot map raises MemoryError, as numpy.empty would (the ops turn
+    it into a ValueError naming the geometry)."""
+    with pytest.raises(MemoryError, match="Unable to allocate"):
+        buffers.empty_aligned((1 << 26, 1 << 26), np.float64)       # 2**55 bytes

@@ -95,7 +95,11 @@ def empty_aligned(shape, dtype):
         else:
             _state["mapped"] += 1
     if mm is None:
-        mm = mmap.mmap(-1, size)
+        try:
+            mm = mmap.mmap(-1, size)
+        except OSError as error:             # ENOMEM: the same error numpy.empty would raise
+            raise MemoryError(f"Unable to allocate {nbytes} bytes for an array with shape "
+                              f"{tuple(shape)} and data type {dtype}") from error
         if hasattr(mmap, "MADV_HUGEPAGE"):
             try:
                 mm.madvise(mmap.MADV_HUGEPAGE)
