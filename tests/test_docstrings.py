@@ -26,7 +26,10 @@ MODULES = ["minigrad", "minigrad.layers", "minigrad.ops", "minigrad.losses", "mi
 FULL_REFERENCE = [layers.DepthwiseConv1D, layers.DepthwiseConv2D,
                   layers.SeparableConv1D, layers.SeparableConv2D, layers.Conv1D, layers.Conv2D,
                   layers.Dense, layers.MaxPooling1D, layers.AveragePooling1D,
-                  layers.MaxPooling2D, layers.AveragePooling2D]
+                  layers.MaxPooling2D, layers.AveragePooling2D, layers.Dropout, layers.Flatten,
+                  layers.Activation, layers.BatchNormalization, layers.GlobalAveragePooling1D,
+                  layers.GlobalAveragePooling2D, layers.GlobalMaxPooling1D,
+                  layers.GlobalMaxPooling2D]
 
 
 def _public(module_name):

@@ -21,26 +21,12 @@ import numpy as np
 
 from .. import config as _config
 from ..tape import layer_scope
+from ..naming import clear_session, unique_name  # noqa: F401 (re-exported)
 from ..tensor import Tensor, Variable
-
-_name_counts = {}
-
-
-def clear_session():
-    """Reset the counters behind default layer names (``dense``, ``dense_1``, ...)."""
-    _name_counts.clear()
-
 
 def _snake_case(name):
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
-
-
-def unique_name(base):
-    """``base`` the first time, then ``base_1``, ``base_2``, ..."""
-    count = _name_counts.get(base, 0)
-    _name_counts[base] = count + 1
-    return base if count == 0 else f"{base}_{count}"
 
 
 class InputSpec:

@@ -419,3 +419,18 @@ document(Dense, "A fully connected layer: every output unit is a weighted sum of
          "kernel  (input_dim, units)\nbias    (units,)   if use_bias\n"
          "Parameters: input_dim * units + units.",
          ('Dense(10, activation="relu")', (4, 8), (4, 10), 90))
+document(Dropout, "Randomly sets a fraction ``rate`` of the inputs to 0 during training and scales "
+                  "the rest by 1/(1 - rate), so that nothing changes at inference.",
+         "training=True:  y = x * mask / (1 - rate),   mask ~ Bernoulli(1 - rate), shape noise_shape\n"
+         "otherwise:      y = x",
+         "any shape.", "the input's shape.", "none.",
+         ("Dropout(0.5)", (4, 10), (4, 10), 0))
+document(Flatten, "Collapses every axis but the batch axis into one.",
+         "y[n, :] = x[n].reshape(-1)   (channels moved last first, with channels_first)",
+         "(batch, d1, d2, ...); a rank-1 input (batch,) becomes (batch, 1).",
+         "(batch, d1 * d2 * ...).", "none.",
+         ("Flatten()", (2, 4, 4, 8), (2, 128), 0), aliases={"data_format": "flatten_data_format"})
+document(Activation, "Applies an activation function to its input, elementwise (or along the "
+                     "last axis, for softmax).",
+         "y = activation(x)", "any shape.", "the input's shape.", "none.",
+         ('Activation("relu")', (2, 5), (2, 5), 0), aliases={"activation": "activation_fn"})

@@ -25,6 +25,7 @@ import numpy as np
 from .. import constraints, initializers, ops, regularizers
 from ..tape import record
 from .base import InputSpec, Layer
+from .reference import document
 
 
 def batch_norm(x, mean, variance, gamma, beta, epsilon, axis, use_batch_stats):
@@ -285,3 +286,20 @@ class LayerNormalization(Layer):
             "gamma_constraint": constraints.serialize(self.gamma_constraint),
         })
         return config
+
+
+# -- the reference help() shows (assembled by layers/reference.py) -------------------------
+document(BatchNormalization,
+         "Normalises each feature over the batch (and every other axis but ``axis``), then "
+         "scales and shifts it by learned gamma and beta; keeps moving statistics for inference.",
+         """training=True:   y = gamma * (x - mean_B) / sqrt(var_B + epsilon) + beta
+                 moving_mean = momentum * moving_mean + (1 - momentum) * mean_B
+                 (and likewise moving_variance with var_B)
+otherwise:       y = gamma * (x - moving_mean) / sqrt(moving_variance + epsilon) + beta
+(mean_B, var_B: over every axis but ``axis``; a frozen layer, trainable=False, always
+uses the moving statistics, as in Keras 3)""",
+         "any rank >= 2; ``axis`` is the feature axis.", "the input's shape.",
+         """gamma, beta          (C,)   trainable (if scale / center)
+moving_mean, moving_variance   (C,)   not trainable
+4*C parameters, 2*C of them trainable.""",
+         ("BatchNormalization()", (4, 3), (4, 3), 12))

@@ -312,3 +312,15 @@ for _cls, _example in ((MaxPooling1D, ("MaxPooling1D(2)", (4, 10, 3), (4, 5, 3),
         '"valid", ceil(L / s) for "same".',
         "none.",
         _example, rank=_cls.rank, aliases={"strides": "pool_strides", "padding": "pool_padding"})
+for _cls in (GlobalAveragePooling1D, GlobalAveragePooling2D, GlobalMaxPooling1D, GlobalMaxPooling2D):
+    _what = "mean" if "Average" in _cls.__name__ else "maximum"
+    _spatial = "steps" if _cls.rank == 1 else "rows, cols"
+    _in = (4, 10, 3) if _cls.rank == 1 else (2, 8, 8, 3)
+    document(
+        _cls, f"Global {_cls.rank}D {_what} pooling: one value per channel, the {_what} over "
+              "every spatial position.",
+        f"y[n, c] = {_what} of x[n, ..., c] over the spatial axes",
+        f"(batch, {_spatial}, channels) with channels_last, (batch, channels, {_spatial}) "
+        "with channels_first.",
+        "(batch, channels); with keepdims=True the spatial axes stay, with length 1.",
+        "none.", (f"{_cls.__name__}()", _in, (_in[0], 3), 0), rank=_cls.rank)

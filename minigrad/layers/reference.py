@@ -57,6 +57,32 @@ ARGUMENTS = {
                              "each optimizer step (:mod:`minigrad.constraints`)."),
     "pointwise_constraint": ("Constraint or None", "projection of the pointwise kernel after each step."),
     "bias_constraint": ("Constraint or None", "projection of the bias after each step."),
+    "activation_fn": ("str or callable", 'the function: a name such as "relu" (see '
+                      ":mod:`minigrad.activations`) or any function of a Tensor."),
+    "rate": ("float", "the fraction of inputs set to 0 in training, in [0, 1)."),
+    "noise_shape": ("tuple or None", "the shape of the random mask, broadcast over the input; "
+                    "None entries take the input's size (``(None, 1, None)``: one mask per "
+                    "sample and channel, shared along the steps)."),
+    "seed": ("int or None", "makes the sequence of masks reproducible; None draws it from "
+             ":mod:`minigrad.random` (``mg.set_random_seed``)."),
+    "axis": ("int", "the feature axis, normalised over all the others (-1: channels_last)."),
+    "momentum": ("float", "weight of the old value in the moving averages."),
+    "epsilon": ("float", "added to the variance before the square root."),
+    "center": ("bool", "learn the offset ``beta``."),
+    "scale": ("bool", "learn the scale ``gamma``."),
+    "beta_initializer": ("str or Initializer", "initial beta."),
+    "gamma_initializer": ("str or Initializer", "initial gamma."),
+    "moving_mean_initializer": ("str or Initializer", "initial moving mean."),
+    "moving_variance_initializer": ("str or Initializer", "initial moving variance."),
+    "beta_regularizer": ("Regularizer or None", "penalty on beta, in ``layer.losses``."),
+    "gamma_regularizer": ("Regularizer or None", "penalty on gamma, in ``layer.losses``."),
+    "beta_constraint": ("Constraint or None", "projection of beta after each optimizer step."),
+    "gamma_constraint": ("Constraint or None", "projection of gamma after each optimizer step."),
+    "synchronized": ("bool", "accepted for Keras compatibility; minigrad runs on one device."),
+    "keepdims": ("bool", "keep the pooled axes with length 1."),
+    "flatten_data_format": ("str or None", 'with "channels_first" the channel axis is moved last '
+                            "before flattening, so the element order matches a channels_last "
+                            "model; None means ``mg.config.image_data_format()``."),
     "name": ("str or None", "the layer's name; None gives a unique default (``dense``, "
              "``dense_1``, ...; :func:`~minigrad.layers.clear_session` starts them again)."),
     "kwargs": ("", "``name``, ``dtype``, ``trainable``, ``input_shape``: as for every "
