@@ -115,9 +115,9 @@ def test_misfit_and_malformed_files_change_nothing(tmp_path):
 def test_without_h5py_the_error_names_the_extra(tmp_path, monkeypatch):
     import sys
     monkeypatch.setitem(sys.modules, "h5py", None)      # import h5py -> ImportError
-    with pytest.raises(ImportError, match=r"minigrad\[interop\]"):
+    with pytest.raises(ImportError, match=r"minigrad-edu\[interop\]"):
         model().save_weights(tmp_path / "w.weights.h5")
-    with pytest.raises(ImportError, match=r"minigrad\[interop\]"):
+    with pytest.raises(ImportError, match=r"minigrad-edu\[interop\]"):
         model().save(tmp_path / "net.keras")
     assert os.listdir(tmp_path) == []
     model().save_weights(tmp_path / "w.npz")             # .npz needs nothing more

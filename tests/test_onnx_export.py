@@ -136,7 +136,7 @@ def test_unsupported_export_refused_without_a_file(tmp_path):
 def test_without_onnx_the_error_names_the_extra(tmp_path, monkeypatch):
     import sys
     monkeypatch.setitem(sys.modules, "onnx", None)
-    with pytest.raises(ImportError, match=r"minigrad\[interop\]"):
+    with pytest.raises(ImportError, match=r"minigrad-edu\[interop\]"):
         mg.Sequential([mg.Input((3,)), layers.Dense(2)]).export(tmp_path / "n.onnx")
     assert os.listdir(tmp_path) == []
 

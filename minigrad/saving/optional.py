@@ -1,9 +1,10 @@
 """The optional packages behind the interchange formats, imported only when needed.
 
 ``.keras`` archives and ``.weights.h5`` files need ``h5py``; ONNX export needs ``onnx``.
-Both come with the ``interop`` extra (``pip install "minigrad[interop]"``); without them
-the call that needs one raises an ``ImportError`` saying what to install, and the rest of
-minigrad (``.npz`` weights included) works as before.
+Both come with the ``interop`` extra (``pip install "minigrad-edu[interop]"``; in a clone
+``pip install -e ".[interop]"``); without them the call that needs one raises an
+``ImportError`` saying what to install, and the rest of minigrad (``.npz`` weights
+included) works as before.
 """
 import importlib
 
@@ -17,5 +18,5 @@ def require(module, purpose):
     except ImportError:
         raise ImportError(f"{purpose} needs the optional package '{module}', which is not "
                           f"installed. Install minigrad's interop extra: "
-                          f"pip install \"minigrad[interop]\" (or pip install {module}).") \
+                          f"pip install \"minigrad-edu[interop]\" (or pip install {module}).") \
             from None
