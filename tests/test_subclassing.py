@@ -152,3 +152,48 @@ def test_subclass_of_layer_used_in_a_functional_model():
     assert model.count_params() == (9 * 3 + 3) + (3 * 3 + 3)
     x = RNG.normal(size=(2, 6, 6, 3)).astype("float32")
     assert model(x).shape == (2, 6, 6, 3)
+
+
+class TwoDense(mg.Model):
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        self.hidden = layers.Dense(4, activation="tanh")
+        self.out = layers.Dense(2)
+
+    def call(self, x, training=False):
+        return self.out(self.hidden(x))
+
+
+def test_three_styles_build_train_and_save_the_same_network(tmp_path):
+    sequential = mg.Sequential([mg.Input((6,)), layers.Dense(4, activation="tanh"),
+                                layers.Dense(2)])
+    inputs = mg.Input((6,))
+    functional = mg.Model(inputs, layers.Dense(2)(layers.Dense(4, activation="tanh")(inputs)))
+    subclassed = TwoDense()
+    subclassed.build((None, 6))                         # runs call once to make weights
+    models = [sequential, functional, subclassed]
+    assert {m.count_params() for m in models} == {6 * 4 + 4 + 4 * 2 + 2}
+    path = sequential.save_weights(tmp_path / "w.npz")
+    functional.load_weights(path)
+    subclassed.load_weights(path)
+    rng = np.random.default_rng(5)
+    x, y = rng.normal(size=(12, 6)).astype("float32"), rng.normal(size=(12, 2))
+    outputs = [m.predict(x, verbose=0) for m in models]
+    np.testing.assert_allclose(outputs[1], outputs[0], rtol=1e-6)
+    np.testing.assert_allclose(outputs[2], outputs[0], rtol=1e-6)
+    histories = []
+    for m in models:
+        m.compile(mg.optimizers.SGD(0.1), "mse")
+        histories.append(m.fit(x, y, batch_size=4, epochs=2, shuffle=False,
+                               verbose=0).history["loss"])
+    np.testing.assert_allclose(histories[1], histories[0], rtol=1e-6)
+    np.testing.assert_allclose(histories[2], histories[0], rtol=1e-6)
+    for m in models[1:]:
+        for a, b in zip(m.get_weights(), sequential.get_weights()):
+            np.testing.assert_allclose(a, b, rtol=1e-6)
+    totals = []
+    for m in models:
+        lines = []
+        m.summary(print_fn=lines.append)
+        totals.append([l for l in lines if l.startswith(("Total", "Mult-adds"))])
+    assert totals[0] == totals[1] == totals[2]

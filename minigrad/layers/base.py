@@ -16,6 +16,7 @@ bookkeeping Keras users expect:
 import functools
 import inspect
 import re
+import threading
 
 import numpy as np
 
@@ -340,8 +341,8 @@ class Layer:
             if training is not None:
                 kwargs["training"] = training
             return symbolic_call(self, inputs, kwargs)
-        if training is None and _training_context:
-            training = _training_context[-1]       # Keras hands `training` down to sublayers
+        if training is None and _training.stack:
+            training = _training.stack[-1]         # Keras hands `training` down to sublayers
         if structured:
             return self._call_structure(inputs, training, kwargs)
         x = self._convert_input(inputs)
@@ -371,14 +372,14 @@ class Layer:
         return self._run_call(x, training, kwargs)
 
     def _run_call(self, x, training, kwargs):
-        _training_context.append(training)
+        _training.stack.append(training)
         try:
             with layer_scope(self.name):
                 if _accepts_training(type(self)):
                     kwargs["training"] = training
                 outputs = self.call(x, **kwargs)
         finally:
-            _training_context.pop()
+            _training.stack.pop()
         object.__setattr__(self, "_activity_losses", [])
         if self.activity_regularizer is not None:
             self._activity_losses.append(self._activity_penalty(outputs))
@@ -473,9 +474,15 @@ def _batch_input_shape(input_shape, batch_input_shape, batch_size, input_dim):
 
 
 _training_cache = {}
-# The `training` value of the layers currently running (innermost last): a layer called
-# inside another layer's call without `training=` gets its caller's value.
-_training_context = []
+class _TrainingContext(threading.local):
+    """The `training` value of the layers running in this thread (innermost last): a
+    layer called inside another layer's call without `training=` gets its caller's."""
+
+    def __init__(self):
+        self.stack = []
+
+
+_training = _TrainingContext()
 
 
 def _is_shape(value):

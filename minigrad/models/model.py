@@ -119,6 +119,20 @@ class Model(Trainer, Layer):
             print_fn(line)
 
     # -- subclassed models -------------------------------------------------------
+    def build(self, input_shape):
+        """Create a subclassed model's weights: run ``call`` once on zeros of
+        ``input_shape`` (batch axis included; None sizes become 1), tapes paused."""
+        if input_shape is None:
+            raise ValueError(f"Model '{self.name}': build() needs an input_shape such as "
+                             "(None, 8).")
+        from ..layers.symbolic import SymbolicTensor, _run_on_zeros
+        self.built = True                   # so the call below does not build again
+        try:
+            _run_on_zeros(self, SymbolicTensor(tuple(input_shape), self.dtype), {})
+        except Exception:
+            self.built = False
+            raise
+
     def call(self, inputs, training=None):
         raise NotImplementedError(f"Model '{self.name}' ({type(self).__name__}) has no "
                                   "call(): a subclass of mg.Model must define "
