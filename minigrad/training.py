@@ -277,7 +277,8 @@ class Trainer:
             for m in items:
                 metric = metrics_module.get(m, loss=fn)
                 self.compiled_metrics.append(metric)
-                self._metric_outputs.append((i, f"{key}_{metric.name}"))
+                label = m if isinstance(m, str) else metric.name   # Keras keeps "mae"
+                self._metric_outputs.append((i, f"{key}_{label}"))
         self._output_loss_means = [_Mean() for _ in self._output_losses]
         self.compiled = True
 

@@ -86,10 +86,10 @@ def test_fit_ends_with_the_same_weights_and_per_output_losses_as_keras():
     y_class, y_value = rng.integers(0, 3, 16), rng.standard_normal((16, 1)).astype("float32")
     mine.compile(optimizers.SGD(0.05, momentum=0.9),
                  loss=[losses.SparseCategoricalCrossentropy(from_logits=True), "mse"],
-                 loss_weights=[1.0, 0.5])
+                 loss_weights=[1.0, 0.5], metrics=[["accuracy"], ["mae"]])
     theirs.compile(keras.optimizers.SGD(0.05, momentum=0.9),
                    loss=[keras.losses.SparseCategoricalCrossentropy(from_logits=True), "mse"],
-                   loss_weights=[1.0, 0.5])
+                   loss_weights=[1.0, 0.5], metrics=[["accuracy"], ["mae"]])
     h_mine = mine.fit(x, [y_class, y_value], batch_size=8, epochs=2, shuffle=False,
                       verbose=0).history
     h_theirs = theirs.fit(x, [y_class, y_value], batch_size=8, epochs=2, shuffle=False,

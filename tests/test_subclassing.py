@@ -197,3 +197,32 @@ def test_three_styles_build_train_and_save_the_same_network(tmp_path):
         m.summary(print_fn=lines.append)
         totals.append([l for l in lines if l.startswith(("Total", "Mult-adds"))])
     assert totals[0] == totals[1] == totals[2]
+
+
+class FunctionalSubclass(mg.Model):
+    """Keras's pattern: a subclass whose __init__ builds a graph and hands it up."""
+
+    def __init__(self, units=3, **kwargs):
+        inputs = mg.Input((5,), name="features")
+        outputs = layers.Dense(units)(layers.Dense(4, activation="relu")(inputs))
+        super().__init__(inputs, outputs, **kwargs)
+        self.units = units
+
+    def describe(self):
+        return f"{self.name}: {self.units} outputs"
+
+
+def test_subclass_handing_inputs_and_outputs_up_is_a_functional_model():
+    model = FunctionalSubclass(name="sub_functional")
+    assert isinstance(model, FunctionalSubclass) and isinstance(model, mg.models.Functional)
+    assert type(model).__name__ == "FunctionalSubclass"
+    assert model.describe() == "sub_functional: 3 outputs"
+    assert [type(l).__name__ for l in model.layers] == ["InputLayer", "Dense", "Dense"]
+    assert model.count_params() == 5 * 4 + 4 + 4 * 3 + 3
+    model.compile(mg.optimizers.SGD(0.05), "mse")
+    x = np.random.default_rng(2).normal(size=(8, 5))
+    history = model.fit(x, np.zeros((8, 3)), epochs=3, verbose=0).history["loss"]
+    assert history[-1] < history[0]
+    lines = []
+    model.summary(print_fn=lines.append)
+    assert "Connected to" in lines[2]

@@ -299,6 +299,19 @@ class Functional(Model):
                    name=config.get("name"), trainable=config.get("trainable", True))
 
 
+_functional_subclasses = {}
+
+
+def functional_subclass(cls):
+    """``cls`` with :class:`Functional` behind it in the method order, for a subclass of
+    Model whose ``__init__`` calls ``super().__init__(inputs, outputs)`` (as in Keras)."""
+    if cls not in _functional_subclasses:
+        _functional_subclasses[cls] = type(cls.__name__, (cls, Functional),
+                                           {"__module__": cls.__module__,
+                                            "__qualname__": cls.__qualname__})
+    return _functional_subclasses[cls]
+
+
 def _structure_refs(structure, ref):
     if isinstance(structure, SymbolicTensor):
         return ref(structure)

@@ -40,6 +40,20 @@ class Model(Trainer, Layer):
         return object.__new__(cls)
 
     def __init__(self, *args, name=None, trainable=True, dtype=None, **kwargs):
+        if (args or "inputs" in kwargs) and not hasattr(self, "_graph"):
+            # a subclass calling super().__init__(inputs, outputs): a functional model
+            # whose class is the subclass (with Functional's methods behind its own)
+            from .functional import Functional, functional_subclass
+            inputs = kwargs.pop("inputs", args[0] if args else None)
+            outputs = kwargs.pop("outputs", args[1] if len(args) > 1 else None)
+            if kwargs or len(args) > 2 or outputs is None:
+                raise TypeError(f"{type(self).__name__}: a functional model takes "
+                                "(inputs, outputs, name=None, trainable=True); received "
+                                f"{len(args)} positional argument(s) and {sorted(kwargs)}.")
+            if not isinstance(self, Functional):
+                self.__class__ = functional_subclass(type(self))
+            Functional.__init__(self, inputs, outputs, name=name, trainable=trainable)
+            return
         if args:
             raise TypeError(f"{type(self).__name__}.__init__ takes keyword arguments only "
                             f"(name=..., trainable=...); received {len(args)} positional "
