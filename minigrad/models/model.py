@@ -20,11 +20,12 @@ import numpy as np
 from .. import saving
 from ..layers.base import Layer
 from ..training import Trainer
+from .outputs import OutputsMixin
 
 __all__ = ["Model"]
 
 
-class Model(Trainer, Layer):
+class Model(OutputsMixin, Trainer, Layer):
     """A layer with training methods; see the module docstring for the three styles.
 
     ``Model(inputs, outputs, name=None)`` builds a functional model. A subclass calls
