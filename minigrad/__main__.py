@@ -38,7 +38,7 @@ learn more:
   tutorials   numbered notebooks in tutorials/ of the source repository, starting with
               01_tensors_and_the_tape.ipynb (`pip install -e ".[tutorials]"`, then
               `jupyter lab tutorials/`)
-  reference   every public name has a full docstring, e.g.
+  reference   help() of any public name; the layers show their full reference, e.g.
               python -c "import minigrad; help(minigrad.layers.SeparableConv2D)"
   overview    README.md: set-up, a first look, the map of the package
 """
