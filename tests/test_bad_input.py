@@ -362,11 +362,11 @@ def bad_arguments(case, op_names):
     """The argument names a rejection may cite: the out-of-bounds ones, else the output."""
     names = []
     if not in_bounds(case["strides"], 1):
-        names.append(op_names[0])
+        names.append("`" + op_names[0])
     if not in_bounds(case["dilation"], 1):
-        names.append(op_names[1])
+        names.append("`" + op_names[1])
     if case["padding"] is None and not in_bounds([v for p in case["pads"] for v in p], 0):
-        names.append(op_names[2])
+        names.append("`" + op_names[2])
     return names or ["output size", "Computed output size"]
 
 
@@ -391,8 +391,7 @@ def judge_kernel_case(case, res):
             # outside the bounds (or an empty output): every kernel refuses, naming why
             names = bad_arguments(case, ("strides", "dilation", "pads"))
             for where in ("raw_forward", "raw_backward_input", "raw_backward_kernel"):
-                judge_rejection(res[where], names + ["grad_y"] * (where != "raw_forward"),
-                                where, case)
+                judge_rejection(res[where], names, where, case)
     if case["op_valid"]:
         assert res["op"][0] == "ok", (res, case)
         assert res["op_matches"], (res, case)
@@ -409,7 +408,12 @@ def judge_layer_case(case, res):
     args = case["kwargs"]
     if case["valid"] is False:
         assert kind == "ValueError", (res, case)
-        assert any(a in res["construct"][1] for a in args if a != "dtype"), (res, case)
+        # the message names an argument that is out of bounds (or the dilated span)
+        rank = len(case["spatial"])
+        bad = [a for a in ("kernel_size", "pool_size", "strides", "dilation_rate") if a in args
+               and not in_bounds(args[a] if isinstance(args[a], list) else [args[a]] * rank, 1)]
+        names = [f"`{a}`" for a in bad] or ["dilated kernel spans"]
+        assert any(n in res["construct"][1] for n in names), (names, res, case)
         return
     if case["valid"] is None:
         assert kind == "ValueError" and "not supported in conjunction" in res["construct"][1], \
