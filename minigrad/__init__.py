@@ -5,10 +5,10 @@
     with mg.GradientTape() as tape:
         tape.watch(x)
         y = (x * x).sum()
-    tape.gradient(y, x)        # array([2., 4., 6.])
+    tape.gradient(y, x)        # Tensor([2., 4., 6.], dtype=float64)
 """
 from . import config, ops  # noqa: F401
-from .gradcheck import GradcheckError, gradcheck  # noqa: F401
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck, hessian, hvp  # noqa: F401
 from .tape import GradientTape  # noqa: F401
 from .tensor import Tensor, Variable, as_tensor  # noqa: F401
 from . import activations, constraints, initializers, regularizers  # noqa: F401,E402

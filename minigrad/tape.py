@@ -58,17 +58,23 @@ def layer_scope(name):
 
 
 class TapeEntry:
-    """One recorded operation: ``output = op(*inputs)`` and how to differentiate it."""
+    """One recorded operation: ``output = op(*inputs)`` and how to differentiate it.
 
-    __slots__ = ("op", "inputs", "output", "backward", "layer", "index")
+    twice: True when ``backward`` is written with differentiable ops (``record(...,
+        gradient=fn)``), so that the gradient computation can itself be recorded.
+    """
 
-    def __init__(self, op, inputs, output, backward, layer, index):
+    __slots__ = ("op", "inputs", "output", "backward", "layer", "index", "twice", "values")
+
+    def __init__(self, op, inputs, output, backward, layer, index, twice=False, values=None):
         self.op = op
         self.inputs = inputs
         self.output = output
         self.backward = backward
         self.layer = layer
         self.index = index
+        self.twice = twice
+        self.values = values      # the inputs' arrays when recorded (a Variable may change)
 
     @property
     def outputs(self):
@@ -88,11 +94,21 @@ class TapeEntry:
         return f"<TapeEntry #{self.index} {self.op}({ins}) -> {self.output_shape}{where}>"
 
 
-def record(op, inputs, out, backward):
+def record(op, inputs, out, backward=None, gradient=None):
     """Wrap ``out`` (an ndarray) in a Tensor and record the op on every interested tape.
 
-    ``inputs`` is the tuple of input Tensors; ``backward(grad_out)`` returns one
-    gradient (ndarray or None) per input. This is the only way ops enter a tape.
+    ``inputs`` is the tuple of input Tensors. Give the chain rule in one of two forms:
+
+    gradient: ``gradient(g, inputs, out)`` returns one gradient (or None) per input,
+        written with operators and differentiable ops only. The tape calls it with plain
+        ndarrays (``g``, the inputs' and the output's arrays) when no other tape is
+        recording, which costs what NumPy costs; and with the Tensors themselves when an
+        enclosing tape is recording, which then records the gradient computation too, so
+        the gradient can be differentiated again. Every op in :mod:`minigrad.ops` does this.
+    backward: ``backward(g)`` returns one gradient (ndarray or None) per input, computed
+        on arrays (closing over whatever the forward pass kept). Simplest to write, but
+        differentiable only once: differentiating the gradient it made raises an error
+        naming the op.
 
     A tape is interested when one of the inputs is tracked by it; trainable Variables
     among the inputs are watched on the way (all of them, not just the first).
@@ -104,6 +120,7 @@ def record(op, inputs, out, backward):
     result = Tensor.__new__(Tensor)
     result.data = out
     result.grad = result.name = result._tape = result._hooks = None
+    values = None
     for tape in _state.tapes:              # usually none or one
         if tape._stopped:
             continue
@@ -118,8 +135,16 @@ def record(op, inputs, out, backward):
         if connected:
             entries = tape._entries
             layers = _state.layers
-            entries.append(TapeEntry(op, inputs, result, backward,
-                                     layers[-1] if layers else None, len(entries)))
+            if gradient is not None:
+                if values is None:
+                    values = ((inputs[0].data,) if len(inputs) == 1
+                              else tuple([t.data for t in inputs]))
+                entry = TapeEntry(op, inputs, result, gradient, layers[-1] if layers else None,
+                                  len(entries), True, values)
+            else:
+                entry = TapeEntry(op, inputs, result, backward, layers[-1] if layers else None,
+                                  len(entries))
+            entries.append(entry)
             tracked[id(result)] = result
             result._tape = tape
     return result
@@ -132,11 +157,25 @@ class GradientTape:
     >>> with GradientTape() as tape:
     ...     tape.watch(x)
     ...     y = (x * x).sum()
-    >>> tape.gradient(y, x)          # dy/dx = 2x
-    array([2., 4.])
+    >>> print(tape.gradient(y, x))          # dy/dx = 2x
+    [2. 4.]
+
+    ``gradient`` returns Tensors (as TensorFlow does). Tapes nest: a gradient computed
+    while another tape records is recorded by that tape, so it can be differentiated
+    again (second derivatives, Hessian-vector products; see :func:`minigrad.hvp`)::
+
+        with GradientTape() as outer:
+            outer.watch(x)
+            with GradientTape() as inner:
+                inner.watch(x)
+                y = f(x)
+            g = inner.gradient(y, x)           # recorded by ``outer``
+        h = outer.gradient(g.sum(), x)         # d/dx of sum(dy/dx)
 
     persistent: when False (default) ``gradient`` may be called once, after which the
-        tape drops its entries; when True it may be called any number of times.
+        tape drops its entries and the tensors it watched; when True it may be called any
+        number of times (and, called inside its own ``with`` block, it records the
+        gradient computation on itself, as TensorFlow's persistent tapes do).
     watch_accessed_variables: when True (default) trainable Variables used inside the
         block are watched automatically.
     """
@@ -187,7 +226,8 @@ class GradientTape:
         self._watch(tensor)
 
     def watched_variables(self):
-        """The leaf tensors watched so far, in the order they were first watched."""
+        """The leaf tensors watched so far, in the order they were first watched (empty
+        once a non-persistent tape has computed its gradients and let them go)."""
         return list(self._watched.values())
 
     def stop_recording(self):
@@ -228,63 +268,107 @@ class GradientTape:
                                "one set of gradients; use GradientTape(persistent=True) to "
                                "call gradient() more than once.")
 
-    def _seed(self, target, output_gradient):
+    def _records_gradients(self):
+        """True when some tape would record the gradient computation: another tape of
+        this thread inside its ``with`` block and not paused, or this one if it is
+        persistent and still recording. Then the walk runs on Tensors (see ``record``)."""
+        for tape in _state.tapes:
+            if not tape._stopped and (tape is not self or self.persistent):
+                return True
+        return False
+
+    def _seed(self, target, output_gradient, differentiable):
         target = target if isinstance(target, Tensor) else None
         if target is None:
             raise TypeError("gradient() target must be a Tensor produced inside the tape.")
         if output_gradient is None:
-            return np.ones(target.shape, target.dtype)
-        # Not copied; ``_source_grads`` makes sure it never comes back as a source's gradient.
-        seed = np.asarray(output_gradient.data if isinstance(output_gradient, Tensor)
-                          else output_gradient, dtype=target.dtype)
+            seed = np.ones(target.shape, target.dtype)
+            return Tensor(seed) if differentiable else seed
+        if differentiable and isinstance(output_gradient, Tensor):
+            seed = output_gradient                # a recorded seed: d/d(seed) works too
+            if seed.dtype != target.dtype:
+                seed = seed.astype(target.dtype)
+        else:
+            # Not copied; ``_source_grads`` makes sure it never comes back as a gradient.
+            seed = np.asarray(output_gradient.data if isinstance(output_gradient, Tensor)
+                              else output_gradient, dtype=target.dtype)
+            if differentiable:
+                seed = Tensor(seed)
         if seed.shape != target.shape:
             raise ValueError(f"output_gradients has shape {seed.shape}, expected the target's "
                              f"shape {target.shape}.")
         return seed
 
-    def _backward(self, target, output_gradient=None, keep=()):
-        """Run the backward pass; return {id(tensor): gradient ndarray}.
+    def _walk(self, grads, target, output_gradient, keep, differentiable):
+        """The chain rule, written once: a generator over the entries the target depends
+        on, last to first, yielding ``(entry, g, grads_in)`` for each (``g`` the gradient
+        of its output, after hooks; ``grads_in`` what its backward returned). It fills
+        ``grads`` ({id(tensor): gradient}, the walk's result); ``keep`` holds the ids whose
+        gradients the caller wants.
 
-        keep: ids of the tensors whose gradients the caller wants. The gradient of any
-            other op output is dropped once it has been passed on, so memory is freed
-            as the walk goes (leaves are never op outputs: they are always kept).
+        The gradient of an op output not in ``keep`` is dropped once it has been passed
+        on, so memory is freed as the walk goes (leaves are never op outputs: they are
+        always kept). ``differentiable`` selects Tensors instead of ndarrays (``record``).
         """
-        grads = {id(target): self._seed(target, output_gradient)}
+        grads[id(target)] = self._seed(target, output_gradient, differentiable)
         tracked = self._tracked
         hooked = set()                     # tensors whose hooks have run
-        for entry in reversed(self._entries):
-            out = entry.output
-            key = id(out)
-            g = grads.get(key) if key in keep else grads.pop(key, None)
-            if g is None:                  # the target does not depend on this entry
-                continue
-            if out._hooks:
-                g = _run_hooks(out, g, grads, hooked)
-            for t, gi in zip(entry.inputs, entry.backward(g)):
-                if gi is not None:
-                    key = id(t)
-                    if key in tracked:     # constants and untracked tensors need nothing
-                        previous = grads.get(key)
-                        grads[key] = gi if previous is None else previous + gi
-        self._run_leaf_hooks(grads, hooked)
+        pause = self._recording and not self.persistent and not self._stopped
+        if pause:                          # this tape never records its own walk
+            self._stopped = True
+        try:
+            entries = self._entries
+            for i in range(len(entries) - 1, -1, -1):
+                entry = entries[i]
+                out = entry.output
+                key = id(out)
+                g = grads.get(key) if key in keep else grads.pop(key, None)
+                if g is None:              # the target does not depend on this entry
+                    continue
+                if out._hooks:
+                    g = _run_hooks(out, g, grads, hooked)
+                ins = entry.inputs
+                if not entry.twice:
+                    grads_in = (entry.backward(g) if not differentiable
+                                else _once_differentiable(entry, g))
+                elif differentiable:
+                    grads_in = entry.backward(g, ins, out)
+                else:
+                    grads_in = entry.backward(g, entry.values, out.data)
+                for t, gi in zip(ins, grads_in):
+                    if gi is not None:
+                        key = id(t)
+                        if key in tracked:     # constants and untracked tensors need nothing
+                            previous = grads.get(key)
+                            grads[key] = gi if previous is None else previous + gi
+                yield entry, g, grads_in
+            for leaf in self._watched.values():
+                if leaf._hooks and id(leaf) not in hooked and id(leaf) in grads:
+                    _run_hooks(leaf, grads[id(leaf)], grads, hooked)
+        finally:
+            if pause:
+                self._stopped = False
+
+    def _run(self, target, output_gradient, keep, differentiable):
+        """Run the whole walk; return {id(tensor): gradient}."""
+        grads = {}
+        for _ in self._walk(grads, target, output_gradient, keep, differentiable):
+            pass
         return grads
 
-    def _run_leaf_hooks(self, grads, hooked):
-        for leaf in self._watched.values():
-            if leaf._hooks and id(leaf) not in hooked and id(leaf) in grads:
-                _run_hooks(leaf, grads[id(leaf)], grads, hooked)
-
     def gradient(self, target, sources, output_gradients=None):
-        """Gradient of ``target`` with respect to ``sources``.
+        """Gradient of ``target`` with respect to ``sources``, as Tensors.
 
-        sources: a Tensor (returns one ndarray) or a list/tuple of Tensors (returns a
+        sources: a Tensor (returns one Tensor) or a list/tuple of Tensors (returns a
             list). A source the target does not depend on gets ``None``.
         output_gradients: optional seed with the target's shape (default: ones), i.e.
             compute a vector-Jacobian product.
 
         Non-scalar targets are differentiated as ``target.sum()`` (TensorFlow's rule).
-        Gradients are NumPy arrays with the dtype and shape of the source, each one a
-        fresh array the caller may modify.
+        Gradients have the dtype and shape of their source. When another tape is
+        recording, the gradients are Tensors it has recorded (differentiate them again
+        for second derivatives); otherwise each one holds a fresh array the caller may
+        modify (``.numpy()``).
         """
         self._check_can_differentiate()
         single = isinstance(sources, Tensor)
@@ -293,9 +377,11 @@ class GradientTape:
             if not isinstance(s, Tensor):
                 raise TypeError(f"gradient() sources must be Tensors or Variables, got "
                                 f"{type(s).__name__}.")
-        grads = self._backward(target, output_gradients, {id(s) for s in source_list})
+        differentiable = self._records_gradients()
+        grads = self._run(target, output_gradients, {id(s) for s in source_list},
+                          differentiable)
         self._finish()
-        result = _source_grads(grads, source_list, output_gradients)
+        result = _source_grads(grads, source_list, output_gradients, differentiable)
         return result[0] if single else result
 
     def backward_steps(self, target, sources=None, output_gradients=None):
@@ -309,45 +395,40 @@ class GradientTape:
         the ``value`` of the ``StopIteration``; ``yield from`` hands them over.
         """
         self._check_can_differentiate()
-        grads = {id(target): self._seed(target, output_gradients)}
+        differentiable = self._records_gradients()
         tracked = self._tracked
-        hooked = set()
-        for entry in reversed(self._entries):
-            g = grads.get(id(entry.output))
-            if g is None:
-                continue
-            if entry.output._hooks:
-                g = _run_hooks(entry.output, g, grads, hooked)
-            sent = []
-            for t, gi in zip(entry.inputs, entry.backward(g)):
-                needed = gi is not None and id(t) in tracked
-                sent.append(gi if needed else None)
-                if needed:
-                    previous = grads.get(id(t))
-                    grads[id(t)] = gi if previous is None else previous + gi
-            yield BackwardStep(entry, g, tuple(sent))
-        self._run_leaf_hooks(grads, hooked)
+        keep = set(tracked)                # every gradient stays visible to the learner
+        grads = {}
+        for entry, g, grads_in in self._walk(grads, target, output_gradients, keep,
+                                             differentiable):
+            sent = tuple(gi if gi is not None and id(t) in tracked else None
+                         for t, gi in zip(entry.inputs, grads_in))
+            yield BackwardStep(entry, g, sent)
         self._finish()
         if sources is not None:
             single = isinstance(sources, Tensor)
-            out = _source_grads(grads, [sources] if single else list(sources), output_gradients)
+            out = _source_grads(grads, [sources] if single else list(sources),
+                                output_gradients, differentiable)
             return out[0] if single else out
 
     def _fill_grads(self, target, output_gradient=None):
-        """Add to ``.grad`` of every watched leaf (used by ``Tensor.backward``)."""
+        """Add to ``.grad`` (an ndarray) of every watched leaf (``Tensor.backward``)."""
         self._check_can_differentiate()
-        grads = self._backward(target, output_gradient, self._watched.keys())
-        self._finish()
         leaves = list(self._watched.values())
-        for leaf, g in zip(leaves, _source_grads(grads, leaves, output_gradient)):
+        grads = self._run(target, output_gradient, self._watched.keys(), False)
+        self._finish()
+        for leaf, g in zip(leaves, _source_grads(grads, leaves, output_gradient, False)):
             if g is not None:
+                g = g.data
                 leaf.grad = g if leaf.grad is None else leaf.grad + g
 
     def _finish(self):
+        """A used non-persistent tape lets go of everything it recorded and watched."""
         self._used = True
         if not self.persistent:
             self._entries = []
             self._tracked = {}
+            self._watched = {}
 
     # -- drawing and debugging (minigrad/inspection.py) ---------------------------
     def to_dot(self, **options):
@@ -417,8 +498,13 @@ def _run_hooks(tensor, g, grads, hooked):
     for hook in list(tensor._hooks.values()):
         replaced = hook(g)
         if replaced is not None:
-            replaced = np.asarray(replaced.data if isinstance(replaced, Tensor) else replaced,
-                                  dtype=g.dtype)
+            if isinstance(g, Tensor):          # a walk on Tensors: keep what the hook built
+                replaced = as_tensor(replaced)
+                if replaced.dtype != g.dtype:
+                    replaced = replaced.astype(g.dtype)
+            else:
+                replaced = np.asarray(replaced.data if isinstance(replaced, Tensor)
+                                      else replaced, dtype=g.dtype)
             if replaced.shape != g.shape:
                 raise ValueError(f"A gradient hook returned shape {replaced.shape}; the "
                                  f"gradient it replaces has shape {g.shape}.")
@@ -428,10 +514,48 @@ def _run_hooks(tensor, g, grads, hooked):
     return g
 
 
-def _source_grads(grads, sources, seed=None):
-    """The gradient of each source: its dtype and shape, and never the same array twice
-    (``add`` hands one array to both inputs; each caller gets its own), nor the caller's
-    own ``seed`` (``output_gradients``) array."""
+def _once_differentiable(entry, g):
+    """Run an entry recorded with ``record(..., backward=fn)`` inside a walk on Tensors:
+    its gradients come out right, and an enclosing tape records them as one op whose own
+    gradient raises (the arrays it was computed from are invisible to the tape)."""
+    grads_in = entry.backward(g.data)
+    wrapped = []
+    for gi in grads_in:
+        if gi is None:
+            wrapped.append(None)
+            continue
+
+        def refuse(_, op=entry.op):
+            raise RuntimeError(f"The op {op!r} was recorded with record(..., backward=fn), "
+                               "whose gradient is computed on arrays, so it can be "
+                               "differentiated only once. Write it with record(..., "
+                               "gradient=fn) (see minigrad.tape.record) to differentiate "
+                               "its gradient again.")
+        wrapped.append(record(f"{entry.op}_gradient", (g,) + tuple(entry.inputs),
+                              np.asarray(gi.data if isinstance(gi, Tensor) else gi), refuse))
+    return wrapped
+
+
+def _source_grads(grads, sources, seed=None, differentiable=False):
+    """The gradient of each source as a Tensor with its dtype and shape.
+
+    On arrays (no tape recording the walk), every gradient gets a buffer of its own:
+    never the same array twice (``add`` hands one array to both inputs), nor the
+    caller's own ``seed`` (``output_gradients``) array, nor a read-only broadcast view.
+    On Tensors, the broadcast and the cast are recorded ops, so they differentiate too.
+    """
+    if differentiable:
+        from .ops import broadcast_to
+        result = []
+        for s in sources:
+            g = grads.get(id(s))
+            if g is not None:
+                if g.shape != s.shape:
+                    g = broadcast_to(g, s.shape)
+                if g.dtype != s.dtype:
+                    g = g.astype(s.dtype)
+            result.append(g)
+        return result
     seed = seed.data if isinstance(seed, Tensor) else seed
     result, handed_out = [], {id(seed)} if isinstance(seed, np.ndarray) else set()
     for s in sources:
@@ -445,6 +569,7 @@ def _source_grads(grads, sources, seed=None):
             if id(g) in handed_out or g.base is not None or not g.flags.writeable:
                 g = np.array(g, copy=True)
             handed_out.add(id(g))
+            g = Tensor(g)
         result.append(g)
     return result
 
@@ -469,4 +594,5 @@ def _short(t):
     return f"{label}{shape} {t.dtype}"
 
 
-__all__ = ["GradientTape", "TapeEntry", "BackwardStep", "record", "format_tape", "as_tensor"]
+__all__ = ["GradientTape", "TapeEntry", "BackwardStep", "record", "format_tape", "as_tensor",
+           "active_tapes", "layer_scope"]

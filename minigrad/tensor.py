@@ -89,6 +89,11 @@ class Tensor:
     def __float__(self):
         return float(self.data)
 
+    def __str__(self):
+        # print() shows the values as NumPy prints them (a gradient prints like an array);
+        # repr() says what the object is.
+        return str(self.data)
+
     def __repr__(self):
         label = f", name={self.name!r}" if self.name else ""
         body = np.array2string(self.data, precision=4, separator=", ", prefix="Tensor(")
@@ -199,17 +204,26 @@ class Tensor:
     def T(self):
         return _ops.transpose(self)
 
-    def sum(self, axis=None, keepdims=False):
-        return _ops.sum(self, axis, keepdims)
+    # ``dtype`` and ``out`` are accepted because NumPy's functions call these methods
+    # (np.sum(tensor) is tensor.sum(axis=None, out=None)); a gradient, being a Tensor,
+    # often meets them.
+    def sum(self, axis=None, keepdims=False, dtype=None, out=None):
+        return _ops.sum(self._numpy_call(dtype, out, "sum"), axis, keepdims)
 
-    def mean(self, axis=None, keepdims=False):
-        return _ops.mean(self, axis, keepdims)
+    def mean(self, axis=None, keepdims=False, dtype=None, out=None):
+        return _ops.mean(self._numpy_call(dtype, out, "mean"), axis, keepdims)
 
-    def max(self, axis=None, keepdims=False):
-        return _ops.max(self, axis, keepdims)
+    def max(self, axis=None, keepdims=False, out=None):
+        return _ops.max(self._numpy_call(None, out, "max"), axis, keepdims)
 
-    def min(self, axis=None, keepdims=False):
-        return _ops.min(self, axis, keepdims)
+    def min(self, axis=None, keepdims=False, out=None):
+        return _ops.min(self._numpy_call(None, out, "min"), axis, keepdims)
+
+    def _numpy_call(self, dtype, out, name):
+        if out is not None:
+            raise TypeError(f"Tensor.{name}: out= is not supported (a Tensor's value is "
+                            "never written in place); use the returned Tensor.")
+        return self if dtype is None else _ops.cast(self, dtype)
 
     def reshape(self, *shape):
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
@@ -288,6 +302,9 @@ class Variable(Tensor):
 
     def assign_sub(self, delta):
         return self.assign(self.data - _to_array(delta))
+
+    def __str__(self):
+        return self.__repr__()
 
     def __repr__(self):
         body = np.array2string(self.data, precision=4, separator=", ", prefix="Variable(")

@@ -139,3 +139,81 @@ def test_tolerances_and_eps_are_used():
         mg.gradcheck(wrong_cube, [x], atol=0.0, rtol=1e-3)
     mg.gradcheck(wrong_cube, [x], atol=2.0, rtol=0.0)     # loose enough to let it pass
     mg.gradcheck(lambda t: t ** 3, [x], eps=1e-4, atol=1e-6)
+
+
+# -- second derivatives, float32, transposed inputs ------------------------------------
+def cube_with_a_dead_end_gradient(x):
+    """x^3 whose gradient uses the forward pass's array instead of the input: right once,
+    wrong the second time (the outer tape cannot see that 3 x^2 depends on x)."""
+    x = ops.as_tensor(x)
+    xd = x.data
+    return record("dead_end_cube", (x,), xd ** 3,
+                  gradient=lambda g, inputs, out: (3 * g * xd ** 2,))
+
+
+def cube(x):
+    x = ops.as_tensor(x)
+    return record("cube", (x,), x.data ** 3,
+                  gradient=lambda g, inputs, out: (3 * g * inputs[0] * inputs[0],))
+
+
+def test_gradgradcheck_passes_a_twice_differentiable_op_and_catches_a_dead_end():
+    x = np.array([0.5, -1.2, 2.0])
+    mg.gradcheck(cube_with_a_dead_end_gradient, [x])              # first order is right
+    mg.gradgradcheck(cube, [x])
+    with pytest.raises(mg.GradcheckError, match=r"second-derivative mismatch for input 0 "
+                       r"\(shape \(3,\)\): at index \(\d,\) the tape gives .* but finite "
+                       r"differences give"):
+        mg.gradgradcheck(cube_with_a_dead_end_gradient, [x])
+
+
+def test_an_op_with_an_array_backward_is_differentiable_once_and_says_so():
+    x = np.array([0.5, 1.5, 2.0, 3.0])
+    mg.gradcheck(wrong_cube, [x], raise_exception=False)
+    with pytest.raises(RuntimeError, match="'wrong_cube' was recorded with record\\(..., "
+                                           "backward=fn\\).*only once"):
+        mg.gradgradcheck(wrong_cube, [x])
+
+
+def test_gradcheck_on_transposed_inputs():
+    x = np.random.default_rng(0).random((3, 2)).T                 # not C-contiguous
+    report = mg.gradcheck(lambda t: (t * t * t).sum(axis=0), [x])
+    np.testing.assert_allclose(report[0].numeric, report[0].analytic, rtol=1e-6)
+    assert np.abs(report[0].numeric).min() > 0
+    v = mg.Variable(np.random.default_rng(1).random((3, 2)).T)
+    mg.gradcheck(lambda t: (t * v).sum(), [x])
+    mg.gradcheck(lambda w: (w * w).sum(), [v])
+    assert not v.data.flags.c_contiguous                          # restored afterwards
+
+
+def test_gradcheck_switches_float32_weights_to_float64_and_restores_them():
+    from minigrad import layers
+    dense = layers.Dense(3, activation="tanh", dtype="float64")
+    x = np.random.default_rng(2).normal(size=(4, 5))
+    dense(x)
+    dense.kernel.assign(dense.kernel.data)
+    dense.kernel.data = dense.kernel.data.astype(np.float32)       # a float32 weight
+    mg.gradcheck(lambda t: dense(t), [x])
+    mg.gradcheck(lambda w: dense(x), [dense.kernel])
+    assert dense.kernel.dtype == np.float32
+    mg.gradgradcheck(lambda t: dense(t) * t[:, :3], [x])
+
+
+def test_gradcheck_explains_why_a_float32_layer_cannot_be_checked():
+    from minigrad import layers
+    dense = layers.Dense(2, dtype="float32", name="small")
+    x = np.random.default_rng(3).normal(size=(3, 4))
+    with pytest.raises(TypeError, match="runs in float64, but fn still computes in float32 "
+                                        "at op #0 'cast'.*dtype='float64'"):
+        mg.gradcheck(lambda t: dense(t), [x])
+    assert dense.kernel.dtype == np.float32
+
+
+def test_hvp_and_hessian_arguments():
+    with pytest.raises(ValueError, match="v has shape \\(2,\\), expected x's shape \\(3,\\)"):
+        mg.hvp(lambda t: t.sum(), np.ones(3), np.ones(2))
+    with pytest.raises(ValueError, match="scalar Tensor"):
+        mg.hvp(lambda t: t * 2, np.ones(3), np.ones(3))
+    np.testing.assert_array_equal(mg.hvp(lambda t: t.sum(), np.ones(3), np.ones(3)).numpy(),
+                                  np.zeros(3))                   # linear: H = 0
+    assert mg.hessian(lambda t: (t * t).sum(), np.ones((2, 2))).shape == (2, 2, 2, 2)

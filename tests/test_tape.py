@@ -62,7 +62,7 @@ def test_reset_forgets_everything_and_allows_reuse():
         assert len(tape) == 0 and tape.watched_variables() == []
         tape.watch(x)
         y = x * 5
-    assert tape.gradient(y, x) == [5.0]
+    assert tape.gradient(y, x).numpy().tolist() == [5.0]
 
 
 # ------------------------------------------------------------------------- sources
@@ -72,7 +72,7 @@ def test_list_in_list_out_single_in_single_out():
         tape.watch([a, b])
         y = (a * b).sum()
     single = tape.gradient(y, a)
-    assert isinstance(single, np.ndarray)
+    assert isinstance(single, mg.Tensor)            # gradients are Tensors (TensorFlow's rule)
     listed = tape.gradient(y, [a, b])
     assert isinstance(listed, list) and len(listed) == 2
     np.testing.assert_array_equal(listed[1], [3.0])
@@ -87,7 +87,7 @@ def test_unconnected_sources_get_none():
         tape.watch([a, b])
         y = a * 2 + unwatched
     ga, gb, gu = tape.gradient(y, [a, b, unwatched])
-    assert ga == [2.0] and gb is None and gu is None
+    assert ga.numpy().tolist() == [2.0] and gb is None and gu is None
 
 
 def test_gradient_of_a_source_with_respect_to_itself_is_ones():
@@ -177,7 +177,7 @@ def test_intermediate_gradients_are_released_but_sources_kept():
     gh, gx = tape.gradient(y, [h, x])
     np.testing.assert_array_equal(gh, [3.0, 3.0])
     np.testing.assert_array_equal(gx, [6.0, 6.0])
-    grads = tape._backward(y, keep={id(x)})
+    grads = tape._run(y, None, keep={id(x)}, differentiable=False)
     assert id(x) in grads and id(h) not in grads and id(k) not in grads
 
 
@@ -224,11 +224,12 @@ def test_trainable_variables_are_watched_automatically():
     frozen = mg.Variable(np.array([5.0, 6.0]), trainable=False)
     with mg.GradientTape() as tape:
         y = (v * w * frozen).sum()          # v and w both enter one op
+    assert tape.watched_variables() == [v, w]
     gv, gw, gf = tape.gradient(y, [v, w, frozen])
     np.testing.assert_array_equal(gv, [15.0, 24.0])
     np.testing.assert_array_equal(gw, [5.0, 12.0])
     assert gf is None
-    assert tape.watched_variables() == [v, w]
+    assert tape.watched_variables() == []        # a used non-persistent tape lets go
 
 
 def test_non_trainable_variables_can_be_watched_explicitly():
@@ -236,7 +237,7 @@ def test_non_trainable_variables_can_be_watched_explicitly():
     with mg.GradientTape() as tape:
         tape.watch(frozen)
         y = frozen * 2
-    assert tape.gradient(y, frozen) == [2.0]
+    assert tape.gradient(y, frozen).numpy().tolist() == [2.0]
 
 
 def test_watch_accessed_variables_false():
@@ -245,9 +246,9 @@ def test_watch_accessed_variables_false():
     with mg.GradientTape(watch_accessed_variables=False) as tape:
         tape.watch(u)
         y = v * u
-    gv, gu = tape.gradient(y, [v, u])
-    assert gv is None and gu == [1.0]
     assert tape.watched_variables() == [u]
+    gv, gu = tape.gradient(y, [v, u])
+    assert gv is None and gu.numpy().tolist() == [1.0]
 
 
 def test_watch_errors():
@@ -285,8 +286,8 @@ def test_nested_tape_only_records_what_it_tracks():
             c = a * b
     assert [e.op for e in outer] == ["multiply", "multiply"]
     assert [e.op for e in inner] == ["multiply", "multiply"]
-    assert outer.gradient(c, x) == [24.0] and outer.gradient(c, y) is None
-    assert inner.gradient(c, y) == [12.0] and inner.gradient(c, x) is None
+    assert outer.gradient(c, x).numpy().tolist() == [24.0] and outer.gradient(c, y) is None
+    assert inner.gradient(c, y).numpy().tolist() == [12.0] and inner.gradient(c, x) is None
 
 
 def test_stop_recording():
@@ -324,7 +325,7 @@ def test_differentiating_inside_the_with_block():
     with mg.GradientTape() as tape:
         tape.watch(x)
         y = x * x
-        assert tape.gradient(y, x) == [6.0]
+        assert tape.gradient(y, x).numpy().tolist() == [6.0]
         z = y * 2                       # the tape dropped its entries: not recorded
     assert z._tape is None
 
@@ -527,7 +528,7 @@ def test_hooks_run_in_backward_steps_too():
     h.register_hook(lambda g: g * 0)
     steps = list(tape.backward_steps(y))
     np.testing.assert_array_equal(steps[1].grad_output, [0.0])
-    assert tape.gradient(y, x) == [0.0]
+    assert tape.gradient(y, x).numpy().tolist() == [0.0]
 
 
 def test_hook_errors():
@@ -563,7 +564,7 @@ def test_stop_gradient_under_a_tape():
     with mg.GradientTape() as tape:
         tape.watch(x)
         y = x * ops.stop_gradient(x)
-    assert tape.gradient(y, x) == [2.0]
+    assert tape.gradient(y, x).numpy().tolist() == [2.0]
 
 
 def test_tape_repr_and_gradient_tape_export():

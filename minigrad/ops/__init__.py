@@ -7,9 +7,9 @@
 ``use_kernels``  switch the convolutions between the compiled kernels and their NumPy twins
 """
 from .math import (  # noqa: F401
-    abs, add, as_tensor, cast, clip, concatenate, divide, exp, getitem, log, matmul, max,
-    maximum, mean, min, minimum, multiply, negative, pad, power, reshape, sqrt, square,
-    stack, stop_gradient, subtract, sum, transpose, unbroadcast, where,
+    abs, add, as_tensor, broadcast_to, cast, clip, concatenate, divide, erf, exp, getitem,
+    log, matmul, max, maximum, mean, min, minimum, multiply, negative, pad, power, reshape,
+    scatter, sqrt, square, stack, stop_gradient, subtract, sum, transpose, unbroadcast, where,
 )
 from .nn import (  # noqa: F401
     elu, exponential, gelu, hard_sigmoid, leaky_relu, log_sigmoid, log_softmax, mish, relu,

@@ -1,15 +1,24 @@
 """Differentiable array operations: arithmetic, reductions, shapes, elementwise maths.
 
-Every op follows one pattern, forward and backward side by side::
+Every op follows one pattern, forward and gradient side by side::
 
     def exp(x):
         x = as_tensor(x)
-        out = np.exp(x.data)                 # forward, on plain arrays
-        def backward(g):                     # g = dLoss/dout, same shape as out
+        out = np.exp(x.data)                 # forward: computed on plain arrays
+        def gradient(g, inputs, out):        # g = dLoss/dout, same shape as out
             return (g * out,)                # one gradient per input: dLoss/dx
-        return record("exp", (x,), out, backward)
+        return record("exp", (x,), out, gradient=gradient)
 
 ``record`` wraps the result in a Tensor and, if a tape is recording, stores the entry.
+The gradient is written with operators and ops only (the "compute vs gradient" split):
+when nothing records the backward pass the tape calls it with ndarrays (``g``, the
+inputs' arrays, the output's array) and it is plain NumPy; when an enclosing tape is
+recording, the tape calls it with the Tensors themselves, so the enclosing tape records
+the gradient computation and can differentiate it again (second derivatives). Masks and
+other constants may come from the forward pass's arrays; anything that depends on an
+input must come from ``inputs``/``out``. :func:`dual` makes a function that does the
+right thing for both (NumPy on arrays, the op on Tensors).
+
 Binary ops broadcast like NumPy; they all go through :func:`_binary`, which takes the
 NumPy forward and the two derivatives (dLoss/da, dLoss/db as functions of the incoming
 gradient, both operands and the output) and sums each gradient back down to its input's
@@ -20,6 +29,7 @@ import numbers
 from functools import partial
 
 import numpy as np
+from scipy import special
 
 from ..tensor import Tensor, _to_array
 from ..tape import record
@@ -30,8 +40,26 @@ def as_tensor(x):
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
+def dual(array_fn, op):
+    """``f(x, ...)`` that runs ``array_fn`` (NumPy) on an ndarray and the differentiable
+    ``op`` on a Tensor: what gradient functions call, so one formula serves both walks."""
+    def fn(x, *args, **kwargs):
+        if isinstance(x, Tensor):
+            return op(x, *args, **kwargs)
+        return array_fn(x, *args, **kwargs)
+    fn.__name__ = fn.__qualname__ = f"dual_{op.__name__}"
+    return fn
+
+
+def value(x):
+    """The array behind ``x`` (a Tensor or already an array): for masks and other
+    constants inside gradient functions."""
+    return x.data if isinstance(x, Tensor) else x
+
+
 def unbroadcast(g, shape):
-    """Sum ``g`` over the axes NumPy broadcasting added or stretched, giving ``shape``."""
+    """Sum ``g`` over the axes NumPy broadcasting added or stretched, giving ``shape``.
+    Works on ndarrays and on Tensors (then it is recorded like any sum)."""
     if g.shape == shape:
         return g
     extra = g.ndim - len(shape)
@@ -94,25 +122,28 @@ def _binary(op, a, b, forward, grad_a, grad_b):
 
     # A partial, not a closure: one small object per recorded op instead of a function
     # and a cell per captured variable (it shows when a tape holds thousands of ops).
-    backward = partial(_binary_backward, grad_a if a_is else None, grad_b if b_is else None,
-                       ad, bd, out)
+    gradient = partial(_binary_gradient, grad_a if a_is else None, grad_b if b_is else None,
+                       None if a_is else ad, None if b_is else bd)
     # NumPy returns scalars, not 0-d arrays, for 0-d operands; a Tensor always holds an array.
-    return record(op, inputs, out if type(out) is np.ndarray else np.asarray(out), backward)
+    return record(op, inputs, out if type(out) is np.ndarray else np.asarray(out),
+                  gradient=gradient)
 
 
-def _binary_backward(grad_a, grad_b, a, b, out, g):
-    """Backward of a binary op: one gradient per Tensor operand (``grad_a`` is None when
-    ``a`` was a constant, likewise ``grad_b``), each fitted to its operand."""
+def _binary_gradient(grad_a, grad_b, a_const, b_const, g, inputs, out):
+    """Gradient of a binary op: one per Tensor operand (``grad_a`` is None when ``a`` was
+    a constant, which is then ``a_const``; likewise ``b``), each fitted to its operand."""
     if grad_a is None:
-        return (_fit(grad_b(g, a, b, out), b),)
-    da = _fit(grad_a(g, a, b, out), a)
+        b = inputs[0]
+        return (_fit(grad_b(g, a_const, b, out), b),)
+    a = inputs[0]
     if grad_b is None:
-        return (da,)
-    return (da, _fit(grad_b(g, a, b, out), b))
+        return (_fit(grad_a(g, a, b_const, out), a),)
+    b = inputs[1]
+    return (_fit(grad_a(g, a, b, out), a), _fit(grad_b(g, a, b, out), b))
 
 
 def _fit(grad, x):
-    """``grad`` (shaped like the op's output) as a gradient for the input array ``x``:
+    """``grad`` (shaped like the op's output) as a gradient for the input ``x``:
     summed over the axes broadcasting added, and in ``x``'s dtype (a float32 input
     mixed with a float64 one still gets a float32 gradient)."""
     if grad.shape != x.shape:
@@ -180,7 +211,7 @@ def _power_da(g, a, b, out):
 
 
 def _power_db(g, a, b, out):
-    return g * out * np.log(np.where(a > 0, a, 1))
+    return g * out * _log(_where(value(a) > 0, a, 1))
 
 
 def maximum(a, b):
@@ -189,11 +220,11 @@ def maximum(a, b):
 
 
 def _maximum_da(g, a, b, out):
-    return g * (a >= b)
+    return g * (value(a) >= value(b))
 
 
 def _maximum_db(g, a, b, out):
-    return g * (a < b)
+    return g * (value(a) < value(b))
 
 
 def minimum(a, b):
@@ -202,17 +233,17 @@ def minimum(a, b):
 
 
 def _minimum_da(g, a, b, out):
-    return g * (a <= b)
+    return g * (value(a) <= value(b))
 
 
 def _minimum_db(g, a, b, out):
-    return g * (a > b)
+    return g * (value(a) > value(b))
 
 
 def negative(x):
     """-x, elementwise. d/dx = -1."""
     x = as_tensor(x)
-    return record("negative", (x,), -x.data, lambda g: (-g,))
+    return record("negative", (x,), -x.data, gradient=lambda g, inputs, out: (-g,))
 
 
 def matmul(a, b):
@@ -231,22 +262,23 @@ def matmul(a, b):
         raise ValueError(f"matmul: inner dimensions differ: a has shape {ad.shape} and b has "
                          f"shape {bd.shape} (a.shape[-1] must equal b.shape[-2]).")
 
-    def as_matrices(g):
+    def as_matrices(g, a, b):
         """Treat a 1-D ``a`` as one row and a 1-D ``b`` as one column, and give ``g``
         back the axes that dropped out, so that one formula fits every case."""
         if bd.ndim == 1:
-            g = g[..., None]
+            g = g.reshape(g.shape + (1,))
         if ad.ndim == 1:
-            g = g[..., None, :]
-        return (ad[None, :] if ad.ndim == 1 else ad), (bd[:, None] if bd.ndim == 1 else bd), g
+            g = g.reshape(g.shape[:-1] + (1, g.shape[-1]))
+        return (a.reshape(1, -1) if ad.ndim == 1 else a), (b.reshape(-1, 1) if bd.ndim == 1
+                                                            else b), g
 
-    def grad_a(g, *_):
-        a2, b2, g2 = as_matrices(g)
-        return unbroadcast(g2 @ np.swapaxes(b2, -1, -2), a2.shape).reshape(ad.shape)
+    def grad_a(g, a, b, out):
+        a2, b2, g2 = as_matrices(g, a, b)
+        return unbroadcast(g2 @ _swap_last(b2), a2.shape).reshape(ad.shape)
 
-    def grad_b(g, *_):
-        a2, b2, g2 = as_matrices(g)
-        return unbroadcast(np.swapaxes(a2, -1, -2) @ g2, b2.shape).reshape(bd.shape)
+    def grad_b(g, a, b, out):
+        a2, b2, g2 = as_matrices(g, a, b)
+        return unbroadcast(_swap_last(a2) @ g2, b2.shape).reshape(bd.shape)
     return _binary("matmul", a if isinstance(a, Tensor) else ad,
                    b if isinstance(b, Tensor) else bd, np.matmul, grad_a, grad_b)
 
@@ -275,13 +307,36 @@ def _norm_axis(axis, ndim, op):
     return normalized
 
 
+def _swap_last(x):
+    """``x`` with its last two axes swapped (an ndarray or a Tensor)."""
+    perm = tuple(range(x.ndim - 2)) + (x.ndim - 1, x.ndim - 2)
+    return x.transpose(perm)
+
+
 def _expand(g, shape, axes, keepdims):
     """Give a reduced gradient back the reduced axes so it broadcasts against ``shape``."""
     if axes is None:
-        return np.broadcast_to(np.reshape(g, (1,) * len(shape)), shape)
-    if not keepdims:
-        g = np.expand_dims(g, axes)
-    return np.broadcast_to(g, shape)
+        g = g.reshape((1,) * len(shape))
+    elif not keepdims:
+        g = g.reshape(tuple(1 if i in axes else n for i, n in enumerate(shape)))
+    return _broadcast_to(g, shape)
+
+
+def broadcast_to(x, shape):
+    """``x`` repeated along new or length-1 axes to ``shape`` (NumPy's rules). Its
+    gradient sums the copies back (:func:`unbroadcast`); sum's gradient is this op."""
+    x = as_tensor(x)
+    shape = tuple(shape)
+    try:
+        out = np.broadcast_to(x.data, shape)
+    except ValueError:
+        raise ValueError(f"broadcast_to: a tensor of shape {x.shape} cannot be broadcast "
+                         f"to shape {shape}.") from None
+    return record("broadcast_to", (x,), out,
+                  gradient=lambda g, inputs, out: (unbroadcast(g, inputs[0].shape),))
+
+
+_broadcast_to = dual(np.broadcast_to, broadcast_to)
 
 
 def sum(x, axis=None, keepdims=False):  # noqa: A001  (mirrors numpy's name)
@@ -291,9 +346,9 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001  (mirrors numpy's name)
     out = x.data.sum(axis=axes, keepdims=keepdims)     # the method: np.sum adds a layer
     shape = x.shape
 
-    def backward(g):
+    def gradient(g, inputs, out):
         return (_expand(g, shape, axes, keepdims),)
-    return record("sum", (x,), np.asarray(out), backward)
+    return record("sum", (x,), np.asarray(out), gradient=gradient)
 
 
 def mean(x, axis=None, keepdims=False):
@@ -304,9 +359,9 @@ def mean(x, axis=None, keepdims=False):
     shape = x.shape
     count = x.data.size if axes is None else int(np.prod([shape[a] for a in axes]))
 
-    def backward(g):
+    def gradient(g, inputs, out):
         return (_expand(g / count, shape, axes, keepdims),)
-    return record("mean", (x,), np.asarray(out), backward)
+    return record("mean", (x,), np.asarray(out), gradient=gradient)
 
 
 def _extreme(x, axis, keepdims, reduce, name):
@@ -316,14 +371,16 @@ def _extreme(x, axis, keepdims, reduce, name):
     axes = _norm_axis(axis, x.ndim, name)
     out = reduce(x.data, axis=axes, keepdims=True)
 
-    def backward(g):
-        # Ties share the gradient equally (as TensorFlow does).
-        mask = (x.data == out).astype(g.dtype)
+    xd = x.data
+
+    def gradient(g, inputs, result):
+        # Ties share the gradient equally (as TensorFlow does); the share is a constant.
+        mask = (xd == out).astype(g.dtype)
         share = mask / mask.sum(axis=axes, keepdims=True)
-        return (_expand(g, x.shape, axes, keepdims) * share,)
+        return (_expand(g, xd.shape, axes, keepdims) * share,)
     result = out if keepdims else (np.squeeze(out, axis=axes) if axes is not None
                                    else out.reshape(()))
-    return record(name, (x,), np.asarray(result), backward)
+    return record(name, (x,), np.asarray(result), gradient=gradient)
 
 
 def max(x, axis=None, keepdims=False):  # noqa: A001
@@ -347,7 +404,7 @@ def reshape(x, shape):
         raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
                          f"({x.size} elements) into shape {shape}.") from None
     old = x.shape
-    return record("reshape", (x,), out, lambda g: (g.reshape(old),))
+    return record("reshape", (x,), out, gradient=lambda g, inputs, out: (g.reshape(old),))
 
 
 def transpose(x, axes=None):
@@ -361,7 +418,11 @@ def transpose(x, axes=None):
                              f"{x.ndim} axes of a tensor of shape {x.shape}.")
     out = np.transpose(x.data, axes)
     inverse = None if axes is None else tuple(np.argsort([a % x.ndim for a in axes]))
-    return record("transpose", (x,), out, lambda g: (np.transpose(g, inverse),))
+    return record("transpose", (x,), out,
+                  gradient=lambda g, inputs, out: (_transpose(g, inverse),))
+
+
+_transpose = dual(np.transpose, transpose)
 
 
 def _plain_index(index):
@@ -387,16 +448,31 @@ def getitem(x, index):
     except IndexError as e:
         raise IndexError(f"index {index!r} is invalid for a tensor of shape {x.shape}: {e}") \
             from None
-    basic = _is_basic(index)
+    shape = x.shape
+    return record("getitem", (x,), np.asarray(out),
+                  gradient=lambda g, inputs, out: (_scatter(g, index, shape),))
 
-    def backward(g):
-        grad = np.zeros(x.shape, dtype=g.dtype)
-        if basic:
-            grad[index] = g
-        else:
-            np.add.at(grad, index, g)
-        return (grad,)
-    return record("getitem", (x,), np.asarray(out), backward)
+
+def _scatter_array(g, index, shape):
+    grad = np.zeros(shape, dtype=g.dtype)
+    if _is_basic(index):
+        grad[index] = g
+    else:
+        np.add.at(grad, index, g)            # repeated indices add up
+    return grad
+
+
+def scatter(g, index, shape):
+    """Zeros of ``shape`` with ``g`` added at ``index``: the gradient of ``x[index]``.
+    Its own gradient gathers ``g[index]`` again, so indexing differentiates any number
+    of times."""
+    g = as_tensor(g)
+    index = _plain_index(index)
+    return record("scatter", (g,), _scatter_array(g.data, index, tuple(shape)),
+                  gradient=lambda g, inputs, out: (g[index],))
+
+
+_scatter = dual(_scatter_array, scatter)
 
 
 def pad(x, pad_width, constant_values=0):
@@ -422,7 +498,7 @@ def pad(x, pad_width, constant_values=0):
                          f"({x.dtype.itemsize * int(np.prod(shape, dtype=object))} bytes), too "
                          f"large to allocate ({type(e).__name__}: {e}).") from None
     crop = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
-    return record("pad", (x,), out, lambda g: (g[crop],))
+    return record("pad", (x,), out, gradient=lambda g, inputs, out: (g[crop],))
 
 
 def concatenate(tensors, axis=0):
@@ -435,9 +511,11 @@ def concatenate(tensors, axis=0):
     except (ValueError, np.exceptions.AxisError) as e:
         raise ValueError(f"concatenate along axis {axis}: shapes "
                          f"{[t.shape for t in tensors]} do not fit together ({e}).") from None
-    bounds = np.cumsum([t.shape[axis] for t in tensors])[:-1]
+    ends = np.cumsum([t.shape[axis] for t in tensors])
+    before = (slice(None),) * (axis % out.ndim)
+    pieces = [before + (slice(int(e - t.shape[axis]), int(e)),) for t, e in zip(tensors, ends)]
     return record("concatenate", tuple(tensors), out,
-                  lambda g: tuple(np.split(g, bounds, axis=axis)))
+                  gradient=lambda g, inputs, out: tuple(g[p] for p in pieces))
 
 
 def stack(tensors, axis=0):
@@ -450,9 +528,9 @@ def stack(tensors, axis=0):
         raise ValueError(f"stack: all tensors must have the same shape, got "
                          f"{[t.shape for t in tensors]}.")
     out = np.stack([t.data for t in tensors], axis=axis)
-    n = len(tensors)
-    return record("stack", tuple(tensors), out,
-                  lambda g: tuple(np.take(g, i, axis=axis) for i in range(n)))
+    before = (slice(None),) * (axis % out.ndim)
+    return record("stack", tuple(tensors), out, gradient=lambda g, inputs, out: tuple(
+        g[before + (i,)] for i in range(len(inputs))))
 
 
 def cast(x, dtype):
@@ -470,43 +548,57 @@ def cast(x, dtype):
     if x.dtype == dtype:
         return x
     src = x.dtype
-    return record("cast", (x,), x.data.astype(dtype), lambda g: (g.astype(src),))
+    return record("cast", (x,), x.data.astype(dtype),
+                  gradient=lambda g, inputs, out: (g.astype(src),))
 
 
 # ---------------------------------------------------------------------------- elementwise
 def exp(x):
     """e^x. d/dx = e^x (the output itself)."""
     x = as_tensor(x)
-    out = np.exp(x.data)
-    return record("exp", (x,), out, lambda g: (g * out,))
+    return record("exp", (x,), np.exp(x.data), gradient=lambda g, inputs, out: (g * out,))
 
 
 def log(x):
     """Natural logarithm. d/dx = 1/x."""
     x = as_tensor(x)
-    xd = x.data
-    return record("log", (x,), np.log(xd), lambda g: (g / xd,))
+    return record("log", (x,), np.log(x.data),
+                  gradient=lambda g, inputs, out: (g / inputs[0],))
 
 
 def sqrt(x):
     """Square root. d/dx = 1 / (2 sqrt x)."""
     x = as_tensor(x)
-    out = np.sqrt(x.data)
-    return record("sqrt", (x,), out, lambda g: (g / (2 * out),))
+    return record("sqrt", (x,), np.sqrt(x.data),
+                  gradient=lambda g, inputs, out: (g / (2 * out),))
 
 
 def square(x):
     """x^2. d/dx = 2x."""
     x = as_tensor(x)
     xd = x.data
-    return record("square", (x,), xd * xd, lambda g: (2 * g * xd,))
+    return record("square", (x,), xd * xd,
+                  gradient=lambda g, inputs, out: (2 * g * inputs[0],))
+
+
+def erf(x):
+    """The error function. d/dx = 2 / sqrt(pi) e^(-x^2)."""
+    x = as_tensor(x)
+    c = 2 / np.sqrt(np.pi)
+
+    def gradient(g, inputs, out):
+        x = inputs[0]
+        return (g * c * _exp(-(x * x)),)
+    return record("erf", (x,), special.erf(x.data).astype(x.dtype, copy=False),
+                  gradient=gradient)
 
 
 def abs(x):  # noqa: A001
     """|x|. d/dx = sign(x) (0 at 0)."""
     x = as_tensor(x)
     xd = x.data
-    return record("abs", (x,), np.abs(xd), lambda g: (g * np.sign(xd),))
+    return record("abs", (x,), np.abs(xd),
+                  gradient=lambda g, inputs, out: (g * np.sign(xd),))
 
 
 def clip(x, min_value, max_value):
@@ -518,15 +610,27 @@ def clip(x, min_value, max_value):
                          f"{max_value!r}.")
     xd = x.data
     out = np.clip(xd, lo, hi).astype(xd.dtype, copy=False)
-    return record("clip", (x,), out, lambda g: (g * ((xd >= lo) & (xd <= hi)),))
+    return record("clip", (x,), out,
+                  gradient=lambda g, inputs, out: (g * ((xd >= lo) & (xd <= hi)),))
 
 
 def where(condition, a, b):
-    """Elementwise ``a if condition else b``; each branch gets the gradient where chosen."""
+    """Elementwise ``a if condition else b``; each branch gets the gradient where chosen
+    (``where`` again: its gradient is made of itself)."""
     cond = _to_array(condition).astype(bool)
     return _binary("where", a, b, lambda a, b: np.where(cond, a, b),
-                   lambda g, a, b, out: np.where(cond, g, 0).astype(g.dtype, copy=False),
-                   lambda g, a, b, out: np.where(cond, 0, g).astype(g.dtype, copy=False))
+                   lambda g, a, b, out: _where(cond, g, 0),
+                   lambda g, a, b, out: _where(cond, 0, g))
+
+
+def _where(cond, a, b):
+    if isinstance(a, Tensor) or isinstance(b, Tensor):
+        return where(cond, a, b)
+    return np.where(cond, a, b)
+
+
+_exp = dual(np.exp, exp)
+_log = dual(np.log, log)
 
 
 def stop_gradient(x):

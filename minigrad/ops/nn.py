@@ -1,7 +1,11 @@
 """Differentiable activation functions (the elementwise non-linearities layers use).
 
 Each one computes its output with NumPy and keeps, right below, the derivative that the
-backward pass multiplies the incoming gradient by. Formulas follow Keras 3.
+backward pass multiplies the incoming gradient by, written with operators and ops so that
+it can be differentiated again (see :mod:`minigrad.ops.math`: on ndarrays when nothing
+records the backward pass, on Tensors when an enclosing tape does). Masks come from the
+forward pass's arrays; everything that depends on ``x`` is computed from ``inputs`` or
+``out``. Formulas follow Keras 3.
 
 Constants are Python floats, not NumPy scalars: NumPy lets a Python float take the
 array's dtype, while ``np.float64`` values would turn float32 results into float64.
@@ -12,7 +16,7 @@ import numpy as np
 from scipy import special
 
 from ..tape import record
-from .math import as_tensor
+from .math import _exp, _where, as_tensor, dual, erf
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946
@@ -22,7 +26,8 @@ def relu(x):
     """max(x, 0). d/dx = 1 where x > 0, else 0."""
     x = as_tensor(x)
     xd = x.data
-    return record("relu", (x,), np.maximum(xd, 0), lambda g: (g * (xd > 0),))
+    return record("relu", (x,), np.maximum(xd, 0),
+                  gradient=lambda g, inputs, out: (g * (xd > 0),))
 
 
 def relu6(x):
@@ -30,7 +35,8 @@ def relu6(x):
     x = as_tensor(x)
     xd = x.data
     out = np.clip(xd, 0, 6).astype(xd.dtype, copy=False)
-    return record("relu6", (x,), out, lambda g: (g * ((xd > 0) & (xd < 6)),))
+    return record("relu6", (x,), out,
+                  gradient=lambda g, inputs, out: (g * ((xd > 0) & (xd < 6)),))
 
 
 def leaky_relu(x, negative_slope=0.2):
@@ -40,21 +46,27 @@ def leaky_relu(x, negative_slope=0.2):
     slope = np.asarray(negative_slope, dtype=xd.dtype)
     positive = xd > 0
     out = np.where(positive, xd, slope * xd)
-    return record("leaky_relu", (x,), out, lambda g: (np.where(positive, g, slope * g),))
+    return record("leaky_relu", (x,), out,
+                  gradient=lambda g, inputs, out: (_where(positive, g, slope * g),))
 
 
 def sigmoid(x):
     """1 / (1 + e^-x), computed without overflow. d/dx = s (1 - s)."""
     x = as_tensor(x)
     out = special.expit(x.data)
-    return record("sigmoid", (x,), out, lambda g: (g * out * (1 - out),))
+    return record("sigmoid", (x,), out,
+                  gradient=lambda g, inputs, out: (g * out * (1 - out),))
 
 
 def tanh(x):
     """Hyperbolic tangent. d/dx = 1 - tanh^2."""
     x = as_tensor(x)
     out = np.tanh(x.data)
-    return record("tanh", (x,), out, lambda g: (g * (1 - out * out),))
+    return record("tanh", (x,), out, gradient=lambda g, inputs, out: (g * (1 - out * out),))
+
+
+_sigmoid = dual(special.expit, sigmoid)
+_tanh = dual(np.tanh, tanh)
 
 
 def softplus(x):
@@ -62,7 +74,8 @@ def softplus(x):
     x = as_tensor(x)
     xd = x.data
     out = np.logaddexp(0, xd).astype(xd.dtype, copy=False)
-    return record("softplus", (x,), out, lambda g: (g * special.expit(xd),))
+    return record("softplus", (x,), out,
+                  gradient=lambda g, inputs, out: (g * _sigmoid(inputs[0]),))
 
 
 def softsign(x):
@@ -70,7 +83,11 @@ def softsign(x):
     x = as_tensor(x)
     xd = x.data
     denom = 1 + np.abs(xd)
-    return record("softsign", (x,), xd / denom, lambda g: (g / (denom * denom),))
+
+    def gradient(g, inputs, out):
+        d = 1 + abs(inputs[0])               # |x| is an op on Tensors: its sign is constant
+        return (g / (d * d),)
+    return record("softsign", (x,), xd / denom, gradient=gradient)
 
 
 def swish(x):
@@ -78,7 +95,12 @@ def swish(x):
     x = as_tensor(x)
     xd = x.data
     s = special.expit(xd)
-    return record("swish", (x,), xd * s, lambda g: (g * (s + xd * s * (1 - s)),))
+
+    def gradient(g, inputs, out):
+        x = inputs[0]
+        sx = s if type(x) is np.ndarray else _sigmoid(x)
+        return (g * (sx + x * sx * (1 - sx)),)
+    return record("swish", (x,), xd * s, gradient=gradient)
 
 
 silu = swish
@@ -91,8 +113,8 @@ def elu(x, alpha=1.0):
     positive = xd > 0
     expm1 = np.expm1(np.minimum(xd, 0))
     out = np.where(positive, xd, alpha * expm1).astype(xd.dtype, copy=False)
-    return record("elu", (x,), out,
-                  lambda g: (np.where(positive, g, g * alpha * (expm1 + 1)),))
+    return record("elu", (x,), out, gradient=lambda g, inputs, out: (
+        _where(positive, g, g * alpha * _exp(_where(positive, 0, inputs[0]))),))
 
 
 def selu(x):
@@ -102,8 +124,9 @@ def selu(x):
     positive = xd > 0
     expm1 = np.expm1(np.minimum(xd, 0))
     out = (_SELU_SCALE * np.where(positive, xd, _SELU_ALPHA * expm1)).astype(xd.dtype, copy=False)
-    return record("selu", (x,), out, lambda g: (
-        g * _SELU_SCALE * np.where(positive, 1, _SELU_ALPHA * (expm1 + 1)),))
+    return record("selu", (x,), out, gradient=lambda g, inputs, out: (
+        g * _SELU_SCALE * _where(positive, 1, _SELU_ALPHA * _exp(_where(positive, 0,
+                                                                         inputs[0]))),))
 
 
 def gelu(x, approximate=False):
@@ -113,27 +136,32 @@ def gelu(x, approximate=False):
     if approximate:
         c = math.sqrt(2 / math.pi)
         inner = c * (xd + 0.044715 * xd ** 3)
-        t = np.tanh(inner)
-        out = 0.5 * xd * (1 + t)
+        out = 0.5 * xd * (1 + np.tanh(inner))
 
-        def backward(g):
-            d_inner = c * (1 + 3 * 0.044715 * xd ** 2)
-            return (g * (0.5 * (1 + t) + 0.5 * xd * (1 - t * t) * d_inner),)
+        def gradient(g, inputs, out):
+            x = inputs[0]
+            t = _tanh(c * (x + 0.044715 * x * x * x))
+            d_inner = c * (1 + 3 * 0.044715 * x * x)
+            return (g * (0.5 * (1 + t) + 0.5 * x * (1 - t * t) * d_inner),)
     else:
-        cdf = 0.5 * (1 + special.erf(xd / math.sqrt(2)))
-        out = xd * cdf
+        out = xd * 0.5 * (1 + special.erf(xd / math.sqrt(2)))
 
-        def backward(g):
-            pdf = np.exp(-0.5 * xd * xd) / math.sqrt(2 * math.pi)
-            return (g * (cdf + xd * pdf),)
-    return record("gelu", (x,), out.astype(xd.dtype, copy=False), backward)
+        def gradient(g, inputs, out):
+            x = inputs[0]
+            cdf = 0.5 * (1 + _erf(x / math.sqrt(2)))
+            pdf = _exp(-0.5 * x * x) / math.sqrt(2 * math.pi)
+            return (g * (cdf + x * pdf),)
+    return record("gelu", (x,), out.astype(xd.dtype, copy=False), gradient=gradient)
+
+
+_erf = dual(special.erf, erf)
 
 
 def exponential(x):
-    """e^x as an activation."""
+    """e^x as an activation. d/dx = e^x (the output itself)."""
     x = as_tensor(x)
-    out = np.exp(x.data)
-    return record("exponential", (x,), out, lambda g: (g * out,))
+    return record("exponential", (x,), np.exp(x.data),
+                  gradient=lambda g, inputs, out: (g * out,))
 
 
 def hard_sigmoid(x):
@@ -141,7 +169,8 @@ def hard_sigmoid(x):
     x = as_tensor(x)
     xd = x.data
     out = np.clip(xd / 6 + 0.5, 0, 1).astype(xd.dtype, copy=False)
-    return record("hard_sigmoid", (x,), out, lambda g: (g * ((xd > -3) & (xd < 3)) / 6,))
+    return record("hard_sigmoid", (x,), out,
+                  gradient=lambda g, inputs, out: (g * ((xd > -3) & (xd < 3)) / 6,))
 
 
 def softmax(x, axis=-1):
@@ -154,9 +183,9 @@ def softmax(x, axis=-1):
     e = np.exp(shifted)
     out = e / e.sum(axis=axis, keepdims=True)
 
-    def backward(g):
+    def gradient(g, inputs, out):
         return (out * (g - (g * out).sum(axis=axis, keepdims=True)),)
-    return record("softmax", (x,), out, backward)
+    return record("softmax", (x,), out, gradient=gradient)
 
 
 def log_softmax(x, axis=-1):
@@ -165,20 +194,22 @@ def log_softmax(x, axis=-1):
     shifted = x.data - np.max(x.data, axis=axis, keepdims=True)
     out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
 
-    def backward(g):
-        return (g - np.exp(out) * g.sum(axis=axis, keepdims=True),)
-    return record("log_softmax", (x,), out, backward)
+    def gradient(g, inputs, out):
+        return (g - _exp(out) * g.sum(axis=axis, keepdims=True),)
+    return record("log_softmax", (x,), out, gradient=gradient)
 
 
 def mish(x):
     """x * tanh(softplus(x))."""
     x = as_tensor(x)
     xd = x.data
-    sp = np.logaddexp(0, xd)
-    t = np.tanh(sp)
-    out = (xd * t).astype(xd.dtype, copy=False)
-    return record("mish", (x,), out,
-                  lambda g: (g * (t + xd * (1 - t * t) * special.expit(xd)),))
+    out = (xd * np.tanh(np.logaddexp(0, xd))).astype(xd.dtype, copy=False)
+
+    def gradient(g, inputs, out):
+        x = inputs[0]
+        t = _tanh(_softplus(x))
+        return (g * (t + x * (1 - t * t) * _sigmoid(x)),)
+    return record("mish", (x,), out, gradient=gradient)
 
 
 def log_sigmoid(x):
@@ -186,4 +217,12 @@ def log_sigmoid(x):
     x = as_tensor(x)
     xd = x.data
     out = (-np.logaddexp(0, -xd)).astype(xd.dtype, copy=False)
-    return record("log_sigmoid", (x,), out, lambda g: (g * special.expit(-xd),))
+    return record("log_sigmoid", (x,), out,
+                  gradient=lambda g, inputs, out: (g * _sigmoid(-inputs[0]),))
+
+
+def _softplus_array(x):
+    return np.logaddexp(0, x).astype(x.dtype, copy=False)
+
+
+_softplus = dual(_softplus_array, softplus)
