@@ -7,7 +7,7 @@
 Each entry is one small function on Tensors. Most call the dedicated op in
 :mod:`minigrad.ops.nn` (forward and derivative side by side there); the rest are
 composed from differentiable ops (``where``, ``clip``, arithmetic), so the tape
-differentiates them without new code. ``sparsemax`` is the one op written here.
+differentiates them without new code (``sparsemax`` lives in :mod:`minigrad.ops.nn`).
 
 Supported names (Keras 3's set; aliases in brackets):
 
@@ -25,7 +25,6 @@ import numpy as np
 
 from . import ops
 from .registry import Registry
-from .tape import record
 from .tensor import as_tensor
 
 REGISTRY = Registry("activation function")
@@ -282,22 +281,7 @@ def sparsemax(x, axis=-1):
     chosen so that the outputs sum to 1 (Martins & Astudillo, 2016).
     Backward: on the support S (outputs > 0), dx = g - mean_S(g); 0 elsewhere.
     """
-    x = as_tensor(x)
-    xd = np.moveaxis(x.data, axis, -1)
-    z = -np.sort(-xd, axis=-1)                         # descending
-    k = np.arange(1, z.shape[-1] + 1, dtype=xd.dtype)
-    cumulative = np.cumsum(z, axis=-1)
-    in_support = 1 + k * z > cumulative
-    support_size = in_support.sum(axis=-1, keepdims=True)
-    tau = (np.take_along_axis(cumulative, support_size - 1, axis=-1) - 1) / support_size
-    out = np.moveaxis(np.maximum(xd - tau, 0), -1, axis).astype(x.dtype, copy=False)
-    support = out > 0
-
-    def backward(g):
-        mean_g = (g * support).sum(axis=axis, keepdims=True) / support.sum(axis=axis,
-                                                                           keepdims=True)
-        return (support * (g - mean_g),)
-    return record("sparsemax", (x,), out, backward)
+    return ops.sparsemax(x, axis=axis)
 
 
 # ------------------------------------------------------------------------ lookup

@@ -28,11 +28,10 @@ Only ``y_pred`` is differentiated; ``y_true`` and ``sample_weight`` are constant
 import numbers
 
 import numpy as np
-from scipy import special
 
 from . import config, ops
+from .ops.nn import sigmoid_cross_entropy_with_logits  # noqa: F401  (used below)
 from .registry import Configurable, Registry
-from .tape import record
 from .tensor import Tensor
 
 REGISTRY = Registry("loss")
@@ -128,18 +127,6 @@ def reduce_loss(values, sample_weight=None, reduction="sum_over_batch_size"):
 # ----------------------------------------------------------------------------------------
 # Differentiable pieces written as single ops
 # ----------------------------------------------------------------------------------------
-
-def sigmoid_cross_entropy_with_logits(labels, logits):
-    """Elementwise ``-(t log sigmoid(x) + (1-t) log(1 - sigmoid(x)))`` without overflow:
-    ``max(x, 0) - x t + log(1 + e^-|x|)``. Gradient w.r.t. x: ``sigmoid(x) - t``.
-
-    labels: ndarray (a constant); logits: Tensor of the same shape.
-    """
-    x = logits.data
-    out = np.maximum(x, 0) - x * labels + np.log1p(np.exp(-np.abs(x)))
-    return record("sigmoid_cross_entropy", (logits,), out.astype(x.dtype, copy=False),
-                  lambda g: (g * (special.expit(x) - labels),))
-
 
 # ----------------------------------------------------------------------------------------
 # Function forms: one value per sample

@@ -132,3 +132,70 @@ def test_hvp_is_symmetric_and_matches_finite_differences(n, seed):
     eps = 1e-6
     numeric = (grad(x + eps * v) - grad(x - eps * v)) / (2 * eps)
     np.testing.assert_allclose(Hv, numeric, rtol=1e-5, atol=1e-7)
+
+
+# ------------------------------------------------------------------------- pooling, normalization
+@FAST
+@given(mode=st.sampled_from(["max", "average"]), padding=st.sampled_from(["valid", "same"]),
+       k=st.integers(1, 3), s=st.integers(1, 3), rank=st.sampled_from([1, 2]),
+       channels_first=st.booleans(), seed=st.integers(0, 2**31))
+def test_pooling(mode, padding, k, s, rank, channels_first, seed):
+    rng = np.random.default_rng(seed)
+    spatial = (5,) * rank
+    shape = (2, 3) + spatial if channels_first else (2,) + spatial + (3,)
+    x = rng.permutation(np.linspace(0.1, 2, int(np.prod(shape)))).reshape(shape)  # no ties
+    fmt = "channels_first" if channels_first else "channels_last"
+    mg.gradgradcheck(lambda t: ops.pool(t * t, (k,) * rank, (s,) * rank, padding, mode, fmt)
+                     * ops.pool(t, (k,) * rank, (s,) * rank, padding, mode, fmt), [x])
+
+
+@pytest.mark.parametrize("training", [True, False])
+@pytest.mark.parametrize("affine", [True, False])
+def test_batch_norm(training, affine):
+    rng = np.random.default_rng(6)
+    x = rng.normal(size=(4, 3, 2))
+    gamma, beta = rng.uniform(0.5, 1.5, size=2), rng.normal(size=2)
+    mean, var = rng.normal(size=2), rng.uniform(0.5, 1.5, size=2)
+    if affine:
+        def fn(t, g, b):
+            y, _, _ = ops.batch_norm(t, mean, var, g, b, 1e-3, -1, training)
+            return y * y * t
+        mg.gradgradcheck(fn, [x, gamma, beta])
+    else:
+        def fn(t):
+            y, _, _ = ops.batch_norm(t, mean, var, None, None, 1e-3, -1, training)
+            return ops.tanh(y) * t
+        mg.gradgradcheck(fn, [x])
+
+
+def test_dropout_sparsemax_sigmoid_cross_entropy():
+    rng = np.random.default_rng(7)
+    x = rng.normal(size=(3, 4))
+    mg.gradgradcheck(lambda t: ops.dropout(t * t, 0.5, np.random.default_rng(0)) * t, [x])
+    mg.gradgradcheck(lambda t: ops.sparsemax(t * 2, axis=-1) * t, [x])
+    labels = rng.uniform(size=(3, 4))
+    mg.gradgradcheck(lambda t: ops.sigmoid_cross_entropy_with_logits(labels, t), [x])
+
+
+@pytest.mark.parametrize("loss", ["mean_squared_error", "mean_absolute_error", "huber",
+                                  "binary_crossentropy", "categorical_crossentropy",
+                                  "sparse_categorical_crossentropy"])
+@pytest.mark.parametrize("from_logits", [False, True])
+def test_losses(loss, from_logits):
+    rng = np.random.default_rng(8)
+    logits = rng.normal(size=(4, 3))
+    if loss == "sparse_categorical_crossentropy":
+        y_true = np.array([0, 2, 1, 2])
+    elif loss == "categorical_crossentropy":
+        y_true = np.eye(3)[[0, 2, 1, 2]] * 0.8 + 0.2 / 3
+    else:
+        y_true = rng.uniform(size=(4, 3))
+    fn = getattr(mg.losses, loss)                  # the function form: one value per sample
+    if "crossentropy" in loss:
+        squash = ops.sigmoid if loss == "binary_crossentropy" else ops.softmax
+        if from_logits:
+            mg.gradgradcheck(lambda t: fn(y_true, t * t, from_logits=True), [logits])
+        else:
+            mg.gradgradcheck(lambda t: fn(y_true, squash(t * t)), [logits])
+    elif not from_logits:
+        mg.gradgradcheck(lambda t: fn(y_true, t * t), [logits])

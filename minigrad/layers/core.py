@@ -18,7 +18,7 @@ import numpy as np
 from .. import activations, constraints, initializers, ops, regularizers
 from .. import random as _random
 from ..ops import geometry
-from ..tape import record
+from ..ops.nn import dropout  # noqa: F401  (Dropout's op; importable from here too)
 from .base import InputSpec, Layer
 from .reference import document
 
@@ -212,22 +212,6 @@ class Activation(Layer):
         config = super().get_config()
         config["activation"] = activations.serialize(self.activation)
         return config
-
-
-# ----------------------------------------------------------------------------------------
-def dropout(x, rate, rng, noise_shape=None):
-    """Inverted dropout: zero each element with probability ``rate``, scale the rest by
-    ``1 / (1 - rate)`` so the expected value is unchanged. The gradient goes through the
-    same mask and scale.
-
-    noise_shape: shape of the random mask, broadcast against ``x`` (e.g. ``(N, 1, C)``
-    drops whole channels of an (N, L, C) input).
-    """
-    shape = x.shape if noise_shape is None else noise_shape
-    keep = rng.random(shape) >= rate
-    mask = (keep / (1.0 - rate)).astype(x.dtype)      # 0 or 1/(1-rate)
-    out = x.data * mask
-    return record("dropout", (x,), out, lambda g: (g * mask,))
 
 
 class Dropout(Layer):

@@ -23,54 +23,9 @@ import numbers
 import numpy as np
 
 from .. import constraints, initializers, ops, regularizers
-from ..tape import record
+from ..ops.normalization import batch_norm
 from .base import InputSpec, Layer
 from .reference import document
-
-
-def batch_norm(x, mean, variance, gamma, beta, epsilon, axis, use_batch_stats):
-    """The normalisation as one differentiable op (forward and backward together).
-
-    x: Tensor of any rank; ``axis`` is its feature axis (size C).
-    mean, variance: ndarrays (C,) — ignored when ``use_batch_stats`` (computed from x).
-    gamma, beta: Tensors (C,) or None (then 1 and 0).
-    Returns ``(y, batch_mean, batch_variance)``; the statistics are plain ndarrays.
-
-    Backward, with xhat = (x - mu) * inv_std and g the incoming gradient:
-        dbeta  = sum(g)             dgamma = sum(g * xhat)
-        inference:  dx = g * gamma * inv_std           (mu, var are constants)
-        training:   dx = gamma * inv_std * (g - mean(g) - xhat * mean(g * xhat))
-    (the extra terms come from mu and var depending on x).
-    """
-    xd = x.data
-    axis = axis % xd.ndim
-    reduce_axes = tuple(i for i in range(xd.ndim) if i != axis)
-    bshape = tuple(xd.shape[axis] if i == axis else 1 for i in range(xd.ndim))
-    if use_batch_stats:
-        mean = xd.mean(axis=reduce_axes)
-        variance = np.square(xd - mean.reshape(bshape)).mean(axis=reduce_axes)
-    inv_std = (1.0 / np.sqrt(variance + epsilon)).reshape(bshape).astype(xd.dtype)
-    xhat = (xd - mean.reshape(bshape).astype(xd.dtype)) * inv_std
-    scale = gamma.data.reshape(bshape) if gamma is not None else np.ones(bshape, xd.dtype)
-    out = xhat * scale
-    if beta is not None:
-        out = out + beta.data.reshape(bshape)
-
-    def backward(g):
-        grads = []
-        gx = g * scale * inv_std
-        if use_batch_stats:
-            gx = gx - gx.mean(axis=reduce_axes, keepdims=True) \
-                - xhat * (gx * xhat).mean(axis=reduce_axes, keepdims=True)
-        grads.append(gx)
-        if gamma is not None:
-            grads.append((g * xhat).sum(axis=reduce_axes))
-        if beta is not None:
-            grads.append(g.sum(axis=reduce_axes))
-        return tuple(grads)
-    inputs = (x,) + tuple(t for t in (gamma, beta) if t is not None)
-    return record("batch_norm", inputs, out.astype(xd.dtype, copy=False), backward), \
-        mean, variance
 
 
 class BatchNormalization(Layer):

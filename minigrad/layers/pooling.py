@@ -16,112 +16,16 @@ Output length of one axis (k = pool_size, s = strides, default s = k)::
 Padded positions never count: max pooling pads with -inf, average pooling divides each
 window by the number of real inputs in it (as TensorFlow and Keras do).
 """
-import itertools
-
 import numpy as np
 
 from .. import ops
 from ..ops import geometry
-from ..ops.geometry import conv_output_length, conv_padding
-from ..tape import record
+from ..ops.geometry import conv_output_length
+from ..ops.pooling import pool
 from .base import InputSpec, Layer
 from .reference import document
 
 
-# ----------------------------------------------------------------------------------------
-# The differentiable op: forward and backward side by side
-# ----------------------------------------------------------------------------------------
-
-def _window_slices(offset, strides, out_shape):
-    """Index of the input element at position ``offset`` of every window:
-    ``x[:, o*s + offset, ..., :]`` for all outputs o, as one strided slice per axis."""
-    return (slice(None),) + tuple(slice(d, d + s * (n - 1) + 1, s)
-                                  for d, s, n in zip(offset, strides, out_shape)) + (slice(None),)
-
-
-def pool(x, pool_size, strides, padding="valid", mode="max", data_format="channels_last"):
-    """Max or average pooling over the spatial axes of ``x`` (1 or 2 of them).
-
-    x: Tensor (N, *spatial, C) for channels_last, (N, C, *spatial) for channels_first.
-    pool_size, strides: tuples with one positive int per spatial axis.
-    mode: ``"max"`` (gradient goes to the first maximal element of each window; a NaN in
-        a window is its maximum, as for ``np.max``) or
-        ``"average"`` (gradient shared equally by the real inputs of each window).
-
-    The loop runs over the k1*k2 positions inside a window, each step touching every
-    window at once through a strided slice, so the work is vectorised NumPy.
-    """
-    x = ops.as_tensor(x)
-    channels_first = data_format == "channels_first"
-    data = np.moveaxis(x.data, 1, -1) if channels_first else x.data     # (N, *spatial, C)
-    spatial = data.shape[1:-1]
-    out_shape = tuple(conv_output_length(n, k, s, 1, padding)
-                      for n, k, s in zip(spatial, pool_size, strides))
-    # Only window offsets that reach a real input in some window matter: those below ``lo``
-    # or from ``hi`` on read padding in every window, and padding never counts. Dropping
-    # them keeps the work and the padded array within the input's size however large
-    # pool_size is (a "same" window may be far larger than the input).
-    pads, window = [], []
-    for n, k, s, o in zip(spatial, pool_size, strides, out_shape):
-        before = conv_padding(n, k, s, 1, padding)[0]
-        lo, hi = max(0, before - (o - 1) * s), min(k, before + n)
-        before -= lo
-        window.append(hi - lo)
-        pads.append((before, max(0, (o - 1) * s + (hi - lo) - before - n)))
-    widths = [(0, 0)] + pads + [(0, 0)]
-    offsets = list(itertools.product(*(range(k) for k in window)))
-
-    if mode == "max":
-        padded = np.pad(data, widths, constant_values=-np.inf) if any(map(any, pads)) \
-            else data
-        out = padded[_window_slices(offsets[0], strides, out_shape)].copy()
-        winner = np.zeros(out.shape, dtype=np.intp)          # which offset holds the max
-        for i, offset in enumerate(offsets[1:], start=1):
-            candidate = padded[_window_slices(offset, strides, out_shape)]
-            # strict: the first max wins; a NaN wins over any number and stays (as np.max)
-            better = (candidate > out) | (np.isnan(candidate) & ~np.isnan(out))
-            out = np.where(better, candidate, out)
-            winner[better] = i
-
-        def local_grad(g):
-            grad = np.zeros(padded.shape, dtype=g.dtype)
-            for i, offset in enumerate(offsets):
-                grad[_window_slices(offset, strides, out_shape)] += np.where(winner == i, g, 0)
-            return grad
-    else:
-        padded = np.pad(data, widths) if any(map(any, pads)) else data
-        # How many real (unpadded) inputs each window covers.
-        ones = np.pad(np.ones((1,) + spatial + (1,), dtype=data.dtype), widths)
-        total = np.zeros((data.shape[0],) + out_shape + (data.shape[-1],), dtype=data.dtype)
-        count = np.zeros((1,) + out_shape + (1,), dtype=data.dtype)
-        for offset in offsets:
-            window = _window_slices(offset, strides, out_shape)
-            total += padded[window]
-            count += ones[window]
-        out = total / count
-
-        def local_grad(g):
-            share = g / count
-            grad = np.zeros(padded.shape, dtype=g.dtype)
-            for offset in offsets:
-                grad[_window_slices(offset, strides, out_shape)] += share
-            return grad
-
-    crop = (slice(None),) + tuple(slice(lo, lo + n) for (lo, _), n in zip(pads, spatial)) \
-        + (slice(None),)
-
-    def backward(g):
-        if channels_first:
-            g = np.moveaxis(g, 1, -1)
-        grad = local_grad(g)[crop]
-        return (np.moveaxis(grad, -1, 1) if channels_first else grad,)
-
-    out = out.astype(x.dtype, copy=False)
-    return record(f"{mode}_pool", (x,), np.moveaxis(out, -1, 1) if channels_first else out,
-                  backward)
-
-
-# ----------------------------------------------------------------------------------------
 # Windowed pooling layers
 # ----------------------------------------------------------------------------------------
 

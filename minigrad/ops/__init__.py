@@ -1,10 +1,12 @@
 """Differentiable functions on Tensors: everything the layers are built from.
 
 ``math``         arithmetic, reductions, shape manipulation, elementwise maths
-``nn``           activation functions
+``nn``           activation functions, sparsemax, dropout, sigmoid cross-entropy
 ``convolution``  depthwise, separable and full convolutions on the Cython kernels
 ``geometry``     convolution / pooling arguments: checks, bounds, padding, output lengths
 ``use_kernels``  switch the convolutions between the compiled kernels and their NumPy twins
+``pooling``      max and average pooling (``pool``)
+``normalization`` batch normalisation (``batch_norm``)
 """
 from .math import (  # noqa: F401
     abs, add, as_tensor, broadcast_to, cast, clip, concatenate, divide, erf, exp, getitem,
@@ -12,9 +14,12 @@ from .math import (  # noqa: F401
     scatter, sqrt, square, stack, stop_gradient, subtract, sum, transpose, unbroadcast, where,
 )
 from .nn import (  # noqa: F401
-    elu, exponential, gelu, hard_sigmoid, leaky_relu, log_sigmoid, log_softmax, mish, relu,
-    relu6, selu, sigmoid, silu, softmax, softplus, softsign, swish, tanh,
+    dropout, elu, exponential, gelu, hard_sigmoid, leaky_relu, log_sigmoid, log_softmax, mish,
+    relu, relu6, selu, sigmoid, sigmoid_cross_entropy_with_logits, silu, softmax, softplus,
+    softsign, sparsemax, swish, tanh,
 )
 from .convolution import (  # noqa: F401
     conv, conv_output_length, conv_padding, depthwise_conv, separable_conv, use_kernels,
 )
+from .pooling import pool  # noqa: F401,E402
+from .normalization import batch_norm  # noqa: F401,E402

@@ -226,3 +226,57 @@ def _softplus_array(x):
 
 
 _softplus = dual(_softplus_array, softplus)
+
+
+def sparsemax(x, axis=-1):
+    """The Euclidean projection of ``x`` onto the probability simplex along ``axis``.
+
+    Like softmax, but exact zeros for small inputs: ``max(x - tau, 0)`` with ``tau``
+    chosen so that the outputs sum to 1 (Martins & Astudillo, 2016).
+    Backward: on the support S (outputs > 0), dx = g - mean_S(g); 0 elsewhere (a linear
+    map of g with a constant support: its second derivative is 0).
+    """
+    x = as_tensor(x)
+    xd = np.moveaxis(x.data, axis, -1)
+    z = -np.sort(-xd, axis=-1)                         # descending
+    k = np.arange(1, z.shape[-1] + 1, dtype=xd.dtype)
+    cumulative = np.cumsum(z, axis=-1)
+    in_support = 1 + k * z > cumulative
+    support_size = in_support.sum(axis=-1, keepdims=True)
+    tau = (np.take_along_axis(cumulative, support_size - 1, axis=-1) - 1) / support_size
+    out = np.moveaxis(np.maximum(xd - tau, 0), -1, axis).astype(x.dtype, copy=False)
+    support = out > 0
+
+    def gradient(g, inputs, out):
+        mean_g = (g * support).sum(axis=axis, keepdims=True) / support.sum(axis=axis,
+                                                                           keepdims=True)
+        return (support * (g - mean_g),)
+    return record("sparsemax", (x,), out, gradient=gradient)
+
+
+def sigmoid_cross_entropy_with_logits(labels, logits):
+    """Elementwise ``-(t log sigmoid(x) + (1-t) log(1 - sigmoid(x)))`` without overflow:
+    ``max(x, 0) - x t + log(1 + e^-|x|)``. Gradient w.r.t. x: ``sigmoid(x) - t``.
+
+    labels: ndarray (a constant); logits: Tensor of the same shape.
+    """
+    x = logits.data
+    out = np.maximum(x, 0) - x * labels + np.log1p(np.exp(-np.abs(x)))
+    return record("sigmoid_cross_entropy", (logits,), out.astype(x.dtype, copy=False),
+                  gradient=lambda g, inputs, out: (g * (_sigmoid(inputs[0]) - labels),))
+
+
+def dropout(x, rate, rng, noise_shape=None):
+    """Inverted dropout: zero each element with probability ``rate``, scale the rest by
+    ``1 / (1 - rate)`` so the expected value is unchanged. The gradient goes through the
+    same mask and scale (a constant, so the gradient differentiates again).
+
+    rng: a ``numpy.random.Generator`` drawing the mask.
+    noise_shape: shape of the random mask, broadcast against ``x`` (e.g. ``(N, 1, C)``
+    drops whole channels of an (N, L, C) input).
+    """
+    x = as_tensor(x)
+    shape = x.shape if noise_shape is None else noise_shape
+    keep = rng.random(shape) >= rate
+    mask = (keep / (1.0 - rate)).astype(x.dtype)      # 0 or 1/(1-rate)
+    return record("dropout", (x,), x.data * mask, gradient=lambda g, inputs, out: (g * mask,))

@@ -1,0 +1,70 @@
+"""Batch normalisation as one differentiable op (``layers.BatchNormalization`` calls it).
+
+For a feature c (the ``axis``), over all other axes (m elements)::
+
+    training:   mu = mean(x),  var = mean((x - mu)^2)        (biased, as Keras)
+    inference:  mu, var = the moving statistics (constants)
+    y = gamma * (x - mu) / sqrt(var + epsilon) + beta
+"""
+import numpy as np
+
+from ..tape import record
+from ..tensor import Tensor
+from .math import sqrt
+
+
+def batch_norm(x, mean, variance, gamma, beta, epsilon, axis, use_batch_stats):
+    """The normalisation as one differentiable op (forward and backward together).
+
+    x: Tensor of any rank; ``axis`` is its feature axis (size C).
+    mean, variance: ndarrays (C,) — ignored when ``use_batch_stats`` (computed from x).
+    gamma, beta: Tensors (C,) or None (then 1 and 0).
+    Returns ``(y, batch_mean, batch_variance)``; the statistics are plain ndarrays.
+
+    Backward, with xhat = (x - mu) * inv_std and g the incoming gradient:
+        dbeta  = sum(g)             dgamma = sum(g * xhat)
+        inference:  dx = g * gamma * inv_std           (mu, var are constants)
+        training:   dx = gamma * inv_std * (g - mean(g) - xhat * mean(g * xhat))
+    (the extra terms come from mu and var depending on x). Written with ops, so on
+    Tensors (an enclosing tape recording) xhat and inv_std are recomputed from x and
+    the gradient differentiates again.
+    """
+    xd = x.data
+    axis = axis % xd.ndim
+    reduce_axes = tuple(i for i in range(xd.ndim) if i != axis)
+    bshape = tuple(xd.shape[axis] if i == axis else 1 for i in range(xd.ndim))
+    if use_batch_stats:
+        mean = xd.mean(axis=reduce_axes)
+        variance = np.square(xd - mean.reshape(bshape)).mean(axis=reduce_axes)
+    moving_mean = mean.reshape(bshape).astype(xd.dtype)
+    inv_std_array = (1.0 / np.sqrt(variance + epsilon)).reshape(bshape).astype(xd.dtype)
+    xhat_array = (xd - moving_mean) * inv_std_array
+    scale = gamma.data.reshape(bshape) if gamma is not None else np.ones(bshape, xd.dtype)
+    out = xhat_array * scale
+    if beta is not None:
+        out = out + beta.data.reshape(bshape)
+
+    def gradient(g, inputs, out):
+        x = inputs[0]
+        if not isinstance(x, Tensor):          # arrays: reuse the forward pass's values
+            xhat, inv_std = xhat_array, inv_std_array
+        elif use_batch_stats:                  # Tensors: mu and var depend on x
+            centred = x - x.mean(axis=reduce_axes, keepdims=True)
+            inv_std = 1.0 / sqrt((centred * centred).mean(axis=reduce_axes, keepdims=True)
+                                 + epsilon)
+            xhat = centred * inv_std
+        else:
+            xhat, inv_std = (x - moving_mean) * inv_std_array, inv_std_array
+        gx = g * (inputs[1].reshape(bshape) if gamma is not None else 1.0) * inv_std
+        if use_batch_stats:
+            gx = gx - gx.mean(axis=reduce_axes, keepdims=True) \
+                - xhat * (gx * xhat).mean(axis=reduce_axes, keepdims=True)
+        grads = [gx]
+        if gamma is not None:
+            grads.append((g * xhat).sum(axis=reduce_axes))
+        if beta is not None:
+            grads.append(g.sum(axis=reduce_axes))
+        return tuple(grads)
+    inputs = (x,) + tuple(t for t in (gamma, beta) if t is not None)
+    return record("batch_norm", inputs, out.astype(xd.dtype, copy=False),
+                  gradient=gradient), mean, variance
