@@ -199,3 +199,108 @@ def test_losses(loss, from_logits):
             mg.gradgradcheck(lambda t: fn(y_true, squash(t * t)), [logits])
     elif not from_logits:
         mg.gradgradcheck(lambda t: fn(y_true, t * t), [logits])
+
+
+# ------------------------------------------------------------------------- convolutions
+@st.composite
+def conv_arguments(draw):
+    rank = draw(st.sampled_from([1, 2]))
+    k = tuple(draw(st.integers(1, 3)) for _ in range(rank))
+    strides = tuple(draw(st.integers(1, 2)) for _ in range(rank))
+    dilation = tuple(draw(st.integers(1, 2)) for _ in range(rank))
+    padding = draw(st.sampled_from(["valid", "same"] + (["causal"] if rank == 1 else [])))
+    spatial = tuple(draw(st.integers(max(kk, (kk - 1) * d + 1), 5))
+                    for kk, d in zip(k, dilation))
+    return dict(rank=rank, k=k, strides=strides, dilation=dilation, padding=padding,
+                spatial=spatial, C=draw(st.integers(1, 2)), M=draw(st.integers(1, 2)),
+                F=draw(st.integers(1, 2)), channels_first=draw(st.booleans()),
+                backend=draw(st.sampled_from(["cython", "numpy"])))
+
+
+def _conv_inputs(a, seed, kernel_last):
+    rng = np.random.default_rng(seed)
+    shape = ((1, a["C"]) + a["spatial"]) if a["channels_first"] else \
+        ((1,) + a["spatial"] + (a["C"],))
+    return rng.normal(size=shape), rng.normal(size=a["k"] + (a["C"], kernel_last))
+
+
+def _options(a):
+    return dict(strides=a["strides"], padding=a["padding"], dilation_rate=a["dilation"],
+                data_format="channels_first" if a["channels_first"] else "channels_last")
+
+
+@settings(max_examples=10, deadline=None)
+@given(a=conv_arguments(), seed=st.integers(0, 2**31))
+def test_depthwise_conv(a, seed):
+    x, k = _conv_inputs(a, seed, a["M"])
+    with ops.convolution.use_kernels(a["backend"]):
+        # y * y: the second derivative of a bilinear op alone would only test cross terms
+        mg.gradgradcheck(lambda t, w: ops.depthwise_conv(t, w, **_options(a)) ** 2, [x, k])
+
+
+@settings(max_examples=10, deadline=None)
+@given(a=conv_arguments(), seed=st.integers(0, 2**31), with_bias=st.booleans())
+def test_separable_conv(a, seed, with_bias):
+    x, dk = _conv_inputs(a, seed, a["M"])
+    rng = np.random.default_rng(seed + 1)
+    pk = rng.normal(size=(1,) * a["rank"] + (a["C"] * a["M"], a["F"]))
+    bias = rng.normal(size=a["F"])
+    with ops.convolution.use_kernels(a["backend"]):
+        if with_bias:
+            mg.gradgradcheck(lambda t, d, p, b: ops.separable_conv(
+                t, d, p, bias=b, **_options(a)) ** 2, [x, dk, pk, bias])
+        else:
+            mg.gradgradcheck(lambda t, d, p: ops.separable_conv(t, d, p, **_options(a)) ** 2,
+                             [x, dk, pk])
+
+
+@settings(max_examples=10, deadline=None)
+@given(a=conv_arguments(), seed=st.integers(0, 2**31), with_bias=st.booleans(),
+       pointwise=st.booleans())
+def test_full_conv(a, seed, with_bias, pointwise):
+    if pointwise:                             # the 1x1, stride 1, unpadded special case
+        a = dict(a, k=(1,) * a["rank"], strides=(1,) * a["rank"], padding="valid")
+    x, k = _conv_inputs(a, seed, a["F"])
+    bias = np.random.default_rng(seed + 2).normal(size=a["F"])
+    with ops.convolution.use_kernels(a["backend"]):
+        if with_bias:
+            mg.gradgradcheck(lambda t, w, b: ops.conv(t, w, bias=b, **_options(a)) ** 2,
+                             [x, k, bias])
+        else:
+            mg.gradgradcheck(lambda t, w: ops.conv(t, w, **_options(a)) ** 2, [x, k])
+
+
+def test_third_derivative_of_a_depthwise_conv_stays_in_the_family():
+    """Three nested tapes: d/dx of (d/dx of (d/dx of sum(conv(x)^3))) . v, against
+    finite differences of the second derivative; every op recorded is a family member."""
+    rng = np.random.default_rng(9)
+    x0, k = rng.normal(size=(1, 5, 2)), mg.Tensor(rng.normal(size=(3, 2, 1)))
+    v = rng.normal(size=x0.shape)
+
+    def second(at):
+        x = mg.Tensor(at)
+        with mg.GradientTape() as t2:
+            t2.watch(x)
+            with mg.GradientTape() as t1:
+                t1.watch(x)
+                y = (ops.depthwise_conv(x, k, padding="same") ** 3).sum()
+            gv = (t1.gradient(y, x) * v).sum()
+        return t2.gradient(gv, x)
+
+    x = mg.Tensor(x0)
+    with mg.GradientTape() as t3:
+        t3.watch(x)
+        with mg.GradientTape() as t2:
+            t2.watch(x)
+            with mg.GradientTape() as t1:
+                t1.watch(x)
+                y = (ops.depthwise_conv(x, k, padding="same") ** 3).sum()
+            gv = (t1.gradient(y, x) * v).sum()
+        h = t2.gradient(gv, x)
+        hv = (h * v).sum()
+    ops_recorded = {e.op for e in t3}
+    third = t3.gradient(hv, x).numpy()
+    eps = 1e-5
+    numeric = ((second(x0 + eps * v).numpy() - second(x0 - eps * v).numpy()) / (2 * eps))
+    np.testing.assert_allclose(third, numeric, rtol=1e-5, atol=1e-8)
+    assert {"depthwise_input_grad", "depthwise_conv"} <= ops_recorded

@@ -1,11 +1,18 @@
 """Differentiable convolutions: depthwise, separable (depthwise then pointwise) and full.
 
 Each op checks its arguments, runs the forward kernel from :mod:`minigrad._kernels`, and
-keeps right below it the backward closure that sends the gradient to every input::
+keeps right below it the gradient that sends the upstream gradient to every input::
 
     y = depthwise_forward(x, kernel)                      # forward
-    def backward(g):                                      # g = dLoss/dy
-        return depthwise_backward(g, x, kernel)          # (dLoss/dx, dLoss/dkernel), one pass
+    def gradient(g, inputs, out):                         # g = dLoss/dy
+        return (depthwise_backward_input(g, kernel),     # dLoss/dx: a transposed conv
+                depthwise_backward_kernel(x, g))         # dLoss/dkernel: a correlation
+
+(on arrays the two run fused, ``depthwise_backward(g, x, kernel)``, in one pass). Those two
+gradients are convolutions themselves, whose gradients are convolutions again
+(:mod:`minigrad.ops.convolution_gradients`): when an enclosing tape records the backward
+pass they are recorded ops, so every convolution here differentiates any number of times,
+on the same kernels.
 
 Shapes (channels_last, the native layout; ``r`` = 1 or 2 spatial axes)::
 
@@ -30,8 +37,11 @@ import numpy as np
 
 from .. import _kernels
 from ..tape import record
+from ..tensor import Tensor
+from .convolution_gradients import (DepthwiseFamily, PointwiseFamily, from_channels_last,
+                                    to_channels_last)
 from .geometry import ConvGeometry, conv_output_length, conv_padding
-from .math import as_tensor
+from .math import as_tensor, pad, scatter, stack
 
 # The one kernel switch lives in minigrad._kernels; ops.use_kernels is that function.
 use_kernels = _kernels.use_kernels
@@ -103,13 +113,19 @@ def depthwise_conv(x, kernel, strides=1, padding="valid", data_format=None, dila
     kernels = _kernels.active()
     with g.memory_named():
         y = kernels.depthwise_forward(xd, kd, *geometry)
+    family = DepthwiseFamily(kernels, xd.shape, kd.shape, *geometry)
+    cf = g.channels_first
 
-    def backward(grad_y):
-        grad_y = g.to_channels_last(grad_y)
-        grad_x, grad_kernel = kernels.depthwise_backward(grad_y, xd, kd, *geometry)
-        return g.from_channels_last(grad_x), grad_kernel
+    def gradient(grad_y, inputs, result):
+        if not isinstance(grad_y, Tensor):          # arrays: both gradients in one pass
+            grad_x, grad_kernel = kernels.depthwise_backward(g.to_channels_last(grad_y), xd,
+                                                             kd, *geometry)
+            return g.from_channels_last(grad_x), grad_kernel
+        x, grad_y = to_channels_last(inputs[0], cf), to_channels_last(grad_y, cf)
+        return (from_channels_last(family.input_grad(grad_y, inputs[1]), cf),
+                family.kernel_grad(x, grad_y))
 
-    return record(op, (x, kernel), g.from_channels_last(y), backward)
+    return record(op, (x, kernel), g.from_channels_last(y), gradient=gradient)
 
 
 def separable_conv(x, depthwise_kernel, pointwise_kernel, strides=1, padding="valid",
@@ -152,16 +168,26 @@ def separable_conv(x, depthwise_kernel, pointwise_kernel, strides=1, padding="va
     with g.memory_named():
         z = kernels.depthwise_forward(xd, dkd, *geometry).reshape(rows, C * M)
         y = kernels.pointwise_forward(z, pkd, bd).reshape((N,) + out + (F,))
+    cf = g.channels_first
+    depthwise, pointwise = DepthwiseFamily(kernels, xd.shape, dkd.shape, *geometry), \
+        PointwiseFamily(kernels)
 
-    def backward(grad_y):
-        grad_y = g.to_channels_last(grad_y).reshape(rows, F)
-        grad_pk, grad_bias = kernels.pointwise_backward_kernel(z, grad_y, bd is not None)
-        grad_z = kernels.pointwise_backward_input(grad_y, pkd).reshape((N,) + out + (C * M,))
-        grad_x, grad_dk = kernels.depthwise_backward(grad_z, xd, dkd, *geometry)
-        grads = (g.from_channels_last(grad_x), grad_dk, grad_pk.reshape(pk.shape))
+    def gradient(grad_y, inputs, result):
+        grad_y = to_channels_last(grad_y, cf).reshape(rows, F)
+        if not isinstance(grad_y, Tensor):          # arrays: z from the forward pass
+            grad_pk, grad_bias = kernels.pointwise_backward_kernel(z, grad_y, bd is not None)
+            grad_z = kernels.pointwise_backward_input(grad_y, pkd).reshape((N,) + out + (C * M,))
+            grad_x, grad_dk = kernels.depthwise_backward(grad_z, xd, dkd, *geometry)
+        else:                                       # Tensors: z recomputed, recorded
+            x, dk, w = to_channels_last(inputs[0], cf), inputs[1], inputs[2].reshape(C * M, F)
+            zr = depthwise.forward(x, dk).reshape(rows, C * M)
+            grad_pk, grad_bias = pointwise.kernel_grad(zr, grad_y), grad_y.sum(axis=0)
+            grad_z = pointwise.input_grad(grad_y, w).reshape((N,) + out + (C * M,))
+            grad_x, grad_dk = depthwise.input_grad(grad_z, dk), depthwise.kernel_grad(x, grad_z)
+        grads = (from_channels_last(grad_x, cf), grad_dk, grad_pk.reshape(pk.shape))
         return grads + ((grad_bias,) if bd is not None else ())
 
-    return record(op, inputs, g.from_channels_last(y), backward)
+    return record(op, inputs, g.from_channels_last(y), gradient=gradient)
 
 
 def conv(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1, bias=None):
@@ -196,15 +222,23 @@ def conv(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=
             all(p == (0, 0) for p in g.pads):
         x_rows, w = xd.reshape(rows, Cin), kd.reshape(Cin, F)
         y = kernels.pointwise_forward(x_rows, w, bd).reshape((N,) + out + (F,))
+        pointwise, cf = PointwiseFamily(kernels), g.channels_first
 
-        def backward(grad_y):
-            grad_y = g.to_channels_last(grad_y).reshape(rows, F)
-            grad_w, grad_bias = kernels.pointwise_backward_kernel(x_rows, grad_y, bd is not None)
-            grad_x = kernels.pointwise_backward_input(grad_y, w).reshape(xd.shape)
-            grads = (g.from_channels_last(grad_x), grad_w.reshape(kd.shape))
+        def gradient(grad_y, inputs, result):
+            grad_y = to_channels_last(grad_y, cf).reshape(rows, F)
+            if not isinstance(grad_y, Tensor):
+                xr, wr = x_rows, w
+                grad_w, grad_bias = kernels.pointwise_backward_kernel(x_rows, grad_y,
+                                                                      bd is not None)
+            else:
+                xr = to_channels_last(inputs[0], cf).reshape(rows, Cin)
+                wr = inputs[1].reshape(Cin, F)
+                grad_w, grad_bias = pointwise.kernel_grad(xr, grad_y), grad_y.sum(axis=0)
+            grad_x = pointwise.input_grad(grad_y, wr).reshape(xd.shape)
+            grads = (from_channels_last(grad_x, cf), grad_w.reshape(kd.shape))
             return grads + ((grad_bias,) if bd is not None else ())
 
-        return record(op, inputs, g.from_channels_last(y), backward)
+        return record(op, inputs, g.from_channels_last(y), gradient=gradient)
 
     with g.memory_named():
         xpad = np.pad(xd, ((0, 0),) + g.pads + ((0, 0),)) if any(map(any, g.pads)) else xd
@@ -221,7 +255,10 @@ def conv(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=
         y += kernels.pointwise_forward(window(tap)[1], np.ascontiguousarray(kd[tap]), None)
     y = y.reshape((N,) + out + (F,))
 
-    def backward(grad_y):
+    def gradient(grad_y, inputs, result):
+        if isinstance(grad_y, Tensor):
+            return _conv_gradient_on_tensors(grad_y, inputs, g, taps, kd.shape, bd is not None,
+                                             PointwiseFamily(kernels))
         grad_y = g.to_channels_last(grad_y).reshape(rows, F)
         grad_xpad = np.zeros(xpad.shape, dtype=xpad.dtype)
         grad_kernel = np.empty(kd.shape, dtype=kd.dtype)
@@ -237,7 +274,31 @@ def conv(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=
         grads = (g.from_channels_last(grad_xpad[crop]), grad_kernel)
         return grads + ((grad_bias,) if bd is not None else ())
 
-    return record(op, inputs, g.from_channels_last(y), backward)
+    return record(op, inputs, g.from_channels_last(y), gradient=gradient)
+
+
+def _conv_gradient_on_tensors(grad_y, inputs, g, taps, kernel_shape, with_bias, pointwise):
+    """``conv``'s gradient built from recorded ops (an enclosing tape is recording): per
+    tap, the kernel gradient is ``Pk(window of xpad, g)`` and the input gradient scatters
+    ``Pi(g, kernel[tap])`` back into the window; pad, getitem and scatter close on
+    themselves and the pointwise family does too, so this differentiates again."""
+    x, kernel = to_channels_last(inputs[0], g.channels_first), inputs[1]
+    N, Cin, r, F = x.shape[0], x.shape[-1], g.rank, kernel_shape[-1]
+    rows = N * int(np.prod(g.out))
+    gy = to_channels_last(grad_y, g.channels_first).reshape(rows, F)
+    xpad = pad(x, ((0, 0),) + g.pads + ((0, 0),))
+    grad_xpad, grad_taps = None, []
+    for tap in taps:
+        index = (slice(None),) + tuple(slice(j * d, j * d + (o - 1) * s + 1, s)
+                                       for j, o, s, d in zip(tap, g.out, g.strides, g.dilation))
+        grad_taps.append(pointwise.kernel_grad(xpad[index].reshape(rows, Cin), gy))
+        part = pointwise.input_grad(gy, kernel[tap]).reshape((N,) + g.out + (Cin,))
+        part = scatter(part, index, xpad.shape)
+        grad_xpad = part if grad_xpad is None else grad_xpad + part
+    crop = (slice(None),) + tuple(slice(b, b + L) for (b, _), L in zip(g.pads, x.shape[1:1 + r]))
+    grads = (from_channels_last(grad_xpad[crop], g.channels_first),
+             stack(grad_taps).reshape(kernel_shape))
+    return grads + ((gy.sum(axis=0),) if with_bias else ())
 
 
 __all__ = ["conv", "conv_output_length", "conv_padding", "depthwise_conv", "separable_conv",
