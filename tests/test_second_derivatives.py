@@ -304,3 +304,104 @@ def test_third_derivative_of_a_depthwise_conv_stays_in_the_family():
     numeric = ((second(x0 + eps * v).numpy() - second(x0 - eps * v).numpy()) / (2 * eps))
     np.testing.assert_allclose(third, numeric, rtol=1e-5, atol=1e-8)
     assert {"depthwise_input_grad", "depthwise_conv"} <= ops_recorded
+
+
+# ------------------------------------------------------------------------- whole models
+def _small_model():
+    from minigrad import layers
+    mg.set_random_seed(3)
+    model = mg.Sequential([
+        layers.SeparableConv1D(4, 3, padding="same", depth_multiplier=2, activation="tanh",
+                               dtype="float64"),
+        layers.MaxPooling1D(2, dtype="float64"),
+        layers.Flatten(dtype="float64"),
+        layers.Dense(3, activation="tanh", dtype="float64"),
+    ])
+    x = np.random.default_rng(10).normal(size=(4, 6, 2))
+    model(x)
+    return model, x
+
+
+def _model_loss(model, x, y):
+    return ((model(x) - y) ** 2).mean()
+
+
+def test_hvp_through_a_whole_model_agrees_with_pytorch_double_backward():
+    torch = pytest.importorskip("torch")
+    import torch.nn.functional as F
+    model, x = _small_model()
+    y = np.random.default_rng(11).normal(size=(4, 3))
+    weights = model.trainable_weights
+    rng = np.random.default_rng(12)
+    v = [rng.normal(size=w.shape) for w in weights]
+    with mg.GradientTape() as outer:
+        with mg.GradientTape() as inner:
+            loss = _model_loss(model, x, y)
+        grads = inner.gradient(loss, weights)
+        gv = sum((g * vi).sum() for g, vi in zip(grads, v))
+    hv = [h.numpy() for h in outer.gradient(gv, weights)]
+
+    dk, pk, pb, W, b = [torch.tensor(w.numpy(), requires_grad=True) for w in weights]
+    C, M = dk.shape[1], dk.shape[2]
+
+    def torch_loss():
+        t = torch.tensor(x).permute(0, 2, 1)                               # (N, C, L)
+        depthwise = dk.permute(1, 2, 0).reshape(C * M, 1, dk.shape[0])     # channel c*M+m
+        z = F.conv1d(t, depthwise, padding=1, groups=C)
+        z = F.conv1d(z, pk[0].T.unsqueeze(-1), bias=pb).tanh()
+        z = F.max_pool1d(z, 2).permute(0, 2, 1).reshape(x.shape[0], -1)
+        return ((torch.tanh(z @ W + b) - torch.tensor(y)) ** 2).mean()
+    params = [dk, pk, pb, W, b]
+    loss_t = torch_loss()
+    np.testing.assert_allclose(loss_t.item(), float(loss.data), rtol=1e-7)
+    g_t = torch.autograd.grad(loss_t, params, create_graph=True)
+    gv_t = sum((g * torch.tensor(vi)).sum() for g, vi in zip(g_t, v))
+    hv_t = torch.autograd.grad(gv_t, params)
+    for mine, theirs in zip(hv, hv_t):
+        np.testing.assert_allclose(mine, theirs.numpy(), rtol=1e-6, atol=1e-9)
+
+
+def test_layers_are_second_differentiable():
+    from minigrad import layers
+    rng = np.random.default_rng(13)
+    x = rng.normal(size=(3, 5, 2))
+    for layer in [layers.Dense(2, activation="gelu", dtype="float64"),
+                  layers.Conv1D(2, 3, padding="causal", activation="swish", dtype="float64"),
+                  layers.DepthwiseConv1D(2, strides=2, activation="tanh", dtype="float64"),
+                  layers.BatchNormalization(dtype="float64"),
+                  layers.AveragePooling1D(2, padding="same", dtype="float64"),
+                  layers.GlobalMaxPooling1D(dtype="float64"),
+                  layers.LayerNormalization(dtype="float64")]:
+        layer(x)
+        for training in (True, False):
+            mg.gradgradcheck(lambda t, w: layer(t, training=training) ** 2,
+                             [x, layer.trainable_weights[0]] if layer.trainable_weights
+                             else [x, np.zeros(1)])
+    image = rng.normal(size=(2, 4, 4, 2))
+    sep = layers.SeparableConv2D(2, (2, 2), dilation_rate=(1, 2), activation="elu",
+                                 dtype="float64")
+    sep(image)
+    mg.gradgradcheck(lambda t, dk: sep(t) ** 2, [image, sep.depthwise_kernel])
+
+
+def test_gradient_penalty_training_step_lowers_the_penalised_loss():
+    """A WGAN-GP-like step: loss + (||d loss / d x|| - 1)^2, trained through both tapes."""
+    model, x = _small_model()
+    y = np.random.default_rng(14).normal(size=(4, 3))
+    opt = mg.optimizers.SGD(0.05)
+    xt = mg.Tensor(x)
+
+    def penalised():
+        with mg.GradientTape() as outer:
+            with mg.GradientTape() as inner:
+                inner.watch(xt)
+                loss = _model_loss(model, xt, y)
+            gx = inner.gradient(loss, xt)
+            total = loss + (ops.sqrt((gx * gx).sum()) - 1.0) ** 2
+        return total, outer.gradient(total, model.trainable_weights)
+    first, grads = penalised()
+    assert all(g is not None for g in grads)
+    for _ in range(5):
+        opt.apply_gradients(zip(grads, model.trainable_weights))
+        last, grads = penalised()
+    assert float(last.data) < float(first.data)
