@@ -17,10 +17,14 @@ is tracked: watched with ``tape.watch``, a trainable :class:`~minigrad.Variable`
 """
 import contextlib
 import threading
+from collections import deque
 
 import numpy as np
 
 from .tensor import Tensor, Variable, as_tensor
+
+
+_consume = deque(maxlen=0).extend       # runs an iterator to its end, at C speed
 
 
 class _ThreadState(threading.local):
@@ -137,8 +141,10 @@ def record(op, inputs, out, backward=None, gradient=None):
             layers = _state.layers
             if gradient is not None:
                 if values is None:
-                    values = ((inputs[0].data,) if len(inputs) == 1
-                              else tuple([t.data for t in inputs]))
+                    n = len(inputs)
+                    values = ((inputs[0].data,) if n == 1 else
+                              (inputs[0].data, inputs[1].data) if n == 2 else
+                              tuple([t.data for t in inputs]))
                 entry = TapeEntry(op, inputs, result, gradient, layers[-1] if layers else None,
                                   len(entries), True, values)
             else:
@@ -352,8 +358,7 @@ class GradientTape:
     def _run(self, target, output_gradient, keep, differentiable):
         """Run the whole walk; return {id(tensor): gradient}."""
         grads = {}
-        for _ in self._walk(grads, target, output_gradient, keep, differentiable):
-            pass
+        _consume(self._walk(grads, target, output_gradient, keep, differentiable))
         return grads
 
     def gradient(self, target, sources, output_gradients=None):
