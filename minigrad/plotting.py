@@ -42,7 +42,7 @@ def _norms_by_layer(stats):
 def plot_gradient_flow(stats, ax=None, kind="bars", log_scale=True):
     """How big the gradients are, layer by layer (input side on the left).
 
-    stats: a :class:`~minigrad.inspection.GradientStats` (after ``fit``) or a dict
+    stats: a :class:`~minigrad.callbacks.GradientStats` (after ``fit``) or a dict
         ``{layer name: [gradient norm per step]}``.
     kind: ``"bars"`` (mean norm per layer, with the largest norm seen drawn behind it)
         or ``"lines"`` (each layer's norm over the training steps).

@@ -237,16 +237,18 @@ class Trainer:
             loss = loss + penalty
         return loss
 
-    def _train_step(self, x, y, sample_weight=None):
+    def _train_step(self, x, y, sample_weight=None, callbacks=None, step=0):
+        """One optimizer step; ``callbacks`` (a CallbackList) then receive its gradients
+        through ``on_train_batch_gradients(step, gradients, weights)``."""
         with GradientTape() as tape:
             y_pred = self(_unwrap(x), training=True)   # builds the model on the first call
             loss = self._total_loss(y, y_pred, sample_weight)
         weights = self.trainable_weights
         if weights:
             grads = tape.gradient(loss, weights)
-            # Read by callbacks that inspect gradients (minigrad.inspection.GradientStats).
-            self._last_gradients = list(zip(weights, grads))
             self.optimizer.apply_gradients(zip(grads, weights))
+            if callbacks is not None:
+                callbacks.on_train_batch_gradients(step, grads, weights)
         elif not self.weights:
             raise ValueError(_no_weights_message(self))
         elif not getattr(self, "_warned_no_weights", False):
@@ -374,7 +376,7 @@ class Trainer:
             cbs.on_epoch_begin(epoch, {})
             for step, (xb, yb, swb) in enumerate(train.epoch()):
                 cbs.on_train_batch_begin(step, {})
-                loss, y_pred = self._train_step(xb, yb, swb)
+                loss, y_pred = self._train_step(xb, yb, swb, cbs, step)
                 loss_mean.update(loss, len(xb))
                 self._update_metrics(yb, y_pred, swb)
                 cbs.on_train_batch_end(step, self._logs(loss_mean))

@@ -518,10 +518,18 @@ def test_gradient_stats_every_and_manual_loop():
         manual.record([None], weights)
     with pytest.raises(ValueError, match="every"):
         GradientStats(every=0)
-    lonely = GradientStats()
-    lonely.set_model(object())
-    with pytest.raises(RuntimeError, match="_last_gradients"):
-        lonely.on_train_batch_end(0)
+    # fit hands the gradients over through the callback interface, no private attribute
+    assert not hasattr(model, "_last_gradients")
+    seen = []
+
+    class Spy(mg.callbacks.Callback):
+        def on_train_batch_gradients(self, batch, gradients, weights):
+            seen.append((batch, [g.shape for g in gradients], weights))
+    model.fit(rand(4, 3), rand(4, 1), batch_size=2, epochs=1, verbose=0, callbacks=[Spy()])
+    assert [b for b, _, _ in seen] == [0, 1]
+    assert seen[0][1] == [w.shape for w in model.trainable_weights]
+    assert seen[0][2] == model.trainable_weights
+    assert mg.callbacks.GradientStats is GradientStats
 
 
 def deep_stack_norms(activation, depth=8, width=16):
