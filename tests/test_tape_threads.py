@@ -93,3 +93,41 @@ def test_a_tape_entered_in_one_thread_is_not_active_in_another():
         t.start()
         t.join()
     assert inside == [tape] and outside == []
+
+
+def test_training_flag_handed_to_sublayers_stays_in_its_thread():
+    """A layer called inside another without `training=` takes its caller's value; a
+    training step in one thread must not turn another thread's inference into training."""
+    from minigrad.layers.base import Layer
+
+    class Probe(Layer):
+        def call(self, inputs, training=None):
+            seen.append((threading.get_ident(), training))
+            return inputs
+
+    class Outer(Layer):
+        def __init__(self):
+            super().__init__()
+            self.probe = Probe()
+
+        def call(self, inputs, training=None):
+            for _ in range(20):
+                inputs = self.probe(inputs)        # no training=: inherits the caller's
+            return inputs
+
+    seen = []
+    trainer, inferrer = Outer(), Outer()
+    x = np.ones((2, 3))
+
+    def train():
+        for _ in range(50):
+            trainer(x, training=True)
+
+    def infer():
+        for _ in range(50):
+            inferrer(x, training=False)
+    _run_in_threads(train, infer)
+    by_thread = {}
+    for ident, training in seen:
+        by_thread.setdefault(ident, set()).add(training)
+    assert sorted(by_thread.values(), key=sorted) == [{False}, {True}]
