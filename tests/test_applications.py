@@ -194,7 +194,7 @@ def test_gradient_reaches_the_input_through_the_skip_connections():
         tape.watch(x)
         y = model(x).sum()
     ops_by_layer = {(e.op, e.layer) for e in tape}
-    g = tape.gradient(y, x)
+    g = tape.gradient(y, x).numpy()
     dense = model.layers[-1].get_weights()[0][:, 0]
     np.testing.assert_allclose(g[:, -1], np.broadcast_to(dense, (2, 4)), rtol=1e-6)
     assert not g[:, :-1].any()                      # the last step only: Cropping1D
