@@ -21,6 +21,9 @@ def keras_or_skip():
         pytest.skip(f"keras unavailable: {error}")
     if keras.backend.backend() != "torch":
         pytest.skip("keras does not run on torch here")
+    # automatic names ("dropout", "reshape_2") must not depend on what earlier tests built
+    keras.backend.clear_session()
+    mg.clear_session()
     return keras
 
 
