@@ -38,7 +38,9 @@ def _copy_sources(tmp_path):
 
 
 def _build(copy, **env):
-    environ = dict(os.environ, **env)
+    # each test says for itself whether a failed build is an error (CI sets it for its install)
+    environ = {k: v for k, v in os.environ.items() if k != "MINIGRAD_REQUIRE_KERNELS"}
+    environ.update(env)
     return subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace"], cwd=copy,
                           env=environ, capture_output=True, text=True, timeout=300)
 
