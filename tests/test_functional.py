@@ -79,6 +79,20 @@ def test_functional_model_runs_trains_and_matches_manual_forward():
     assert model.evaluate(x, np.zeros((5, 3)), verbose=0) < before
 
 
+def test_training_given_in_the_graph_pins_that_layer_as_in_keras():
+    """Dropout(...)(x, training=True) drops at predict too; training=False never drops."""
+    inputs = mg.Input((400,))
+    always = layers.Dropout(0.5)(inputs, training=True)
+    never = layers.Dropout(0.5)(inputs, training=False)
+    model = mg.Model(inputs, [always, never])
+    x = np.ones((2, 400))
+    dropped, kept = model.predict(x, verbose=0)
+    assert 0.3 < (dropped == 0).mean() < 0.7 and set(np.unique(dropped)) <= {0.0, 2.0}
+    np.testing.assert_array_equal(kept, x)
+    dropped, kept = model(x, training=True)
+    np.testing.assert_array_equal(kept.numpy(), x)
+
+
 def test_functional_gradients_pass_gradcheck():
     model = residual_model("float64")
     for w in model.trainable_weights:

@@ -192,7 +192,8 @@ def _run_on_zeros(layer, inputs, kwargs):
     runs = []
     for size in ((2, 3) if free else (1,)):
         with _tapes_paused(), np.errstate(all="ignore"):
-            out = layer(_zeros_like_spec(inputs, size), training=False, **kwargs)
+            # shapes only: inference mode, even where the call pins training=True
+            out = layer(_zeros_like_spec(inputs, size), **{**kwargs, "training": False})
         runs.append(out)
     first = flatten(runs[0])
     result = []
