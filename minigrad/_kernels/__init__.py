@@ -73,9 +73,10 @@ _requested = os.environ.get("MINIGRAD_KERNELS", "cython").strip().lower() or "cy
 if _requested not in ("cython", "numpy"):
     raise ValueError(f"MINIGRAD_KERNELS must be 'cython' or 'numpy', received {_requested!r}.")
 if _requested == "cython" and cython_backend is None:
-    warnings.warn(f"minigrad: compiled kernels unavailable ({_import_error}); using the NumPy twins "
-                  "(same results, slower). To build them, install a C compiler and reinstall minigrad "
-                  "(`pip install -e .`).", RuntimeWarning, stacklevel=2)
+    warnings.warn("minigrad: the compiled kernels are not built in this install, so the NumPy twins "
+                  "compute the convolutions (same results, slower). To build them, install a C compiler "
+                  f"and reinstall minigrad (`pip install -e .`). [import said: {_import_error}]",
+                  RuntimeWarning, stacklevel=2)
     _requested = "numpy"
 
 _active = get_backend(_requested)
