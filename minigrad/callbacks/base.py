@@ -1,0 +1,197 @@
+"""The callback interface (``Callback``, ``CallbackList``) and the callbacks that need no
+monitored value: ``History``, ``ProgbarLogger``, ``TerminateOnNaN``, ``LambdaCallback``."""
+import math
+
+
+class Callback:
+    """Base class: every hook exists and does nothing."""
+
+    def __init__(self):
+        self.model = None
+        self.params = {}
+
+    def set_model(self, model):
+        self.model = model
+
+    def set_params(self, params):
+        self.params = dict(params)
+
+    def on_train_begin(self, logs=None):
+        pass
+
+    def on_train_end(self, logs=None):
+        pass
+
+    def on_epoch_begin(self, epoch, logs=None):
+        pass
+
+    def on_epoch_end(self, epoch, logs=None):
+        pass
+
+    def on_train_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_train_batch_end(self, batch, logs=None):
+        pass
+
+    def on_train_batch_gradients(self, batch, gradients, weights):
+        """Called by ``fit`` / ``train_on_batch`` after each optimizer step with the step's
+        gradients (Tensors, or None for a weight the loss does not reach), one per weight
+        of ``weights`` (the model's trainable weights, already updated)."""
+
+    def on_test_begin(self, logs=None):
+        pass
+
+    def on_test_end(self, logs=None):
+        pass
+
+    def on_test_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_test_batch_end(self, batch, logs=None):
+        pass
+
+    def on_predict_begin(self, logs=None):
+        pass
+
+    def on_predict_end(self, logs=None):
+        pass
+
+    def on_predict_batch_begin(self, batch, logs=None):
+        pass
+
+    def on_predict_batch_end(self, batch, logs=None):
+        pass
+
+
+class CallbackList:
+    """Several callbacks called as one, in the order given."""
+
+    def __init__(self, callbacks=None, model=None, params=None):
+        self.callbacks = []
+        for cb in callbacks or []:
+            if not isinstance(cb, Callback):
+                raise TypeError(f"callbacks must be minigrad.callbacks.Callback instances, "
+                                f"got {cb!r} (of type {type(cb).__name__}).")
+            self.callbacks.append(cb)
+        for cb in self.callbacks:
+            if model is not None:
+                cb.set_model(model)
+            if params is not None:
+                cb.set_params(params)
+
+    def __iter__(self):
+        return iter(self.callbacks)
+
+    def __getattr__(self, hook):
+        if not hook.startswith("on_"):
+            raise AttributeError(hook)
+
+        def call_all(*args, **kwargs):
+            for cb in self.callbacks:
+                getattr(cb, hook)(*args, **kwargs)
+        return call_all
+
+
+class History(Callback):
+    """Records the logs of every epoch: ``history.history["loss"][epoch]``.
+
+    ``history.epoch`` lists the epoch indices that ran (they start at ``initial_epoch``).
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.history = {}
+        self.epoch = []
+
+    def on_train_begin(self, logs=None):
+        self.epoch = []
+
+    def on_epoch_end(self, epoch, logs=None):
+        self.epoch.append(epoch)
+        for key, value in (logs or {}).items():
+            self.history.setdefault(key, []).append(value)
+
+
+def _format_logs(logs):
+    return "  ".join(f"{k}: {v:.4f}" if isinstance(v, float) else f"{k}: {v}"
+                     for k, v in logs.items())
+
+
+class ProgbarLogger(Callback):
+    """Prints progress: a tqdm bar per epoch (``verbose=1``) or one line per epoch (2).
+
+    Without tqdm installed, ``verbose=1`` falls back to one line per epoch.
+    """
+
+    def __init__(self, verbose=1, file=None):
+        super().__init__()
+        self.verbose = verbose
+        self.file = file
+        self._bar = None
+
+    def _out(self):
+        return self.file          # None: tqdm writes to stderr, print to stdout
+
+    def on_epoch_begin(self, epoch, logs=None):
+        epochs = self.params.get("epochs", "?")
+        self._epoch_label = f"Epoch {epoch + 1}/{epochs}"
+        if self.verbose == 1:
+            from tqdm.auto import tqdm
+            self._bar = tqdm(total=self.params.get("steps"), desc=self._epoch_label,
+                             unit="batch", file=self._out(), leave=True, dynamic_ncols=True)
+
+    def on_train_batch_end(self, batch, logs=None):
+        if self._bar is not None:
+            self._bar.update(1)
+            self._bar.set_postfix({k: f"{v:.4f}" for k, v in (logs or {}).items()},
+                                  refresh=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs or {}
+        if self._bar is not None:
+            self._bar.set_postfix({k: f"{v:.4f}" for k, v in logs.items()}, refresh=False)
+            self._bar.close()
+            self._bar = None
+        elif self.verbose in (1, 2):
+            print(f"{self._epoch_label}  {_format_logs(logs)}", file=self._out(), flush=True)
+
+    def on_train_end(self, logs=None):
+        if self._bar is not None:          # training stopped in the middle of an epoch
+            self._bar.close()
+            self._bar = None
+
+
+class TerminateOnNaN(Callback):
+    """Stop training as soon as a batch's loss is NaN or infinite."""
+
+    def on_train_batch_end(self, batch, logs=None):
+        loss = (logs or {}).get("loss")
+        if loss is not None and not math.isfinite(loss):
+            print(f"Batch {batch}: Invalid loss, terminating training")
+            self.model.stop_training = True
+
+
+class LambdaCallback(Callback):
+    """A callback from plain functions: ``LambdaCallback(on_epoch_end=lambda e, logs: ...)``.
+
+    Accepted: ``on_train_begin(logs)``, ``on_train_end(logs)``,
+    ``on_epoch_begin(epoch, logs)``, ``on_epoch_end(epoch, logs)``,
+    ``on_train_batch_begin(batch, logs)``, ``on_train_batch_end(batch, logs)``
+    (and the ``on_test_*``/``on_predict_*`` hooks; ``on_batch_begin``/``on_batch_end``
+    are Keras's aliases of the train-batch hooks).
+    """
+
+    _ALIASES = {"on_batch_begin": "on_train_batch_begin", "on_batch_end": "on_train_batch_end"}
+
+    def __init__(self, **hooks):
+        super().__init__()
+        for name, fn in hooks.items():
+            name = self._ALIASES.get(name, name)
+            if not name.startswith("on_") or not hasattr(Callback, name):
+                raise ValueError(f"LambdaCallback: unknown hook {name!r}; valid hooks: "
+                                 f"{', '.join(h for h in dir(Callback) if h.startswith('on_'))}")
+            if fn is not None:
+                if not callable(fn):
+                    raise TypeError(f"LambdaCallback: {name} must be callable, got {fn!r}.")
+                setattr(self, name, fn)
