@@ -137,6 +137,10 @@ class OptionalCachedBuildExt(build_ext):
     def _give_up(self, reason):
         if _environ_flag("MINIGRAD_REQUIRE_KERNELS"):
             raise SystemExit(f"minigrad: MINIGRAD_REQUIRE_KERNELS is set and the kernels did not build: {reason}")
+        for ext in self.extensions:    # never ship kernels an earlier build left in build/ or in place
+            stale = self.get_ext_fullpath(ext.name)
+            if os.path.exists(stale):
+                os.remove(stale)
         print(NO_KERNELS_MESSAGE.format(reason=reason), file=sys.stderr)
 
     def build_extension(self, ext):
