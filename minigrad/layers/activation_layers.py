@@ -23,6 +23,7 @@ import numpy as np
 from .. import activations, ops
 from ..tensor import Tensor
 from .base import Layer
+from .reference import document
 
 
 def _non_negative_number(value, argument, owner, allow_none=False):
@@ -135,3 +136,37 @@ class Identity(Layer):
 
     def call(self, inputs):
         return inputs
+
+
+# -- the reference help() shows (assembled by layers/reference.py) -------------------------
+document(ReLU, "Rectified linear unit with an optional ceiling, leak and threshold (Keras 3); "
+               "the layer form of ``activations.relu``.",
+         """f(x) = max_value                           x >= max_value
+     = x                                   threshold < x < max_value
+     = negative_slope * (x - threshold)    otherwise
+ReLU(6.) is MobileNet's ReLU6: min(max(x, 0), 6).""",
+         "any shape.", "the input's shape.", "none.",
+         ("ReLU(max_value=6.0)", (2, 5), (2, 5), 0))
+document(LeakyReLU, "Leaky rectified linear unit: a small slope instead of 0 for negative "
+                    "inputs.",
+         "f(x) = x                     x > 0\n     = negative_slope * x      otherwise",
+         "any shape.", "the input's shape.", "none.",
+         """
+         >>> layers.LeakyReLU(0.5)(np.array([[-2., 3.]])).numpy().tolist()
+         [[-1.0, 3.0]]
+         """, aliases={"negative_slope": "leaky_negative_slope"})
+document(Softmax, "Softmax along ``axis``: turns scores into probabilities that sum to 1.",
+         "y = exp(x - max x) / sum(exp(x - max x)), the sums and max over ``axis``\n"
+         "layer(x, mask=m): where m is False (or <= 0.5) y = 0 and the other positions share "
+         "the whole mass (masked scores are set to -1e9 first, as in Keras); m broadcasts "
+         "against x.",
+         "any shape.", "the input's shape.", "none.",
+         """
+         >>> layers.Softmax()(np.array([[0., 0., np.log(2.)]])).numpy().round(3).tolist()
+         [[0.25, 0.25, 0.5]]
+         """, aliases={"axis": "softmax_axis"})
+document(Identity, "Returns its input unchanged: a placeholder branch, or the no-op in a "
+                   "list of layers.",
+         "y = x", "any shape.", "the input's shape.", "none.",
+         ("Identity()", (2, 5), (2, 5), 0),
+         aliases={"kwargs": "layer_kwargs", "activity_regularizer": "output_activity_regularizer"})

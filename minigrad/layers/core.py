@@ -418,3 +418,34 @@ document(Activation, "Applies an activation function to its input, elementwise (
                      "last axis, for softmax).",
          "y = activation(x)", "any shape.", "the input's shape.", "none.",
          ('Activation("relu")', (2, 5), (2, 5), 0), aliases={"activation": "activation_fn"})
+document(Reshape, "Reshapes every sample, keeping the batch axis.",
+         "y[n] = x[n].reshape(target_shape)   (row-major order, as NumPy)",
+         "(batch, ...), any rank.", "(batch, *target_shape), with -1 replaced by the size that "
+         "keeps the number of elements.", "none.",
+         ("Reshape((4, -1))", (2, 3, 4), (2, 4, 3), 0))
+document(ActivityRegularization, "Passes its input through unchanged and adds an L1/L2 penalty "
+                                 "on it to ``layer.losses`` on every call.",
+         "y = x;   layer.losses = [(l1 * sum|x| + l2 * sum x^2) / batch_size]",
+         "any shape.", "the input's shape.", "none.",
+         """
+         >>> layer = layers.ActivityRegularization(l1=0.5)
+         >>> layer(np.array([[1., -3.], [2., 0.]])).shape
+         (2, 2)
+         >>> float(layer.losses[0].numpy())
+         1.5
+         """)
+document(InputLayer, "The placeholder that starts a model: it fixes the shape of the input and "
+                     "checks it on every call (``layers.Input`` returns its output, the usual "
+                     "way to start a functional model).",
+         "y = x   (after checking the rank and every fixed size)",
+         "(batch, *shape).", "the input's shape.", "none.",
+         """
+         >>> layer = layers.InputLayer(shape=(8, 8, 1))
+         >>> layer.batch_input_shape
+         (None, 8, 8, 1)
+         >>> layer(np.zeros((2, 8, 8, 1), "float32")).shape
+         (2, 8, 8, 1)
+         >>> layer.count_params()
+         0
+         """, aliases={"batch_size": "input_batch_size", "input_shape": "input_layer_input_shape",
+                       "batch_input_shape": "input_layer_batch_input_shape"})

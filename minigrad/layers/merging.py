@@ -29,6 +29,7 @@ from .. import ops
 from ..tape import layer_scope
 from ..tensor import Tensor
 from .base import Layer
+from .reference import document
 
 
 def _is_concrete(x):
@@ -234,3 +235,51 @@ class Concatenate(Merge):
         config = super().get_config()
         config["axis"] = self.axis
         return config
+
+
+# -- the reference help() shows (assembled by layers/reference.py) -------------------------
+_BROADCAST = ("The batch sizes must agree; the other axes are compared from the right and a "
+              "size of 1 stretches to the other size. A lower-rank input first gets axes of "
+              "size 1 inserted right after the batch axis. Built from differentiable ops "
+              "(``ops.add``, ``ops.maximum``, ...), so the gradient is theirs.")
+for _cls, _summary, _formula, _result in (
+        (Add, "Elementwise sum of a list of inputs (how a residual connection meets its "
+              "shortcut: ``Add()([x, shortcut])``).", "y = x1 + x2 + ... + xn",
+         "[[5.0, 7.0, 6.0]]"),
+        (Subtract, "Elementwise difference of exactly two inputs.", "y = x1 - x2",
+         "[[-3.0, 3.0, 0.0]]"),
+        (Multiply, "Elementwise product of a list of inputs.", "y = x1 * x2 * ... * xn",
+         "[[4.0, 10.0, 9.0]]"),
+        (Average, "Elementwise mean of a list of inputs.", "y = (x1 + x2 + ... + xn) / n",
+         "[[2.5, 3.5, 3.0]]"),
+        (Maximum, "Elementwise maximum of a list of inputs.",
+         "y = max(x1, x2, ..., xn), elementwise\n(the gradient goes to the input that holds "
+         "the maximum, the first one on ties)", "[[4.0, 5.0, 3.0]]"),
+        (Minimum, "Elementwise minimum of a list of inputs.",
+         "y = min(x1, x2, ..., xn), elementwise\n(the gradient goes to the input that holds "
+         "the minimum, the first one on ties)", "[[1.0, 2.0, 3.0]]")):
+    document(
+        _cls, _summary + " Called on a list: ``layer([x1, x2, ...])``.", _formula,
+        "a list of tensors " + ("(exactly two)" if _cls is Subtract else "(at least one)")
+        + ", each (batch, ...), of shapes that broadcast together.",
+        "the broadcast shape of the inputs.", "none.",
+        f"""
+        >>> a, b = np.array([[1., 5., 3.]]), np.array([[4., 2., 3.]])
+        >>> layers.{_cls.__name__}()([a, b]).numpy().tolist()
+        {_result}
+        """, aliases={"kwargs": "layer_kwargs",
+                                    "activity_regularizer": "output_activity_regularizer"},
+        notes=_BROADCAST)
+document(Concatenate, "Joins a list of inputs along ``axis`` (the channels of channels_last "
+                      "images by default). Called on a list: ``layer([x1, x2, ...])``.",
+         "y = [x1, x2, ..., xn] side by side along ``axis``\n(the gradient is cut back into "
+         "the inputs' pieces)",
+         "a list of tensors of the same rank, equal on every axis but ``axis``.",
+         "the inputs' shape, with ``axis`` the sum of theirs.", "none.",
+         """
+         >>> a, b = np.zeros((2, 3), "float32"), np.ones((2, 5), "float32")
+         >>> layers.Concatenate()([a, b]).shape
+         (2, 8)
+         >>> layers.Concatenate(axis=0)([a, a]).shape
+         (4, 3)
+         """, aliases={"axis": "concat_axis"})

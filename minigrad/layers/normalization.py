@@ -258,3 +258,14 @@ uses the moving statistics, as in Keras 3)""",
 moving_mean, moving_variance   (C,)   not trainable
 4*C parameters, 2*C of them trainable.""",
          ("BatchNormalization()", (4, 3), (4, 3), 12))
+document(LayerNormalization,
+         "Normalises every sample on its own over the ``axis`` features, then scales and shifts "
+         "it by learned gamma and beta; the same at training and at inference.",
+         """y = gamma * (x - mean) / sqrt(var + epsilon) + beta
+(mean, var: of each sample over ``axis``; built from differentiable ops, so the
+gradient, and the gradient's gradient, are theirs)""",
+         "any rank >= 2; the ``axis`` sizes must be known.", "the input's shape.",
+         """gamma   shaped like the input on ``axis``, e.g. (C,)   if scale
+beta    the same   if center
+Parameters: 2*C for axis=-1, all trainable.""",
+         ("LayerNormalization()", (4, 6), (4, 6), 12), aliases={"axis": "layernorm_axis"})

@@ -12,6 +12,7 @@ import numpy as np
 
 from .. import config as _config, ops
 from .base import Layer
+from .reference import document
 
 
 def _factor(value, argument):
@@ -60,3 +61,19 @@ class Rescaling(Layer):
             value = getattr(self, argument)
             config[argument] = value.tolist() if isinstance(value, np.ndarray) else value
         return config
+
+
+# -- the reference help() shows (assembled by layers/reference.py) -------------------------
+document(Rescaling, "Scales and shifts its input, inside the model: pixel values in [0, 255] to "
+                    "[0, 1] with ``scale=1/255``, or to [-1, 1] with ``scale=1/127.5, "
+                    "offset=-1`` (what MobileNet expects).",
+         "y = x * scale + offset\n(integer inputs are cast to the layer's dtype first; "
+         "dy/dx = scale)",
+         "any shape.", "the input's shape.", "none (``scale`` and ``offset`` are fixed).",
+         """
+         >>> layers.Rescaling(1 / 127.5, offset=-1.0)(np.array([[0., 255.]])).numpy().tolist()
+         [[-1.0, 1.0]]
+         """, aliases={"scale": "rescale_scale"},
+         notes="With ``mg.config.image_data_format() == \"channels_first\"`` an array "
+               "``scale`` of rank below 3 gets trailing axes of length 1, so per-channel values "
+               "reach the channel axis of (C, H, W) samples, as in Keras.")

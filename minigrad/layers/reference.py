@@ -83,6 +83,63 @@ ARGUMENTS = {
     "flatten_data_format": ("str or None", 'with "channels_first" the channel axis is moved last '
                             "before flattening, so the element order matches a channels_last "
                             "model; None means ``mg.config.image_data_format()``."),
+    # -- the keywords of Layer itself (for layers that take no others) --------------------
+    "trainable": ("bool", "False freezes every weight (no updates, no weight penalties)."),
+    "dtype": ("str or None", '"float32" or "float64", the dtype the layer computes in; None '
+              "means ``mg.config.floatx()``."),
+    "input_shape": ("tuple or None", "the shape of one sample (no batch axis); a Sequential "
+                    "that starts with this layer builds at once."),
+    "batch_input_shape": ("tuple or None", "the shape with the batch axis (None for any batch "
+                          "size), instead of ``input_shape``."),
+    "batch_size": ("int or None", "fixes the batch size, together with ``input_shape``."),
+    "weights": ("list of arrays or None", "initial weights, set right after the first build."),
+    "input_dim": ("int or None", "``input_dim=n`` means ``input_shape=(n,)``."),
+    "output_activity_regularizer": ("Regularizer or None", "penalty on the output, divided "
+                                    "by the batch size, in ``layer.losses``."),
+    "layer_kwargs": ("", "any other keyword raises ValueError, naming it."),
+    # -- arguments of one layer family each ---------------------------------------------
+    "spatial_data_format": ("str or None", '"channels_last" (N, *spatial, C) or '
+                            '"channels_first" (N, C, *spatial); None means '
+                            "``mg.config.image_data_format()``."),
+    "concat_axis": ("int", "the axis the inputs are joined along; it counts the batch axis "
+                    "(``axis=1`` is the first axis of a sample)."),
+    "softmax_axis": ("int or tuple", "the axis (or axes, normalised together) the "
+                     "probabilities sum to 1 over."),
+    "layernorm_axis": ("int or list", "the axis (or axes) every sample is normalised over; "
+                       "never the batch axis."),
+    "rms_scaling": ("bool", "must be False (deprecated in Keras, not implemented)."),
+    "zero_padding_1d": ("int or tuple", "zeros added: an int (both ends) or ``(start, end)``."),
+    "zero_padding_2d": ("int or tuple", "zeros added: an int (all sides), ``(h, w)`` "
+                        "(symmetric) or ``((top, bottom), (left, right))``."),
+    "cropping_1d": ("int or tuple", "steps removed: an int (both ends) or ``(start, end)``."),
+    "cropping_2d": ("int or tuple", "rows and columns removed: an int (all sides), "
+                    "``(h, w)`` (symmetric) or ``((top, bottom), (left, right))``."),
+    "size_1d": ("int", "how many times each step is repeated (> 0)."),
+    "size_2d": ("int or tuple", "``(sh, sw)``: how many times each row and each column is "
+                "repeated (an int for both, > 0)."),
+    "interpolation": ("str", '"nearest" (the only method minigrad implements).'),
+    "max_value": ("float or None", "the ceiling (>= 0); None for none. ``ReLU(6.)`` is "
+                  "MobileNet's ReLU6."),
+    "negative_slope": ("float", "the slope below the threshold (>= 0); 0 gives a plain ReLU."),
+    "leaky_negative_slope": ("float", "the slope for x <= 0 (>= 0); the function "
+                             "``activations.leaky_relu`` defaults to 0.2, this layer to 0.3 as "
+                             "in Keras 3; ``alpha=`` is accepted as the old name, with a "
+                             "DeprecationWarning."),
+    "threshold": ("float", "inputs at or below it are damped (>= 0)."),
+    "l1": ("float", "weight of sum|y| (>= 0)."),
+    "l2": ("float", "weight of sum y^2 (>= 0)."),
+    "target_shape": ("tuple", "the shape of one output sample (no batch axis); one entry may "
+                     "be -1, inferred from the size."),
+    "rescale_scale": ("float or array", "the factor; an array broadcasts against one sample "
+                      "(e.g. one value per channel)."),
+    "offset": ("float or array", "added after scaling, broadcast like ``scale``."),
+    "shape": ("tuple or None", "the shape of one sample (no batch axis), e.g. ``(8, 8, 1)``; "
+              "None entries are free."),
+    "input_batch_size": ("int or None", "a fixed batch size; None for any."),
+    "batch_shape": ("tuple or None", "the full shape with the batch axis, instead of "
+                    "``shape`` and ``batch_size``."),
+    "input_layer_input_shape": ("tuple or None", "the Keras 2 spelling of ``shape``."),
+    "input_layer_batch_input_shape": ("tuple or None", "the Keras 2 spelling of ``batch_shape``."),
     "name": ("str or None", "the layer's name; None gives a unique default (``dense``, "
              "``dense_1``, ...; :func:`~minigrad.layers.clear_session` starts them again)."),
     "kwargs": ("", "``name``, ``dtype``, ``trainable``, ``input_shape``: as for every "
@@ -106,18 +163,29 @@ def _arguments(cls, rank, aliases):
 
 
 def document(cls, summary, formula, input_shape, output_shape, weights, example, rank=None,
-             aliases=None):
+             aliases=None, notes=None):
     """Give ``cls`` its full reference docstring; returns ``cls``.
 
     formula, weights: text blocks (indented by 4 in the result); input_shape, output_shape:
     one or two lines; example: ``(call, input shape, output shape, parameter count)``, shown
-    as ``>>>`` lines (``tests/test_docstrings.py`` runs them). ``aliases`` maps a parameter
-    name to the :data:`ARGUMENTS` entry that describes it.
+    as ``>>>`` lines, or those lines themselves as a string, for layers that are not called
+    on one array (``tests/test_docstrings.py`` runs them). ``aliases`` maps a parameter
+    name to the :data:`ARGUMENTS` entry that describes it; ``notes``, a text block shown
+    after the weights.
     """
-    call, in_shape, out_shape, n_params = example
     def indent(text):
         return "\n".join(textwrap.fill(line, 92, initial_indent="    ", subsequent_indent="    ")
                          for line in textwrap.dedent(text).strip("\n").splitlines())
+    if isinstance(example, str):
+        lines = textwrap.dedent(example).strip("\n")
+    else:
+        call, in_shape, out_shape, n_params = example
+        lines = f""">>> layer = layers.{call}
+>>> layer(np.zeros({in_shape}, "float32")).shape
+{out_shape}
+>>> layer.count_params()
+{n_params}"""
+    notes = f"\nNotes:\n{indent(notes)}\n" if notes else ""
     cls.__doc__ = f"""{textwrap.fill(summary, 92)}
 
 Formula:
@@ -134,12 +202,8 @@ Output shape:
 
 Weights:
 {indent(weights)}
-
+{notes}
 Example:
-    >>> layer = layers.{call}
-    >>> layer(np.zeros({in_shape}, "float32")).shape
-    {out_shape}
-    >>> layer.count_params()
-    {n_params}
+{textwrap.indent(lines, "    ")}
 """
     return cls

@@ -27,6 +27,7 @@ import numpy as np
 from .. import ops
 from .base import InputSpec, Layer
 from .core import standardize_data_format
+from .reference import document
 
 
 def _int_tuple(value, n, argument, owner, allow_zero):
@@ -295,3 +296,48 @@ class UpSampling2D(_UpSampling):
         config = super().get_config()
         config.update({"size": self.size, "interpolation": self.interpolation})
         return config
+
+
+# -- the reference help() shows (assembled by layers/reference.py) -------------------------
+_SHAPES_1D = "(batch, steps, channels)."
+_SHAPES_2D = ("(batch, rows, cols, channels) with channels_last, (batch, channels, rows, cols) "
+              "with channels_first.")
+_NO_WEIGHTS = "none."
+document(ZeroPadding1D, "Adds zeros at the start and end of the steps axis.",
+         "y[n, a + t, c] = x[n, t, c];   y = 0 on the a steps before and the b steps after\n"
+         "(padding = (a, b); the gradient is the crop of the incoming gradient)",
+         _SHAPES_1D, "(batch, a + steps + b, channels).", _NO_WEIGHTS,
+         ("ZeroPadding1D((1, 2))", (2, 5, 3), (2, 8, 3), 0),
+         aliases={"padding": "zero_padding_1d", "data_format": "spatial_data_format"})
+document(ZeroPadding2D, "Adds rows and columns of zeros around each image (MobileNetV2 pads so "
+                        "before each strided depthwise convolution).",
+         "y[n, t + i, l + j, c] = x[n, i, j, c];   y = 0 in the border\n"
+         "(padding = ((t, b), (l, r)); the gradient is the crop of the incoming gradient)",
+         _SHAPES_2D, "(batch, t + rows + b, l + cols + r, channels) with channels_last.",
+         _NO_WEIGHTS, ("ZeroPadding2D(((0, 1), (0, 1)))", (2, 8, 8, 3), (2, 9, 9, 3), 0),
+         aliases={"padding": "zero_padding_2d", "data_format": "spatial_data_format"})
+document(Cropping1D, "Removes steps from the start and end of a sequence.",
+         "y[n, t, c] = x[n, a + t, c]   for t < steps - a - b\n"
+         "(cropping = (a, b); the gradient is the incoming gradient padded with zeros)",
+         _SHAPES_1D, "(batch, steps - a - b, channels); at least one step must remain.",
+         _NO_WEIGHTS, ("Cropping1D((1, 2))", (2, 10, 3), (2, 7, 3), 0),
+         aliases={"cropping": "cropping_1d"})
+document(Cropping2D, "Removes rows and columns from the borders of each image.",
+         "y[n, i, j, c] = x[n, t + i, l + j, c]\n"
+         "(cropping = ((t, b), (l, r)); the gradient is the incoming gradient padded with zeros)",
+         _SHAPES_2D, "(batch, rows - t - b, cols - l - r, channels) with channels_last.",
+         _NO_WEIGHTS, ("Cropping2D(((1, 1), (2, 0)))", (2, 8, 8, 3), (2, 6, 6, 3), 0),
+         aliases={"cropping": "cropping_2d", "data_format": "spatial_data_format"})
+document(UpSampling1D, "Repeats each step ``size`` times along the steps axis (nearest "
+                       "neighbour).",
+         "y[n, t, c] = x[n, t // size, c]\n(the gradient sums each block of ``size`` copies "
+         "back onto the step they came from)",
+         _SHAPES_1D, "(batch, size * steps, channels).", _NO_WEIGHTS,
+         ("UpSampling1D(3)", (2, 4, 3), (2, 12, 3), 0), aliases={"size": "size_1d"})
+document(UpSampling2D, "Repeats each row ``sh`` times and each column ``sw`` times (nearest "
+                       "neighbour).",
+         "y[n, i, j, c] = x[n, i // sh, j // sw, c]\n(size = (sh, sw); the gradient sums each "
+         "sh x sw block back onto the pixel it came from)",
+         _SHAPES_2D, "(batch, sh * rows, sw * cols, channels) with channels_last.", _NO_WEIGHTS,
+         ("UpSampling2D((2, 3))", (2, 4, 4, 3), (2, 8, 12, 3), 0),
+         aliases={"size": "size_2d", "data_format": "spatial_data_format"})

@@ -15,6 +15,7 @@ broadcasting ``noise_shape``.
 """
 from .base import InputSpec
 from .core import Dropout, standardize_data_format
+from .reference import document
 
 
 class SpatialDropout1D(Dropout):
@@ -58,3 +59,24 @@ class SpatialDropout2D(Dropout):
         config.pop("noise_shape", None)
         config["data_format"] = self.data_format
         return config
+
+
+# -- the reference help() shows (assembled by layers/reference.py) -------------------------
+document(SpatialDropout1D, "Dropout of whole channels of a sequence: one keep/drop decision per "
+                           "(sample, channel), applied to every step of that channel.",
+         "training=True:  y = x * mask / (1 - rate),   mask ~ Bernoulli(1 - rate), shape "
+         "(batch, 1, channels)\notherwise:      y = x",
+         "(batch, steps, channels).", "the input's shape.", "none.",
+         ("SpatialDropout1D(0.5)", (4, 10, 3), (4, 10, 3), 0),
+         notes="Neighbouring steps of one channel are strongly correlated, so dropping single "
+               "elements barely regularises a convolutional network; dropping whole channels "
+               "does.")
+document(SpatialDropout2D, "Dropout of whole feature maps of an image: one keep/drop decision "
+                           "per (sample, channel), applied to every pixel of that channel.",
+         "training=True:  y = x * mask / (1 - rate),   mask ~ Bernoulli(1 - rate), shape "
+         "(batch, 1, 1, channels)\n                (batch, channels, 1, 1) with channels_first\n"
+         "otherwise:      y = x",
+         "(batch, rows, cols, channels) with channels_last, (batch, "
+         "channels, rows, cols) with channels_first.", "the input's shape.", "none.",
+         ("SpatialDropout2D(0.5)", (2, 8, 8, 3), (2, 8, 8, 3), 0),
+         aliases={"data_format": "spatial_data_format"})
