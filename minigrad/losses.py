@@ -113,7 +113,26 @@ def _sample_weight(sample_weight, values):
 
 
 def reduce_loss(values, sample_weight=None, reduction="sum_over_batch_size"):
-    """Weight the per-sample ``values`` and reduce them (see the module docstring)."""
+    """Weight the per-sample ``values`` and reduce them to what a Loss object returns.
+
+    Args:
+        values (Tensor): per-sample losses, e.g. of shape (batch,).
+        sample_weight (array-like or None, default None): one weight per sample,
+            broadcast against ``values``; None weighs every sample 1.
+        reduction (str, default "sum_over_batch_size"): ``"sum_over_batch_size"`` or
+            ``"mean"`` (sum(values * weight) / values.size), ``"sum"``, or ``"none"``
+            (the weighted values themselves).
+
+    Returns:
+        Tensor: a scalar, or the weighted values for ``"none"``.
+
+    Raises:
+        ValueError: if ``sample_weight`` does not fit ``values``.
+
+    Example:
+        >>> float(losses.reduce_loss(mg.Tensor([1., 3.]), sample_weight=[1., 0.]).numpy())
+        0.5
+    """
     if sample_weight is not None:
         values = values * _sample_weight(sample_weight, values)
     if reduction == "none" or values.ndim == 0:
@@ -133,21 +152,79 @@ def reduce_loss(values, sample_weight=None, reduction="sum_over_batch_size"):
 # ----------------------------------------------------------------------------------------
 
 def mean_squared_error(y_true, y_pred):
-    """mean((y_pred - y_true)^2) over the last axis."""
+    """Mean squared error of each sample (also ``mse`` and ``MSE``).
+
+    Formula:
+        mean((y_pred - y_true)^2) over the last axis
+
+    Args:
+        y_true (array-like): the targets, with ``y_pred``'s shape (a trailing axis of
+            size 1 may be added or missing).
+        y_pred (Tensor or array-like): the predictions, (batch, ..., d).
+
+    Returns:
+        Tensor of shape ``y_pred.shape[:-1]``: one value per sample.
+
+    Raises:
+        ValueError: if the shapes do not match (or ``axis`` is out of range).
+
+    Example:
+        >>> losses.mean_squared_error([[0., 1.]], [[1., 3.]]).numpy().tolist()
+        [2.5]
+    """
     y_pred = _prediction(y_pred)
     y_true = _targets(y_true, y_pred, "mean_squared_error")
     return ops.mean(ops.square(y_pred - y_true), axis=-1)
 
 
 def mean_absolute_error(y_true, y_pred):
-    """mean(|y_pred - y_true|) over the last axis."""
+    """Mean absolute error of each sample (also ``mae`` and ``MAE``).
+
+    Formula:
+        mean(|y_pred - y_true|) over the last axis
+
+    Args:
+        y_true (array-like): the targets, with ``y_pred``'s shape (a trailing axis of
+            size 1 may be added or missing).
+        y_pred (Tensor or array-like): the predictions, (batch, ..., d).
+
+    Returns:
+        Tensor of shape ``y_pred.shape[:-1]``: one value per sample.
+
+    Raises:
+        ValueError: if the shapes do not match (or ``axis`` is out of range).
+
+    Example:
+        >>> losses.mean_absolute_error([[0., 1.]], [[1., 3.]]).numpy().tolist()
+        [1.5]
+    """
     y_pred = _prediction(y_pred)
     y_true = _targets(y_true, y_pred, "mean_absolute_error")
     return ops.mean(ops.abs(y_pred - y_true), axis=-1)
 
 
 def huber(y_true, y_pred, delta=1.0):
-    """Squared error for small errors, linear beyond ``delta``; mean over the last axis."""
+    """Huber loss of each sample: squared for small errors, linear beyond ``delta``.
+
+    Formula (e = y_pred - y_true):
+        mean(0.5 e^2 if |e| <= delta else delta |e| - 0.5 delta^2) over the last axis
+
+    Args:
+        y_true (array-like): the targets, with ``y_pred``'s shape (a trailing axis of
+            size 1 may be added or missing).
+        y_pred (Tensor or array-like): the predictions, (batch, ..., d).
+        delta (float, default 1.0): the error size where the square turns into a line.
+
+    Returns:
+        Tensor of shape ``y_pred.shape[:-1]``: one value per sample.
+
+    Raises:
+        ValueError: if the shapes do not match (or ``axis`` is out of range).
+
+    Example:
+        >>> losses.huber([[0., 0.]], [[0.5, 3.]]).numpy().tolist()
+        [1.3125]
+    """
     y_pred = _prediction(y_pred)
     y_true = _targets(y_true, y_pred, "huber")
     error = y_pred - y_true
@@ -159,7 +236,31 @@ def huber(y_true, y_pred, delta=1.0):
 
 
 def binary_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0, axis=-1):
-    """Binary cross-entropy of each element, averaged over ``axis``."""
+    """Binary cross-entropy of each sample, for targets in [0, 1].
+
+    Formula (p = y_pred clipped to [eps, 1 - eps], eps = ``mg.config.epsilon()``):
+        mean(-(t log p + (1 - t) log(1 - p))) over ``axis``
+        from_logits: mean(max(x, 0) - x t + log(1 + exp(-|x|))), x = y_pred
+
+    Args:
+        y_true (array-like): the targets, with ``y_pred``'s shape (a trailing axis of
+            size 1 may be added or missing).
+        y_pred (Tensor or array-like): probabilities in [0, 1], or logits with
+            ``from_logits=True``.
+        from_logits (bool, default False): ``y_pred`` holds raw scores (more stable).
+        label_smoothing (float, default 0.0): s in [0, 1]; targets become t (1 - s) + s / 2.
+        axis (int, default -1): the axis averaged away.
+
+    Returns:
+        Tensor: one value per sample, ``y_pred``'s shape without ``axis``.
+
+    Raises:
+        ValueError: if the shapes do not match (or ``axis`` is out of range).
+
+    Example:
+        >>> losses.binary_crossentropy([[1., 0.]], [[0.5, 0.5]]).numpy().round(4).tolist()
+        [0.6931]
+    """
     y_pred = _prediction(y_pred)
     y_true = _targets(y_true, y_pred, "binary_crossentropy")
     _check_axis(axis, y_pred, "binary_crossentropy")
@@ -186,8 +287,31 @@ def _categorical(y_true, y_pred, from_logits, axis):
 
 def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=0.0,
                              axis=-1):
-    """Cross-entropy between one-hot (or soft) targets and predicted class probabilities
-    (or logits) along ``axis``."""
+    """Categorical cross-entropy of each sample, for one-hot (or soft) targets.
+
+    Formula (p = y_pred / sum(y_pred) clipped to [eps, 1 - eps]):
+        -sum(t log p) over ``axis``
+        from_logits: -sum(t log_softmax(y_pred)) over ``axis``
+
+    Args:
+        y_true (array-like): one-hot or soft targets, ``y_pred``'s shape.
+        y_pred (Tensor or array-like): class probabilities, or logits with
+            ``from_logits=True``, (batch, ..., num_classes).
+        from_logits (bool, default False): ``y_pred`` holds raw scores (more stable).
+        label_smoothing (float, default 0.0): s in [0, 1]; targets become
+            t (1 - s) + s / num_classes.
+        axis (int, default -1): the class axis.
+
+    Returns:
+        Tensor: one value per sample, ``y_pred``'s shape without ``axis``.
+
+    Raises:
+        ValueError: if the shapes do not match (or ``axis`` is out of range).
+
+    Example:
+        >>> losses.categorical_crossentropy([[0., 1.]], [[0.5, 0.5]]).numpy().round(4).tolist()
+        [0.6931]
+    """
     y_pred = _prediction(y_pred)
     y_true = _targets(y_true, y_pred, "categorical_crossentropy")
     _check_axis(axis, y_pred, "categorical_crossentropy")
@@ -197,10 +321,30 @@ def categorical_crossentropy(y_true, y_pred, from_logits=False, label_smoothing=
 
 
 def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
-    """Categorical cross-entropy with integer class labels.
+    """Categorical cross-entropy of each sample, for integer class labels.
 
-    y_true: integers in [0, num_classes), shape ``y_pred.shape[:-1]`` (or with a trailing
-    axis of size 1). y_pred: (..., num_classes) probabilities or logits.
+    Formula:
+        -log p[label] (p = y_pred normalised and clipped as in categorical_crossentropy)
+        from_logits: -log_softmax(y_pred)[label]
+
+    Args:
+        y_true (array-like of int): labels in [0, num_classes), shape ``y_pred.shape[:-1]``
+            (or with a trailing axis of size 1).
+        y_pred (Tensor or array-like): (..., num_classes) probabilities, or logits with
+            ``from_logits=True``.
+        from_logits (bool, default False): ``y_pred`` holds raw scores (more stable).
+        axis (int, default -1): the class axis.
+
+    Returns:
+        Tensor of shape ``y_true``'s: one value per sample.
+
+    Raises:
+        ValueError: for labels that are not integers in [0, num_classes), or a shape that
+            does not fit ``y_pred``.
+
+    Example:
+        >>> losses.sparse_categorical_crossentropy([1], [[0.25, 0.75]]).numpy().round(4).tolist()
+        [0.2877]
     """
     loss = "sparse_categorical_crossentropy"
     y_pred = _prediction(y_pred)
@@ -240,9 +384,18 @@ mae = MAE = mean_absolute_error
 class Loss(Configurable):
     """Base of the loss classes: ``loss(y_true, y_pred, sample_weight=None)`` -> Tensor.
 
-    Subclasses implement ``call(y_true, y_pred)`` (the per-sample values).
-    reduction: ``"sum_over_batch_size"`` (default; ``"mean"`` is the same), ``"sum"`` or
-        ``"none"`` / None (return the per-sample values).
+    Subclasses implement ``call(y_true, y_pred)`` (the per-sample values); calling the
+    object weights and reduces them with :func:`reduce_loss`.
+
+    Args:
+        name (str or None, default None): the loss's name; None uses its registered name
+            (``"mean_squared_error"``, ...).
+        reduction (str or None, default "sum_over_batch_size"): ``"sum_over_batch_size"``
+            (``"mean"`` is the same), ``"sum"``, or ``"none"`` / None (return the weighted
+            per-sample values).
+
+    Raises:
+        ValueError: for any other ``reduction``.
     """
 
     def __init__(self, name=None, reduction="sum_over_batch_size"):
@@ -273,7 +426,19 @@ def _default_name(cls):
 
 
 class LossFunctionWrapper(Loss):
-    """Turn a per-sample function ``fn(y_true, y_pred, **kwargs)`` into a Loss."""
+    """Turn a per-sample function ``fn(y_true, y_pred, **kwargs)`` into a Loss.
+
+    Args:
+        fn (callable): returns one loss per sample (a Tensor or array).
+        name (str or None, default None): None uses ``fn.__name__``.
+        reduction (str, default "sum_over_batch_size"): as for :class:`Loss`.
+        **kwargs: passed to ``fn`` on every call (and kept in ``get_config``).
+
+    Example:
+        >>> loss = losses.LossFunctionWrapper(losses.huber, delta=0.5)
+        >>> float(loss([[0.], [0.]], [[1.], [0.]]).numpy())
+        0.1875
+    """
 
     def __init__(self, fn, name=None, reduction="sum_over_batch_size", **kwargs):
         super().__init__(name=name or getattr(fn, "__name__", "loss"), reduction=reduction)
@@ -292,7 +457,19 @@ class LossFunctionWrapper(Loss):
 
 @REGISTRY.register("mean_squared_error", "MeanSquaredError", "mse", "MSE")
 class MeanSquaredError(Loss):
-    """mean((y_pred - y_true)^2) over the last axis, then over samples."""
+    """Mean squared error, reduced over the samples.
+
+    Formula:
+        mean((y_pred - y_true)^2) over the last axis, then ``reduction`` over samples
+
+    Args:
+        reduction (str, default "sum_over_batch_size"): as for :class:`Loss`.
+        name (str or None, default None): None means ``"mean_squared_error"``.
+
+    Example:
+        >>> float(losses.MeanSquaredError()([[0.], [1.]], [[1.], [3.]]).numpy())
+        2.5
+    """
 
     def __init__(self, reduction="sum_over_batch_size", name=None):
         super().__init__(name, reduction)
@@ -303,7 +480,19 @@ class MeanSquaredError(Loss):
 
 @REGISTRY.register("mean_absolute_error", "MeanAbsoluteError", "mae", "MAE")
 class MeanAbsoluteError(Loss):
-    """mean(|y_pred - y_true|) over the last axis, then over samples."""
+    """Mean absolute error, reduced over the samples.
+
+    Formula:
+        mean(|y_pred - y_true|) over the last axis, then ``reduction`` over samples
+
+    Args:
+        reduction (str, default "sum_over_batch_size"): as for :class:`Loss`.
+        name (str or None, default None): None means ``"mean_absolute_error"``.
+
+    Example:
+        >>> float(losses.MeanAbsoluteError()([[0.], [1.]], [[1.], [3.]]).numpy())
+        1.5
+    """
 
     def __init__(self, reduction="sum_over_batch_size", name=None):
         super().__init__(name, reduction)
@@ -314,7 +503,22 @@ class MeanAbsoluteError(Loss):
 
 @REGISTRY.register("huber_loss", "Huber", "huber")
 class Huber(Loss):
-    """Quadratic for |error| <= delta, linear beyond (robust to outliers)."""
+    """Huber loss: quadratic for |error| <= delta, linear beyond (robust to outliers).
+
+    Formula: see :func:`huber`, then ``reduction`` over samples.
+
+    Args:
+        delta (float, default 1.0): the error size where the square turns into a line (> 0).
+        reduction (str, default "sum_over_batch_size"): as for :class:`Loss`.
+        name (str or None, default None): None means ``"huber_loss"``.
+
+    Raises:
+        ValueError: if ``delta`` is not a positive number.
+
+    Example:
+        >>> float(losses.Huber()([[0.], [0.]], [[0.5], [3.]]).numpy())
+        1.3125
+    """
 
     def __init__(self, delta=1.0, reduction="sum_over_batch_size", name=None):
         super().__init__(name, reduction)
@@ -339,7 +543,25 @@ def _check_bool(value, argument, owner):
 
 @REGISTRY.register("binary_crossentropy", "BinaryCrossentropy")
 class BinaryCrossentropy(Loss):
-    """Cross-entropy for 0/1 targets; ``from_logits=True`` for raw scores (more stable)."""
+    """Binary cross-entropy for 0/1 targets, reduced over the samples.
+
+    Formula: see :func:`binary_crossentropy`, then ``reduction`` over samples.
+
+    Args:
+        from_logits (bool, default False): ``y_pred`` holds raw scores (more stable).
+        label_smoothing (float, default 0.0): s in [0, 1]; targets become t (1 - s) + s / 2.
+        axis (int, default -1): the axis averaged away per sample.
+        reduction (str, default "sum_over_batch_size"): as for :class:`Loss`.
+        name (str or None, default None): None means ``"binary_crossentropy"``.
+
+    Raises:
+        ValueError: if ``from_logits`` is not a bool or ``label_smoothing`` not in [0, 1].
+
+    Example:
+        >>> loss = losses.BinaryCrossentropy(from_logits=True)
+        >>> round(float(loss([[1.], [0.]], [[0.], [0.]]).numpy()), 4)
+        0.6931
+    """
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
                  reduction="sum_over_batch_size", name=None):
@@ -359,8 +581,26 @@ class BinaryCrossentropy(Loss):
 
 @REGISTRY.register("categorical_crossentropy", "CategoricalCrossentropy")
 class CategoricalCrossentropy(Loss):
-    """Cross-entropy for one-hot targets over ``axis``; ``from_logits=True`` for raw
-    scores."""
+    """Categorical cross-entropy for one-hot (or soft) targets, reduced over the samples.
+
+    Formula: see :func:`categorical_crossentropy`, then ``reduction`` over samples.
+
+    Args:
+        from_logits (bool, default False): ``y_pred`` holds raw scores (more stable).
+        label_smoothing (float, default 0.0): s in [0, 1]; targets become
+            t (1 - s) + s / num_classes.
+        axis (int, default -1): the class axis.
+        reduction (str, default "sum_over_batch_size"): as for :class:`Loss`.
+        name (str or None, default None): None means ``"categorical_crossentropy"``.
+
+    Raises:
+        ValueError: if ``from_logits`` is not a bool or ``label_smoothing`` not in [0, 1].
+
+    Example:
+        >>> loss = losses.CategoricalCrossentropy()
+        >>> round(float(loss([[0., 1.]], [[0.25, 0.75]]).numpy()), 4)
+        0.2877
+    """
 
     def __init__(self, from_logits=False, label_smoothing=0.0, axis=-1,
                  reduction="sum_over_batch_size", name=None):
@@ -381,11 +621,26 @@ class CategoricalCrossentropy(Loss):
 
 @REGISTRY.register("sparse_categorical_crossentropy", "SparseCategoricalCrossentropy")
 class SparseCategoricalCrossentropy(Loss):
-    """Cross-entropy for integer labels; ``from_logits=True`` for raw scores.
+    """Categorical cross-entropy for integer labels, reduced over the samples.
 
-    ignore_class: a label value (e.g. -1 or 255 for "no label") whose samples contribute
-        nothing: their loss is 0 and ``"sum_over_batch_size"`` divides by the number of
-        the other samples only.
+    Formula: see :func:`sparse_categorical_crossentropy`, then ``reduction`` over samples.
+
+    Args:
+        from_logits (bool, default False): ``y_pred`` holds raw scores (more stable).
+        ignore_class (int or None, default None): a label value (e.g. -1 or 255 for "no
+            label") whose samples contribute nothing: their loss is 0 and
+            ``"sum_over_batch_size"`` divides by the number of the other samples only.
+        axis (int, default -1): the class axis.
+        reduction (str, default "sum_over_batch_size"): as for :class:`Loss`.
+        name (str or None, default None): None means ``"sparse_categorical_crossentropy"``.
+
+    Raises:
+        ValueError: if ``from_logits`` is not a bool or ``ignore_class`` not an int.
+
+    Example:
+        >>> loss = losses.SparseCategoricalCrossentropy(ignore_class=-1)
+        >>> round(float(loss([1, -1], [[0.25, 0.75], [0.5, 0.5]]).numpy()), 4)
+        0.2877
     """
 
     def __init__(self, from_logits=False, ignore_class=None, axis=-1,
@@ -438,6 +693,18 @@ def get(identifier):
     classes give an instance with default arguments; a plain function returning
     per-sample values is wrapped in :class:`LossFunctionWrapper`, so every result is
     called as ``loss(y_true, y_pred, sample_weight=None)`` and returns a scalar Tensor.
-    None -> None. Anything else: ValueError listing the valid names.
+
+    Args:
+        identifier (str, type, Loss, dict, callable or None): what to look up.
+
+    Returns:
+        Loss or None: None for None.
+
+    Raises:
+        ValueError: for anything else, listing the valid names.
+
+    Example:
+        >>> losses.get("mse")
+        <MeanSquaredError name='mean_squared_error'>
     """
     return REGISTRY.resolve(identifier, Loss, wrap_callable=LossFunctionWrapper)
