@@ -213,8 +213,9 @@ static void mg_sum_taps_##T(T *out, mg_isize npos, const T **src, const T **ker,
     const mg_isize CB = 64 / sizeof(T), cfull = C - C % CB;                                 \
     /* [a, b): positions where every tap is inside the row; [a, bfull) in blocks of 4 */    \
     mg_isize a = 0, b = npos, p;                                                            \
-    for (mg_isize t = 0; t < ntaps; t++) {                                                  \
-        mg_isize lo = mg_ceil_div(-off[t], step), hi = mg_ceil_div(n_in - off[t], step);    \
+    for (mg_isize t = 0; t < ntaps; t++) {     /* (no divisions at stride 1: once per row) */ \
+        mg_isize lo = step == 1 ? -off[t] : mg_ceil_div(-off[t], step);                     \
+        mg_isize hi = step == 1 ? n_in - off[t] : mg_ceil_div(n_in - off[t], step);         \
         if (lo > a) a = lo;                                                                 \
         if (hi < b) b = hi;                                                                 \
     }                                                                                       \
