@@ -155,8 +155,12 @@ cdef void _kernel_grad_row(floating* acc, const floating** xrows, const floating
                 continue
             for jw in range(g.KW):
                 off = jw * g.dw - g.pw
-                lo = _imax(p0, _ceil_div(-off, g.sw))
-                hi = _imin(_imin(g.OW, p0 + tile), _ceil_div(g.W - off, g.sw))
+                if g.sw == 1:           # (no integer divisions in the common case)
+                    lo = _imax(p0, -off)
+                    hi = _imin(_imin(g.OW, p0 + tile), g.W - off)
+                else:
+                    lo = _imax(p0, _ceil_div(-off, g.sw))
+                    hi = _imin(_imin(g.OW, p0 + tile), _ceil_div(g.W - off, g.sw))
                 _dot_positions(acc + (jh * g.KW + jw) * CM, xrows[jh], gyrow, lo, hi, g.sw, off, CM)
 
 
