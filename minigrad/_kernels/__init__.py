@@ -1,9 +1,9 @@
 """The convolution kernels, and the one switch between their two implementations.
 
-Two backend modules compute the same seven functions with the same signatures:
+Two backend modules compute the same eight functions with the same signatures:
 
 * :mod:`.cython_backend` (``"cython"``) — ``depthwise.pyx`` and ``pointwise.pyx``, compiled
-  (OpenMP loops and BLAS).
+  (OpenMP loops and register-blocked matrix products).
 * :mod:`.numpy_backend` (``"numpy"``) — ``depthwise_twin.py`` and ``pointwise_twin.py``, plain
   NumPy, written to be read.
 
@@ -36,6 +36,7 @@ Functions (all arrays channels_last, float32 or float64, one dtype per call)::
     pointwise_forward(x, w, bias) -> y
     pointwise_backward_input(grad_y, w) -> grad_x
     pointwise_backward_kernel(x, grad_y, with_bias) -> (grad_w, grad_bias or None)
+    pointwise_backward(x, grad_y, w, with_bias) -> (grad_x, grad_w, grad_bias or None)
 """
 import os
 import warnings

@@ -1,14 +1,15 @@
-"""The ``"cython"`` kernel backend: the six kernel functions compiled from ``depthwise.pyx``
-and ``pointwise.pyx`` (OpenMP loops and BLAS).
+"""The ``"cython"`` kernel backend: the eight kernel functions compiled from ``depthwise.pyx``
+and ``pointwise.pyx`` (OpenMP loops and register-blocked matrix products).
 
 Importing this module raises ``ImportError`` when the extensions are not built
 (``python setup.py build_ext --inplace`` or ``pip install -e .`` builds them).
 """
 from .depthwise import depthwise_backward, depthwise_backward_input, depthwise_backward_kernel, depthwise_forward
-from .pointwise import pointwise_backward_input, pointwise_backward_kernel, pointwise_forward
+from .pointwise import pointwise_backward, pointwise_backward_input, pointwise_backward_kernel, pointwise_forward
 
 NAME = "cython"
 
 __all__ = ["NAME", "depthwise_forward", "depthwise_backward_input", "depthwise_backward_kernel",
            "depthwise_backward",
-           "pointwise_forward", "pointwise_backward_input", "pointwise_backward_kernel"]
+           "pointwise_forward", "pointwise_backward_input", "pointwise_backward_kernel",
+           "pointwise_backward"]

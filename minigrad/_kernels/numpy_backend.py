@@ -1,13 +1,14 @@
-"""The ``"numpy"`` kernel backend: the six kernel functions from the readable NumPy twins.
+"""The ``"numpy"`` kernel backend: the eight kernel functions from the readable NumPy twins.
 
 ``depthwise_twin.py`` and ``pointwise_twin.py`` hold the code; this module only gathers the
-seven functions under the names every backend shares (see ``minigrad/_kernels/__init__.py``).
+eight functions under the names every backend shares (see ``minigrad/_kernels/__init__.py``).
 """
 from .depthwise_twin import depthwise_backward, depthwise_backward_input, depthwise_backward_kernel, depthwise_forward
-from .pointwise_twin import pointwise_backward_input, pointwise_backward_kernel, pointwise_forward
+from .pointwise_twin import pointwise_backward, pointwise_backward_input, pointwise_backward_kernel, pointwise_forward
 
 NAME = "numpy"
 
 __all__ = ["NAME", "depthwise_forward", "depthwise_backward_input", "depthwise_backward_kernel",
            "depthwise_backward",
-           "pointwise_forward", "pointwise_backward_input", "pointwise_backward_kernel"]
+           "pointwise_forward", "pointwise_backward_input", "pointwise_backward_kernel",
+           "pointwise_backward"]

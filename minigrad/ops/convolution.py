@@ -175,8 +175,8 @@ def separable_conv(x, depthwise_kernel, pointwise_kernel, strides=1, padding="va
     def gradient(grad_y, inputs, result):
         grad_y = to_channels_last(grad_y, cf).reshape(rows, F)
         if not isinstance(grad_y, Tensor):          # arrays: z from the forward pass
-            grad_pk, grad_bias = kernels.pointwise_backward_kernel(z, grad_y, bd is not None)
-            grad_z = kernels.pointwise_backward_input(grad_y, pkd).reshape((N,) + out + (C * M,))
+            grad_z, grad_pk, grad_bias = kernels.pointwise_backward(z, grad_y, pkd, bd is not None)
+            grad_z = grad_z.reshape((N,) + out + (C * M,))
             grad_x, grad_dk = kernels.depthwise_backward(grad_z, xd, dkd, *geometry)
         else:                                       # Tensors: z recomputed, recorded
             x, dk, w = to_channels_last(inputs[0], cf), inputs[1], inputs[2].reshape(C * M, F)
@@ -265,10 +265,9 @@ def conv(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=
         grad_bias = None
         for n, tap in enumerate(taps):
             index, x_rows = window(tap)
-            grad_kernel[tap], gb = kernels.pointwise_backward_kernel(x_rows, grad_y,
-                                                                     bd is not None and n == 0)
+            grad_rows, grad_kernel[tap], gb = kernels.pointwise_backward(
+                x_rows, grad_y, np.ascontiguousarray(kd[tap]), bd is not None and n == 0)
             grad_bias = gb if n == 0 else grad_bias
-            grad_rows = kernels.pointwise_backward_input(grad_y, np.ascontiguousarray(kd[tap]))
             grad_xpad[index] += grad_rows.reshape((N,) + out + (Cin,))
         crop = (slice(None),) + tuple(slice(b, b + L) for (b, _), L in zip(g.pads, xd.shape[1:1 + r]))
         grads = (g.from_channels_last(grad_xpad[crop]), grad_kernel)
