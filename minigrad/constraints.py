@@ -65,7 +65,10 @@ def _check_value(value, argument):
 
 
 class Constraint(Configurable):
-    """Base class: ``__call__(w)`` returns the projected weight as an ndarray."""
+    """Base class: ``__call__(w)`` returns the projected weight as an ndarray.
+
+    Subclasses implement ``__call__`` and ``get_config``; takes no arguments.
+    """
 
     def __call__(self, w):
         return _as_array(w)
@@ -92,7 +95,23 @@ class _NormConstraint(Constraint):
 
 @REGISTRY.register("max_norm", "MaxNorm")
 class MaxNorm(_NormConstraint):
-    """Rescale every slice along ``axis`` whose norm exceeds ``max_value``."""
+    """Rescale every slice along ``axis`` whose norm exceeds ``max_value``.
+
+    Formula:
+        w * clip(norms, 0, max_value) / (1e-7 + norms)
+
+    Args:
+        max_value (float, default 2): the largest norm kept, >= 0.
+        axis (int or list of int, default 0): the axes each norm is taken over (see the
+            module docstring for what 0 means on each kernel).
+
+    Returns (when called on a weight w):
+        ndarray: the projected weight, ``w``'s shape and dtype.
+
+    Example:
+        >>> constraints.MaxNorm(1.0)(np.array([[3.0], [4.0]])).round(4).tolist()
+        [[0.6], [0.8]]
+    """
 
     def __init__(self, max_value=2, axis=0):
         self.max_value = _check_value(max_value, "max_value")
@@ -111,7 +130,25 @@ class MaxNorm(_NormConstraint):
 @REGISTRY.register("min_max_norm", "MinMaxNorm")
 class MinMaxNorm(_NormConstraint):
     """Move every slice's norm into ``[min_value, max_value]``; ``rate`` in [0, 1] says
-    how far (1 = all the way, the default)."""
+    how far (1 = all the way, the default).
+
+    Formula:
+        w * (rate * clip(norms, min_value, max_value) + (1 - rate) * norms) / (1e-7 + norms)
+
+    Args:
+        min_value (float, default 0.0): the smallest norm kept, >= 0.
+        max_value (float, default 1.0): the largest norm kept, >= min_value.
+        rate (float, default 1.0): how far to move, in [0, 1].
+        axis (int or list of int, default 0): the axes each norm is taken over (see the
+            module docstring for what 0 means on each kernel).
+
+    Returns (when called on a weight w):
+        ndarray: the projected weight, ``w``'s shape and dtype.
+
+    Example:
+        >>> constraints.MinMaxNorm(1.0, 2.0)(np.array([[0.3], [0.4]])).round(4).tolist()
+        [[0.6], [0.8]]
+    """
 
     def __init__(self, min_value=0.0, max_value=1.0, rate=1.0, axis=0):
         self.min_value = _check_value(min_value, "min_value")
@@ -138,7 +175,22 @@ class MinMaxNorm(_NormConstraint):
 
 @REGISTRY.register("unit_norm", "UnitNorm")
 class UnitNorm(_NormConstraint):
-    """Scale every slice along ``axis`` to (almost exactly) unit norm."""
+    """Scale every slice along ``axis`` to (almost exactly) unit norm.
+
+    Formula:
+        w / (1e-7 + norms)
+
+    Args:
+        axis (int or list of int, default 0): the axes each norm is taken over (see the
+            module docstring for what 0 means on each kernel).
+
+    Returns (when called on a weight w):
+        ndarray: the projected weight, ``w``'s shape and dtype.
+
+    Example:
+        >>> constraints.UnitNorm()(np.array([[3.0], [4.0]])).round(4).tolist()
+        [[0.6], [0.8]]
+    """
 
     def __init__(self, axis=0):
         self.axis = _check_axis(axis)
@@ -153,7 +205,20 @@ class UnitNorm(_NormConstraint):
 
 @REGISTRY.register("non_neg", "NonNeg")
 class NonNeg(Constraint):
-    """Negative entries become 0 (NaN stays NaN)."""
+    """Negative entries become 0 (NaN stays NaN).
+
+    Formula:
+        max(w, 0)
+
+    Takes no arguments.
+
+    Returns (when called on a weight w):
+        ndarray: the projected weight, ``w``'s shape and dtype.
+
+    Example:
+        >>> constraints.NonNeg()(np.array([-1.0, 2.0])).tolist()
+        [0.0, 2.0]
+    """
 
     def __call__(self, w):
         w = _as_array(w)
@@ -175,5 +240,18 @@ def get(identifier):
     None -> None; a :class:`Constraint` or any callable passes through; a class is
     instantiated with its defaults; strings: ``max_norm``, ``min_max_norm``,
     ``non_neg``, ``unit_norm`` and the class names.
+
+    Args:
+        identifier (str, type, Constraint, dict, callable or None): what to look up.
+
+    Returns:
+        Constraint, callable or None
+
+    Raises:
+        ValueError: for anything else, listing the valid names.
+
+    Example:
+        >>> constraints.get("non_neg")
+        NonNeg()
     """
     return REGISTRY.resolve(identifier, Constraint)

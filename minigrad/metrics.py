@@ -48,7 +48,18 @@ def _match_shapes(y_true, y_pred, metric):
 
 
 class Metric(Configurable):
-    """Base class: keeps ``total`` (weighted sum) and ``count`` (sum of weights)."""
+    """Base class: keeps ``total`` (weighted sum) and ``count`` (sum of weights).
+
+    Subclasses give one value per sample in :meth:`values`; ``update_state(y_true, y_pred,
+    sample_weight=None)`` adds a batch, ``result()`` is ``total / count``, and calling the
+    metric does both.
+
+    Args:
+        name (str or None, default None): the key in ``history`` and the progress bar; None
+            uses the registered name (the class name if unregistered).
+        dtype (str or None, default None): accepted for Keras compatibility; results are
+            Python floats computed in float64.
+    """
 
     def __init__(self, name=None, dtype=None):
         self.name = name or REGISTRY.name_of(type(self)) or type(self).__name__
@@ -106,14 +117,44 @@ class Metric(Configurable):
 
 @REGISTRY.register("mean", "Mean")
 class Mean(Metric):
-    """The (weighted) mean of every value passed to ``update_state(values)``."""
+    """The (weighted) mean of every value passed to ``update_state(values)``.
+
+    Formula:
+        result = sum(w * v) / sum(w) over every value v passed so far (w = 1 by default)
+
+    Args:
+        name (str or None, default None): the key in ``history`` and the progress bar; None
+            uses the registered name (``"mean"``).
+        dtype (str or None, default None): accepted for Keras compatibility; results are
+            Python floats computed in float64.
+
+    Example:
+        >>> m = metrics.Mean()
+        >>> m([1.0, 2.0, 3.0])
+        2.0
+        >>> m.update_state([10.0], sample_weight=[3.0])
+        >>> m.result()
+        6.0
+    """
 
     def update_state(self, values, sample_weight=None):
         self._add(_array(values), sample_weight)
 
 
 class MeanMetricWrapper(Metric):
-    """The mean of ``fn(y_true, y_pred)``, a function giving one value per sample."""
+    """The mean of ``fn(y_true, y_pred)``, a function giving one value per sample.
+
+    Args:
+        fn (callable): ``fn(y_true, y_pred, **kwargs)`` -> one value per sample (a loss
+            function, for instance).
+        name (str or None, default None): None uses ``fn.__name__``.
+        dtype (str or None, default None): accepted for Keras compatibility.
+        **kwargs: passed to ``fn`` on every update.
+
+    Example:
+        >>> metrics.MeanMetricWrapper(losses.huber, delta=0.5)([[0.], [0.]], [[1.], [0.]])
+        0.1875
+    """
 
     def __init__(self, fn, name=None, dtype=None, **kwargs):
         self.fn, self.fn_kwargs = fn, kwargs
@@ -126,7 +167,21 @@ class MeanMetricWrapper(Metric):
 
 @REGISTRY.register("accuracy", "Accuracy")
 class Accuracy(Metric):
-    """How often ``y_pred`` equals ``y_true`` exactly."""
+    """How often ``y_pred`` equals ``y_true`` exactly.
+
+    Formula:
+        mean(y_pred == y_true), weighted over the samples
+
+    Args:
+        name (str or None, default None): the key in ``history`` and the progress bar; None
+            uses the registered name (``"accuracy"``).
+        dtype (str or None, default None): accepted for Keras compatibility; results are
+            Python floats computed in float64.
+
+    Example:
+        >>> metrics.Accuracy()([[1], [2]], [[1], [3]])
+        0.5
+    """
 
     def values(self, y_true, y_pred):
         y_true = _match_shapes(y_true, y_pred, self.name)
@@ -136,7 +191,22 @@ class Accuracy(Metric):
 @REGISTRY.register("binary_accuracy", "BinaryAccuracy")
 class BinaryAccuracy(Metric):
     """How often ``y_pred > threshold`` matches the 0/1 ``y_true`` (mean over the last
-    axis per sample)."""
+    axis per sample).
+
+    Formula:
+        mean((y_pred > threshold) == y_true) over the last axis, then over samples
+
+    Args:
+        name (str or None, default None): the key in ``history`` and the progress bar; None
+            uses the registered name (``"binary_accuracy"``).
+        dtype (str or None, default None): accepted for Keras compatibility; results are
+            Python floats computed in float64.
+        threshold (float, default 0.5): a prediction above it counts as 1.
+
+    Example:
+        >>> metrics.BinaryAccuracy()([[1.], [0.]], [[0.7], [0.6]])
+        0.5
+    """
 
     def __init__(self, name=None, dtype=None, threshold=0.5):
         if isinstance(threshold, bool) or not isinstance(threshold, numbers.Real):
@@ -156,7 +226,21 @@ class BinaryAccuracy(Metric):
 
 @REGISTRY.register("categorical_accuracy", "CategoricalAccuracy")
 class CategoricalAccuracy(Metric):
-    """How often the predicted class (argmax) is the one-hot target's class."""
+    """How often the predicted class (argmax) is the one-hot target's class.
+
+    Formula:
+        mean(argmax(y_pred) == argmax(y_true)), argmax over the last axis
+
+    Args:
+        name (str or None, default None): the key in ``history`` and the progress bar; None
+            uses the registered name (``"categorical_accuracy"``).
+        dtype (str or None, default None): accepted for Keras compatibility; results are
+            Python floats computed in float64.
+
+    Example:
+        >>> metrics.CategoricalAccuracy()([[0., 1.], [1., 0.]], [[0.2, 0.8], [0.3, 0.7]])
+        0.5
+    """
 
     def values(self, y_true, y_pred):
         y_true = _match_shapes(y_true, y_pred, self.name)
@@ -167,7 +251,24 @@ class CategoricalAccuracy(Metric):
 
 @REGISTRY.register("sparse_categorical_accuracy", "SparseCategoricalAccuracy")
 class SparseCategoricalAccuracy(Metric):
-    """How often the predicted class (argmax of y_pred) equals the integer label."""
+    """How often the predicted class (argmax of y_pred) equals the integer label.
+
+    Formula:
+        mean(argmax(y_pred) == y_true), argmax over the last axis
+
+    Args:
+        name (str or None, default None): the key in ``history`` and the progress bar; None
+            uses the registered name (``"sparse_categorical_accuracy"``).
+        dtype (str or None, default None): accepted for Keras compatibility; results are
+            Python floats computed in float64.
+
+    Example:
+        >>> m = metrics.SparseCategoricalAccuracy()
+        >>> m([1, 0], [[0.2, 0.8], [0.3, 0.7]])
+        0.5
+        >>> m([0], [[0.9, 0.1]])
+        0.6666666666666666
+    """
 
     def values(self, y_true, y_pred):
         if y_pred.ndim == 0:
@@ -184,7 +285,18 @@ class SparseCategoricalAccuracy(Metric):
 
 @REGISTRY.register("mean_squared_error", "MeanSquaredError", "mse", "MSE")
 class MeanSquaredError(Metric):
-    """Mean of (y_pred - y_true)^2 (over the last axis, then over samples)."""
+    """Mean of (y_pred - y_true)^2 (over the last axis, then over samples).
+
+    Args:
+        name (str or None, default None): the key in ``history`` and the progress bar; None
+            uses the registered name (``"mean_squared_error"``).
+        dtype (str or None, default None): accepted for Keras compatibility; results are
+            Python floats computed in float64.
+
+    Example:
+        >>> metrics.MeanSquaredError()([[0.], [1.]], [[1.], [3.]])
+        2.5
+    """
 
     def values(self, y_true, y_pred):
         y_true = _match_shapes(y_true, y_pred, self.name)
@@ -194,7 +306,18 @@ class MeanSquaredError(Metric):
 
 @REGISTRY.register("mean_absolute_error", "MeanAbsoluteError", "mae", "MAE")
 class MeanAbsoluteError(Metric):
-    """Mean of |y_pred - y_true| (over the last axis, then over samples)."""
+    """Mean of |y_pred - y_true| (over the last axis, then over samples).
+
+    Args:
+        name (str or None, default None): the key in ``history`` and the progress bar; None
+            uses the registered name (``"mean_absolute_error"``).
+        dtype (str or None, default None): accepted for Keras compatibility; results are
+            Python floats computed in float64.
+
+    Example:
+        >>> metrics.MeanAbsoluteError()([[0.], [1.]], [[1.], [3.]])
+        1.5
+    """
 
     def values(self, y_true, y_pred):
         y_true = _match_shapes(y_true, y_pred, self.name)
@@ -244,6 +367,21 @@ def get(identifier, loss=None):
     The metric keeps the name it was asked for (``"accuracy"``), so history keys match.
     A function ``fn(y_true, y_pred)`` becomes the mean of its per-sample values, and the
     loss function names (``"binary_crossentropy"`` ...) work the same way.
+
+    Args:
+        identifier (str, type, Metric, dict, callable or None): what to look up.
+        loss (str, Loss, callable or None, default None): the compiled loss, which decides
+            what ``"accuracy"`` means.
+
+    Returns:
+        Metric or None: None for None; an instance passes through.
+
+    Raises:
+        ValueError: for a name that is neither a metric nor a loss function.
+
+    Example:
+        >>> type(metrics.get("accuracy", loss="sparse_categorical_crossentropy")).__name__
+        'SparseCategoricalAccuracy'
     """
     if identifier is None:
         return None

@@ -36,7 +36,18 @@ REGISTRY = Registry("regularizer")
 
 
 def validate_coefficient(value, name):
-    """``value`` as a float; must be a finite number >= 0 (ints are fine)."""
+    """``value`` as a float; must be a finite number >= 0 (ints are fine).
+
+    Args:
+        value (int or float): the coefficient.
+        name (str): the argument's name, for the error message.
+
+    Returns:
+        float
+
+    Raises:
+        ValueError: for a negative, non-finite or non-numeric value (a bool included).
+    """
     if isinstance(value, bool) or not isinstance(value, numbers.Real) \
             or not math.isfinite(value) or value < 0:
         raise ValueError(f"Invalid value for argument {name}: expected a non-negative float. "
@@ -55,7 +66,10 @@ def _coefficient(value, x):
 
 
 class Regularizer(Configurable):
-    """Base class: ``__call__(x)`` returns a scalar Tensor penalty."""
+    """Base class: ``__call__(x)`` returns a scalar Tensor penalty.
+
+    Subclasses implement ``__call__`` and ``get_config``; takes no arguments.
+    """
 
     def __call__(self, x):
         raise NotImplementedError(f"{type(self).__name__} must implement __call__.")
@@ -64,7 +78,18 @@ class Regularizer(Configurable):
 
 @REGISTRY.register("l1", "L1")
 class L1(Regularizer):
-    """``l1 * sum(|x|)``."""
+    """``l1 * sum(|x|)``.
+
+    Args:
+        l1 (float, default 0.01): the coefficient, >= 0.
+
+    Returns (when called on a weight x):
+        Tensor: the scalar penalty, differentiable; ``layer.losses`` holds it.
+
+    Example:
+        >>> float(regularizers.L1(0.5)(mg.Tensor([1.0, -2.0])).numpy())
+        1.5
+    """
 
     def __init__(self, l1=0.01):
         self.l1 = validate_coefficient(0.01 if l1 is None else l1, "l1")
@@ -79,7 +104,18 @@ class L1(Regularizer):
 
 @REGISTRY.register("l2", "L2")
 class L2(Regularizer):
-    """``l2 * sum(x^2)``."""
+    """``l2 * sum(x^2)``.
+
+    Args:
+        l2 (float, default 0.01): the coefficient, >= 0.
+
+    Returns (when called on a weight x):
+        Tensor: the scalar penalty, differentiable; ``layer.losses`` holds it.
+
+    Example:
+        >>> float(regularizers.L2(0.5)(mg.Tensor([1.0, -2.0])).numpy())
+        2.5
+    """
 
     def __init__(self, l2=0.01):
         self.l2 = validate_coefficient(0.01 if l2 is None else l2, "l2")
@@ -97,6 +133,17 @@ class L1L2(Regularizer):
     """``l1 * sum(|x|) + l2 * sum(x^2)``; both default to 0 (no penalty).
 
     A term with coefficient 0 is skipped; with both 0 the penalty is a constant 0.
+
+    Args:
+        l1 (float, default 0.0): the coefficient of sum(|x|), >= 0.
+        l2 (float, default 0.0): the coefficient of sum(x^2), >= 0.
+
+    Returns (when called on a weight x):
+        Tensor: the scalar penalty, differentiable; ``layer.losses`` holds it.
+
+    Example:
+        >>> float(regularizers.L1L2(l1=1.0, l2=1.0)(mg.Tensor([1.0, -2.0])).numpy())
+        8.0
     """
 
     def __init__(self, l1=0.0, l2=0.0):
@@ -118,7 +165,15 @@ class L1L2(Regularizer):
 
 
 def l1_l2(l1=0.01, l2=0.01):
-    """``L1L2(l1, l2)`` with tf.keras's defaults 0.01 / 0.01 (the class defaults are 0)."""
+    """``L1L2(l1, l2)`` with tf.keras's defaults 0.01 / 0.01 (the class defaults are 0).
+
+    Args:
+        l1 (float, default 0.01): the coefficient of sum(|x|), >= 0.
+        l2 (float, default 0.01): the coefficient of sum(x^2), >= 0.
+
+    Returns:
+        L1L2
+    """
     return L1L2(l1=l1, l2=l2)
 
 
@@ -146,6 +201,18 @@ class OrthogonalRegularizer(Regularizer):
     written as ``factor * 0.5 * sum |P - diag P| / (n (n - 1) / 2)`` with ``P`` the
     Gram matrix of the normalised rows. Rank-2 only: a conv kernel raises ValueError
     when the penalty is computed (not at construction), as in Keras.
+
+    Args:
+        factor (float, default 0.01): the coefficient, >= 0.
+        mode (str, default "rows"): ``"rows"`` or ``"columns"``: which vectors should be
+            orthogonal.
+
+    Returns (when called on a weight x):
+        Tensor: the scalar penalty, differentiable; ``layer.losses`` holds it.
+
+    Example:
+        >>> float(regularizers.OrthogonalRegularizer(1.0)(mg.Tensor([[1.0, 0.0], [1.0, 0.0]])).numpy())
+        1.0
     """
 
     MODES = ("rows", "columns")
@@ -192,5 +259,18 @@ def get(identifier):
 
     None -> None; a :class:`Regularizer` or any callable passes through; a class is
     instantiated with its defaults; strings as listed in the module docstring.
+
+    Args:
+        identifier (str, type, Regularizer, dict, callable or None): what to look up.
+
+    Returns:
+        Regularizer, callable or None
+
+    Raises:
+        ValueError: for anything else, listing the valid names.
+
+    Example:
+        >>> regularizers.get("l2")
+        L2(l2=0.01)
     """
     return REGISTRY.resolve(identifier, Regularizer)

@@ -94,6 +94,19 @@ class use_kernels:
     ``use_kernels("numpy")`` switches from then on; ``with use_kernels("numpy"): ...`` switches
     for the block and restores the previous backend at its end (also on an exception).
     Exported as ``minigrad.ops.use_kernels``.
+
+    Args:
+        name (str): ``"cython"`` (the compiled kernels) or ``"numpy"`` (their twins).
+
+    Raises:
+        ValueError: for another name; ImportError for ``"cython"`` when the kernels are not
+            built (nothing changes then).
+
+    Example:
+        >>> with ops.use_kernels("numpy"):
+        ...     y = ops.depthwise_conv(np.ones((1, 4, 2)), np.ones((3, 2, 1)))
+        >>> y.shape
+        (1, 2, 2)
     """
 
     def __init__(self, name):

@@ -4,7 +4,17 @@ import math
 
 
 class Callback:
-    """Base class: every hook exists and does nothing."""
+    """Base class: every hook exists and does nothing; subclasses override the ones they need.
+
+    ``fit`` calls ``set_model``/``set_params`` first (``self.model``, ``self.params`` with
+    ``epochs``, ``steps``, ``verbose``), then the hooks: ``on_train_begin(logs)``,
+    ``on_epoch_begin(epoch, logs)``, ``on_train_batch_begin(batch, logs)``,
+    ``on_train_batch_gradients(batch, gradients, weights)``, ``on_train_batch_end(batch,
+    logs)``, ``on_epoch_end(epoch, logs)``, ``on_train_end(logs)`` (and the ``on_test_*`` /
+    ``on_predict_*`` hooks of ``evaluate`` and ``predict``). Setting
+    ``self.model.stop_training = True`` ends ``fit`` after the current batch or epoch.
+    Takes no arguments.
+    """
 
     def __init__(self):
         self.model = None
@@ -65,7 +75,17 @@ class Callback:
 
 
 class CallbackList:
-    """Several callbacks called as one, in the order given."""
+    """Several callbacks called as one, in the order given: ``cbs.on_epoch_end(3, logs)``
+    calls every callback's ``on_epoch_end(3, logs)``.
+
+    Args:
+        callbacks (list of Callback or None, default None): the callbacks.
+        model (Model or None, default None): given to each callback's ``set_model``.
+        params (dict or None, default None): given to each callback's ``set_params``.
+
+    Raises:
+        TypeError: if an item is not a :class:`Callback`.
+    """
 
     def __init__(self, callbacks=None, model=None, params=None):
         self.callbacks = []
@@ -96,7 +116,15 @@ class CallbackList:
 class History(Callback):
     """Records the logs of every epoch: ``history.history["loss"][epoch]``.
 
-    ``history.epoch`` lists the epoch indices that ran (they start at ``initial_epoch``).
+    ``fit`` adds one and returns it; ``history.epoch`` lists the epoch indices that ran
+    (they start at ``initial_epoch``). Takes no arguments.
+
+    Example:
+        >>> model = mg.Sequential([layers.Dense(1, input_shape=(2,))])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> history = model.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=2, verbose=0)
+        >>> history.epoch, sorted(history.history)
+        ([0, 1], ['loss'])
     """
 
     def __init__(self):
@@ -121,7 +149,14 @@ def _format_logs(logs):
 class ProgbarLogger(Callback):
     """Prints progress: a tqdm bar per epoch (``verbose=1``) or one line per epoch (2).
 
-    Without tqdm installed, ``verbose=1`` falls back to one line per epoch.
+    Without tqdm installed, ``verbose=1`` falls back to one line per epoch. ``fit(verbose=)``
+    adds one.
+
+    Args:
+        verbose (int, default 1): 1 a progress bar per epoch, 2 one line per epoch, 0
+            nothing.
+        file (file object or None, default None): where to write; None is stderr for the
+            bar, stdout for the lines.
     """
 
     def __init__(self, verbose=1, file=None):
@@ -163,7 +198,11 @@ class ProgbarLogger(Callback):
 
 
 class TerminateOnNaN(Callback):
-    """Stop training as soon as a batch's loss is NaN or infinite."""
+    """Stop training as soon as a batch's loss is NaN or infinite (it prints the batch).
+
+    Takes no arguments; :func:`minigrad.inspection.find_nonfinite` then tells where the
+    first non-finite value came from.
+    """
 
     def on_train_batch_end(self, batch, logs=None):
         loss = (logs or {}).get("loss")
@@ -180,6 +219,21 @@ class LambdaCallback(Callback):
     ``on_train_batch_begin(batch, logs)``, ``on_train_batch_end(batch, logs)``
     (and the ``on_test_*``/``on_predict_*`` hooks; ``on_batch_begin``/``on_batch_end``
     are Keras's aliases of the train-batch hooks).
+
+    Args:
+        **hooks: hook name -> function (or None, ignored).
+
+    Raises:
+        ValueError: for an unknown hook name. TypeError: for a hook that is not callable.
+
+    Example:
+        >>> model = mg.Sequential([layers.Dense(1, input_shape=(2,))])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> seen = []
+        >>> remember = callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(epoch))
+        >>> history = model.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=3, verbose=0, callbacks=[remember])
+        >>> seen
+        [0, 1, 2]
     """
 
     _ALIASES = {"on_batch_begin": "on_train_batch_begin", "on_batch_end": "on_train_batch_end"}

@@ -33,12 +33,16 @@ class GradientStats(Callback):
         stats.weight_gradient_history   # per weight path: {"dense/kernel": [...], ...}
         print(stats)             # a table: last and mean gradient norm, weight norm
 
-    every: record one step in ``every`` (1 = all of them).
+    Args:
+        every (int, default 1): record one step in ``every`` (1 = all of them).
 
     Inside ``fit`` the training step hands every step's gradients to the callbacks
     (:meth:`Callback.on_train_batch_gradients`, after the optimizer step). In a
     hand-written training loop call ``stats.record(grads, model.trainable_weights)`` after
     ``tape.gradient``. A weight without a gradient (not connected to the loss) counts as zero.
+
+    Raises:
+        ValueError: if ``every`` is not a positive integer.
     """
 
     def __init__(self, every=1):

@@ -43,6 +43,31 @@ class EarlyStopping(_MonitorMixin, Callback):
     its best epoch when it stops early. ``baseline``: an epoch only resets the patience
     count if it also beats this value. ``start_from_epoch``: epochs before it are not
     watched (a warm-up).
+
+    Args:
+        monitor (str, default "val_loss"): the logged value to watch (``"loss"``,
+            ``"val_accuracy"``, ...); a warning if the logs lack it.
+        min_delta (float, default 0): the smallest change that counts as improving.
+        patience (int, default 0): epochs without improvement before stopping (>= 0).
+        verbose (int, default 0): 1 prints the epoch it stops at.
+        mode (str, default "auto"): ``"min"`` (lower is better), ``"max"``, or ``"auto"``
+            (max for accuracies, AUC, precision, recall; min otherwise).
+        baseline (float or None, default None): a value to beat before the patience count
+            resets.
+        restore_best_weights (bool, default False): give the model its best epoch's
+            weights back when stopping.
+        start_from_epoch (int, default 0): epochs before it are not watched.
+
+    Raises:
+        ValueError: for a negative ``patience`` or an unknown ``mode``.
+
+    Example:
+        >>> model = mg.Sequential([layers.Dense(1, input_shape=(2,))])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> stop = callbacks.EarlyStopping(monitor="loss", patience=1)
+        >>> history = model.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=10, verbose=0, callbacks=[stop])
+        >>> history.epoch
+        [0, 1]
     """
 
     def __init__(self, monitor="val_loss", min_delta=0, patience=0, verbose=0, mode="auto",
@@ -103,11 +128,24 @@ class EarlyStopping(_MonitorMixin, Callback):
 class ModelCheckpoint(_MonitorMixin, Callback):
     """Save the model's weights (a minigrad ``.npz`` file) at the end of epochs.
 
-    filepath: may contain ``{epoch}`` (1-based) and any log key, with format specs:
-        ``"ckpt/w-{epoch:02d}-{val_loss:.3f}.npz"``. Directories are created.
-    save_best_only: only save when ``monitor`` improves (the file is overwritten
-        each time if ``filepath`` has no placeholders).
-    save_weights_only: must be True: minigrad saves weights, not whole models.
+    Args:
+        filepath (str or path): may contain ``{epoch}`` (1-based) and any log key, with
+            format specs: ``"ckpt/w-{epoch:02d}-{val_loss:.3f}.npz"``. Directories are
+            created.
+        monitor (str, default "val_loss"): the logged value to watch (``"loss"``,
+            ``"val_accuracy"``, ...); a warning if the logs lack it.
+        verbose (int, default 0): 1 prints each save.
+        save_best_only (bool, default False): only save when ``monitor`` improves (the
+            file is overwritten each time if ``filepath`` has no placeholders).
+        save_weights_only (bool, default True): must be True: minigrad saves weights, not
+            whole models.
+        mode (str, default "auto"): ``"min"`` (lower is better), ``"max"``, or ``"auto"``
+            (max for accuracies, AUC, precision, recall; min otherwise).
+        initial_value_threshold (float or None, default None): the value to beat before
+            the first save (with ``save_best_only``); None: any first value.
+
+    Raises:
+        ValueError: if ``save_weights_only`` is False or ``mode`` unknown.
     """
 
     def __init__(self, filepath, monitor="val_loss", verbose=0, save_best_only=False,
@@ -163,6 +201,23 @@ class LearningRateScheduler(Callback):
     as ``"learning_rate"`` (so it shows up in the History)::
 
         LearningRateScheduler(lambda epoch, lr: lr if epoch < 5 else 0.01)
+
+    Args:
+        schedule (callable): ``schedule(epoch, lr)`` or ``schedule(epoch)`` -> the new
+            rate, a finite float (epochs count from 0).
+        verbose (int, default 0): 1 prints each new rate.
+
+    Raises:
+        TypeError: if ``schedule`` is not callable; ValueError (during ``fit``) if it
+            returns something else than a finite number.
+
+    Example:
+        >>> model = mg.Sequential([layers.Dense(1, input_shape=(2,))])
+        >>> model.compile(optimizer="sgd", loss="mse")
+        >>> decay = callbacks.LearningRateScheduler(lambda epoch: 0.1 / (epoch + 1))
+        >>> history = model.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=3, verbose=0, callbacks=[decay])
+        >>> history.history["learning_rate"]
+        [0.1, 0.05, 0.03333333333333333]
     """
 
     def __init__(self, schedule, verbose=0):
@@ -203,6 +258,21 @@ class ReduceLROnPlateau(_MonitorMixin, Callback):
     goes into the epoch's logs as ``learning_rate``::
 
         ReduceLROnPlateau(monitor="val_loss", factor=0.5, patience=2)
+
+    Args:
+        monitor (str, default "val_loss"): the logged value to watch (``"loss"``,
+            ``"val_accuracy"``, ...); a warning if the logs lack it.
+        factor (float, default 0.1): the multiplier, in [0, 1).
+        patience (int, default 10): epochs without improvement before a reduction.
+        verbose (int, default 0): 1 prints each reduction.
+        mode (str, default "auto"): ``"min"`` (lower is better), ``"max"``, or ``"auto"``
+            (max for accuracies, AUC, precision, recall; min otherwise).
+        min_delta (float, default 0.0001): the smallest change that counts as improving.
+        cooldown (int, default 0): epochs to wait after a reduction before counting again.
+        min_lr (float, default 0.0): the rate never goes below it.
+
+    Raises:
+        ValueError: for an argument out of range (named in the message).
     """
 
     def __init__(self, monitor="val_loss", factor=0.1, patience=10, verbose=0, mode="auto",
@@ -261,8 +331,14 @@ class CSVLogger(Callback):
     """Write one CSV row per epoch: ``epoch`` then the logs' keys, sorted (and their
     ``val_`` twins, written ``NA`` until there is validation), as Keras's CSVLogger.
 
-    filename: the file; ``append=True`` adds to it (no second header) instead of
-    overwriting. separator: the column separator.
+    Args:
+        filename (str or path): the CSV file.
+        separator (str, default ","): the column separator, one character.
+        append (bool, default False): add to an existing file (no second header) instead
+            of overwriting it.
+
+    Raises:
+        TypeError: if ``filename`` is not a path; ValueError for a bad ``separator``.
     """
 
     def __init__(self, filename, separator=",", append=False):

@@ -103,6 +103,26 @@ def depthwise_conv(x, kernel, strides=1, padding="valid", data_format=None, dila
     -> (N, *out, C*M), with output channel ``c*M + m``::
 
         y[n, o, c*M+m] = sum_j kernel[j, c, m] * xpad[n, o*s + j*d, c]
+
+    Args:
+        x (Tensor or array-like): (N, *spatial, C), 1 or 2 spatial axes.
+        kernel (Tensor or array-like): (*k, C, M).
+        strides (int or tuple, default 1): s, the step of the window per spatial axis.
+        padding (str or tuple, default "valid"): "valid", "same", "causal" (1D only), or
+            explicit ``(before, after)`` pairs per spatial axis.
+        data_format (str or None, default None): "channels_last" or "channels_first"; None
+            means ``mg.config.image_data_format()``.
+        dilation_rate (int or tuple, default 1): d, the spacing of the window's taps.
+
+    Returns:
+        Tensor: (N, *out, C*M) (channels first for channels_first input).
+
+    Raises:
+        ValueError: for shapes or arguments that do not fit, naming the argument and value.
+
+    Example:
+        >>> ops.depthwise_conv(np.ones((1, 8, 8, 3)), np.ones((3, 3, 3, 2)), strides=2).shape
+        (1, 3, 3, 6)
     """
     op = "depthwise_conv"
     x, kernel = _checked(op, [("x", x), ("kernel", kernel)])
@@ -140,6 +160,28 @@ def separable_conv(x, depthwise_kernel, pointwise_kernel, strides=1, padding="va
 
     Strides, padding and dilation apply to the depthwise stage only. Both stages are one
     recorded op; ``z`` is kept for the backward pass.
+
+    Args:
+        x (Tensor or array-like): (N, *spatial, C).
+        depthwise_kernel (Tensor or array-like): (*k, C, M).
+        pointwise_kernel (Tensor or array-like): (1, [1,] C*M, F).
+        strides (int or tuple, default 1): s, the step of the window per spatial axis.
+        padding (str or tuple, default "valid"): "valid", "same", "causal" (1D only), or
+            explicit ``(before, after)`` pairs per spatial axis.
+        data_format (str or None, default None): "channels_last" or "channels_first"; None
+            means ``mg.config.image_data_format()``.
+        dilation_rate (int or tuple, default 1): d, the spacing of the window's taps.
+        bias (Tensor, array-like or None, default None): (F,).
+
+    Returns:
+        Tensor: (N, *out, F).
+
+    Raises:
+        ValueError: for shapes or arguments that do not fit, naming the argument and value.
+
+    Example:
+        >>> ops.separable_conv(np.ones((1, 8, 8, 3)), np.ones((3, 3, 3, 1)), np.ones((1, 1, 3, 5))).shape
+        (1, 6, 6, 5)
     """
     op = "separable_conv"
     x, dk, pk = _checked(op, [("x", x), ("depthwise_kernel", depthwise_kernel),
@@ -201,6 +243,27 @@ def conv(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=
     strided slice of ``xpad``; that slice (flattened to rows) times ``kernel[j]`` is one
     matrix product, and the output is their sum over taps. A 1-wide kernel with stride 1
     and no padding is a single pointwise product on the input itself.
+
+    Args:
+        x (Tensor or array-like): (N, *spatial, Cin).
+        kernel (Tensor or array-like): (*k, Cin, F).
+        strides (int or tuple, default 1): s, the step of the window per spatial axis.
+        padding (str or tuple, default "valid"): "valid", "same", "causal" (1D only), or
+            explicit ``(before, after)`` pairs per spatial axis.
+        data_format (str or None, default None): "channels_last" or "channels_first"; None
+            means ``mg.config.image_data_format()``.
+        dilation_rate (int or tuple, default 1): d, the spacing of the window's taps.
+        bias (Tensor, array-like or None, default None): (F,).
+
+    Returns:
+        Tensor: (N, *out, F).
+
+    Raises:
+        ValueError: for shapes or arguments that do not fit, naming the argument and value.
+
+    Example:
+        >>> ops.conv(np.ones((1, 5, 2)), np.ones((3, 2, 4)), padding="same").shape
+        (1, 5, 4)
     """
     op = "conv"
     x, kernel = _checked(op, [("x", x), ("kernel", kernel)])

@@ -126,6 +126,20 @@ def conv_padding(length, kernel_size, stride, dilation, padding):
       split ``(T // 2, T - T // 2)`` (the odd extra pad goes at the end)
     * ``"causal"`` -> (d*(k-1), 0): output t only sees inputs up to t*s
     * a ``(before, after)`` pair passes through.
+
+    Args:
+        length (int or None): L, the input length of the axis.
+        kernel_size (int): k.
+        stride (int): s.
+        dilation (int): d.
+        padding (str or tuple): "valid", "same", "causal" or a ``(before, after)`` pair.
+
+    Returns:
+        tuple: ``(before, after)``.
+
+    Example:
+        >>> ops.conv_padding(10, 3, 2, 1, "same")
+        (0, 1)
     """
     if isinstance(padding, str):
         mode = padding.lower()
@@ -147,7 +161,22 @@ def conv_padding(length, kernel_size, stride, dilation, padding):
 def conv_output_length(length, kernel_size, stride, dilation, padding):
     """Output length of one spatial axis (``None`` stays ``None``, for unknown lengths):
     ``(L + before + after - d*(k-1) - 1) // s + 1`` with the pads of :func:`conv_padding`;
-    ceil(L/s) for "same" and "causal". May be <= 0: the caller says whose arguments those are."""
+    ceil(L/s) for "same" and "causal". May be <= 0: the caller says whose arguments those are.
+
+    Args:
+        length (int or None): L, the input length of the axis.
+        kernel_size (int): k.
+        stride (int): s.
+        dilation (int): d.
+        padding (str or tuple): "valid", "same", "causal" or a ``(before, after)`` pair.
+
+    Returns:
+        int or None: the output length (None for an unknown ``length``).
+
+    Example:
+        >>> ops.conv_output_length(10, 3, 2, 1, "valid")
+        4
+    """
     if length is None:
         return None
     before, after = conv_padding(length, kernel_size, stride, dilation, padding)

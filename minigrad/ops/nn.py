@@ -23,7 +23,18 @@ _SELU_SCALE = 1.0507009873554804934193349852946
 
 
 def relu(x):
-    """max(x, 0). d/dx = 1 where x > 0, else 0."""
+    """max(x, 0). d/dx = 1 where x > 0, else 0.
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape and dtype, recorded on any active tape.
+
+    Example:
+        >>> ops.relu(np.array([-1.0, 2.0])).numpy().tolist()
+        [0.0, 2.0]
+    """
     x = as_tensor(x)
     xd = x.data
     return record("relu", (x,), np.maximum(xd, 0),
@@ -31,7 +42,14 @@ def relu(x):
 
 
 def relu6(x):
-    """min(max(x, 0), 6). d/dx = 1 on (0, 6), else 0."""
+    """min(max(x, 0), 6). d/dx = 1 on (0, 6), else 0.
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape and dtype, recorded on any active tape.
+    """
     x = as_tensor(x)
     xd = x.data
     out = np.clip(xd, 0, 6).astype(xd.dtype, copy=False)
@@ -40,7 +58,15 @@ def relu6(x):
 
 
 def leaky_relu(x, negative_slope=0.2):
-    """x if x > 0 else negative_slope * x (Keras 3 default slope 0.2)."""
+    """x if x > 0 else negative_slope * x (Keras 3 default slope 0.2).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+        negative_slope (float, default 0.2): the slope for x <= 0.
+
+    Returns:
+        Tensor: ``x``'s shape and dtype, recorded on any active tape.
+    """
     x = as_tensor(x)
     xd = x.data
     slope = np.asarray(negative_slope, dtype=xd.dtype)
@@ -51,7 +77,18 @@ def leaky_relu(x, negative_slope=0.2):
 
 
 def sigmoid(x):
-    """1 / (1 + e^-x), computed without overflow. d/dx = s (1 - s)."""
+    """1 / (1 + e^-x), computed without overflow. d/dx = s (1 - s).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape and dtype, recorded on any active tape.
+
+    Example:
+        >>> ops.sigmoid(np.array([0.0])).numpy().tolist()
+        [0.5]
+    """
     x = as_tensor(x)
     out = special.expit(x.data)
     return record("sigmoid", (x,), out,
@@ -59,7 +96,14 @@ def sigmoid(x):
 
 
 def tanh(x):
-    """Hyperbolic tangent. d/dx = 1 - tanh^2."""
+    """Hyperbolic tangent. d/dx = 1 - tanh^2.
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape and dtype, recorded on any active tape.
+    """
     x = as_tensor(x)
     out = np.tanh(x.data)
     return record("tanh", (x,), out, gradient=lambda g, inputs, out: (g * (1 - out * out),))
@@ -70,7 +114,14 @@ _tanh = dual(np.tanh, tanh)
 
 
 def softplus(x):
-    """log(1 + e^x), stable for large |x|. d/dx = sigmoid(x)."""
+    """log(1 + e^x), stable for large |x|. d/dx = sigmoid(x).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape and dtype, recorded on any active tape.
+    """
     x = as_tensor(x)
     xd = x.data
     out = np.logaddexp(0, xd).astype(xd.dtype, copy=False)
@@ -79,7 +130,14 @@ def softplus(x):
 
 
 def softsign(x):
-    """x / (1 + |x|). d/dx = 1 / (1 + |x|)^2."""
+    """x / (1 + |x|). d/dx = 1 / (1 + |x|)^2.
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape and dtype, recorded on any active tape.
+    """
     x = as_tensor(x)
     xd = x.data
     denom = 1 + np.abs(xd)
@@ -91,7 +149,14 @@ def softsign(x):
 
 
 def swish(x):
-    """x * sigmoid(x) (also called silu). d/dx = s + x s (1 - s)."""
+    """x * sigmoid(x) (also called silu). d/dx = s + x s (1 - s).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape and dtype, recorded on any active tape.
+    """
     x = as_tensor(x)
     xd = x.data
     s = special.expit(xd)
@@ -107,7 +172,15 @@ silu = swish
 
 
 def elu(x, alpha=1.0):
-    """x if x > 0 else alpha (e^x - 1). d/dx = 1 or alpha e^x."""
+    """x if x > 0 else alpha (e^x - 1). d/dx = 1 or alpha e^x.
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+        alpha (float, default 1.0): the value e^x - 1 is scaled by for x <= 0.
+
+    Returns:
+        Tensor: ``x``'s shape and dtype, recorded on any active tape.
+    """
     x = as_tensor(x)
     xd = x.data
     positive = xd > 0
@@ -118,7 +191,14 @@ def elu(x, alpha=1.0):
 
 
 def selu(x):
-    """scale * elu(x, alpha) with the self-normalising constants of Klambauer et al."""
+    """scale * elu(x, alpha) with the self-normalising constants of Klambauer et al.
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape and dtype, recorded on any active tape.
+    """
     x = as_tensor(x)
     xd = x.data
     positive = xd > 0
@@ -130,7 +210,15 @@ def selu(x):
 
 
 def gelu(x, approximate=False):
-    """x * Phi(x), Phi the standard normal CDF (tanh approximation when ``approximate``)."""
+    """x * Phi(x), Phi the standard normal CDF (tanh approximation when ``approximate``).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+        approximate (bool, default False): use 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3))).
+
+    Returns:
+        Tensor: ``x``'s shape and dtype, recorded on any active tape.
+    """
     x = as_tensor(x)
     xd = x.data
     if approximate:
@@ -158,14 +246,28 @@ _erf = dual(special.erf, erf)
 
 
 def exponential(x):
-    """e^x as an activation. d/dx = e^x (the output itself)."""
+    """e^x as an activation. d/dx = e^x (the output itself).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape and dtype, recorded on any active tape.
+    """
     x = as_tensor(x)
     return record("exponential", (x,), np.exp(x.data),
                   gradient=lambda g, inputs, out: (g * out,))
 
 
 def hard_sigmoid(x):
-    """Piecewise-linear sigmoid: clip(x / 6 + 0.5, 0, 1) (Keras 3). d/dx = 1/6 inside."""
+    """Piecewise-linear sigmoid: clip(x / 6 + 0.5, 0, 1) (Keras 3). d/dx = 1/6 inside.
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape and dtype, recorded on any active tape.
+    """
     x = as_tensor(x)
     xd = x.data
     out = np.clip(xd / 6 + 0.5, 0, 1).astype(xd.dtype, copy=False)
@@ -177,6 +279,17 @@ def softmax(x, axis=-1):
     """e^x / sum(e^x) along ``axis`` (max subtracted first for stability).
 
     Backward: dx = s * (g - sum(g * s)), the Jacobian-vector product of softmax.
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+        axis (int, default -1): the axis the outputs sum to 1 over.
+
+    Returns:
+        Tensor: ``x``'s shape and dtype, recorded on any active tape.
+
+    Example:
+        >>> ops.softmax(np.array([[0.0, np.log(3.0)]])).numpy().round(4).tolist()
+        [[0.25, 0.75]]
     """
     x = as_tensor(x)
     shifted = x.data - np.max(x.data, axis=axis, keepdims=True)
@@ -189,7 +302,15 @@ def softmax(x, axis=-1):
 
 
 def log_softmax(x, axis=-1):
-    """x - logsumexp(x) along ``axis``. Backward: dx = g - softmax(x) * sum(g)."""
+    """x - logsumexp(x) along ``axis``. Backward: dx = g - softmax(x) * sum(g).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+        axis (int, default -1): the axis normalised over.
+
+    Returns:
+        Tensor: ``x``'s shape and dtype, recorded on any active tape.
+    """
     x = as_tensor(x)
     shifted = x.data - np.max(x.data, axis=axis, keepdims=True)
     out = shifted - np.log(np.exp(shifted).sum(axis=axis, keepdims=True))
@@ -200,7 +321,14 @@ def log_softmax(x, axis=-1):
 
 
 def mish(x):
-    """x * tanh(softplus(x))."""
+    """x * tanh(softplus(x)).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape and dtype, recorded on any active tape.
+    """
     x = as_tensor(x)
     xd = x.data
     out = (xd * np.tanh(np.logaddexp(0, xd))).astype(xd.dtype, copy=False)
@@ -213,7 +341,14 @@ def mish(x):
 
 
 def log_sigmoid(x):
-    """log(sigmoid(x)) = -softplus(-x). d/dx = sigmoid(-x)."""
+    """log(sigmoid(x)) = -softplus(-x). d/dx = sigmoid(-x).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape and dtype, recorded on any active tape.
+    """
     x = as_tensor(x)
     xd = x.data
     out = (-np.logaddexp(0, -xd)).astype(xd.dtype, copy=False)
@@ -235,6 +370,17 @@ def sparsemax(x, axis=-1):
     chosen so that the outputs sum to 1 (Martins & Astudillo, 2016).
     Backward: on the support S (outputs > 0), dx = g - mean_S(g); 0 elsewhere (a linear
     map of g with a constant support: its second derivative is 0).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+        axis (int, default -1): the axis the outputs sum to 1 over.
+
+    Returns:
+        Tensor: ``x``'s shape and dtype, recorded on any active tape.
+
+    Example:
+        >>> ops.sparsemax(np.array([[2.0, 0.5, -1.0]])).numpy().tolist()
+        [[1.0, 0.0, 0.0]]
     """
     x = as_tensor(x)
     xd = np.moveaxis(x.data, axis, -1)
@@ -259,6 +405,13 @@ def sigmoid_cross_entropy_with_logits(labels, logits):
     ``max(x, 0) - x t + log(1 + e^-|x|)``. Gradient w.r.t. x: ``sigmoid(x) - t``.
 
     labels: ndarray (a constant); logits: Tensor of the same shape.
+
+    Args:
+        labels (ndarray): the targets t in [0, 1], a constant.
+        logits (Tensor): the raw scores x, ``labels``'s shape.
+
+    Returns:
+        Tensor: the elementwise loss, ``logits``'s shape and dtype.
     """
     x = logits.data
     out = np.maximum(x, 0) - x * labels + np.log1p(np.exp(-np.abs(x)))
@@ -274,6 +427,21 @@ def dropout(x, rate, rng, noise_shape=None):
     rng: a ``numpy.random.Generator`` drawing the mask.
     noise_shape: shape of the random mask, broadcast against ``x`` (e.g. ``(N, 1, C)``
     drops whole channels of an (N, L, C) input).
+
+    Args:
+        x (Tensor or array-like): the input.
+        rate (float): the probability of zeroing an element, in [0, 1).
+        rng (numpy.random.Generator): draws the mask.
+        noise_shape (tuple or None, default None): the mask's shape, broadcast against ``x``;
+            None is ``x.shape``.
+
+    Returns:
+        Tensor: ``x``'s shape and dtype.
+
+    Example:
+        >>> y = ops.dropout(np.ones(1000), 0.5, np.random.default_rng(0))
+        >>> sorted(set(y.numpy().tolist()))
+        [0.0, 2.0]
     """
     x = as_tensor(x)
     shape = x.shape if noise_shape is None else noise_shape

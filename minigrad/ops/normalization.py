@@ -28,6 +28,26 @@ def batch_norm(x, mean, variance, gamma, beta, epsilon, axis, use_batch_stats):
     (the extra terms come from mu and var depending on x). Written with ops, so on
     Tensors (an enclosing tape recording) xhat and inv_std are recomputed from x and
     the gradient differentiates again.
+
+    Args:
+        x (Tensor): the input, any rank.
+        mean (ndarray or None): (C,) moving mean; ignored when ``use_batch_stats``.
+        variance (ndarray or None): (C,) moving variance; ignored when ``use_batch_stats``.
+        gamma (Tensor or None): (C,) scale; None means 1.
+        beta (Tensor or None): (C,) offset; None means 0.
+        epsilon (float): added to the variance before the square root.
+        axis (int): the feature axis.
+        use_batch_stats (bool): normalise with this batch's statistics (training) instead of
+            ``mean`` and ``variance``.
+
+    Returns:
+        tuple: ``(y, batch_mean, batch_variance)``: y a Tensor of ``x``'s shape, the
+        statistics ndarrays (C,).
+
+    Example:
+        >>> y, batch_mean, batch_variance = ops.batch_norm(mg.Tensor([[1.0], [3.0]]), None, None, None, None, 0.0, -1, True)
+        >>> y.numpy().tolist(), batch_mean.tolist(), batch_variance.tolist()
+        ([[-1.0], [1.0]], [2.0], [1.0])
     """
     xd = x.data
     axis = axis % xd.ndim

@@ -81,6 +81,23 @@ def pool(x, pool_size, strides, padding="valid", mode="max", data_format="channe
     mode: ``"max"`` (gradient goes to the first maximal element of each window; a NaN in
         a window is its maximum, as for ``np.max``) or
         ``"average"`` (gradient shared equally by the real inputs of each window).
+
+    Args:
+        x (Tensor or array-like): (N, *spatial, C) for channels_last, (N, C, *spatial) for
+            channels_first.
+        pool_size (tuple): k, one positive int per spatial axis.
+        strides (tuple): s, one positive int per spatial axis.
+        padding (str, default "valid"): "valid" (windows inside the input) or "same" (out =
+            ceil(L / s); windows may reach past the edges, where nothing is counted).
+        mode (str, default "max"): "max" or "average", as above.
+        data_format (str, default "channels_last"): or "channels_first".
+
+    Returns:
+        Tensor: (N, *out, C) (channels first for channels_first).
+
+    Example:
+        >>> ops.pool(np.arange(8.0).reshape(1, 8, 1), (2,), (2,)).numpy().ravel().tolist()
+        [1.0, 3.0, 5.0, 7.0]
     """
     x = as_tensor(x)
     channels_first = data_format == "channels_first"

@@ -35,18 +35,54 @@ __all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "Adagrad", "Adamax", 
 
 def serialize(optimizer):
     """An optimizer as a Keras-style dict: ``{"module", "class_name", "config",
-    "registered_name"}``."""
+    "registered_name"}``.
+
+    Args:
+        optimizer (Optimizer or None): the optimizer (its schedule included).
+
+    Returns:
+        dict or None: None for None.
+
+    Example:
+        >>> optimizers.serialize(optimizers.SGD(name="sgd"))["config"]["learning_rate"]
+        0.01
+    """
     return REGISTRY.serialize(optimizer)
 
 
 def deserialize(config):
-    """An optimizer rebuilt from :func:`serialize`'s dict."""
+    """An optimizer rebuilt from :func:`serialize`'s dict.
+
+    Args:
+        config (dict): what :func:`serialize` returned.
+
+    Returns:
+        Optimizer: a new one, with no slots yet (``iterations`` 0).
+
+    Raises:
+        ValueError: if ``config`` is not such a dict or names no known optimizer.
+    """
     return REGISTRY.deserialize(config)
 
 
 def get(identifier):
     """An optimizer from a name (``"sgd"``, ``"adam"``, ...), class, instance or config
-    dict."""
+    dict: what ``compile(optimizer="adam")`` calls.
+
+    Args:
+        identifier (str, type, Optimizer or dict): a name or class gives one with its
+            defaults; an instance passes through; a dict is deserialized.
+
+    Returns:
+        Optimizer
+
+    Raises:
+        ValueError: for anything else, listing the valid names.
+
+    Example:
+        >>> type(optimizers.get("adam")).__name__
+        'Adam'
+    """
     if isinstance(identifier, Optimizer):
         return identifier
     if isinstance(identifier, str):

@@ -23,6 +23,35 @@ class Adam(Optimizer):
 
     (epsilon is added to sqrt(v) after the bias correction is folded into alpha, as in
     Keras 3, not to sqrt(v_hat) as in the paper.)
+
+    Args:
+        learning_rate (float, schedule or callable, default 0.001): the step size: a number
+            >= 0, a :mod:`~minigrad.optimizers.schedules` object, or ``f(step)``.
+        beta_1 (float, default 0.9): decay of the gradient's moving average, in [0, 1).
+        beta_2 (float, default 0.999): decay of the squared gradient's average, in [0, 1).
+        epsilon (float, default 1e-07): added to sqrt(v), > 0.
+        amsgrad (bool, default False): divide by the largest v seen so far.
+        weight_decay (float or None, default None): decoupled weight decay,
+            ``w <- w (1 - weight_decay lr)`` before the update; None is off.
+        clipnorm (float or None, default None): rescale each gradient whose norm is larger.
+        clipvalue (float or None, default None): clip every gradient element to [-v, v].
+        global_clipnorm (float or None, default None): rescale all gradients together
+            when their joint norm is larger (at most one of the three clips).
+        name (str or None, default None): None gives a unique name (``"sgd"``, ``"sgd_1"``).
+        **kwargs: ``decay=`` is accepted and ignored, with a warning; anything else
+            raises ValueError.
+
+    Raises:
+        ValueError: for an argument out of range (named in the message), or more than one
+            of the clips.
+
+    Example:
+        >>> w = mg.Variable(np.array([1.0, 2.0]))
+        >>> opt = optimizers.Adam(learning_rate=0.5)
+        >>> opt.apply([np.array([1.0, -1.0])], [w])
+        1
+        >>> w.numpy().round(4).tolist()
+        [0.5, 2.5]
     """
 
     default_name = "adam"
@@ -59,7 +88,36 @@ class Adam(Optimizer):
 @REGISTRY.register("adamw", "AdamW")
 class AdamW(Adam):
     """Adam with decoupled weight decay switched on (default 0.004): before Adam's update,
-    ``w <- w (1 - weight_decay lr)`` (the shared step in :mod:`.base`)."""
+    ``w <- w (1 - weight_decay lr)`` (the shared step in :mod:`.base`).
+
+    Args:
+        learning_rate (float, schedule or callable, default 0.001): the step size: a number
+            >= 0, a :mod:`~minigrad.optimizers.schedules` object, or ``f(step)``.
+        weight_decay (float, default 0.004): the decay rate (None is refused: use Adam).
+        beta_1 (float, default 0.9): decay of the gradient's moving average, in [0, 1).
+        beta_2 (float, default 0.999): decay of the squared gradient's average, in [0, 1).
+        epsilon (float, default 1e-07): added to sqrt(v), > 0.
+        amsgrad (bool, default False): divide by the largest v seen so far.
+        clipnorm (float or None, default None): rescale each gradient whose norm is larger.
+        clipvalue (float or None, default None): clip every gradient element to [-v, v].
+        global_clipnorm (float or None, default None): rescale all gradients together
+            when their joint norm is larger (at most one of the three clips).
+        name (str or None, default None): None gives a unique name (``"sgd"``, ``"sgd_1"``).
+        **kwargs: ``decay=`` is accepted and ignored, with a warning; anything else
+            raises ValueError.
+
+    Raises:
+        ValueError: for an argument out of range (named in the message), or more than one
+            of the clips.
+
+    Example:
+        >>> w = mg.Variable(np.array([1.0, 2.0]))
+        >>> opt = optimizers.AdamW(learning_rate=0.5)
+        >>> opt.apply([np.array([1.0, -1.0])], [w])
+        1
+        >>> w.numpy().round(4).tolist()
+        [0.498, 2.496]
+    """
 
     default_name = "adamw"
 

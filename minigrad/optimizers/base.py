@@ -96,7 +96,22 @@ def _label(variable, position):
 
 # ------------------------------------------------------------------------ clipping
 def clip_by_norm(grad, clipnorm):
-    """``grad * clipnorm / max(||grad||, clipnorm)``: rescaled only if its norm is larger."""
+    """Rescale one gradient whose norm is larger than ``clipnorm`` down to ``clipnorm``.
+
+    Formula:
+        grad * clipnorm / max(||grad||, clipnorm)
+
+    Args:
+        grad (ndarray): the gradient.
+        clipnorm (float): the largest norm let through, > 0.
+
+    Returns:
+        ndarray: the rescaled gradient, ``grad``'s dtype.
+
+    Example:
+        >>> optimizers.clip_by_norm(np.array([3.0, 4.0]), 1.0).round(4).tolist()
+        [0.6, 0.8]
+    """
     norm = np.sqrt(np.sum(np.square(grad, dtype=np.float64)))
     return grad * grad.dtype.type(clipnorm / max(norm, clipnorm))
 
@@ -104,7 +119,20 @@ def clip_by_norm(grad, clipnorm):
 def clip_by_global_norm(grads, clipnorm):
     """Rescale all gradients together so their joint norm G is at most ``clipnorm``.
 
-    G = sqrt(sum of every ||g_i||^2). A non-finite G gives NaN gradients (as Keras).
+    Formula:
+        g_i * clipnorm / max(G, clipnorm),   G = sqrt(sum of every ||g_i||^2)
+        (a non-finite G gives NaN gradients, as in Keras)
+
+    Args:
+        grads (list of ndarray): the gradients.
+        clipnorm (float): the largest joint norm let through, > 0.
+
+    Returns:
+        list of ndarray: the rescaled gradients.
+
+    Example:
+        >>> [g.tolist() for g in optimizers.clip_by_global_norm([np.array([3.0]), np.array([4.0])], 1.0)]
+        [[0.6000000000000001], [0.8]]
     """
     total = math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads))
     scale = clipnorm / max(total, clipnorm) if math.isfinite(total) else math.nan
@@ -112,7 +140,19 @@ def clip_by_global_norm(grads, clipnorm):
 
 
 def clip_by_value(grad, clipvalue):
-    """Every element clipped to ``[-clipvalue, clipvalue]``."""
+    """Clip every element of a gradient to ``[-clipvalue, clipvalue]``.
+
+    Args:
+        grad (ndarray): the gradient.
+        clipvalue (float): the largest magnitude let through, >= 0.
+
+    Returns:
+        ndarray: the clipped gradient, ``grad``'s dtype.
+
+    Example:
+        >>> optimizers.clip_by_value(np.array([-3.0, 0.5, 2.0]), 1.0).tolist()
+        [-1.0, 0.5, 1.0]
+    """
     return np.clip(grad, grad.dtype.type(-clipvalue), grad.dtype.type(clipvalue))
 
 
@@ -150,10 +190,23 @@ class Optimizer:
     the step counter, the slots. Subclasses set ``default_name``, list their slots in
     :meth:`slot_specs` and implement :meth:`update_step`.
 
-    learning_rate: a number >= 0, a schedule from :mod:`minigrad.optimizers.schedules`,
-        or a callable ``f(step) -> number`` (or ``f() -> number``).
-    weight_decay: decoupled decay rate (None: off). See :meth:`exclude_from_weight_decay`.
-    clipnorm, clipvalue, global_clipnorm: at most one may be given; None or 0 is off.
+    Args:
+        learning_rate (float, schedule or callable): a number >= 0, a schedule from
+            :mod:`minigrad.optimizers.schedules`, or a callable ``f(step) -> number`` (or
+            ``f() -> number``).
+        weight_decay (float or None, default None): decoupled decay rate (None: off). See
+            :meth:`exclude_from_weight_decay`.
+        clipnorm (float or None, default None): rescale each gradient whose norm is larger.
+        clipvalue (float or None, default None): clip every gradient element to [-v, v].
+        global_clipnorm (float or None, default None): rescale all gradients together
+            when their joint norm is larger. At most one of the three clips; None or 0 is
+            off.
+        name (str or None, default None): None gives a unique ``default_name``.
+        **kwargs: ``decay=`` is accepted and ignored, with a warning; anything else
+            raises ValueError.
+    Raises:
+        ValueError: for an argument out of range (named in the message), or more than one
+            of the clips.
     """
 
     default_name = "optimizer"

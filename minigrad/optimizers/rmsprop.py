@@ -16,6 +16,36 @@ class RMSprop(Optimizer):
                     lr g / sqrt(v - a^2 + epsilon)        centered
         w <- w - increment                                momentum 0
         m <- momentum m + increment; w <- w - m           momentum > 0
+
+    Args:
+        learning_rate (float, schedule or callable, default 0.001): the step size: a number
+            >= 0, a :mod:`~minigrad.optimizers.schedules` object, or ``f(step)``.
+        rho (float, default 0.9): decay of the squared gradient's average, in [0, 1].
+        momentum (float, default 0.0): in [0, 1]; 0 is off.
+        epsilon (float, default 1e-07): added under the square root, > 0.
+        centered (bool, default False): divide by an estimate of the variance instead of
+            the second moment.
+        weight_decay (float or None, default None): decoupled weight decay,
+            ``w <- w (1 - weight_decay lr)`` before the update; None is off.
+        clipnorm (float or None, default None): rescale each gradient whose norm is larger.
+        clipvalue (float or None, default None): clip every gradient element to [-v, v].
+        global_clipnorm (float or None, default None): rescale all gradients together
+            when their joint norm is larger (at most one of the three clips).
+        name (str or None, default None): None gives a unique name (``"sgd"``, ``"sgd_1"``).
+        **kwargs: ``decay=`` is accepted and ignored, with a warning; anything else
+            raises ValueError.
+
+    Raises:
+        ValueError: for an argument out of range (named in the message), or more than one
+            of the clips.
+
+    Example:
+        >>> w = mg.Variable(np.array([1.0, 2.0]))
+        >>> opt = optimizers.RMSprop(learning_rate=0.5)
+        >>> opt.apply([np.array([1.0, -1.0])], [w])
+        1
+        >>> w.numpy().round(4).tolist()
+        [-0.5811, 3.5811]
     """
 
     default_name = "rmsprop"

@@ -12,6 +12,33 @@ class SGD(Optimizer):
                       w <- w + mu m - lr g     nesterov (with the new m)
 
     The shared step (clipping, weight decay, constraints) is in :mod:`.base`.
+
+    Args:
+        learning_rate (float, schedule or callable, default 0.01): the step size: a number
+            >= 0, a :mod:`~minigrad.optimizers.schedules` object, or ``f(step)``.
+        momentum (float, default 0.0): mu in [0, 1]; 0 is plain gradient descent.
+        nesterov (bool, default False): Nesterov's momentum (the look-ahead form).
+        weight_decay (float or None, default None): decoupled weight decay,
+            ``w <- w (1 - weight_decay lr)`` before the update; None is off.
+        clipnorm (float or None, default None): rescale each gradient whose norm is larger.
+        clipvalue (float or None, default None): clip every gradient element to [-v, v].
+        global_clipnorm (float or None, default None): rescale all gradients together
+            when their joint norm is larger (at most one of the three clips).
+        name (str or None, default None): None gives a unique name (``"sgd"``, ``"sgd_1"``).
+        **kwargs: ``decay=`` is accepted and ignored, with a warning; anything else
+            raises ValueError.
+
+    Raises:
+        ValueError: for an argument out of range (named in the message), or more than one
+            of the clips.
+
+    Example:
+        >>> w = mg.Variable(np.array([1.0, 2.0]))
+        >>> opt = optimizers.SGD(learning_rate=0.5)
+        >>> opt.apply([np.array([1.0, -1.0])], [w])
+        1
+        >>> w.numpy().round(4).tolist()
+        [0.5, 2.5]
     """
 
     default_name = "sgd"
