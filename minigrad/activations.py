@@ -47,7 +47,14 @@ def _check_non_negative(value, argument, function):
 # ------------------------------------------------------------------------ rectifiers
 @register("linear")
 def linear(x):
-    """The identity: f(x) = x (what ``activation=None`` means)."""
+    """The identity: f(x) = x (what ``activation=None`` means).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+    """
     return as_tensor(x)
 
 
@@ -58,6 +65,22 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
         f(x) = max_value                          if x >= max_value
              = x                                  if threshold < x < max_value
              = negative_slope * (x - threshold)   otherwise
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+        negative_slope (float, default 0.0): the slope below the threshold, >= 0.
+        max_value (float or None, default None): the ceiling, >= 0; None for none.
+        threshold (float, default 0.0): inputs at or below it are damped, >= 0.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+
+    Raises:
+        ValueError: for a negative ``negative_slope``, ``max_value`` or ``threshold``.
+
+    Example:
+        >>> activations.relu(np.array([-2.0, 1.0, 8.0]), max_value=6.0).numpy().tolist()
+        [0.0, 1.0, 6.0]
     """
     _check_non_negative(negative_slope, "negative_slope", "relu")
     _check_non_negative(threshold, "threshold", "relu")
@@ -81,31 +104,69 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
 
 @register("relu6")
 def relu6(x):
-    """min(max(x, 0), 6)."""
+    """min(max(x, 0), 6).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+    """
     return ops.relu6(x)
 
 
 @register("leaky_relu")
 def leaky_relu(x, negative_slope=0.2):
-    """x if x > 0 else negative_slope * x."""
+    """x if x > 0 else negative_slope * x.
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+        negative_slope (float, default 0.2): the slope for x <= 0.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+    """
     return ops.leaky_relu(x, negative_slope)
 
 
 @register("elu")
 def elu(x, alpha=1.0):
-    """x if x > 0 else alpha * (e^x - 1)."""
+    """x if x > 0 else alpha * (e^x - 1).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+        alpha (float, default 1.0): the scale of the negative part.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+    """
     return ops.elu(x, alpha)
 
 
 @register("selu")
 def selu(x):
-    """scale * elu(x, alpha), scale ~ 1.0507, alpha ~ 1.6733 (self-normalising)."""
+    """scale * elu(x, alpha), scale ~ 1.0507, alpha ~ 1.6733 (self-normalising).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+    """
     return ops.selu(x)
 
 
 @register("celu")
 def celu(x, alpha=1.0):
-    """x if x > 0 else alpha * (e^(x / alpha) - 1) (continuously differentiable elu)."""
+    """x if x > 0 else alpha * (e^(x / alpha) - 1) (continuously differentiable elu).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+        alpha (float, default 1.0): the scale of the negative part, > 0.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+    """
     if isinstance(alpha, bool) or not isinstance(alpha, numbers.Real) or alpha == 0:
         raise ValueError(f"celu: `alpha` must be a non-zero number. Received: alpha={alpha!r}")
     x = as_tensor(x)
@@ -116,66 +177,137 @@ def celu(x, alpha=1.0):
 
 @register("gelu")
 def gelu(x, approximate=False):
-    """x * Phi(x), Phi the standard normal CDF (tanh approximation if ``approximate``)."""
+    """x * Phi(x), Phi the standard normal CDF (tanh approximation if ``approximate``).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+        approximate (bool, default False): use the tanh approximation.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+    """
     return ops.gelu(x, approximate=approximate)
 
 
 # ------------------------------------------------------------------------ sigmoids
 @register("sigmoid")
 def sigmoid(x):
-    """Sigmoid, 1 / (1 + e^-x), elementwise: values in (0, 1)."""
+    """Sigmoid, 1 / (1 + e^-x), elementwise: values in (0, 1).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+    """
     return ops.sigmoid(x)
 
 
 @register("hard_sigmoid")
 def hard_sigmoid(x):
-    """clip(x / 6 + 1/2, 0, 1) = relu6(x + 3) / 6."""
+    """clip(x / 6 + 1/2, 0, 1) = relu6(x + 3) / 6.
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+    """
     return ops.hard_sigmoid(x)
 
 
 @register("sparse_sigmoid")
 def sparse_sigmoid(x):
-    """0 if x <= -1, 1 if x >= 1, (x + 1) / 2 in between."""
+    """0 if x <= -1, 1 if x >= 1, (x + 1) / 2 in between.
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+    """
     x = as_tensor(x)
     return ops.clip((x + _const(1, x)) * _const(0.5, x), _const(0, x), _const(1, x))
 
 
 @register("silu", "swish")
 def silu(x):
-    """x * sigmoid(x) (also called swish)."""
+    """x * sigmoid(x) (also called swish).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+    """
     return ops.silu(x)
 
 
 @register("hard_silu", "hard_swish")
 def hard_silu(x):
-    """x * hard_sigmoid(x)."""
+    """x * hard_sigmoid(x).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+    """
     x = as_tensor(x)
     return x * ops.hard_sigmoid(x)
 
 
 @register("log_sigmoid")
 def log_sigmoid(x):
-    """log(sigmoid(x)) = -softplus(-x)."""
+    """log(sigmoid(x)) = -softplus(-x).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+    """
     return ops.log_sigmoid(x)
 
 
 # ------------------------------------------------------------------------ tanh family
 @register("tanh")
 def tanh(x):
-    """Hyperbolic tangent."""
+    """Hyperbolic tangent.
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+    """
     return ops.tanh(x)
 
 
 @register("hard_tanh")
 def hard_tanh(x):
-    """clip(x, -1, 1)."""
+    """clip(x, -1, 1).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+    """
     x = as_tensor(x)
     return ops.clip(x, _const(-1, x), _const(1, x))
 
 
 @register("tanh_shrink")
 def tanh_shrink(x):
-    """x - tanh(x)."""
+    """x - tanh(x).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+    """
     x = as_tensor(x)
     return x - ops.tanh(x)
 
@@ -183,19 +315,41 @@ def tanh_shrink(x):
 # ------------------------------------------------------------------------ smooth relus
 @register("softplus")
 def softplus(x):
-    """log(1 + e^x)."""
+    """log(1 + e^x).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+    """
     return ops.softplus(x)
 
 
 @register("softsign")
 def softsign(x):
-    """Softsign, x / (1 + |x|), elementwise: values in (-1, 1)."""
+    """Softsign, x / (1 + |x|), elementwise: values in (-1, 1).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+    """
     return ops.softsign(x)
 
 
 @register("squareplus")
 def squareplus(x, b=4):
-    """(x + sqrt(x^2 + b)) / 2, a smooth relu (b >= 0 sets the curvature at 0)."""
+    """(x + sqrt(x^2 + b)) / 2, a smooth relu (b >= 0 sets the curvature at 0).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+        b (float, default 4): the curvature at 0, >= 0.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+    """
     _check_non_negative(b, "b", "squareplus")
     x = as_tensor(x)
     return (x + ops.sqrt(ops.square(x) + _const(b, x))) * _const(0.5, x)
@@ -203,7 +357,14 @@ def squareplus(x, b=4):
 
 @register("sparse_plus")
 def sparse_plus(x):
-    """0 if x <= -1, x if x >= 1, (x + 1)^2 / 4 in between."""
+    """0 if x <= -1, x if x >= 1, (x + 1)^2 / 4 in between.
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+    """
     x = as_tensor(x)
     middle = ops.square(x + _const(1, x)) * _const(0.25, x)
     upper = ops.where(x.data >= 1, x, middle)
@@ -212,27 +373,57 @@ def sparse_plus(x):
 
 @register("mish")
 def mish(x):
-    """x * tanh(softplus(x))."""
+    """x * tanh(softplus(x)).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+    """
     return ops.mish(x)
 
 
 @register("exponential")
 def exponential(x):
-    """Exponential, e^x, elementwise."""
+    """Exponential, e^x, elementwise.
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+    """
     return ops.exponential(x)
 
 
 # ------------------------------------------------------------------------ shrinkage
 @register("hard_shrink")
 def hard_shrink(x, threshold=0.5):
-    """x if |x| > threshold else 0."""
+    """x if |x| > threshold else 0.
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+        threshold (float, default 0.5): values with |x| <= threshold become 0.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+    """
     x = as_tensor(x)
     return ops.where(np.abs(x.data) > threshold, x, _const(0, x))
 
 
 @register("soft_shrink")
 def soft_shrink(x, threshold=0.5):
-    """x - threshold if x > threshold, x + threshold if x < -threshold, else 0."""
+    """x - threshold if x > threshold, x + threshold if x < -threshold, else 0.
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+        threshold (float, default 0.5): how far values move towards 0.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+    """
     x = as_tensor(x)
     t = _const(threshold, x)
     below = ops.where(x.data < -threshold, x + t, _const(0, x))
@@ -241,7 +432,20 @@ def soft_shrink(x, threshold=0.5):
 
 @register("threshold")
 def threshold(x, threshold, default_value):
-    """x if x > threshold else default_value (both arguments required, as in Keras)."""
+    """x if x > threshold else default_value (both arguments required, as in Keras).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+        threshold (float): values at or below it are replaced.
+        default_value (float): what they are replaced by.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+
+    Example:
+        >>> activations.threshold(np.array([0.5, 2.0]), 1.0, -1.0).numpy().tolist()
+        [-1.0, 2.0]
+    """
     x = as_tensor(x)
     return ops.where(x.data > threshold, x, _const(default_value, x))
 
@@ -249,19 +453,47 @@ def threshold(x, threshold, default_value):
 # ------------------------------------------------------------------------ normalisers
 @register("softmax")
 def softmax(x, axis=-1):
-    """e^x / sum(e^x) along ``axis``."""
+    """e^x / sum(e^x) along ``axis``.
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+        axis (int, default -1): the axis the outputs sum to 1 over.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+
+    Example:
+        >>> activations.get("softmax")(np.array([[0.0, 0.0]])).numpy().tolist()
+        [[0.5, 0.5]]
+    """
     return ops.softmax(x, axis=axis)
 
 
 @register("log_softmax")
 def log_softmax(x, axis=-1):
-    """x - log(sum(e^x)) along ``axis``."""
+    """x - log(sum(e^x)) along ``axis``.
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+        axis (int, default -1): the axis normalised over.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
+    """
     return ops.log_softmax(x, axis=axis)
 
 
 @register("glu")
 def glu(x, axis=-1):
-    """Gated linear unit: split ``x`` in halves a, b along ``axis``; a * sigmoid(b)."""
+    """Gated linear unit: split ``x`` in halves a, b along ``axis``; a * sigmoid(b).
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+        axis (int, default -1): the axis split in two halves (its size must be even).
+
+    Returns:
+        Tensor: ``x``'s shape with ``axis`` halved.
+    """
     x = as_tensor(x)
     size = x.shape[axis]
     if size % 2:
@@ -280,6 +512,13 @@ def sparsemax(x, axis=-1):
     Like softmax, but exact zeros for small inputs: ``max(x - tau, 0)`` with ``tau``
     chosen so that the outputs sum to 1 (Martins & Astudillo, 2016).
     Backward: on the support S (outputs > 0), dx = g - mean_S(g); 0 elsewhere.
+
+    Args:
+        x (Tensor or array-like): the input, any shape.
+        axis (int, default -1): the axis the outputs sum to 1 over.
+
+    Returns:
+        Tensor: ``x``'s shape, differentiable.
     """
     return ops.sparsemax(x, axis=axis)
 
@@ -291,6 +530,16 @@ def serialize(activation):
     Registered functions give their canonical name; other functions with the same
     ``__name__`` as a registered one (e.g. ``ops.relu``) give that name; any other
     named function gives its ``__name__``.
+
+    Args:
+        activation (callable or None): the function.
+
+    Returns:
+        str
+
+    Example:
+        >>> activations.serialize(activations.relu)
+        'relu'
     """
     if activation is None:
         return "linear"
@@ -305,12 +554,37 @@ def serialize(activation):
 
 
 def deserialize(name):
-    """The activation function named ``name`` (what :func:`serialize` wrote); as :func:`get`."""
+    """The activation function named ``name`` (what :func:`serialize` wrote); as :func:`get`.
+
+    Args:
+        name (str): a registered name.
+
+    Returns:
+        callable
+
+    Raises:
+        ValueError: for an unknown name, listing the valid ones.
+    """
     return get(name)
 
 
 def get(identifier):
-    """An activation function from a name or a callable (None -> :func:`linear`)."""
+    """An activation function from a name or a callable (None -> :func:`linear`).
+
+    Args:
+        identifier (str, callable or None): a registered name (see the module docstring), any
+            function of a Tensor, or None.
+
+    Returns:
+        callable
+
+    Raises:
+        ValueError: for an unknown name, listing the valid ones.
+
+    Example:
+        >>> activations.get(None) is activations.linear
+        True
+    """
     if identifier is None:
         return linear
     if isinstance(identifier, str):

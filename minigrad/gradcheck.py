@@ -31,7 +31,13 @@ class GradcheckError(AssertionError):
 
 
 class InputReport:
-    """How one input's gradient compared: errors, the worst element and both values there."""
+    """How one input's gradient compared: errors, the worst element and both values there.
+
+    Args:
+        position (int): the input's index in ``inputs``.
+        analytic (ndarray): the tape's gradient.
+        numeric (ndarray): the finite-difference gradient.
+    """
 
     def __init__(self, position, analytic, numeric):
         self.position = position
@@ -57,7 +63,10 @@ class InputReport:
 
 
 class GradcheckReport(list):
-    """A list of :class:`InputReport`, one per input; printable."""
+    """A list of :class:`InputReport`, one per input; printable.
+
+    Built by :func:`gradcheck`; takes what ``list`` takes.
+    """
 
     def __str__(self):
         return "\n".join(repr(r) for r in self)
@@ -131,6 +140,30 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0, raise_exceptio
         switched to float64 for the check and restored afterwards.
     Returns a :class:`GradcheckReport`. Raises :class:`GradcheckError` naming the input,
     the worst index and both values when they disagree (unless ``raise_exception=False``).
+
+    Args:
+        fn (callable): called as ``fn(*tensors)``; returns a Tensor (any shape).
+        inputs (list or array-like): arrays, Tensors or Variables (or a single one). Arrays
+            and Tensors are copied to float64; Variables (layer weights ``fn`` closes over)
+            are switched to float64 for the check and restored afterwards.
+        eps (float, default 1e-06): the step of the central differences.
+        atol (float, default 1e-05): the absolute tolerance.
+        rtol (float, default 0.0001): the relative tolerance: an element passes when
+            |tape - numeric| <= atol + rtol |numeric|.
+        seed (int, default 0): seeds the random projection ``w`` of a non-scalar output.
+        raise_exception (bool, default True): raise on a mismatch instead of returning.
+
+    Returns:
+        GradcheckReport: one :class:`InputReport` per input.
+
+    Raises:
+        GradcheckError: naming the input, the worst index and both values, when they
+            disagree (unless ``raise_exception=False``).
+
+    Example:
+        >>> report = mg.gradcheck(lambda x: (x * x).sum(), [np.array([1.0, 2.0])])
+        >>> len(report), report[0].max_abs_error < 1e-6
+        (1, True)
     """
     single = not isinstance(inputs, (list, tuple))
     inputs = [inputs] if single else list(inputs)
@@ -152,6 +185,30 @@ def gradgradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-4, seed=0, raise_exce
     its tape gradient needs a tape recording another tape's gradient computation, and its
     finite differences need only first derivatives. A mismatch names the input perturbed,
     the worst index in it, and both values.
+
+    Args:
+        fn (callable): called as ``fn(*tensors)``; returns a Tensor (any shape).
+        inputs (list or array-like): arrays, Tensors or Variables (or a single one). Arrays
+            and Tensors are copied to float64; Variables (layer weights ``fn`` closes over)
+            are switched to float64 for the check and restored afterwards.
+        eps (float, default 1e-06): the step of the central differences.
+        atol (float, default 1e-05): the absolute tolerance.
+        rtol (float, default 0.0001): the relative tolerance: an element passes when
+            |tape - numeric| <= atol + rtol |numeric|.
+        seed (int, default 0): seeds the random projection ``w`` of a non-scalar output.
+        raise_exception (bool, default True): raise on a mismatch instead of returning.
+
+    Returns:
+        GradcheckReport: one :class:`InputReport` per input.
+
+    Raises:
+        GradcheckError: naming the input, the worst index and both values, when they
+            disagree (unless ``raise_exception=False``).
+
+    Example:
+        >>> report = mg.gradgradcheck(lambda x: (x * x * x).sum(), [np.array([1.0, 2.0])])
+        >>> report[0].max_abs_error < 1e-6
+        True
     """
     single = not isinstance(inputs, (list, tuple))
     inputs = [inputs] if single else list(inputs)
@@ -233,6 +290,21 @@ def hvp(f, x, v):
 
     f: a function of one Tensor returning a scalar Tensor. x, v: arrays or Tensors of
     the same shape (``x``'s dtype is kept; use float64 to compare with finite differences).
+
+    Args:
+        f (callable): a function of one Tensor returning a scalar Tensor.
+        x (Tensor or array-like): the point.
+        v (Tensor or array-like): the vector, ``x``'s shape.
+
+    Returns:
+        Tensor: ``H v``, ``x``'s shape.
+
+    Raises:
+        ValueError: if ``v``'s shape is not ``x``'s, or ``f`` does not return a scalar.
+
+    Example:
+        >>> mg.hvp(lambda x: (x ** 3).sum(), np.array([1.0, 2.0]), np.array([1.0, 0.0])).numpy().tolist()
+        [6.0, 0.0]
     """
     x = x if isinstance(x, Tensor) else Tensor(x)
     v = np.asarray(v.data if isinstance(v, Tensor) else v)
@@ -254,7 +326,19 @@ def hvp(f, x, v):
 def hessian(f, x):
     """The Hessian of a scalar function ``f`` at ``x`` (for small inputs), as a Tensor of
     shape ``x.shape + x.shape``: one :func:`hvp` per element of ``x`` (with the unit
-    vectors), i.e. N products for N elements."""
+    vectors), i.e. N products for N elements.
+
+    Args:
+        f (callable): a function of one Tensor returning a scalar Tensor.
+        x (Tensor or array-like): the point (small: N elements cost N products).
+
+    Returns:
+        Tensor: of shape ``x.shape + x.shape``.
+
+    Example:
+        >>> mg.hessian(lambda x: (x ** 3).sum(), np.array([1.0, 2.0])).numpy().tolist()
+        [[6.0, 0.0], [0.0, 12.0]]
+    """
     x = x if isinstance(x, Tensor) else Tensor(x)
     rows = []
     for i in range(x.size):

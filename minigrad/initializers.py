@@ -91,6 +91,18 @@ def compute_fans(shape, input_axes=None, output_axes=None):
     rank >= 3 ``(*k, in, out)``: receptive = prod(k); (in * receptive, out * receptive).
     ``input_axes`` / ``output_axes`` (ints or lists) override: the product of the sizes
     along those axes.
+
+    Args:
+        shape (tuple of int): the weight's shape.
+        input_axes (int, list or None, default None): axes whose sizes multiply to fan_in.
+        output_axes (int, list or None, default None): axes whose sizes multiply to fan_out.
+
+    Returns:
+        tuple: ``(fan_in, fan_out)`` as Python ints.
+
+    Example:
+        >>> initializers.compute_fans((3, 3, 8, 16))
+        (72, 144)
     """
     shape = tuple(int(d) for d in shape)
     if len(shape) == 0:
@@ -132,6 +144,8 @@ class Initializer(Configurable):
     """Base class: ``__call__(shape, dtype=None)`` returns an ndarray of that shape.
 
     ``dtype=None`` means ``mg.config.floatx()`` (float32 by default).
+
+    Subclasses implement ``__call__`` and ``get_config``; takes no arguments.
     """
 
     def __call__(self, shape, dtype=None):
@@ -140,7 +154,12 @@ class Initializer(Configurable):
 
 
 class RandomInitializer(Initializer):
-    """Base of the random initializers: owns the seed (see the module docstring)."""
+    """Base of the random initializers: owns the seed (see the module docstring).
+
+    Args:
+        seed (int or None, default None): an int gives the same values on every call; None
+            draws a seed from :mod:`minigrad.random` at construction (see the module docstring).
+    """
 
     def __init__(self, seed=None):
         if seed is not None:
@@ -167,7 +186,17 @@ class RandomInitializer(Initializer):
 # ------------------------------------------------------------------------------ constants
 @REGISTRY.register("zeros", "Zeros", "zero")
 class Zeros(Initializer):
-    """All zeros (the default bias initializer)."""
+    """All zeros (the default bias initializer).
+
+    Takes no arguments.
+
+    Returns (when called as ``init(shape, dtype=None)``):
+        ndarray: of ``shape``, in ``dtype`` (None: ``mg.config.floatx()``).
+
+    Example:
+        >>> initializers.Zeros()((2,), "float64").tolist()
+        [0.0, 0.0]
+    """
 
     def __call__(self, shape, dtype=None):
         return np.zeros(_standardize_shape(shape),
@@ -176,7 +205,13 @@ class Zeros(Initializer):
 
 @REGISTRY.register("ones", "Ones", "one")
 class Ones(Initializer):
-    """All ones (in the requested shape and dtype)."""
+    """All ones (in the requested shape and dtype).
+
+    Takes no arguments.
+
+    Returns (when called as ``init(shape, dtype=None)``):
+        ndarray: of ``shape``, in ``dtype`` (None: ``mg.config.floatx()``).
+    """
 
     def __call__(self, shape, dtype=None):
         return np.ones(_standardize_shape(shape),
@@ -188,6 +223,16 @@ class Constant(Initializer):
     """``value`` everywhere (a scalar, or an array that broadcasts to the shape).
 
     The string ``"constant"`` means ``Constant(0.0)`` (Keras raises there).
+
+    Args:
+        value (float or array-like, default 0.0): the value, broadcast to the shape.
+
+    Returns (when called as ``init(shape, dtype=None)``):
+        ndarray: of ``shape``, in ``dtype`` (None: ``mg.config.floatx()``).
+
+    Example:
+        >>> initializers.Constant(2.0)((2,)).tolist()
+        [2.0, 2.0]
     """
 
     def __init__(self, value=0.0):
@@ -216,6 +261,15 @@ class FixedValue(Initializer):
     """A given array, used as-is. ``initializers.get(ndarray)`` returns one.
 
     The shape asked for must equal the array's shape.
+
+    Args:
+        value (array-like): the array returned (a copy, in the requested dtype).
+
+    Returns (when called as ``init(shape, dtype=None)``):
+        ndarray: of ``shape``, in ``dtype`` (None: ``mg.config.floatx()``).
+
+    Raises (when called):
+        ValueError: if the shape asked for is not the array's shape.
     """
 
     def __init__(self, value):
@@ -238,7 +292,18 @@ class FixedValue(Initializer):
 
 @REGISTRY.register("identity", "Identity", "IdentityInitializer")
 class Identity(Initializer):
-    """``gain`` times the identity matrix (rank 2 only; rectangular is allowed)."""
+    """``gain`` times the identity matrix (rank 2 only; rectangular is allowed).
+
+    Args:
+        gain (float, default 1.0): the value on the diagonal.
+
+    Returns (when called as ``init(shape, dtype=None)``):
+        ndarray: of ``shape``, in ``dtype`` (None: ``mg.config.floatx()``).
+
+    Example:
+        >>> initializers.Identity()((2, 3)).tolist()
+        [[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]]
+    """
 
     def __init__(self, gain=1.0):
         self.gain = _check_number(gain, "gain")
@@ -258,7 +323,17 @@ class Identity(Initializer):
 # ------------------------------------------------------------------------------ random
 @REGISTRY.register("random_normal", "RandomNormal", "normal")
 class RandomNormal(RandomInitializer):
-    """N(mean, stddev^2)."""
+    """N(mean, stddev^2).
+
+    Args:
+        mean (float, default 0.0): the mean.
+        stddev (float, default 0.05): the standard deviation, >= 0.
+        seed (int or None, default None): an int gives the same values on every call; None
+            draws a seed from :mod:`minigrad.random` at construction (see the module docstring).
+
+    Returns (when called as ``init(shape, dtype=None)``):
+        ndarray: of ``shape``, in ``dtype`` (None: ``mg.config.floatx()``).
+    """
 
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
         self.mean = _check_number(mean, "mean")
@@ -274,7 +349,17 @@ class RandomNormal(RandomInitializer):
 
 @REGISTRY.register("random_uniform", "RandomUniform", "uniform")
 class RandomUniform(RandomInitializer):
-    """U(minval, maxval)."""
+    """U(minval, maxval).
+
+    Args:
+        minval (float, default -0.05): the lower bound.
+        maxval (float, default 0.05): the upper bound, >= minval.
+        seed (int or None, default None): an int gives the same values on every call; None
+            draws a seed from :mod:`minigrad.random` at construction (see the module docstring).
+
+    Returns (when called as ``init(shape, dtype=None)``):
+        ndarray: of ``shape``, in ``dtype`` (None: ``mg.config.floatx()``).
+    """
 
     def __init__(self, minval=-0.05, maxval=0.05, seed=None):
         self.minval = _check_number(minval, "minval")
@@ -296,6 +381,15 @@ class TruncatedNormal(RandomInitializer):
     """N(mean, stddev^2) restricted to mean +- 2 stddev (resampled, not clipped).
 
     ``stddev`` is the parameter before truncation; the realised std is 0.8796 stddev.
+
+    Args:
+        mean (float, default 0.0): the mean.
+        stddev (float, default 0.05): the standard deviation before truncation, >= 0.
+        seed (int or None, default None): an int gives the same values on every call; None
+            draws a seed from :mod:`minigrad.random` at construction (see the module docstring).
+
+    Returns (when called as ``init(shape, dtype=None)``):
+        ndarray: of ``shape``, in ``dtype`` (None: ``mg.config.floatx()``).
     """
 
     def __init__(self, mean=0.0, stddev=0.05, seed=None):
@@ -316,6 +410,20 @@ class VarianceScaling(RandomInitializer):
 
     mode: "fan_in", "fan_out" or "fan_avg". distribution: "truncated_normal" (also
     spelt "normal"), "untruncated_normal" or "uniform". See the module docstring.
+
+    Args:
+        scale (float, default 1.0): the variance's numerator, > 0.
+        mode (str, default "fan_in"): "fan_in", "fan_out" or "fan_avg".
+        distribution (str, default "truncated_normal"): "truncated_normal" (or "normal"),
+            "untruncated_normal" or "uniform".
+        seed (int or None, default None): an int gives the same values on every call; None
+            draws a seed from :mod:`minigrad.random` at construction (see the module docstring).
+        input_axes (int, list or None, default None): the axes whose product is fan_in
+            (overrides :func:`compute_fans`'s rule).
+        output_axes (int, list or None, default None): the axes whose product is fan_out.
+
+    Returns (when called as ``init(shape, dtype=None)``):
+        ndarray: of ``shape``, in ``dtype`` (None: ``mg.config.floatx()``).
     """
 
     MODES = ("fan_in", "fan_out", "fan_avg")
@@ -379,37 +487,107 @@ class _VarianceScalingPreset(VarianceScaling):
 
 @REGISTRY.register("glorot_uniform", "GlorotUniform")
 class GlorotUniform(_VarianceScalingPreset):
-    """U(-a, a), a = sqrt(6 / (fan_in + fan_out)). The default kernel initializer."""
+    """U(-a, a), a = sqrt(6 / (fan_in + fan_out)). The default kernel initializer.
+
+    Args:
+        seed (int or None, default None): an int gives the same values on every call; None
+            draws a seed from :mod:`minigrad.random` at construction (see the module docstring).
+        input_axes (int, list or None, default None): the axes whose product is fan_in
+            (overrides :func:`compute_fans`'s rule).
+        output_axes (int, list or None, default None): the axes whose product is fan_out.
+
+    Returns (when called as ``init(shape, dtype=None)``):
+        ndarray: of ``shape``, in ``dtype`` (None: ``mg.config.floatx()``).
+
+    Example:
+        >>> initializers.GlorotUniform(seed=0)((4, 8)).shape
+        (4, 8)
+    """
     _preset = (1.0, "fan_avg", "uniform")
 
 
 @REGISTRY.register("glorot_normal", "GlorotNormal")
 class GlorotNormal(_VarianceScalingPreset):
-    """Truncated normal with std sqrt(2 / (fan_in + fan_out))."""
+    """Truncated normal with std sqrt(2 / (fan_in + fan_out)).
+
+    Args:
+        seed (int or None, default None): an int gives the same values on every call; None
+            draws a seed from :mod:`minigrad.random` at construction (see the module docstring).
+        input_axes (int, list or None, default None): the axes whose product is fan_in
+            (overrides :func:`compute_fans`'s rule).
+        output_axes (int, list or None, default None): the axes whose product is fan_out.
+
+    Returns (when called as ``init(shape, dtype=None)``):
+        ndarray: of ``shape``, in ``dtype`` (None: ``mg.config.floatx()``).
+    """
     _preset = (1.0, "fan_avg", "truncated_normal")
 
 
 @REGISTRY.register("he_uniform", "HeUniform")
 class HeUniform(_VarianceScalingPreset):
-    """U(-a, a), a = sqrt(6 / fan_in)."""
+    """U(-a, a), a = sqrt(6 / fan_in).
+
+    Args:
+        seed (int or None, default None): an int gives the same values on every call; None
+            draws a seed from :mod:`minigrad.random` at construction (see the module docstring).
+        input_axes (int, list or None, default None): the axes whose product is fan_in
+            (overrides :func:`compute_fans`'s rule).
+        output_axes (int, list or None, default None): the axes whose product is fan_out.
+
+    Returns (when called as ``init(shape, dtype=None)``):
+        ndarray: of ``shape``, in ``dtype`` (None: ``mg.config.floatx()``).
+    """
     _preset = (2.0, "fan_in", "uniform")
 
 
 @REGISTRY.register("he_normal", "HeNormal")
 class HeNormal(_VarianceScalingPreset):
-    """Truncated normal with std sqrt(2 / fan_in)."""
+    """Truncated normal with std sqrt(2 / fan_in).
+
+    Args:
+        seed (int or None, default None): an int gives the same values on every call; None
+            draws a seed from :mod:`minigrad.random` at construction (see the module docstring).
+        input_axes (int, list or None, default None): the axes whose product is fan_in
+            (overrides :func:`compute_fans`'s rule).
+        output_axes (int, list or None, default None): the axes whose product is fan_out.
+
+    Returns (when called as ``init(shape, dtype=None)``):
+        ndarray: of ``shape``, in ``dtype`` (None: ``mg.config.floatx()``).
+    """
     _preset = (2.0, "fan_in", "truncated_normal")
 
 
 @REGISTRY.register("lecun_uniform", "LecunUniform")
 class LecunUniform(_VarianceScalingPreset):
-    """U(-a, a), a = sqrt(3 / fan_in)."""
+    """U(-a, a), a = sqrt(3 / fan_in).
+
+    Args:
+        seed (int or None, default None): an int gives the same values on every call; None
+            draws a seed from :mod:`minigrad.random` at construction (see the module docstring).
+        input_axes (int, list or None, default None): the axes whose product is fan_in
+            (overrides :func:`compute_fans`'s rule).
+        output_axes (int, list or None, default None): the axes whose product is fan_out.
+
+    Returns (when called as ``init(shape, dtype=None)``):
+        ndarray: of ``shape``, in ``dtype`` (None: ``mg.config.floatx()``).
+    """
     _preset = (1.0, "fan_in", "uniform")
 
 
 @REGISTRY.register("lecun_normal", "LecunNormal")
 class LecunNormal(_VarianceScalingPreset):
-    """Truncated normal with std sqrt(1 / fan_in)."""
+    """Truncated normal with std sqrt(1 / fan_in).
+
+    Args:
+        seed (int or None, default None): an int gives the same values on every call; None
+            draws a seed from :mod:`minigrad.random` at construction (see the module docstring).
+        input_axes (int, list or None, default None): the axes whose product is fan_in
+            (overrides :func:`compute_fans`'s rule).
+        output_axes (int, list or None, default None): the axes whose product is fan_out.
+
+    Returns (when called as ``init(shape, dtype=None)``):
+        ndarray: of ``shape``, in ``dtype`` (None: ``mg.config.floatx()``).
+    """
     _preset = (1.0, "fan_in", "truncated_normal")
 
 
@@ -421,6 +599,14 @@ class Orthogonal(RandomInitializer):
     orthonormal when it is tall, its rows when it is wide. Built from the QR
     decomposition of a Gaussian matrix, with Q's columns signed by diag(R) so the
     result is uniformly distributed.
+
+    Args:
+        gain (float, default 1.0): the factor the orthogonal matrix is multiplied by.
+        seed (int or None, default None): an int gives the same values on every call; None
+            draws a seed from :mod:`minigrad.random` at construction (see the module docstring).
+
+    Returns (when called as ``init(shape, dtype=None)``):
+        ndarray: of ``shape``, in ``dtype`` (None: ``mg.config.floatx()``).
     """
 
     def __init__(self, gain=1.0, seed=None):
@@ -460,6 +646,19 @@ def get(identifier):
     instantiated with its defaults; a string is looked up (class names, snake_case names,
     and the aliases ``normal``, ``uniform``, ``zero``, ``one``); an ndarray / Tensor
     becomes a :class:`FixedValue`. Anything else raises ValueError listing valid names.
+
+    Args:
+        identifier (str, type, Initializer, dict, ndarray, callable or None): what to look up.
+
+    Returns:
+        Initializer, callable or None
+
+    Raises:
+        ValueError: for anything else, listing the valid names.
+
+    Example:
+        >>> initializers.get("zeros")
+        Zeros()
     """
     if isinstance(identifier, (np.ndarray, Tensor)):
         return FixedValue(identifier)

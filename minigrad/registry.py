@@ -29,6 +29,8 @@ class Configurable:
 
     A subclass returns its constructor arguments from ``get_config``; ``from_config``
     calls the constructor with them, and ``repr`` shows them: ``L2(l2=0.01)``.
+
+    Takes no arguments (subclasses take their own).
     """
 
     def get_config(self):
@@ -46,7 +48,17 @@ class Configurable:
 
 
 class Registry:
-    """Names -> objects for one kind of thing (``kind`` is used in error messages)."""
+    """Names -> objects for one kind of thing (``kind`` is used in error messages).
+
+    Args:
+        kind (str): what the registry holds (``"initializer"``), for error messages.
+
+    Example:
+        >>> registry = Registry("shape")
+        >>> square = registry.register("square", "Square")(lambda x: x * x)
+        >>> registry.lookup("Square")(3), registry.name_of(square)
+        (9, 'square')
+    """
 
     def __init__(self, kind):
         self.kind = kind
@@ -55,7 +67,17 @@ class Registry:
 
     def register(self, *names):
         """Decorator: register a class or function under ``names`` (default: its
-        ``__name__``). The first name is the canonical one that :meth:`name_of` returns."""
+        ``__name__``). The first name is the canonical one that :meth:`name_of` returns.
+
+        Args:
+            *names: the names to register under; none means the object's ``__name__``.
+
+        Returns:
+            callable: the decorator, which returns the object unchanged.
+
+        Raises:
+            ValueError: (when decorating) if a name already stands for another object.
+        """
         def decorate(obj):
             for name in names or (obj.__name__,):
                 self.add(name, obj)
@@ -129,6 +151,17 @@ class Registry:
         A plain callable (a user function used as a regularizer, say) has no config: it
         is returned as-is, which every ``get`` accepts back, so ``from_config`` still
         round-trips in the same session (it is not JSON, though).
+
+        Args:
+            obj (object or None): an instance with ``get_config`` (an initializer, a loss...), a
+                plain callable, or None.
+
+        Returns:
+            dict, callable or None: ``{"module", "class_name", "config", "registered_name"}``.
+
+        Example:
+            >>> regularizers.serialize(regularizers.L2(0.5))["config"]
+            {'l2': 0.5}
         """
         if obj is None or not hasattr(obj, "get_config"):
             return obj
@@ -137,7 +170,21 @@ class Registry:
                 "config": obj.get_config(), "registered_name": self.name_of(cls)}
 
     def deserialize(self, config):
-        """Rebuild an object from :meth:`serialize`'s dict."""
+        """Rebuild an object from :meth:`serialize`'s dict.
+
+        Args:
+            config (dict): what :meth:`serialize` returned.
+
+        Returns:
+            object: a new instance of the class named in ``config``.
+
+        Raises:
+            ValueError: if ``config`` is not such a dict or names no registered class.
+
+        Example:
+            >>> regularizers.deserialize(regularizers.serialize(regularizers.L2(0.5)))
+            L2(l2=0.5)
+        """
         if not isinstance(config, dict) or "class_name" not in config:
             raise ValueError(f"Could not interpret {self.kind} identifier: {config!r}. "
                              "A serialized object is a dict with 'class_name' and 'config'.")

@@ -44,6 +44,12 @@ class Tensor:
 
     Python floats become float64 (NumPy's default); pass ``dtype="float32"`` or a
     float32 array to get float32.
+
+    Args:
+        value (array-like or Tensor): the data (a Tensor's data is shared, not copied).
+        dtype (str, numpy dtype or None, default None): None keeps ``value``'s (float64 for
+            Python floats).
+        name (str or None, default None): shown in tape listings and drawings.
     """
 
     __slots__ = ("data", "grad", "name", "_tape", "_hooks", "__weakref__")
@@ -268,6 +274,19 @@ class Variable(Tensor):
     constraint: optional callable ``w -> projected w`` that optimizers apply after
         each update step (never at creation or on ``assign``).
     regularizer: optional callable ``w -> scalar penalty`` (read by layers' ``losses``).
+
+    Args:
+        value (array-like or Tensor): the initial value.
+        dtype (str, numpy dtype or None, default None): None keeps ``value``'s.
+        name (str or None, default None): e.g. ``"dense/kernel"``.
+        trainable (bool, default True): as above.
+        constraint (callable or None, default None): as above.
+        regularizer (callable or None, default None): as above.
+
+    Example:
+        >>> w = mg.Variable([1.0, 2.0], name="w")
+        >>> w.assign_add([1.0, 1.0]).numpy().tolist()
+        [2.0, 3.0]
     """
 
     __slots__ = ("trainable", "constraint", "regularizer", "path")
@@ -313,7 +332,16 @@ class Variable(Tensor):
 
 
 def as_tensor(value, dtype=None):
-    """``value`` as a Tensor (Tensors pass through unchanged)."""
+    """``value`` as a Tensor (Tensors pass through unchanged).
+
+    Args:
+        value (array-like or Tensor): the data.
+        dtype (str, numpy dtype or None, default None): for a new Tensor; None keeps
+            ``value``'s.
+
+    Returns:
+        Tensor
+    """
     if isinstance(value, Tensor):
         if dtype is not None and value.dtype != np.dtype(dtype):
             raise TypeError(f"Expected a {np.dtype(dtype)} tensor, got {value.dtype}.")

@@ -22,7 +22,7 @@ import numpy as np
 from .. import activations, constraints, initializers, ops, regularizers
 from ..ops import geometry
 from .base import InputSpec, Layer
-from .reference import document
+from .reference import document, document_arguments
 
 # ----------------------------------------------------------------------------------------
 # Argument checks shared by the convolution layers
@@ -264,3 +264,4 @@ for _cls, _example in ((Conv1D, ('Conv1D(4, 3, padding="causal")', (2, 10, 3), (
         f"kernel  {'(k, C, F)' if _r == 1 else '(kh, kw, C, F)'}\nbias    (F,)   if use_bias\n"
         "Multiply-adds per output position: prod(k) * C * F.",
         _example, rank=_r)
+document_arguments(Conv)

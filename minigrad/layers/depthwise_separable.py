@@ -25,7 +25,7 @@ and the Depthwise kernel is named ``depthwise_kernel`` (``layer.kernel`` is an a
 """
 from .. import activations, constraints, initializers, ops, regularizers
 from .base import InputSpec, Layer
-from .reference import document
+from .reference import document, document_arguments
 from .conv import (
     add_bias_on_channels, check_bool, check_strides_with_dilation, conv_output_shape,
     get_initializer, input_channels, normalize_data_format, normalize_padding,
@@ -282,3 +282,5 @@ _document(DepthwiseConv2D, ('DepthwiseConv2D(3, padding="same")', (2, 8, 8, 3), 
 _document(SeparableConv1D, ('SeparableConv1D(6, 3, padding="causal", dilation_rate=2)', (4, 10, 3),
                             (4, 10, 6), 33))
 _document(SeparableConv2D, ('SeparableConv2D(8, 3, padding="same")', (2, 16, 16, 3), (2, 16, 16, 8), 59))
+document_arguments(BaseDepthwiseSeparableConv,
+                   aliases={"filters": "base_filters", "layer_kwargs": "base_layer_kwargs"})

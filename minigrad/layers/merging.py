@@ -29,7 +29,7 @@ from .. import ops
 from ..tape import layer_scope
 from ..tensor import Tensor
 from .base import Layer
-from .reference import document
+from .reference import document, document_arguments
 
 
 def _is_concrete(x):
@@ -283,3 +283,5 @@ document(Concatenate, "Joins a list of inputs along ``axis`` (the channels of ch
          >>> layers.Concatenate(axis=0)([a, a]).shape
          (4, 3)
          """, aliases={"axis": "concat_axis"})
+document_arguments(Merge, aliases={"kwargs": "layer_kwargs",
+                                   "activity_regularizer": "output_activity_regularizer"})

@@ -140,6 +140,10 @@ ARGUMENTS = {
                     "``shape`` and ``batch_size``."),
     "input_layer_input_shape": ("tuple or None", "the Keras 2 spelling of ``shape``."),
     "input_layer_batch_input_shape": ("tuple or None", "the Keras 2 spelling of ``batch_shape``."),
+    "base_filters": ("int or None", "F, the number of output channels (separable layers "
+                     "only; None for depthwise)."),
+    "base_layer_kwargs": ("dict or None", "the keywords passed on to "
+                          ":class:`~minigrad.layers.Layer` (``name``, ``dtype``, ...)."),
     "name": ("str or None", "the layer's name; None gives a unique default (``dense``, "
              "``dense_1``, ...; :func:`~minigrad.layers.clear_session` starts them again)."),
     "kwargs": ("", "``name``, ``dtype``, ``trainable``, ``input_shape``: as for every "
@@ -206,4 +210,12 @@ Weights:
 Example:
 {textwrap.indent(lines, "    ")}
 """
+    return cls
+
+
+def document_arguments(cls, aliases=None):
+    """Append an ``Args:`` section to the docstring of a base class (``Conv``, ``Merge``...),
+    listed from :data:`ARGUMENTS` like :func:`document`'s; returns ``cls``."""
+    cls.__doc__ = (f"{inspect.cleandoc(cls.__doc__)}\n\nArgs:\n"
+                   f"{_arguments(cls, None, aliases or {})}\n")
     return cls
