@@ -110,6 +110,30 @@ def MobileNet(input_shape=None, alpha=1.0, depth_multiplier=1, dropout=1e-3,  # 
     input_shape: (rows, cols, channels), at least 32x32; default (224, 224, 3).
     With ``include_top`` the head is GlobalAveragePooling2D(keepdims) -> Dropout ->
     1x1 Conv2D(classes) -> Reshape -> Activation, as in Keras.
+
+    Args:
+        input_shape (tuple or None, default None): as above.
+        alpha (float, default 1.0): as above.
+        depth_multiplier (int, default 1): as above.
+        dropout (float, default 0.001): the rate of the Dropout in the head.
+        include_top (bool, default True): end with the classifier; False stops at the last
+            feature map (see ``pooling``).
+        weights (str or None, default None): None for random initialisation, or the path of
+            a weights file saved from this architecture ("imagenet" raises: not available).
+        input_tensor (SymbolicTensor or None, default None): an ``mg.Input`` to build on,
+            instead of a new one from ``input_shape``.
+        pooling (str or None, default None): without the top, "avg" or "max" global pooling
+            of the last feature map, or None to keep it.
+        classes (int, default 1000): the number of classes (with the top).
+        classifier_activation (str, callable or None, default "softmax"): of the last layer.
+        name (str or None, default None): the model's name; None gives Keras's.
+
+    Returns:
+        Model: a functional model, weights initialised (or loaded from ``weights``).
+
+    Raises:
+        ValueError: for an input smaller than 32x32, an unknown ``pooling``, or
+            ``weights="imagenet"``.
     """
     _check(alpha, "alpha", "MobileNet")
     _check(depth_multiplier, "depth_multiplier", "MobileNet", numbers.Integral)
@@ -154,7 +178,20 @@ def _depthwise_separable_block(x, filters, depth_multiplier, stride, block_id, a
 # ---------------------------------------------------------------------------- MobileNet v2
 def make_divisible(value, divisor=8, min_value=None):
     """Round ``value`` to a multiple of ``divisor`` (at least ``min_value``), never
-    going more than 10% below it -- MobileNetV2's channel counts."""
+    going more than 10% below it -- MobileNetV2's channel counts.
+
+    Args:
+        value (float): the channel count asked for.
+        divisor (int, default 8): the multiple.
+        min_value (int or None, default None): the smallest result; None means ``divisor``.
+
+    Returns:
+        int
+
+    Example:
+        >>> make_divisible(37.5), make_divisible(10)
+        (40, 16)
+    """
     min_value = divisor if min_value is None else min_value
     rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
     return rounded + divisor if rounded < 0.9 * value else rounded
@@ -170,6 +207,28 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights=None,  # 
     17 inverted residual blocks: (expansion t, output channels c, repeats n, stride s) =
     (1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1),
     (6, 160, 3, 2), (6, 320, 1, 1); then a 1x1 convolution to 1280 channels.
+
+    Args:
+        input_shape (tuple or None, default None): as above.
+        alpha (float, default 1.0): as above.
+        include_top (bool, default True): end with the classifier; False stops at the last
+            feature map (see ``pooling``).
+        weights (str or None, default None): None for random initialisation, or the path of
+            a weights file saved from this architecture ("imagenet" raises: not available).
+        input_tensor (SymbolicTensor or None, default None): an ``mg.Input`` to build on,
+            instead of a new one from ``input_shape``.
+        pooling (str or None, default None): without the top, "avg" or "max" global pooling
+            of the last feature map, or None to keep it.
+        classes (int, default 1000): the number of classes (with the top).
+        classifier_activation (str, callable or None, default "softmax"): of the last layer.
+        name (str or None, default None): the model's name; None gives Keras's.
+
+    Returns:
+        Model: a functional model, weights initialised (or loaded from ``weights``).
+
+    Raises:
+        ValueError: for an input smaller than 32x32, an unknown ``pooling``, or
+            ``weights="imagenet"``.
     """
     _check(alpha, "alpha", "MobileNetV2")
     _check(classes, "classes", "MobileNetV2", numbers.Integral)
@@ -198,7 +257,19 @@ def MobileNetV2(input_shape=None, alpha=1.0, include_top=True, weights=None,  # 
 
 def correct_pad(shape, kernel_size=3):
     """``ZeroPadding2D`` amounts that make a stride-2 "valid" convolution line up like
-    TensorFlow's "same": one less row/column at the top/left when the size is even."""
+    TensorFlow's "same": one less row/column at the top/left when the size is even.
+
+    Args:
+        shape (tuple): the input's shape without the batch axis, (rows, cols, channels).
+        kernel_size (int or tuple, default 3): the convolution's kernel size.
+
+    Returns:
+        tuple: ``((top, bottom), (left, right))`` for ``ZeroPadding2D``.
+
+    Example:
+        >>> correct_pad((32, 32, 3)), correct_pad((33, 33, 3))
+        (((0, 1), (1, 1)), ((1, 1), (1, 1)))
+    """
     rows, cols = _rows_cols(tuple(shape[1:]))
     adjust = (1, 1) if rows is None else (1 - rows % 2, 1 - cols % 2)
     half = kernel_size // 2
@@ -214,6 +285,18 @@ def inverted_residual_block(inputs, expansion, stride, alpha, filters, block_id,
     Block 0 has no expansion step (its layers are named ``expanded_conv_*``, as in Keras).
     bn_momentum: of the BatchNormalization layers (Keras's 0.999 suits long trainings;
     a few hundred steps need less, e.g. 0.9, for the moving statistics to catch up).
+
+    Args:
+        inputs (SymbolicTensor): the block's input, (batch, rows, cols, channels).
+        expansion (int): t, the expansion factor of the first 1x1 convolution.
+        stride (int): 1 or 2, of the depthwise convolution.
+        alpha (float): the width multiplier.
+        filters (int): the output channels before ``alpha``.
+        block_id (int): numbers the layer names (``block_{id}_...``).
+        bn_momentum (float, default 0.999): as above.
+
+    Returns:
+        SymbolicTensor: the block's output.
     """
     axis = _channel_axis()
     in_channels = inputs.shape[axis]
@@ -261,6 +344,20 @@ def MiniXception(input_shape=(32, 32, 3), classes=10, stem_filters=(16, 32),  # 
     (the first block starts without the ReLU: the stem ends with one), then
     global average pooling and a Dense classifier. Same layers as Keras's ``Xception``
     blocks 1-4, so a Keras model written the same way has the same parameters.
+
+    Args:
+        input_shape (tuple, default (32, 32, 3)): (rows, cols, channels).
+        classes (int, default 10): the number of classes (with the top).
+        stem_filters (tuple, default (16, 32)): the two stem convolutions' filters.
+        block_filters (tuple, default (64, 128)): one residual block per entry, f filters.
+        include_top (bool, default True): end with the Dense classifier; False stops at the
+            last feature map (see ``pooling``).
+        pooling (str or None, default None): without the top, "avg", "max" or None.
+        classifier_activation (str, callable or None, default "softmax"): of the classifier.
+        name (str, default "mini_xception"): the model's name.
+
+    Returns:
+        Model
     """
     _check(classes, "classes", "MiniXception", numbers.Integral)
     for argument, value in (("stem_filters", stem_filters), ("block_filters", block_filters)):
@@ -317,6 +414,25 @@ def TCN(input_shape, filters=16, kernel_size=3, dilations=(1, 2, 4, 8), outputs=
     ``1 + 2 (kernel_size - 1) sum(dilations)`` steps. ``return_sequences=False`` keeps
     the last step (``Cropping1D``) and maps it to ``outputs`` numbers with a Dense;
     True gives ``(steps, outputs)`` through a 1x1 Conv1D.
+
+    Args:
+        input_shape (tuple): (steps, features); steps may be None.
+        filters (int, default 16): channels of every block.
+        kernel_size (int, default 3): of the causal convolutions.
+        dilations (tuple, default (1, 2, 4, 8)): one block per dilation.
+        outputs (int, default 1): numbers predicted per step kept.
+        dropout (float, default 0.0): SpatialDropout1D rate in each block (0: none).
+        return_sequences (bool, default False): as above.
+        output_activation (str, callable or None, default None): of the last layer.
+        name (str, default "tcn"): the model's name.
+
+    Returns:
+        Model
+
+    Example:
+        >>> model = TCN((20, 1))
+        >>> model.output_shape, model.count_params()
+        ((None, 1), 2324)
     """
     Input, _ = _functional()
     _check(filters, "filters", "TCN", numbers.Integral)
@@ -354,7 +470,19 @@ def TCN(input_shape, filters=16, kernel_size=3, dilations=(1, 2, 4, 8), outputs=
 
 def causal_residual_block(x, filters, kernel_size, dilation_rate, dropout=0.0, name=None):
     """One TCN block (see :func:`TCN`): two causal dilated separable convolutions and a
-    skip connection, a 1x1 convolution on the skip when the channel counts differ."""
+    skip connection, a 1x1 convolution on the skip when the channel counts differ.
+
+    Args:
+        x (SymbolicTensor): the block's input, (batch, steps, channels).
+        filters (int): the output channels.
+        kernel_size (int): of both convolutions.
+        dilation_rate (int): d of both convolutions.
+        dropout (float, default 0.0): SpatialDropout1D rate after the first (0: none).
+        name (str or None, default None): prefix of the layer names.
+
+    Returns:
+        SymbolicTensor: the block's output.
+    """
     prefix = name or f"tcn_block_d{dilation_rate}"
     y = layers.SeparableConv1D(filters, kernel_size, padding="causal",
                                dilation_rate=dilation_rate, activation="relu",

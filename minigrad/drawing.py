@@ -59,8 +59,11 @@ def _text(x, y, text, size=10, anchor="middle", weight="normal", color="#222222"
 class TapeDrawing:
     """An SVG drawing of a tape; Jupyter displays it, :meth:`save` writes it.
 
-    Attributes: ``svg`` (the document as a string), ``n_ops``, ``n_leaves`` and ``layers``
-    (the layer names boxed, in order).
+    Args:
+        svg (str): the SVG document (``.svg``).
+        n_ops (int): the ops drawn.
+        n_leaves (int): the leaf tensors drawn (inputs, weights).
+        layers (list of str): the layer names boxed, in order.
     """
 
     def __init__(self, svg, n_ops, n_leaves, layers):
@@ -270,5 +273,13 @@ def _owned_by(t, layer):
 
 
 def tape_to_svg(tape, **options):
-    """The SVG document of :func:`draw_tape` as a string (same options)."""
+    """The SVG document of :func:`draw_tape` as a string (same options).
+
+    Args:
+        tape (GradientTape or list): as for :func:`draw_tape`.
+        **options: ``target``, ``group_layers``, ``title`` of :func:`draw_tape`.
+
+    Returns:
+        str
+    """
     return draw_tape(tape, **options).svg

@@ -61,12 +61,17 @@ def tape_to_dot(tape, group_layers=True, rankdir="TB", target=None):
     Edges go input -> op -> output; an op with several inputs numbers its edges by
     argument position (``a @ b``: edge 0 from ``a``, edge 1 from ``b``).
 
-    tape: a :class:`~minigrad.GradientTape` (or a list of its entries). A
-        non-persistent tape forgets its entries once it has computed gradients: draw it
-        before calling ``gradient``, or record with ``persistent=True``.
-    group_layers: draw each layer's ops (and its weights) inside a box named after it.
-    rankdir: ``"TB"`` (top to bottom, the default) or ``"LR"`` (left to right).
-    target: optional Tensor to highlight (e.g. the loss).
+    Args:
+        tape (GradientTape or list): the tape (or a list of its entries). A
+            non-persistent tape forgets its entries once it has computed gradients: draw
+            it before calling ``gradient``, or record with ``persistent=True``.
+        group_layers (bool, default True): draw each layer's ops (and its weights) inside
+            a box named after it.
+        rankdir (str, default "TB"): ``"TB"`` (top to bottom) or ``"LR"`` (left to right).
+        target (Tensor or None, default None): a tensor to highlight (e.g. the loss).
+
+    Returns:
+        str: the DOT text.
     """
     if rankdir not in ("TB", "LR", "BT", "RL"):
         raise ValueError(f"rankdir must be one of 'TB', 'LR', 'BT', 'RL'. Received: "
@@ -147,15 +152,22 @@ class GraphvizNotFoundError(RuntimeError):
 def render_dot(dot, path, format=None, program="dot"):
     """Render DOT text (or a tape) to an image file with Graphviz; returns ``path``.
 
-    dot: DOT text, or a :class:`~minigrad.GradientTape` (drawn with :func:`tape_to_dot`).
-    path: the file to write; its extension (``.svg``, ``.png``, ``.pdf``) picks the
-        format unless ``format`` is given.
-    program: the Graphviz layout program (``"dot"``; ``"neato"``... also work).
+    Args:
+        dot (str or GradientTape): DOT text, or a tape (drawn with :func:`tape_to_dot`).
+        path (str or path): the file to write; its extension (``.svg``, ``.png``,
+            ``.pdf``) picks the format unless ``format`` is given.
+        format (str or None, default None): the output format; None takes the extension.
+        program (str, default "dot"): the Graphviz layout program (``"neato"``... also
+            work).
 
-    Raises :class:`GraphvizNotFoundError` when ``program`` is not on the PATH (Graphviz is
-    a system program, not a Python package: ``apt install graphviz``, ``brew install
-    graphviz`` or ``conda install graphviz``), ``ValueError`` when Graphviz rejects the
-    text or the format.
+    Returns:
+        ``path``.
+
+    Raises:
+        GraphvizNotFoundError: when ``program`` is not on the PATH (Graphviz is a system
+            program, not a Python package: ``apt install graphviz``, ``brew install
+            graphviz`` or ``conda install graphviz``).
+        ValueError: when Graphviz rejects the text or the format.
     """
     if not isinstance(dot, str):
         dot = tape_to_dot(dot)
@@ -203,12 +215,14 @@ def _describe_nonfinite(array):
 class NonFiniteOrigin:
     """One tape entry where NaN/inf first appeared from finite values.
 
-    stage: ``"forward"`` (the op's output value) or ``"backward"`` (a gradient it sent).
-    op, index, layer: the entry's op name, its position on the tape and the layer that
-        was running when it was recorded (None outside layers).
-    entry: the :class:`~minigrad.tape.TapeEntry` itself.
-    input_positions: backward only: which inputs received a non-finite gradient.
-    detail: which values were non-finite, e.g. ``"-inf in 2 of 4 elements"``.
+    Args:
+        stage (str): ``"forward"`` (the op's output value) or ``"backward"`` (a gradient
+            it sent).
+        entry (TapeEntry): the entry itself; ``.op``, ``.index`` and ``.layer`` (the
+            layer running when it was recorded, None outside layers) are copied from it.
+        detail (str): which values were non-finite, e.g. ``"-inf in 2 of 4 elements"``.
+        input_positions (tuple of int, default ()): backward only: which inputs received
+            a non-finite gradient.
     """
 
     def __init__(self, stage, entry, detail, input_positions=()):
@@ -239,13 +253,17 @@ class NonFiniteOrigin:
 class NonFiniteReport:
     """What :func:`find_nonfinite` found; ``print(report)`` explains it.
 
-    forward: the first :class:`NonFiniteOrigin` of the forward pass, or None.
-    backward: the first of the backward pass (in backward order), or None.
-    nonfinite_leaves: descriptions of input tensors that were already NaN/inf (the
-        problem is in the data or the weights, not in an op).
-    notes: anything else worth knowing (a non-finite seed, a hook that returned NaN).
-    gradients: the gradients of ``sources`` when they were given, else None.
-    found: True when anything non-finite was seen at all.
+    Args:
+        forward (NonFiniteOrigin or None): the first origin of the forward pass.
+        backward (NonFiniteOrigin or None): the first of the backward pass (in backward
+            order).
+        nonfinite_leaves (list of str): input tensors that were already NaN/inf (the
+            problem is in the data or the weights, not in an op).
+        notes (list of str): anything else worth knowing (a non-finite seed, a hook that
+            returned NaN).
+        gradients (list or None): the gradients of ``sources`` when they were given.
+
+    ``report.found`` is True when anything non-finite was seen at all.
     """
 
     def __init__(self, forward, backward, nonfinite_leaves, notes, gradients):
@@ -274,7 +292,11 @@ class NonFiniteReport:
 
 
 class NonFiniteError(FloatingPointError):
-    """Raised by ``find_nonfinite(..., raise_error=True)``; ``.report`` holds the details."""
+    """Raised by ``find_nonfinite(..., raise_error=True)``; ``.report`` holds the details.
+
+    Args:
+        report (NonFiniteReport): what was found.
+    """
 
     def __init__(self, report):
         super().__init__(str(report))
@@ -303,12 +325,29 @@ def find_nonfinite(tape, target, sources=None, output_gradients=None, raise_erro
     sends ``-inf`` to its weight) are not origins; the report notes the first of them.
     ``log(0)`` in layer ``dense_1`` shows up as op ``'log'``, layer ``'dense_1'`` in both.
 
-    tape, target, sources, output_gradients: as for ``tape.gradient``. Running the
-        backward pass uses the tape up, like ``gradient`` does (unless it is persistent).
-    raise_error: raise :class:`NonFiniteError` (carrying the report) instead of
-        returning when anything non-finite was found.
-    Returns a :class:`NonFiniteReport` (``report.found`` is False when all is finite);
-    ``report.gradients`` holds the gradients of ``sources``.
+    Args:
+        tape (GradientTape): the tape that recorded ``target`` (running the backward pass
+            uses it up, like ``gradient`` does, unless it is persistent).
+        target (Tensor): as for ``tape.gradient``.
+        sources (Tensor, list or None, default None): as for ``tape.gradient``.
+        output_gradients (array-like or None, default None): as for ``tape.gradient``.
+        raise_error (bool, default False): raise :class:`NonFiniteError` (carrying the
+            report) instead of returning when anything non-finite was found.
+
+    Returns:
+        NonFiniteReport: ``report.found`` is False when all is finite;
+        ``report.gradients`` holds the gradients of ``sources``.
+
+    Raises:
+        NonFiniteError: with ``raise_error=True``, when anything non-finite was found.
+
+    Example:
+        >>> x = mg.Variable([1.0, 0.0], name="x")
+        >>> with mg.GradientTape() as tape:
+        ...     y = mg.ops.log(x).sum()
+        >>> report = find_nonfinite(tape, y)
+        >>> report.found, report.forward.op
+        (True, 'log')
     """
     if not isinstance(target, Tensor):
         raise TypeError(f"find_nonfinite: `target` must be a Tensor recorded on the tape, "

@@ -42,12 +42,18 @@ def _norms_by_layer(stats):
 def plot_gradient_flow(stats, ax=None, kind="bars", log_scale=True):
     """How big the gradients are, layer by layer (input side on the left).
 
-    stats: a :class:`~minigrad.callbacks.GradientStats` (after ``fit``) or a dict
-        ``{layer name: [gradient norm per step]}``.
-    kind: ``"bars"`` (mean norm per layer, with the largest norm seen drawn behind it)
-        or ``"lines"`` (each layer's norm over the training steps).
-    log_scale: logarithmic y axis; vanishing gradients span orders of magnitude.
-    Returns the Axes.
+    Args:
+        stats (GradientStats or dict): a :class:`~minigrad.callbacks.GradientStats`
+            (after ``fit``) or a dict ``{layer name: [gradient norm per step]}``.
+        ax (matplotlib Axes or None, default None): where to draw; None makes a new
+            figure.
+        kind (str, default "bars"): ``"bars"`` (mean norm per layer, with the largest norm
+            seen drawn behind it) or ``"lines"`` (each layer's norm over the steps).
+        log_scale (bool, default True): logarithmic y axis; vanishing gradients span
+            orders of magnitude.
+
+    Returns:
+        matplotlib Axes
     """
     if kind not in ("bars", "lines"):
         raise ValueError(f"plot_gradient_flow: kind must be 'bars' or 'lines'. Received: "
@@ -81,10 +87,16 @@ def plot_gradient_flow(stats, ax=None, kind="bars", log_scale=True):
 def plot_history(history, keys=None, ax=None):
     """Curves of the values ``fit`` logged per epoch.
 
-    history: what ``fit`` returns (a History callback) or its ``.history`` dict.
-    keys: which logs to draw (default: every key containing "loss", e.g. ``loss`` and
-        ``val_loss``). A validation curve is dashed, in its training curve's colour.
-    Returns the Axes.
+    Args:
+        history (History or dict): what ``fit`` returns, or its ``.history`` dict.
+        keys (list of str or None, default None): which logs to draw; None means every
+            key containing "loss" (``loss`` and ``val_loss``). A validation curve is
+            dashed, in its training curve's colour.
+        ax (matplotlib Axes or None, default None): where to draw; None makes a new
+            figure.
+
+    Returns:
+        matplotlib Axes
     """
     logs = getattr(history, "history", history)
     if not isinstance(logs, dict):
@@ -122,11 +134,16 @@ def plot_history(history, keys=None, ax=None):
 def plot_weight_histograms(model, ax=None, bins=30, trainable_only=False):
     """Histogram of every weight's values (e.g. to watch them spread during training).
 
-    model: a model or layer (its ``weights``), or a list of Variables.
-    ax: draw every weight on this one Axes (outlines, with a legend); without it each
-        weight gets its own subplot in a new figure.
-    trainable_only: only ``trainable_weights``.
-    Returns the Axes (with ``ax``) or the list of Axes, one per weight.
+    Args:
+        model (Model, Layer or list of Variable): whose ``weights`` are drawn.
+        ax (matplotlib Axes or None, default None): draw every weight on this one Axes
+            (outlines, with a legend); None gives each weight its own subplot in a new
+            figure.
+        bins (int, default 30): histogram bins.
+        trainable_only (bool, default False): only ``trainable_weights``.
+
+    Returns:
+        matplotlib Axes (with ``ax``) or a list of Axes, one per weight.
     """
     if isinstance(model, (list, tuple)):
         weights = list(model)

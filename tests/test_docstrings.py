@@ -144,42 +144,15 @@ def _parameters(obj):
 
 _CALLABLES = {}
 for _qualified, _obj in PUBLIC:
-    if not (isinstance(_obj, type) and issubclass(_obj, layers.Layer)
-            and _obj not in LAYER_BASES):
+    if _obj not in FULL_REFERENCE:
         _CALLABLES.setdefault(_key(_obj), (_qualified, _obj))
 CALLABLES = sorted(_CALLABLES.values(), key=lambda item: item[0])
 
 # Public names whose docstring does not yet list every parameter under Args (they have a
 # one-paragraph docstring, checked above). Remove a name when its reference is written.
 ARGS_PENDING = {
-    'minigrad.applications.MiniXception',
-    'minigrad.applications.MobileNet',
-    'minigrad.applications.MobileNetV2',
-    'minigrad.applications.TCN',
-    'minigrad.applications.causal_residual_block',
-    'minigrad.applications.correct_pad',
-    'minigrad.applications.inverted_residual_block',
-    'minigrad.applications.make_divisible',
-    'minigrad.datasets.load_co2_forecasting',
-    'minigrad.datasets.load_digits',
-    'minigrad.datasets.load_forecasting',
-    'minigrad.datasets.load_sunspots_forecasting',
-    'minigrad.datasets.load_timeseries',
-    'minigrad.datasets.make_windows',
-    'minigrad.drawing.TapeDrawing',
-    'minigrad.drawing.tape_to_svg',
-    'minigrad.inspection.NonFiniteError',
-    'minigrad.inspection.NonFiniteOrigin',
-    'minigrad.inspection.NonFiniteReport',
-    'minigrad.inspection.find_nonfinite',
-    'minigrad.inspection.render_dot',
-    'minigrad.inspection.tape_to_dot',
     'minigrad.layers.base.InputSpec',
     'minigrad.layers.base.Layer',
-    'minigrad.layers.core.Input',
-    'minigrad.models.load_model',
-    'minigrad.models.summary.multiply_adds',
-    'minigrad.models.summary.summary_lines',
     'minigrad.ops.math.abs',
     'minigrad.ops.math.add',
     'minigrad.ops.math.as_tensor',
@@ -213,16 +186,6 @@ ARGS_PENDING = {
     'minigrad.ops.math.transpose',
     'minigrad.ops.math.unbroadcast',
     'minigrad.ops.math.where',
-    'minigrad.plotting.plot_gradient_flow',
-    'minigrad.plotting.plot_history',
-    'minigrad.plotting.plot_weight_histograms',
-    'minigrad.saving.export',
-    'minigrad.saving.files.atomic_write',
-    'minigrad.saving.load_model',
-    'minigrad.saving.load_weights',
-    'minigrad.saving.npz.read_weights_file',
-    'minigrad.saving.save_model',
-    'minigrad.saving.save_weights',
     'minigrad.tape.BackwardStep',
     'minigrad.tape.GradientTape',
     'minigrad.tape.TapeEntry',

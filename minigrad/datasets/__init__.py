@@ -107,12 +107,11 @@ def _float_dtype(dtype):
 def load_digits_raw():
     """All 1797 digit images and their labels, exactly as stored.
 
-    Returns
-    -------
-    images : ndarray, shape (1797, 8, 8), dtype uint8
-        Pixel values are integers 0..16 (0 = blank, 16 = fully inked).
-    labels : ndarray, shape (1797,), dtype int64
-        The digit shown, 0..9. Every digit occurs 174 to 183 times.
+    Returns:
+        images (ndarray, shape (1797, 8, 8), dtype uint8): Pixel values are integers 0..16
+            (0 = blank, 16 = fully inked).
+        labels (ndarray, shape (1797,), dtype int64): The digit shown, 0..9. Every digit
+            occurs 174 to 183 times.
     """
     table = _read_csv("digits.csv.gz", header=False)          # 1797 rows: 64 pixels, then the label
     images = table[:, :64].astype(np.uint8).reshape(-1, 8, 8)
@@ -127,23 +126,24 @@ def load_digits(test_fraction=0.2, seed=0, dtype="float32", channels_last=True):
     the same proportion (so both sets contain every digit), then both sets
     are shuffled. The same ``seed`` always gives the same split.
 
-    Parameters
-    ----------
-    test_fraction : float in (0, 1)
-        Share of each digit's images that goes to the test set.
-    seed : int or None
-        Seed for the shuffle. ``None`` gives a different split every call.
-    dtype : floating-point dtype
-        Type of the returned images.
-    channels_last : bool
-        Image layout: ``(n, 8, 8, 1)`` if True, ``(n, 1, 8, 8)`` if False.
+    Args:
+        test_fraction (float in (0, 1), default 0.2): Share of each digit's images that goes
+            to the test set.
+        seed (int or None, default 0): Seed for the shuffle. ``None`` gives a different
+            split every call.
+        dtype (floating-point dtype, default 'float32'): Type of the returned images.
+        channels_last (bool, default True): Image layout: ``(n, 8, 8, 1)`` if True, ``(n, 1,
+            8, 8)`` if False.
 
-    Returns
-    -------
-    (x_train, y_train), (x_test, y_test)
-        ``x_*`` are images scaled to [0, 1] (pixel / 16), shaped as above;
-        ``y_*`` are int64 labels 0..9, shape ``(n,)``. With the defaults,
-        1438 training and 359 test images.
+    Returns:
+        (x_train, y_train), (x_test, y_test): ``x_*`` are images scaled to [0, 1] (pixel /
+            16), shaped as above; ``y_*`` are int64 labels 0..9, shape ``(n,)``. With the
+            defaults, 1438 training and 359 test images.
+
+    Example:
+        >>> (x_train, y_train), (x_test, y_test) = datasets.load_digits()
+        >>> x_train.shape, x_test.shape
+        ((1438, 8, 8, 1), (359, 8, 8, 1))
     """
     _check_fraction(test_fraction)
     dtype = _float_dtype(dtype)
@@ -181,23 +181,19 @@ def _fill_gaps(values):
 def load_timeseries(name="co2", fill_missing=True):
     """One bundled real time series as a 1-D array, with its time stamps.
 
-    Parameters
-    ----------
-    name : str
-        ``"co2"`` or ``"sunspots"`` (see :data:`TIMESERIES`).
-    fill_missing : bool
-        The CO2 file has 59 missing weeks. If True (default) they are filled
-        by linear interpolation; if False they are left as NaN.
+    Args:
+        name (str, default 'co2'): ``"co2"`` or ``"sunspots"`` (see :data:`TIMESERIES`).
+        fill_missing (bool, default True): The CO2 file has 59 missing weeks. If True
+            (default) they are filled by linear interpolation; if False they are left as
+            NaN.
 
-    Returns
-    -------
-    values : ndarray, shape (T,), dtype float64
-        ``"co2"``: CO2 mole fraction in ppm, one value per week (T = 2284).
-        ``"sunspots"``: mean sunspot number, one value per year (T = 309).
-    times : ndarray, shape (T,)
-        ``"co2"``: the date ending each week, dtype ``datetime64[D]``
-        (one every 7 days, 1958-03-29 to 2001-12-29).
-        ``"sunspots"``: the year, dtype int64 (1700 to 2008).
+    Returns:
+        values (ndarray, shape (T,), dtype float64): ``"co2"``: CO2 mole fraction in ppm,
+            one value per week (T = 2284). ``"sunspots"``: mean sunspot number, one value
+            per year (T = 309).
+        times (ndarray, shape (T,)): ``"co2"``: the date ending each week, dtype
+            ``datetime64[D]`` (one every 7 days, 1958-03-29 to 2001-12-29). ``"sunspots"``:
+            the year, dtype int64 (1700 to 2008).
     """
     if name == "co2":
         table = _read_csv("co2.csv")                  # columns: YYYYMMDD, ppm
@@ -228,23 +224,17 @@ def make_windows(series, window, horizon=1):
     With ``horizon=1`` the target is the very next value. Windows overlap
     (they move forward one step at a time).
 
-    Parameters
-    ----------
-    series : array_like, shape (T,)
-    window : int >= 1
-        Number of past values the model sees.
-    horizon : int >= 1
-        How many steps ahead the target lies.
+    Args:
+        series (array_like, shape (T,)): the series, oldest value first.
+        window (int >= 1): Number of past values the model sees.
+        horizon (int >= 1, default 1): How many steps ahead the target lies.
 
-    Returns
-    -------
-    x : ndarray, shape (n, window, 1)
-        ``n = T - window - horizon + 1`` samples; the trailing 1 is the
-        feature axis (one measurement per time step), as recurrent and 1-D
-        convolutional layers expect.
-    y : ndarray, shape (n, 1)
-        Same dtype as ``series``. Shaped like the output of a final
-        ``Dense(1)`` layer so that ``prediction - y`` does not broadcast.
+    Returns:
+        x (ndarray, shape (n, window, 1)): ``n = T - window - horizon + 1`` samples; the
+            trailing 1 is the feature axis (one measurement per time step), as recurrent and
+            1-D convolutional layers expect.
+        y (ndarray, shape (n, 1)): Same dtype as ``series``. Shaped like the output of a
+            final ``Dense(1)`` layer so that ``prediction - y`` does not broadcast.
     """
     series = np.asarray(series)
     if series.ndim != 1:
@@ -274,26 +264,20 @@ def load_forecasting(name, window, horizon=1, test_fraction=0.2, dtype="float32"
        but every test *target* lies after every training value, and no
        training input or target ever contains a test value.
 
-    Parameters
-    ----------
-    name : str
-        ``"co2"`` or ``"sunspots"``.
-    window, horizon : int
-        See :func:`make_windows`.
-    test_fraction : float in (0, 1)
-        Share of the series (counted in time steps) held out for testing.
-    dtype : floating-point dtype
-        Type of the returned arrays.
-    return_stats : bool
-        Also return ``(mean, std)`` to turn predictions back into real units
-        with ``prediction * std + mean``.
+    Args:
+        name (str): ``"co2"`` or ``"sunspots"``.
+        window (int): see :func:`make_windows`.
+        horizon (int, default 1): see :func:`make_windows`.
+        test_fraction (float in (0, 1), default 0.2): Share of the series (counted in time
+            steps) held out for testing.
+        dtype (floating-point dtype, default 'float32'): Type of the returned arrays.
+        return_stats (bool, default False): Also return ``(mean, std)`` to turn predictions
+            back into real units with ``prediction * std + mean``.
 
-    Returns
-    -------
-    (x_train, y_train), (x_test, y_test) [, (mean, std)]
-        ``x_*`` shaped ``(n, window, 1)``, ``y_*`` shaped ``(n, 1)``,
-        all standardised. The test targets are exactly the last
-        ``round(test_fraction * T)`` values of the series.
+    Returns:
+        (x_train, y_train), (x_test, y_test) [, (mean, std)]: ``x_*`` shaped ``(n, window,
+            1)``, ``y_*`` shaped ``(n, 1)``, all standardised. The test targets are exactly
+            the last ``round(test_fraction * T)`` values of the series.
     """
     _check_fraction(test_fraction)
     _check_positive_int(window, "window")
@@ -327,6 +311,21 @@ def load_co2_forecasting(window=52, horizon=1, test_fraction=0.2, dtype="float32
     shows the model one full seasonal cycle. With the defaults: 1775 training
     samples (1958-1993) and 457 test samples (1993-2001), each
     ``x`` of shape ``(52, 1)`` and ``y`` of shape ``(1,)``.
+
+    Args:
+        window (int, default 52): past values per sample.
+        horizon (int, default 1): how many steps ahead the target lies.
+        test_fraction (float in (0, 1), default 0.2): share of the series held out.
+        dtype (floating-point dtype, default 'float32'): type of the returned arrays.
+        return_stats (bool, default False): also return ``(mean, std)``.
+
+    Returns:
+        (x_train, y_train), (x_test, y_test) [, (mean, std)]: see :func:`load_forecasting`.
+
+    Example:
+        >>> (x_train, y_train), (x_test, y_test) = datasets.load_co2_forecasting()
+        >>> x_train.shape, y_test.shape
+        ((1775, 52, 1), (457, 1))
     """
     return load_forecasting("co2", window, horizon, test_fraction, dtype, return_stats)
 
@@ -338,5 +337,15 @@ def load_sunspots_forecasting(window=22, horizon=1, test_fraction=0.2, dtype="fl
     Same as ``load_forecasting("sunspots", ...)``. The default window of 22
     years covers two solar cycles of about 11 years. With the defaults: 225
     training samples (targets 1722-1946) and 62 test samples (1947-2008).
+
+    Args:
+        window (int, default 22): past values per sample.
+        horizon (int, default 1): how many steps ahead the target lies.
+        test_fraction (float in (0, 1), default 0.2): share of the series held out.
+        dtype (floating-point dtype, default 'float32'): type of the returned arrays.
+        return_stats (bool, default False): also return ``(mean, std)``.
+
+    Returns:
+        (x_train, y_train), (x_test, y_test) [, (mean, std)]: see :func:`load_forecasting`.
     """
     return load_forecasting("sunspots", window, horizon, test_fraction, dtype, return_stats)

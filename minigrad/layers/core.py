@@ -389,6 +389,24 @@ def Input(shape=None, batch_size=None, dtype=None, name=None, batch_shape=None):
     Returns the :class:`~minigrad.layers.symbolic.SymbolicTensor` of a new
     :class:`InputLayer`: ``.shape`` is ``(batch_size, *shape)`` (None for any batch
     size), ``.dtype`` the dtype, ``.name`` the layer's name.
+
+    Args:
+        shape (tuple or None, default None): the shape of one sample (no batch axis);
+            None entries are free.
+        batch_size (int or None, default None): a fixed batch size; None for any.
+        dtype (str or None, default None): "float32" or "float64"; None means
+            ``mg.config.floatx()``.
+        name (str or None, default None): the input's name (the key of a dict input).
+        batch_shape (tuple or None, default None): the full shape with the batch axis,
+            instead of ``shape`` and ``batch_size``.
+
+    Raises:
+        ValueError: if neither or both of ``shape`` and ``batch_shape`` are given.
+
+    Example:
+        >>> x = layers.Input((8, 8, 1))
+        >>> x.shape
+        (None, 8, 8, 1)
     """
     return InputLayer(shape=shape, batch_size=batch_size, dtype=dtype, name=name,
                       batch_shape=batch_shape).output

@@ -18,6 +18,13 @@ __all__ = ["Model", "Functional", "Sequential", "multiply_adds", "summary_lines"
 
 def load_model(filepath):
     """A model from a ``.keras`` file written by minigrad or Keras 3; see
-    :mod:`minigrad.saving`."""
+    :mod:`minigrad.saving`.
+
+    Args:
+        filepath (str or path): the ``.keras`` file.
+
+    Returns:
+        Model
+    """
     from .. import saving
     return saving.load_model(filepath)

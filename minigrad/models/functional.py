@@ -135,6 +135,17 @@ class Functional(Model):
 
     Calling the model takes inputs in the same structure (a dict may be keyed by the
     inputs' names) and returns outputs in the structure of ``outputs``.
+
+    Args:
+        inputs (SymbolicTensor, list or dict): as above.
+        outputs (SymbolicTensor, list or dict): as above.
+        name (str or None, default None): as above.
+        trainable (bool, default True): False freezes every weight.
+
+    Raises:
+        ValueError: if the outputs depend on an input not in ``inputs``, an input reaches
+            no output, or a layer name is used twice. TypeError: for values that are not
+            symbolic tensors.
     """
 
     def __init__(self, inputs, outputs, name=None, trainable=True):

@@ -30,6 +30,24 @@ class Model(OutputsMixin, Trainer, Layer):
 
     ``Model(inputs, outputs, name=None)`` builds a functional model. A subclass calls
     ``super().__init__(name=...)`` and defines ``call(self, inputs, training=False)``.
+
+    Args:
+        *args: ``(inputs, outputs)`` for a functional model; nothing for a subclass.
+        name (str or None, default None): the model's name; None gives a unique default.
+        trainable (bool, default True): False freezes every weight.
+        dtype (str or None, default None): "float32" or "float64"; None means
+            ``mg.config.floatx()``.
+        **kwargs: ``inputs=``/``outputs=`` (the functional form), or the other keywords of
+            :class:`~minigrad.layers.Layer`.
+
+    Raises:
+        TypeError: for positional arguments other than ``(inputs, outputs)``.
+
+    Example:
+        >>> x = mg.Input((4,))
+        >>> model = mg.Model(x, layers.Dense(3)(x))
+        >>> type(model).__name__, model.count_params()
+        ('Functional', 15)
     """
 
     _accepts_list = True         # multi-input models take a list (or dict) of inputs

@@ -49,6 +49,16 @@ class Sequential(Model):
         fixes the input shape and builds the model at once; otherwise the model builds
         on its first call (or on ``build(input_shape)``).
     name: the model's name (default ``"sequential"``, ``"sequential_1"``, ...).
+
+    Args:
+        layers (list of Layer or None, default None): as above.
+        name (str or None, default None): as above.
+        trainable (bool, default True): False freezes every weight.
+
+    Example:
+        >>> model = mg.Sequential([mg.Input((4,)), layers.Dense(2)])
+        >>> model(np.zeros((3, 4), "float32")).shape, model.count_params()
+        ((3, 2), 10)
     """
 
     _accepts_list = False

@@ -22,6 +22,20 @@ def multiply_adds(layer, output_shape):
     kernel ``(k, C, M)`` costs ``positions * k*C*M``, a pointwise ``(1, C*M, F)``
     ``positions * C*M*F``, a full conv ``(k, C, F)`` ``positions * k*C*F``, a Dense
     kernel ``(n, units)`` ``positions * n*units`` (positions = 1 for flat inputs).
+
+    Args:
+        layer (Layer): a built layer.
+        output_shape (tuple): the layer's output shape (the batch axis is ignored).
+
+    Returns:
+        int: multiply-adds per sample.
+
+    Example:
+        >>> dense = layers.Dense(3)
+        >>> dense(np.zeros((1, 4), "float32")).shape
+        (1, 3)
+        >>> models.multiply_adds(dense, (1, 3))
+        12
     """
     from .model import Model
     if isinstance(layer, Model):
@@ -92,7 +106,15 @@ def _tensor_ref(graph, tensor):
 
 
 def summary_lines(model, line_length=None):
-    """The lines of ``model.summary()`` (a list of strings)."""
+    """The lines of ``model.summary()`` (a list of strings).
+
+    Args:
+        model (Model): a built model.
+        line_length (int or None, default None): the table's width; None fits the content.
+
+    Returns:
+        list of str
+    """
     from .sequential import Sequential
     connected_column = _graph_of(model) is not None and not isinstance(model, Sequential)
     rows = layer_rows(model)

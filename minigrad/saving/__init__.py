@@ -29,7 +29,30 @@ def _is_h5(filepath):
 
 
 def save_weights(obj, filepath):
-    """Write the weights of ``obj`` (a model or layer) to ``filepath``; returns it."""
+    """Write the weights of ``obj`` (a model or layer) to ``filepath``; returns it.
+
+    Args:
+        obj (Model or Layer): whose ``weights`` are written.
+        filepath (str or path): ``.weights.h5`` (Keras's layout, needs h5py) or any other
+            name for minigrad's ``.npz`` format.
+
+    Returns:
+        str or path: ``filepath``.
+
+    Raises:
+        ValueError: for a ``.keras`` name (a whole model: use :func:`save_model`).
+
+    Example:
+        >>> import tempfile
+        >>> model = mg.Sequential([mg.Input((4,)), layers.Dense(2)])
+        >>> path = os.path.join(tempfile.mkdtemp(), "w.npz")
+        >>> saving.save_weights(model, path) == path
+        True
+        >>> twin = mg.Sequential([mg.Input((4,)), layers.Dense(2)])
+        >>> saving.load_weights(twin, path)
+        >>> bool((twin.weights[0].numpy() == model.weights[0].numpy()).all())
+        True
+    """
     if os.fspath(filepath).endswith(".keras"):
         raise ValueError(f"save_weights: {os.fspath(filepath)!r} names a whole-model "
                          "archive; use model.save(...) for .keras files, or a "
@@ -41,7 +64,18 @@ def save_weights(obj, filepath):
 
 def load_weights(obj, filepath, by_name=False):
     """Load weights written by :func:`save_weights` (or Keras's ``.weights.h5``) into
-    ``obj``; all-or-nothing."""
+    ``obj``; all-or-nothing.
+
+    Args:
+        obj (Model or Layer): whose weights are set (built first if needed).
+        filepath (str or path): what :func:`save_weights` wrote, or a Keras ``.weights.h5``.
+        by_name (bool, default False): ``.npz`` only: pair weights by full path instead of by
+            position.
+
+    Raises:
+        ValueError: if the file does not fit ``obj`` (names, shapes, count), before any
+            weight changes; also for ``by_name=True`` with an ``.h5`` file.
+    """
     if _is_h5(filepath):
         if by_name:
             raise ValueError("load_weights: by_name=True is only supported for .npz files; "
@@ -51,20 +85,47 @@ def load_weights(obj, filepath, by_name=False):
 
 
 def save_model(model, filepath):
-    """Write ``model`` as a Keras 3 ``.keras`` archive (see :mod:`.keras_archive`)."""
+    """Write ``model`` as a Keras 3 ``.keras`` archive (see :mod:`.keras_archive`).
+
+    Args:
+        model (Model): the model (architecture, weights, compile arguments).
+        filepath (str or path): the ``.keras`` file.
+
+    Returns:
+        the written path.
+    """
     from .keras_archive import save_model as save
     return save(model, filepath)
 
 
 def load_model(filepath):
-    """Rebuild a model from a ``.keras`` archive written by minigrad or Keras 3."""
+    """Rebuild a model from a ``.keras`` archive written by minigrad or Keras 3.
+
+    Args:
+        filepath (str or path): the ``.keras`` file.
+
+    Returns:
+        Model
+
+    Raises:
+        ValueError: for an archive it cannot read or trust (named in the message).
+    """
     from .keras_load import load_model as load
     return load(filepath)
 
 
 
 def export(model, filepath, format="onnx"):
-    """Export ``model`` for serving; ``format="onnx"`` is the one supported."""
+    """Export ``model`` for serving; ``format="onnx"`` is the one supported.
+
+    Args:
+        model (Model): a built model.
+        filepath (str or path): the ``.onnx`` file.
+        format (str, default "onnx"): the only format supported.
+
+    Raises:
+        ValueError: for another format. ImportError (with how to install it) without onnx.
+    """
     if format != "onnx":
         raise ValueError(f"export: unknown format={format!r}; expected 'onnx'.")
     from .onnx_export import export_onnx

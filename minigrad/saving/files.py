@@ -83,7 +83,19 @@ def _remove_quietly(path):
 @contextlib.contextmanager
 def atomic_write(filepath):
     """Context manager yielding a binary file whose content replaces ``filepath`` on
-    success; on any exception the target is untouched and no temporary file remains."""
+    success; on any exception the target is untouched and no temporary file remains.
+
+    Args:
+        filepath (str or path): the file to replace.
+
+    Example:
+        >>> import tempfile
+        >>> path = os.path.join(tempfile.mkdtemp(), "notes.txt")
+        >>> with atomic_write(path) as f:
+        ...     n = f.write(b"whole or nothing")
+        >>> open(path, "rb").read()
+        b'whole or nothing'
+    """
     filepath = os.fspath(filepath)
     directory = os.path.dirname(os.path.abspath(filepath))
     for stale in stale_temporaries(filepath):

@@ -143,6 +143,16 @@ def read_weights_file(filepath, choose=None):
 
     Every array is read into memory, so a truncated or corrupt archive fails here and
     not half way through assigning weights.
+
+    Args:
+        filepath (str or path): the weights file.
+        choose (callable or None, default None): as above.
+
+    Returns:
+        tuple: ``(header, {path: array})``.
+
+    Raises:
+        ValueError: for a file that is not a minigrad weights file, or is truncated.
     """
     filepath = os.fspath(filepath)
     if not os.path.isfile(filepath):
