@@ -21,6 +21,7 @@ from collections import deque
 
 import numpy as np
 
+from ._kernels.buffers import buffer_of
 from .tensor import Tensor, Variable, as_tensor
 
 
@@ -571,8 +572,14 @@ def _source_grads(grads, sources, seed=None, differentiable=False):
                 g = np.broadcast_to(g, s.shape)
             if g.dtype != s.dtype:
                 g = g.astype(s.dtype)
-            if id(g) in handed_out or g.base is not None or not g.flags.writeable:
+            # A view is copied, unless it views a kernel's own output buffer that no other
+            # gradient handed out here views (a large input gradient: saves a full copy).
+            buffer = buffer_of(g) if g.base is not None else None
+            if (id(g) in handed_out or not g.flags.writeable
+                    or (g.base is not None and (buffer is None or id(buffer) in handed_out))):
                 g = np.array(g, copy=True)
+            elif buffer is not None:
+                handed_out.add(id(buffer))
             handed_out.add(id(g))
             g = Tensor(g)
         result.append(g)

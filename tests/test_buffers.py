@@ -103,3 +103,29 @@ def test_out_of_memory_is_a_memory_error():
     it into a ValueError naming the geometry)."""
     with pytest.raises(MemoryError, match="Unable to allocate"):
         buffers.empty_aligned((1 << 26, 1 << 26), np.float64)       # 2**55 bytes
+
+
+def test_buffer_of_names_only_buffers_made_here():
+    for shape in ((3, 5), BIG):
+        a = buffers.empty_aligned(shape, np.float32)
+        assert buffers.buffer_of(a) is a.base
+        assert buffers.buffer_of(a.reshape(-1)) is a.base          # a view of the same buffer
+    plain = np.zeros(BIG, np.float32)
+    assert buffers.buffer_of(plain) is None and buffers.buffer_of(plain[1:]) is None
+
+
+@pytest.mark.skipif(__import__("minigrad")._kernels.compiled is None, reason="compiled kernels not built")
+def test_tape_hands_out_a_kernel_gradient_without_copying_but_never_two_views_of_one_buffer():
+    import minigrad as mg
+    from minigrad import ops
+    rng = np.random.default_rng(0)
+    x = mg.Variable(rng.standard_normal((2, 64, 64, 32)).astype(np.float32))    # 1 MiB: cached
+    k = mg.Variable(rng.standard_normal((3, 3, 32, 1)).astype(np.float32))
+    with ops.use_kernels("cython"), mg.GradientTape() as tape:
+        xr = ops.reshape(x, (2, 64, 64, 32))
+        loss = ops.sum(ops.depthwise_conv(xr, k, padding="same"))
+    gx, gxr = [g.numpy() for g in tape.gradient(loss, [x, xr])]
+    np.testing.assert_array_equal(gx, gxr)
+    assert not np.shares_memory(gx, gxr)       # one of the two views was copied
+    # the other is the kernel's own buffer, handed out uncopied
+    assert [buffers.buffer_of(g) is not None for g in (gx, gxr)] == [True, False]

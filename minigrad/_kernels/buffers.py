@@ -22,7 +22,10 @@ is affected:
   (every output then comes from ``numpy.empty``).
 
 The arrays handed out are ordinary NumPy arrays (their ``base`` is the ``mmap``), C-contiguous,
-64-byte aligned, and live as long as the user keeps them.
+64-byte aligned, and live as long as the user keeps them. Being views, they would look shared
+to code that copies any array with a ``base`` before handing it to a user (the tape does, for
+gradients); :func:`buffer_of` tells such code which buffer made here an array views, so
+the only view of a buffer needs no copy.
 """
 import mmap
 import os
@@ -47,6 +50,7 @@ def _cache_limit():
 CACHE_BYTES = _cache_limit()
 
 _lock = threading.Lock()
+_roots = weakref.WeakValueDictionary()   # id -> the array that owns each buffer handed out
 _free = {}                   # mapping size -> list of unused mmap objects
 _state = {"cached": 0, "reused": 0, "mapped": 0}
 
@@ -83,6 +87,7 @@ def empty_aligned(shape, dtype):
     if nbytes < MIN_BYTES or CACHE_BYTES == 0:
         buf = np.empty(count + 64 // dtype.itemsize, dtype=dtype)
         start = (-buf.ctypes.data % 64) // dtype.itemsize
+        _roots[id(buf)] = buf
         return buf[start:start + count].reshape(shape)
     # one spare huge page, so that the data can start on a 2 MiB boundary
     size = -(-nbytes // HUGE_PAGE) * HUGE_PAGE + HUGE_PAGE
@@ -109,4 +114,13 @@ def empty_aligned(shape, dtype):
     offset = -address % HUGE_PAGE
     base = np.frombuffer(mm, dtype, count, offset)
     weakref.finalize(base, _release, mm, size).atexit = False
+    _roots[id(base)] = base
     return base.reshape(shape)
+
+
+def buffer_of(a):
+    """The buffer (an array made by :func:`empty_aligned`) that ``a`` is a view of, or None
+    when ``a`` views anything else. Code that must not hand out two views of one memory
+    compares these; a gradient that is the only view of its buffer needs no copy."""
+    root = a.base
+    return root if root is not None and _roots.get(id(root)) is root else None
