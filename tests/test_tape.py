@@ -573,3 +573,27 @@ def test_tape_repr_and_gradient_tape_export():
     assert repr(tape) == "<GradientTape stopped, 0 entries, persistent=False>"
     with tape:
         assert "recording" in repr(tape)
+
+
+def test_hooks_run_when_an_outer_tape_records_the_walk():
+    """With an outer tape recording, a hook sees the gradient as a Tensor, and what it
+    returns is part of the recorded gradient: the second derivative goes through it. The
+    hook also runs in the outer walk, whose gradient reaches ``h`` too (``dy`` holds a
+    ``+ h`` term): d/dh of sum(dy) is 1, doubled to 2. PyTorch's tensor hooks give the
+    same 12x (checked with torch 2.13)."""
+    x = vec(1.0, 2.0)
+    seen = []
+    with mg.GradientTape() as outer:
+        outer.watch(x)
+        with mg.GradientTape() as inner:
+            inner.watch(x)
+            h = x * x                                     # dh/dx = 2x
+            y = (h * x).sum()                             # y = sum x^3
+        h.register_hook(lambda g: seen.append(g) or g * 2)    # dL/dh doubled: x -> 2x
+        dy = inner.gradient(y, x)                         # 2 * x * 2x + x^2 = 5x^2
+        s = dy.sum()
+    assert len(seen) == 1 and isinstance(seen[0], mg.Tensor)
+    np.testing.assert_allclose(dy.numpy(), 5 * x.numpy() ** 2)
+    # through the doubled inner gradient 4x^2: 8x; through h in the outer walk, doubled: 2 * 2x
+    np.testing.assert_allclose(outer.gradient(s, x).numpy(), 12 * x.numpy())
+    assert len(seen) == 2
