@@ -104,6 +104,39 @@ cdef void _expand(floating* xe, const floating* x, isize W, isize C, isize M) no
                 xe[(w * C + c) * M + m] = x[w * C + c]
 
 
+cdef void _expand_rows(const floating** xrows, floating* xe, isize* tags, isize* slot,
+                      const isize* keys, Geometry g) noexcept nogil:
+    """For M > 1: xrows[jh] (input row number keys[jh], or -1 where the tap row is padding)
+    replaced by its expansion to C*M channels, kept in one of KH slots of ``xe``.
+
+    A per-thread cache: an output row shares KH - 1 input rows with the one before it (at
+    stride 1), so a row whose number is still in ``tags`` (what each slot holds) is reused,
+    not expanded again; a new row goes into a slot none of this output row's rows uses.
+    """
+    cdef isize CM = g.C * g.M, jh, s, j
+    cdef bint taken
+    for jh in range(g.KH):
+        slot[jh] = -1
+        for s in range(g.KH):
+            if keys[jh] >= 0 and tags[s] == keys[jh]:
+                slot[jh] = s
+    for jh in range(g.KH):
+        if keys[jh] < 0 or slot[jh] >= 0:
+            continue
+        for s in range(g.KH):                   # a free slot exists: at most KH rows are needed
+            taken = False
+            for j in range(g.KH):
+                taken = taken or slot[j] == s
+            if not taken:
+                break
+        _expand(xe + s * g.W * CM, xrows[jh], g.W, g.C, g.M)
+        tags[s] = keys[jh]
+        slot[jh] = s
+    for jh in range(g.KH):
+        if slot[jh] >= 0:
+            xrows[jh] = xe + slot[jh] * g.W * CM
+
+
 cdef void _sum_over_m(floating* gx, const floating* t, isize W, isize C, isize M) noexcept nogil:
     """gx[w, c] = sum_m t[w, c*M + m]: back from C*M channels to C (for M > 1)."""
     cdef isize w, c, m
@@ -171,32 +204,43 @@ cdef void _kernel_grad_row(floating* acc, const floating** xrows, const floating
 cdef void _forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
                    floating[:, :, :, ::1] y, Geometry g, int nthreads) noexcept nogil:
     """y[n, oh, ow] = sum_{jh, jw} k[jh, jw] * x[n, oh*sh + jh*dh - ph, ow*sw + jw*dw - pw]."""
-    cdef isize CM = g.C * g.M, row, n, oh, jh, jw, ih, ntaps
-    cdef const floating* xrow
+    cdef isize CM = g.C * g.M, row, n, oh, jh, jw, ih, ntaps, i0
     cdef const floating** src
     cdef const floating** ker
     cdef isize* off
+    cdef const floating** xrows
+    cdef isize* keys
+    cdef isize* tags
+    cdef isize* slot
     cdef floating* xe
     with parallel(num_threads=nthreads):
-        # per thread: the taps that touch the current output row (and its expanded input rows)
+        # per thread: the taps that touch the current output row, its input rows (and for
+        # M > 1 the cache of expanded input rows, see _expand_rows)
         src = <const floating**>malloc(g.KH * g.KW * sizeof(floating*))
         ker = <const floating**>malloc(g.KH * g.KW * sizeof(floating*))
         off = <isize*>malloc(g.KH * g.KW * sizeof(isize))
+        xrows = <const floating**>malloc(g.KH * sizeof(floating*))
+        keys = <isize*>malloc(3 * g.KH * sizeof(isize))
+        tags = keys + g.KH
+        slot = keys + 2 * g.KH
+        for i0 in range(g.KH):
+            tags[i0] = -1
         xe = <floating*>malloc(g.KH * g.W * CM * sizeof(floating)) if g.M > 1 else NULL
         for row in prange(g.N * g.OH, schedule="guided"):
             n = row // g.OH
             oh = row - n * g.OH
-            ntaps = 0
             for jh in range(g.KH):
                 ih = oh * g.sh + jh * g.dh - g.ph
-                if ih < 0 or ih >= g.H:
+                keys[jh] = n * g.H + ih if 0 <= ih < g.H else -1
+                xrows[jh] = &x[n, ih, 0, 0] if keys[jh] >= 0 else NULL
+            if g.M > 1:
+                _expand_rows(xrows, xe, tags, slot, keys, g)
+            ntaps = 0
+            for jh in range(g.KH):
+                if xrows[jh] == NULL:
                     continue
-                xrow = &x[n, ih, 0, 0]
-                if g.M > 1:
-                    _expand(xe + jh * g.W * CM, xrow, g.W, g.C, g.M)
-                    xrow = xe + jh * g.W * CM
                 for jw in range(g.KW):
-                    src[ntaps] = xrow
+                    src[ntaps] = xrows[jh]
                     ker[ntaps] = &k[jh, jw, 0]
                     off[ntaps] = jw * g.dw - g.pw
                     ntaps = ntaps + 1
@@ -204,6 +248,8 @@ cdef void _forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
         free(src)
         free(ker)
         free(off)
+        free(xrows)
+        free(keys)
         free(xe)
 
 
@@ -331,12 +377,20 @@ cdef void _backward_kernel(const floating[:, :, :, ::1] x, const floating[:, :, 
     sum_ow x[n, oh*sh + jh*dh - ph, ow*sw + jw*dw - pw] * gy[n, oh, ow]."""
     cdef isize CM = g.C * g.M, KK = g.KH * g.KW, nchunks = partial.shape[0]
     cdef isize rows = g.N * g.OH
-    cdef isize t, row, n, oh, jh, ih, q
+    cdef isize t, row, n, oh, jh, ih, q, i0
     cdef floating* acc
     cdef const floating** xrows
+    cdef isize* keys
+    cdef isize* tags
+    cdef isize* slot
     cdef floating* xe
     with parallel(num_threads=nthreads):
         xrows = <const floating**>malloc(g.KH * sizeof(floating*))
+        keys = <isize*>malloc(3 * g.KH * sizeof(isize))
+        tags = keys + g.KH
+        slot = keys + 2 * g.KH
+        for i0 in range(g.KH):
+            tags[i0] = -1
         xe = <floating*>malloc(g.KH * g.W * CM * sizeof(floating)) if g.M > 1 else NULL
         for t in prange(nchunks, schedule="dynamic", chunksize=1):
             acc = &partial[t, 0, 0]
@@ -347,14 +401,13 @@ cdef void _backward_kernel(const floating[:, :, :, ::1] x, const floating[:, :, 
                 oh = row - n * g.OH
                 for jh in range(g.KH):
                     ih = oh * g.sh + jh * g.dh - g.ph
-                    xrows[jh] = NULL
-                    if 0 <= ih < g.H:
-                        xrows[jh] = &x[n, ih, 0, 0]
-                        if g.M > 1:
-                            _expand(xe + jh * g.W * CM, xrows[jh], g.W, g.C, g.M)
-                            xrows[jh] = xe + jh * g.W * CM
+                    keys[jh] = n * g.H + ih if 0 <= ih < g.H else -1
+                    xrows[jh] = &x[n, ih, 0, 0] if keys[jh] >= 0 else NULL
+                if g.M > 1:
+                    _expand_rows(xrows, xe, tags, slot, keys, g)
                 _kernel_grad_row(acc, xrows, &gy[n, oh, 0, 0], g)
         free(xrows)
+        free(keys)
         free(xe)
 
 
