@@ -17,10 +17,29 @@ Cached: pip builds every install in a fresh isolated environment, so nothing of 
 build is visible to the next one and the kernels would be compiled again for each
 ``pip install`` (about a minute each on two cores). Each compiled module is therefore kept
 in ``build/kernel-cache/<key>/``, where the key hashes everything the binary depends on:
-the ``.pyx`` and its neighbours (``.pxd``, ``.pxi``, ``.h``), the compiler and its flags,
-the CPU when ``-march=native`` is used, and the Python, Cython, NumPy and SciPy versions.
+the ``.pyx`` and its neighbours (``.pxd``, ``.pxi``, ``.h``), the compiler, its flags and the
+Cython directives, the CPU when ``-march=native`` is used, and the Python version and ABI.
 An install whose key is in the cache copies the module instead of compiling it.
 ``MINIGRAD_BUILD_CACHE=<dir>`` moves the cache, ``MINIGRAD_BUILD_CACHE=off`` disables it.
+
+The key is computed without importing Cython, NumPy or SciPy, so that ``build_backend.py``
+can ask pip for Cython only when something has to be compiled (``kernel_build_requirements``);
+a repeat install then builds in an environment holding setuptools alone. Leaving their
+versions out of the key is safe because:
+
+* NumPy: the kernels take arrays through the buffer protocol (typed memoryviews) and never
+  ``cimport numpy``, so no NumPy header or C-API call is compiled into them
+  (``tests/test_packaging.py`` checks this). Were that to change, the NumPy major version
+  would have to join the key: NumPy's ABI is forward compatible only (a module built against
+  2.x runs on later 2.x releases; one built against 1.x does not load on 2.x).
+* SciPy: no kernel cimports from it (the pointwise kernel has its own GEMM, ``gemm.h``).
+  A kernel that cimported ``scipy.linalg.cython_blas`` would need SciPy in
+  ``KERNEL_BUILD_REQUIRES`` (the tests check that), but still not in the key: that module
+  hands out the BLAS functions at import time, by name and C signature, from the SciPy
+  installed at run time.
+* Cython: the generated C is self-contained (no Cython runtime is needed to import it); a newer
+  Cython may generate better code but not a module that works differently. Clear the cache
+  (or set ``MINIGRAD_BUILD_CACHE=off``) to recompile with a new Cython.
 """
 import glob
 import hashlib
@@ -36,6 +55,10 @@ from setuptools.command.build_ext import build_ext
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 KERNELS = os.path.join("minigrad", "_kernels")
+# What compiling the kernels needs besides setuptools (no NumPy or SciPy header is used).
+KERNEL_BUILD_REQUIRES = ["Cython>=3.0"]
+CYTHON_DIRECTIVES = {"boundscheck": False, "wraparound": False, "cdivision": True,
+                     "initializedcheck": False}
 NO_KERNELS_MESSAGE = """
 minigrad: the compiled kernels were NOT built ({reason}).
 minigrad is installed and works on its NumPy twins: same results, slower convolutions.
@@ -93,10 +116,8 @@ def _cpu_description():
 
 
 def _cache_key(ext, compile_args, link_args):
-    """A hash of everything the compiled ``ext`` depends on."""
-    import Cython
-    import numpy
-    import scipy
+    """A hash of everything the compiled ``ext`` depends on (computed without importing
+    Cython, NumPy or SciPy: see the module docstring for why their versions are not in it)."""
     digest = hashlib.sha256()
     folder = os.path.dirname(ext.sources[0])
     sources = sorted(set(ext.sources) | {path for pattern in ("*.pxd", "*.pxi", "*.h")
@@ -105,8 +126,8 @@ def _cache_key(ext, compile_args, link_args):
         with open(path, "rb") as f:
             digest.update(path.encode() + b"\0" + f.read() + b"\0")
     facts = [ext.name, sys.version, sysconfig.get_config_var("EXT_SUFFIX"), sys.platform,
-             Cython.__version__, numpy.__version__, scipy.__version__,
-             os.environ.get("CC", "cc"), " ".join(compile_args), " ".join(link_args)]
+             sorted(CYTHON_DIRECTIVES.items()), os.environ.get("CC", "cc"),
+             " ".join(compile_args), " ".join(link_args)]
     if "-march=native" in compile_args:
         facts.append(_cpu_description())
     digest.update("\0".join(map(str, facts)).encode())
@@ -118,6 +139,27 @@ def _cache_dir():
     if setting.lower() in ("off", "0", "no"):
         return None
     return setting or os.path.join(HERE, "build", "kernel-cache")
+
+
+def _cached_path(ext, compile_args, link_args, cache):
+    """Where the cache keeps the compiled ``ext`` (whether or not it is there yet)."""
+    name = ext.name.rsplit(".", 1)[-1] + sysconfig.get_config_var("EXT_SUFFIX")
+    return os.path.join(cache, _cache_key(ext, compile_args, link_args), name)
+
+
+def kernel_build_requirements():
+    """What the build needs installed besides setuptools: nothing when there is no compiler
+    (the install gives up on the kernels at once) or every kernel is in the cache, else
+    ``KERNEL_BUILD_REQUIRES`` (Cython). ``build_backend.py`` hands this list to pip."""
+    if not _compiler_accepts([]):
+        return []
+    cache = _cache_dir()
+    if cache is None:
+        return list(KERNEL_BUILD_REQUIRES)
+    compile_args, link_args = _flags()
+    missing = [ext.name for ext in _extensions()
+               if not os.path.exists(_cached_path(ext, compile_args, link_args, cache))]
+    return list(KERNEL_BUILD_REQUIRES) if missing else []
 
 
 class OptionalCachedBuildExt(build_ext):
@@ -144,7 +186,6 @@ class OptionalCachedBuildExt(build_ext):
         print(NO_KERNELS_MESSAGE.format(reason=reason), file=sys.stderr)
 
     def build_extension(self, ext):
-        from Cython.Build import cythonize
         from distutils.errors import CCompilerError, DistutilsError
 
         ext.extra_compile_args = list(self._compile_args)
@@ -153,18 +194,21 @@ class OptionalCachedBuildExt(build_ext):
         cache = _cache_dir()
         cached = None
         if cache is not None:
-            key = _cache_key(ext, self._compile_args, self._link_args)
-            cached = os.path.join(cache, key, os.path.basename(target))
+            cached = _cached_path(ext, self._compile_args, self._link_args, cache)
             if os.path.exists(cached):
                 os.makedirs(os.path.dirname(target) or ".", exist_ok=True)
                 shutil.copyfile(cached, target)
                 print(f"minigrad: {ext.name} unchanged, reused from {cached}", file=sys.stderr)
                 return
+        try:        # present unless build_backend.py found every kernel in the cache
+            from Cython.Build import cythonize
+        except ImportError as error:
+            self._failures.append((ext.name, f"Cython is not installed ({error})"))
+            return
         pyx_sources = ext.sources
         (c_ext,) = cythonize(
             [Extension(ext.name, pyx_sources)], language_level=3, quiet=True,
-            compiler_directives={"boundscheck": False, "wraparound": False,
-                                 "cdivision": True, "initializedcheck": False},
+            compiler_directives=CYTHON_DIRECTIVES,
             annotate=_environ_flag("MINIGRAD_ANNOTATE"))
         ext.sources = c_ext.sources                 # the generated .c, compiled below
         try:
@@ -180,13 +224,11 @@ class OptionalCachedBuildExt(build_ext):
 
 
 def _extensions():
-    import numpy
+    # no NumPy include directory: the kernels use no NumPy header (see the module docstring)
     return [
         Extension(
             "minigrad._kernels." + os.path.splitext(os.path.basename(path))[0],
             [path],
-            include_dirs=[numpy.get_include()],
-            define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")],
             optional=True,      # a module that does not build is left out, not copied in place
         )
         for path in sorted(glob.glob(os.path.join(KERNELS, "*.pyx")))

@@ -6,6 +6,7 @@ directory, so they never touch this checkout's compiled kernels.
 import importlib.util
 import os
 import pathlib
+import re
 import shutil
 import subprocess
 import sys
@@ -21,18 +22,22 @@ pytest.importorskip("Cython")
 pytest.importorskip("setuptools", minversion="77")
 
 
-def _setup_module():
-    spec = importlib.util.spec_from_file_location("minigrad_setup", ROOT / "setup.py")
+def _load(path, name):
+    spec = importlib.util.spec_from_file_location(name, path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)        # defines the helpers; setup() runs only as __main__
     return module
+
+
+def _setup_module():
+    return _load(ROOT / "setup.py", "minigrad_setup")
 
 
 def _copy_sources(tmp_path):
     copy = tmp_path / "src"
     shutil.copytree(ROOT / "minigrad", copy / "minigrad",
                     ignore=shutil.ignore_patterns("*.so", "*.pyd", "*.c", "__pycache__"))
-    for name in ("setup.py", "pyproject.toml", "README.md"):
+    for name in ("setup.py", "build_backend.py", "pyproject.toml", "README.md"):
         shutil.copy(ROOT / name, copy / name)
     return copy
 
@@ -80,6 +85,59 @@ def test_cache_key_follows_sources_and_flags(tmp_path):
         assert setup._cache_key(ext, ["-O3"], []) != key                       # the source
     finally:
         os.chdir(cwd)
+
+
+def test_build_system_asks_pip_for_setuptools_only():
+    """Cython comes from build_backend.py's hooks, and only when needed (below)."""
+    tomllib = pytest.importorskip("tomllib")
+    build_system = tomllib.loads((ROOT / "pyproject.toml").read_text())["build-system"]
+    assert build_system == {"requires": ["setuptools>=77"], "build-backend": "build_backend",
+                            "backend-path": ["."]}
+    assert "include build_backend.py" in (ROOT / "MANIFEST.in").read_text()    # in the sdist too
+
+
+def test_kernels_use_no_numpy_headers_and_need_only_what_the_build_asks_for():
+    """Why the cache key may leave NumPy's version out (setup.py's docstring): nothing of
+    NumPy's C API is compiled into the kernels. And a kernel that cimports SciPy's BLAS
+    needs SciPy among the build requirements."""
+    requires = _setup_module().KERNEL_BUILD_REQUIRES
+    sources = [*KERNEL_SOURCES, *(ROOT / "minigrad" / "_kernels").glob("*.pxd"),
+               *(ROOT / "minigrad" / "_kernels").glob("*.h")]
+    for path in sources:
+        text = path.read_text()
+        assert "cimport numpy" not in text and "numpy/" not in text, path.name
+        if re.search(r"^\s*(from|cimport)\s+scipy\b", text, re.M):
+            assert any(r.startswith("scipy") for r in requires), path.name
+
+
+@pytest.mark.skipif(shutil.which(os.environ.get("CC", "cc").split()[0]) is None,
+                    reason="no C compiler: the build needs nothing to compile with then")
+def test_build_requirements_only_when_a_kernel_is_not_cached(tmp_path, monkeypatch):
+    copy = _copy_sources(tmp_path)
+    cache = tmp_path / "cache"
+    monkeypatch.chdir(copy)
+    monkeypatch.setenv("MINIGRAD_BUILD_CACHE", str(cache))
+    monkeypatch.delenv("CC", raising=False)
+    backend = _load(copy / "build_backend.py", "minigrad_build_backend")
+    setup = _load(copy / "setup.py", "minigrad_setup")
+    needed = setup.KERNEL_BUILD_REQUIRES
+    assert "Cython>=3.0" in needed and not any(r.lower().startswith("numpy") for r in needed)
+    assert backend.get_requires_for_build_editable() == needed            # empty cache
+    compile_args, link_args = setup._flags()
+    entries = [pathlib.Path(setup._cached_path(ext, compile_args, link_args, str(cache)))
+               for ext in setup._extensions()]
+    assert len(entries) == len(KERNEL_SOURCES)
+    for entry in entries:
+        entry.parent.mkdir(parents=True)
+        entry.write_text("a compiled kernel")
+    assert backend.get_requires_for_build_editable() == []               # all cached
+    assert backend.get_requires_for_build_wheel() == []
+    entries[0].unlink()
+    assert backend.get_requires_for_build_wheel() == needed               # one missing
+    monkeypatch.setenv("MINIGRAD_BUILD_CACHE", "off")
+    assert backend.get_requires_for_build_wheel() == needed
+    monkeypatch.setenv("CC", "false")                                     # no compiler: nothing
+    assert backend.get_requires_for_build_wheel() == []
 
 
 def test_no_compiler_still_installs_and_says_so(tmp_path):
