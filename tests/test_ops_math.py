@@ -1,5 +1,6 @@
-"""minigrad.ops.math: every op gradient-checked in float64 on Hypothesis-drawn shapes,
-forward values against NumPy, dtype preservation, and the errors bad arguments get."""
+"""minigrad.ops.math and minigrad.ops.shapes: every op gradient-checked in float64 on
+Hypothesis-drawn shapes, forward values against NumPy, dtype preservation, and the errors bad
+arguments get."""
 import numpy as np
 import pytest
 from hypothesis import assume, given

@@ -1,6 +1,7 @@
 """Differentiable functions on Tensors: everything the layers are built from.
 
-``math``         arithmetic, reductions, shape manipulation, elementwise maths
+``math``         arithmetic, reductions, elementwise maths
+``shapes``       reshape, transpose, indexing, pad, concatenate, stack, cast
 ``nn``           activation functions, sparsemax, dropout, sigmoid cross-entropy
 ``convolution``  depthwise, separable and full convolutions on the Cython kernels
 ``geometry``     convolution / pooling arguments: checks, bounds, padding, output lengths
@@ -9,9 +10,12 @@
 ``normalization`` batch normalisation (``batch_norm``)
 """
 from .math import (  # noqa: F401
-    abs, add, as_tensor, broadcast_to, cast, clip, concatenate, divide, erf, exp, getitem,
-    log, matmul, max, maximum, mean, min, minimum, multiply, negative, pad, power, reshape,
-    scatter, sqrt, square, stack, stop_gradient, subtract, sum, transpose, unbroadcast, where,
+    abs, add, as_tensor, broadcast_to, clip, divide, erf, exp, log, matmul, max, maximum, mean,
+    min, minimum, multiply, negative, power, sqrt, square, stop_gradient, subtract, sum,
+    unbroadcast, where,
+)
+from .shapes import (  # noqa: F401
+    cast, concatenate, getitem, pad, reshape, scatter, stack, transpose,
 )
 from .nn import (  # noqa: F401
     dropout, elu, exponential, gelu, hard_sigmoid, leaky_relu, log_sigmoid, log_softmax, mish,

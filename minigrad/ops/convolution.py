@@ -41,7 +41,8 @@ from ..tensor import Tensor
 from .convolution_gradients import (DepthwiseFamily, PointwiseFamily, from_channels_last,
                                     to_channels_last)
 from .geometry import ConvGeometry, conv_output_length, conv_padding
-from .math import as_tensor, pad, scatter, stack
+from .math import as_tensor
+from .shapes import pad, scatter, stack
 
 # The one kernel switch lives in minigrad._kernels; ops.use_kernels is that function.
 use_kernels = _kernels.use_kernels

@@ -32,7 +32,8 @@ import numpy as np
 
 from ..tape import record
 from ..tensor import Tensor
-from .math import as_tensor, transpose
+from .math import as_tensor
+from .shapes import transpose
 
 
 def _bilinear(name, compute, grad_a, grad_b, a, b):

@@ -21,7 +21,8 @@ import numpy as np
 from ..tape import record
 from ..tensor import Tensor
 from .geometry import conv_output_length, conv_padding
-from .math import as_tensor, dual, transpose
+from .math import as_tensor, dual
+from .shapes import transpose
 
 
 def _window_slices(offset, strides, out_shape):

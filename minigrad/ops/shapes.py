@@ -1,0 +1,174 @@
+"""Differentiable shape operations: reshape, transpose, indexing, padding, joining, casting.
+
+They move, copy or convert elements without computing new values, so each backward pass
+puts the gradient back where its elements came from: reshape and transpose undo
+themselves, indexing scatters (:func:`scatter`), padding crops, concatenate and stack cut
+the gradient into pieces, cast converts it back. The pattern (forward and gradient side by
+side, gradients written with ops so they can be differentiated again) is the one
+:mod:`minigrad.ops.math` describes.
+"""
+import numbers
+
+import numpy as np
+
+from ..tape import record
+from ..tensor import Tensor
+from .math import as_tensor, dual
+
+
+def reshape(x, shape):
+    """Same elements, new shape (one entry may be -1). Backward reshapes back."""
+    x = as_tensor(x)
+    shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
+    try:
+        out = x.data.reshape(shape)
+    except ValueError:
+        raise ValueError(f"reshape: cannot reshape a tensor of shape {x.shape} "
+                         f"({x.size} elements) into shape {shape}.") from None
+    old = x.shape
+    return record("reshape", (x,), out, gradient=lambda g, inputs, out: (g.reshape(old),))
+
+
+def transpose(x, axes=None):
+    """Permute axes (reverse them when ``axes`` is None). Backward applies the inverse."""
+    x = as_tensor(x)
+    if axes is not None:
+        axes = tuple(axes)
+        if not all(isinstance(a, numbers.Integral) and -x.ndim <= a < x.ndim for a in axes) \
+                or sorted(a % x.ndim for a in axes) != list(range(x.ndim)):
+            raise ValueError(f"transpose: axes {axes} are not a permutation of the "
+                             f"{x.ndim} axes of a tensor of shape {x.shape}.")
+    out = np.transpose(x.data, axes)
+    inverse = None if axes is None else tuple(np.argsort([a % x.ndim for a in axes]))
+    return record("transpose", (x,), out,
+                  gradient=lambda g, inputs, out: (_transpose(g, inverse),))
+
+
+_transpose = dual(np.transpose, transpose)
+
+
+def _plain_index(index):
+    if isinstance(index, Tensor):
+        return index.data
+    if isinstance(index, tuple):
+        return tuple(i.data if isinstance(i, Tensor) else i for i in index)
+    return index
+
+
+def _is_basic(index):
+    parts = index if isinstance(index, tuple) else (index,)
+    return all(p is None or p is Ellipsis or isinstance(p, (slice, numbers.Integral))
+               for p in parts)
+
+
+def getitem(x, index):
+    """x[index] with NumPy indexing. Backward scatters the gradient back (adding repeats)."""
+    x = as_tensor(x)
+    index = _plain_index(index)
+    try:
+        out = x.data[index]
+    except IndexError as e:
+        raise IndexError(f"index {index!r} is invalid for a tensor of shape {x.shape}: {e}") \
+            from None
+    shape = x.shape
+    return record("getitem", (x,), np.asarray(out),
+                  gradient=lambda g, inputs, out: (_scatter(g, index, shape),))
+
+
+def _scatter_array(g, index, shape):
+    grad = np.zeros(shape, dtype=g.dtype)
+    if _is_basic(index):
+        grad[index] = g
+    else:
+        np.add.at(grad, index, g)            # repeated indices add up
+    return grad
+
+
+def scatter(g, index, shape):
+    """Zeros of ``shape`` with ``g`` added at ``index``: the gradient of ``x[index]``.
+    Its own gradient gathers ``g[index]`` again, so indexing differentiates any number
+    of times."""
+    g = as_tensor(g)
+    index = _plain_index(index)
+    return record("scatter", (g,), _scatter_array(g.data, index, tuple(shape)),
+                  gradient=lambda g, inputs, out: (g[index],))
+
+
+_scatter = dual(_scatter_array, scatter)
+
+
+def pad(x, pad_width, constant_values=0):
+    """Constant padding (``np.pad`` with mode "constant"). Backward crops the padding off."""
+    x = as_tensor(x)
+    if x.ndim == 0:
+        raise ValueError("pad: a 0-d tensor has no axis to pad; reshape it first.")
+    try:
+        widths = np.asarray(pad_width)
+        if widths.dtype.kind not in "iu":
+            raise TypeError("pad_width holds non-integers")
+        widths = np.broadcast_to(widths.astype(np.int64), (x.ndim, 2))
+    except (TypeError, ValueError, OverflowError):
+        raise ValueError(f"pad: pad_width must be an int, a (before, after) pair or one pair "
+                         f"per axis ({x.ndim} for shape {x.shape}), got {pad_width!r}.") from None
+    if (widths < 0).any():
+        raise ValueError(f"pad: pad_width must be non-negative, got {pad_width!r}.")
+    shape = tuple(int(n + lo + hi) for n, (lo, hi) in zip(x.shape, widths))
+    try:
+        out = np.pad(x.data, widths, mode="constant", constant_values=constant_values)
+    except (MemoryError, ValueError) as e:
+        raise ValueError(f"pad: pad_width={pad_width!r} makes an array of shape {shape} "
+                         f"({x.dtype.itemsize * int(np.prod(shape, dtype=object))} bytes), too "
+                         f"large to allocate ({type(e).__name__}: {e}).") from None
+    crop = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
+    return record("pad", (x,), out, gradient=lambda g, inputs, out: (g[crop],))
+
+
+def concatenate(tensors, axis=0):
+    """Join tensors along an existing axis. Backward splits the gradient into the pieces."""
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("concatenate needs at least one tensor.")
+    try:
+        out = np.concatenate([t.data for t in tensors], axis=axis)
+    except (ValueError, np.exceptions.AxisError) as e:
+        raise ValueError(f"concatenate along axis {axis}: shapes "
+                         f"{[t.shape for t in tensors]} do not fit together ({e}).") from None
+    ends = np.cumsum([t.shape[axis] for t in tensors])
+    before = (slice(None),) * (axis % out.ndim)
+    pieces = [before + (slice(int(e - t.shape[axis]), int(e)),) for t, e in zip(tensors, ends)]
+    return record("concatenate", tuple(tensors), out,
+                  gradient=lambda g, inputs, out: tuple(g[p] for p in pieces))
+
+
+def stack(tensors, axis=0):
+    """Join same-shaped tensors along a new axis. Backward takes each slice back out."""
+    tensors = [as_tensor(t) for t in tensors]
+    if not tensors:
+        raise ValueError("stack needs at least one tensor.")
+    shapes = {t.shape for t in tensors}
+    if len(shapes) > 1:
+        raise ValueError(f"stack: all tensors must have the same shape, got "
+                         f"{[t.shape for t in tensors]}.")
+    out = np.stack([t.data for t in tensors], axis=axis)
+    before = (slice(None),) * (axis % out.ndim)
+    return record("stack", tuple(tensors), out, gradient=lambda g, inputs, out: tuple(
+        g[before + (i,)] for i in range(len(inputs))))
+
+
+def cast(x, dtype):
+    """Convert to ``dtype`` (bool, integer or real floating, as Tensors hold); the gradient
+    is converted back."""
+    x = as_tensor(x)
+    try:
+        target = np.dtype(dtype)
+    except TypeError:
+        target = None
+    if target is None or target.kind not in "biuf":
+        raise TypeError(f"cast: `dtype` must be a bool, integer or real floating dtype (e.g. "
+                        f"'float32'). Received: dtype={dtype!r}")
+    dtype = target
+    if x.dtype == dtype:
+        return x
+    src = x.dtype
+    return record("cast", (x,), x.data.astype(dtype),
+                  gradient=lambda g, inputs, out: (g.astype(src),))
