@@ -13,148 +13,20 @@ producer.
 
 Nothing is recorded outside a tape, and a tape records an op only if one of its inputs
 is tracked: watched with ``tape.watch``, a trainable :class:`~minigrad.Variable`
-(watched automatically), or the output of an op the tape already recorded.
+(watched automatically), or the output of an op the tape already recorded. How an op
+records its entry (``record``, ``TapeEntry``, ``layer_scope``) is :mod:`minigrad.recording`;
+those names are importable from here too.
 """
-import contextlib
-import threading
 from collections import deque
 
 import numpy as np
 
 from ._kernels.buffers import buffer_of
-from .tensor import Tensor, Variable, as_tensor
+from .recording import TapeEntry, _state, active_tapes, layer_scope, record  # noqa: F401
+from .tensor import Tensor, as_tensor
 
 
 _consume = deque(maxlen=0).extend       # runs an iterator to its end, at C speed
-
-
-class _ThreadState(threading.local):
-    """What the tape machinery remembers, kept per thread (as TensorFlow does): a tape
-    entered in one thread never sees the ops another thread runs at the same time.
-
-    tapes: the tapes currently inside their ``with`` block in this thread, innermost last.
-    layers: names of the layers currently running in this thread (innermost last); tape
-        entries remember the innermost one, so a bad gradient can be traced to its layer.
-    """
-
-    def __init__(self):
-        self.tapes = []
-        self.layers = []
-
-
-_state = _ThreadState()
-
-
-def active_tapes():
-    """The tapes recording in the calling thread, innermost last (a copy)."""
-    return list(_state.tapes)
-
-
-@contextlib.contextmanager
-def layer_scope(name):
-    """Context manager: ops run inside it are recorded as belonging to layer ``name``
-    (in the calling thread only)."""
-    layers = _state.layers
-    layers.append(name)
-    try:
-        yield
-    finally:
-        layers.pop()
-
-
-class TapeEntry:
-    """One recorded operation: ``output = op(*inputs)`` and how to differentiate it.
-
-    twice: True when ``backward`` is written with differentiable ops (``record(...,
-        gradient=fn)``), so that the gradient computation can itself be recorded.
-    """
-
-    __slots__ = ("op", "inputs", "output", "backward", "layer", "index", "twice", "values")
-
-    def __init__(self, op, inputs, output, backward, layer, index, twice=False, values=None):
-        self.op = op
-        self.inputs = inputs
-        self.output = output
-        self.backward = backward
-        self.layer = layer
-        self.index = index
-        self.twice = twice
-        self.values = values      # the inputs' arrays when recorded (a Variable may change)
-
-    @property
-    def outputs(self):
-        return (self.output,)
-
-    @property
-    def input_shapes(self):
-        return tuple(t.shape for t in self.inputs)
-
-    @property
-    def output_shape(self):
-        return self.output.shape
-
-    def __repr__(self):
-        ins = ", ".join(str(s) for s in self.input_shapes)
-        where = f" in {self.layer}" if self.layer else ""
-        return f"<TapeEntry #{self.index} {self.op}({ins}) -> {self.output_shape}{where}>"
-
-
-def record(op, inputs, out, backward=None, gradient=None):
-    """Wrap ``out`` (an ndarray) in a Tensor and record the op on every interested tape.
-
-    ``inputs`` is the tuple of input Tensors. Give the chain rule in one of two forms:
-
-    gradient: ``gradient(g, inputs, out)`` returns one gradient (or None) per input,
-        written with operators and differentiable ops only. The tape calls it with plain
-        ndarrays (``g``, the inputs' and the output's arrays) when no other tape is
-        recording, which costs what NumPy costs; and with the Tensors themselves when an
-        enclosing tape is recording, which then records the gradient computation too, so
-        the gradient can be differentiated again. Every op in :mod:`minigrad.ops` does this.
-    backward: ``backward(g)`` returns one gradient (ndarray or None) per input, computed
-        on arrays (closing over whatever the forward pass kept). Simplest to write, but
-        differentiable only once: differentiating the gradient it made raises an error
-        naming the op.
-
-    A tape is interested when one of the inputs is tracked by it; trainable Variables
-    among the inputs are watched on the way (all of them, not just the first).
-    """
-    # Every op of every forward pass comes through here, so it is written for speed:
-    # no Tensor.__init__ (``out`` is already an array) and a plain loop over the tapes.
-    if type(out) is not np.ndarray:        # NumPy gives scalars for 0-d results
-        out = np.asarray(out)
-    result = Tensor.__new__(Tensor)
-    result.data = out
-    result.grad = result.name = result._tape = result._hooks = None
-    values = None
-    for tape in _state.tapes:              # usually none or one
-        if tape._stopped:
-            continue
-        tracked = tape._tracked
-        connected = False
-        for t in inputs:
-            if id(t) in tracked:
-                connected = True
-            elif tape._watch_variables and isinstance(t, Variable) and t.trainable:
-                tape._watch(t)
-                connected = True
-        if connected:
-            entries = tape._entries
-            layers = _state.layers
-            if gradient is not None:
-                if values is None:
-                    n = len(inputs)
-                    values = ((inputs[0].data,) if n == 1 else
-                              (inputs[0].data, inputs[1].data) if n == 2 else
-                              tuple([t.data for t in inputs]))
-                entry = TapeEntry(op, inputs, result, gradient, layers[-1] if layers else None,
-                                  len(entries), True, values)
-            else:
-                entry = TapeEntry(op, inputs, result, backward, layers[-1] if layers else None,
-                                  len(entries))
-            entries.append(entry)
-            tracked[id(result)] = result
-            result._tape = tape
-    return result
 
 
 class GradientTape:

@@ -188,10 +188,10 @@ ARGS_PENDING = {
     'minigrad.ops.math.where',
     'minigrad.tape.BackwardStep',
     'minigrad.tape.GradientTape',
-    'minigrad.tape.TapeEntry',
+    'minigrad.recording.TapeEntry',
     'minigrad.tape.format_tape',
-    'minigrad.tape.layer_scope',
-    'minigrad.tape.record',
+    'minigrad.recording.layer_scope',
+    'minigrad.recording.record',
 }
 
 
