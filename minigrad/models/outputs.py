@@ -20,7 +20,8 @@ import numbers
 
 import numpy as np
 
-from ..training import _Arrays, _Mean, _as_array
+from ..evaluation import _Arrays, _Mean
+from ..training import _as_array
 
 __all__ = ["OutputsMixin"]
 
