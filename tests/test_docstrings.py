@@ -151,7 +151,7 @@ CALLABLES = sorted(_CALLABLES.values(), key=lambda item: item[0])
 # Public names whose docstring does not yet list every parameter under Args (they have a
 # one-paragraph docstring, checked above). Remove a name when its reference is written.
 ARGS_PENDING = {
-    'minigrad.layers.base.InputSpec',
+    'minigrad.layers.input_spec.InputSpec',
     'minigrad.layers.base.Layer',
     'minigrad.ops.math.abs',
     'minigrad.ops.math.add',
