@@ -7,9 +7,13 @@ Hypothesis profiles (pick one with ``HYPOTHESIS_PROFILE=<name>``):
 
 No deadlines: gradient checks run the function twice per input element, and the
 machine may be shared with other builds.
+
+``keras_or_skip`` (``from conftest import keras_or_skip``) gives the Keras cross-checks
+their Keras, or skips them.
 """
 import os
 
+import pytest
 from hypothesis import HealthCheck, settings
 
 _COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -30,3 +34,22 @@ if os.environ.get("MINIGRAD_TEST_INSTALLED", "0").strip() not in ("", "0"):
     if pathlib.Path(minigrad.__file__).resolve().parent == _source:
         raise RuntimeError(f"MINIGRAD_TEST_INSTALLED is set but minigrad was imported from the "
                            f"source tree {_source}: run pytest from another directory.")
+
+
+def keras_or_skip(module_level=False):
+    """Keras 3 running on the torch backend, for the cross-checks against Keras; skips the
+    test (with ``module_level=True``, called at import: the whole module) when torch or
+    keras cannot be imported, or keras was set up for another backend. CI installs both."""
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    try:
+        import torch  # noqa: F401
+    except ImportError as error:
+        pytest.skip(f"torch unavailable: {error}", allow_module_level=module_level)
+    try:
+        import keras
+    except Exception as error:                  # ImportError, or a backend that won't load
+        pytest.skip(f"keras unavailable: {error}", allow_module_level=module_level)
+    if keras.backend.backend() != "torch":
+        pytest.skip(f"keras runs on {keras.backend.backend()!r}, not torch",
+                    allow_module_level=module_level)
+    return keras

@@ -1,10 +1,9 @@
 """Reference architectures: structure, parameter counts and forward values against
 ``keras.applications`` (same weights -> same predictions), gradients through the skip
 connections, the TCN's causality, argument errors."""
-import os
-
 import numpy as np
 import pytest
+from conftest import keras_or_skip
 
 import minigrad as mg
 from minigrad import applications, layers
@@ -12,16 +11,10 @@ from minigrad import applications, layers
 RNG = np.random.default_rng(0)
 
 
-def keras_or_skip():
-    os.environ.setdefault("KERAS_BACKEND", "torch")
-    pytest.importorskip("torch")
-    try:
-        import keras
-    except Exception as error:
-        pytest.skip(f"keras unavailable: {error}")
-    if keras.backend.backend() != "torch":
-        pytest.skip("keras does not run on torch here")
-    # automatic names ("dropout", "reshape_2") must not depend on what earlier tests built
+def fresh_keras():
+    """Keras (or a skip), with both frameworks' name counters reset: automatic names
+    ("dropout", "reshape_2") must not depend on what earlier tests built."""
+    keras = keras_or_skip()
     keras.backend.clear_session()
     mg.clear_session()
     return keras
@@ -43,7 +36,7 @@ def same_predictions(ours, theirs, x, rtol=2e-4, atol=2e-5):
 
 @pytest.mark.parametrize("alpha, size", [(0.25, 32), (0.5, 48), (1.0, 32)])
 def test_mobilenet_matches_keras(alpha, size):
-    keras = keras_or_skip()
+    keras = fresh_keras()
     ours = applications.MobileNet(input_shape=(size, size, 3), alpha=alpha, classes=7)
     theirs = keras.applications.MobileNet(input_shape=(size, size, 3), alpha=alpha,
                                           classes=7, weights=None)
@@ -55,7 +48,7 @@ def test_mobilenet_matches_keras(alpha, size):
 
 @pytest.mark.parametrize("alpha, size", [(0.35, 32), (0.5, 48), (1.0, 32), (1.3, 32)])
 def test_mobilenet_v2_matches_keras(alpha, size):
-    keras = keras_or_skip()
+    keras = fresh_keras()
     ours = applications.MobileNetV2(input_shape=(size, size, 3), alpha=alpha, classes=5)
     theirs = keras.applications.MobileNetV2(input_shape=(size, size, 3), alpha=alpha,
                                             classes=5, weights=None)
@@ -92,7 +85,7 @@ def mini_xception():
 
 
 def test_mini_xception_matches_the_same_graph_in_keras():
-    keras = keras_or_skip()
+    keras = fresh_keras()
     ours, theirs = mini_xception(), keras_mini_xception(keras)
     assert ours.count_params() == theirs.count_params()
     same_predictions(ours, theirs, RNG.uniform(-1, 1, (3, 20, 20, 1)).astype("f4"))
@@ -100,7 +93,7 @@ def test_mini_xception_matches_the_same_graph_in_keras():
 
 def test_mini_xception_training_gradients_match_keras():
     """Batch statistics in training mode, through the shortcut Adds, to every weight."""
-    keras = keras_or_skip()
+    keras = fresh_keras()
     import torch
     ours, theirs = mini_xception(), keras_mini_xception(keras)
     weights = [RNG.normal(0, 0.3, w.shape).astype("f4") if w.ndim > 1
@@ -147,7 +140,7 @@ def tcn_pair(keras):
 
 
 def test_tcn_matches_keras_with_causal_as_left_padding():
-    keras = keras_or_skip()
+    keras = fresh_keras()
     import torch
     ours, theirs = tcn_pair(keras)
     x = RNG.normal(size=(4, 16, 2)).astype("f4")
@@ -156,7 +149,7 @@ def test_tcn_matches_keras_with_causal_as_left_padding():
 
 
 def test_tcn_fit_ends_with_keras_weights():
-    keras = keras_or_skip()
+    keras = fresh_keras()
     from minigrad import optimizers
     ours, theirs = tcn_pair(keras)
     x = RNG.normal(size=(24, 16, 2)).astype("f4")

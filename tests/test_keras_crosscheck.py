@@ -9,22 +9,16 @@ equivalent: ``padding="causal"`` of the 1D family = Keras ``valid`` on the input
 with ``dilation_rate * (kernel_size - 1)`` zeros on the left; configurations with
 ``strides > 1`` and ``dilation_rate > 1`` (an error in minigrad) are not drawn.
 """
-import os
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
-os.environ.setdefault("KERAS_BACKEND", "torch")
-torch = pytest.importorskip("torch")
-try:
-    import keras
-except Exception as error:                      # ImportError, or a backend that won't load
-    pytest.skip(f"keras unavailable: {error}", allow_module_level=True)
-if keras.backend.backend() != "torch":
-    pytest.skip(f"keras runs on {keras.backend.backend()!r}, not torch",
-                allow_module_level=True)
+from conftest import keras_or_skip
+
+keras = keras_or_skip(module_level=True)
+import torch  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 from minigrad import layers, regularizers  # noqa: E402

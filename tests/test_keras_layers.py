@@ -2,20 +2,14 @@
 spatial dropout) against Keras 3 on the torch backend: same arguments and weights ->
 same outputs and input gradients, same parameter counts and config values.
 Skipped cleanly when ``keras`` or ``torch`` cannot be imported."""
-import os
 
 import numpy as np
 import pytest
 
-os.environ.setdefault("KERAS_BACKEND", "torch")
-torch = pytest.importorskip("torch")
-try:
-    import keras
-except Exception as error:                      # ImportError, or a backend that won't load
-    pytest.skip(f"keras unavailable: {error}", allow_module_level=True)
-if keras.backend.backend() != "torch":
-    pytest.skip(f"keras runs on {keras.backend.backend()!r}, not torch",
-                allow_module_level=True)
+from conftest import keras_or_skip
+
+keras = keras_or_skip(module_level=True)
+import torch  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 from minigrad import layers  # noqa: E402

@@ -5,19 +5,14 @@ layers come in the same order with the same automatic names and parameter counts
 ``set_weights(get_weights())`` carries weights across; then forward values, gradients of
 every weight, and the weights and per-output losses after a few steps of ``fit`` agree.
 """
-import os
 
 import numpy as np
 import pytest
 
-os.environ.setdefault("KERAS_BACKEND", "torch")
-torch = pytest.importorskip("torch")
-try:
-    import keras
-except Exception as error:                      # ImportError, or a backend that won't load
-    pytest.skip(f"keras unavailable: {error}", allow_module_level=True)
-if keras.backend.backend() != "torch":
-    pytest.skip(f"keras runs on {keras.backend.backend()!r}", allow_module_level=True)
+from conftest import keras_or_skip
+
+keras = keras_or_skip(module_level=True)
+import torch  # noqa: E402
 
 import minigrad as mg  # noqa: E402
 from minigrad import layers, losses, optimizers  # noqa: E402

@@ -7,19 +7,13 @@ frameworks hold the same weights and report the same losses. This checks the who
 step end to end: loss + penalties, gradients, the optimizer's order (clip, weight decay,
 momentum update, then constraints).
 """
-import os
 
 import numpy as np
 import pytest
 
-os.environ.setdefault("KERAS_BACKEND", "torch")
-pytest.importorskip("torch")
-try:
-    import keras
-except Exception as error:                      # ImportError, or a backend that won't load
-    pytest.skip(f"keras unavailable: {error}", allow_module_level=True)
-if keras.backend.backend() != "torch":
-    pytest.skip(f"keras runs on {keras.backend.backend()!r}", allow_module_level=True)
+from conftest import keras_or_skip
+
+keras = keras_or_skip(module_level=True)
 
 import minigrad as mg  # noqa: E402
 from minigrad import constraints, layers, losses, optimizers, regularizers  # noqa: E402
