@@ -74,8 +74,19 @@ def train_digits(epochs=8, seed=0, out_dir="demo_output", batch_size=32, verbose
     """
     set_random_seed(seed)
     (x_train, y_train), (x_test, y_test) = datasets.load_digits(seed=seed)
-    model = digits_model()
-    model.compile(optimizer=digits_optimizer(),
+    return _train_classifier(
+        digits_model(), digits_optimizer(), digits_schedule, (x_train, y_train, x_test, y_test),
+        epochs, batch_size, verbose, print_fn, out_dir, plot, stem="digits",
+        title="SeparableConv2D on 8x8 digits")
+
+
+def _train_classifier(model, optimizer, schedule, data, epochs, batch_size, verbose, print_fn,
+                      out_dir, plot, stem, title):
+    """What the digits demos share: compile, fit (10% held out for validation, the learning
+    rate following ``schedule``), test, report; then save ``<stem>.weights.npz`` and plot
+    ``<stem>_training.png`` in ``out_dir`` (unless it is None)."""
+    x_train, y_train, x_test, y_test = data
+    model.compile(optimizer=optimizer,
                   loss=losses.SparseCategoricalCrossentropy(from_logits=True),
                   metrics=["accuracy"])
     if verbose:
@@ -85,7 +96,7 @@ def train_digits(epochs=8, seed=0, out_dir="demo_output", batch_size=32, verbose
     start = time.perf_counter()
     history = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs,
                         validation_split=0.1, verbose=verbose,
-                        callbacks=[LearningRateScheduler(digits_schedule)])
+                        callbacks=[LearningRateScheduler(schedule)])
     train_seconds = time.perf_counter() - start
     test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
     if verbose:
@@ -97,12 +108,11 @@ def train_digits(epochs=8, seed=0, out_dir="demo_output", batch_size=32, verbose
               "weights": None, "plot": None}
     if out_dir is not None:
         os.makedirs(out_dir, exist_ok=True)
-        result["weights"] = model.save_weights(os.path.join(out_dir, "digits.weights.npz"))
+        result["weights"] = model.save_weights(os.path.join(out_dir, f"{stem}.weights.npz"))
         print_fn(f"weights saved to {result['weights']}")
         if plot:
-            result["plot"] = plot_history(history, os.path.join(out_dir, "digits_training.png"),
-                                          title="SeparableConv2D on 8x8 digits",
-                                          print_fn=print_fn)
+            result["plot"] = plot_history(history, os.path.join(out_dir, f"{stem}_training.png"),
+                                          title=title, print_fn=print_fn)
     return result
 
 
@@ -147,38 +157,10 @@ def train_mobilenet(epochs=6, seed=0, out_dir="demo_output", batch_size=32, verb
     if limit is not None:
         x_train, y_train, x_test, y_test = (a[:limit] for a in (x_train, y_train, x_test,
                                                                  y_test))
-    model = mobilenet_model()
-    model.compile(optimizer=optimizers.SGD(learning_rate=0.05, momentum=0.9),
-                  loss=losses.SparseCategoricalCrossentropy(from_logits=True),
-                  metrics=["accuracy"])
-    if verbose:
-        model.summary(print_fn=print_fn)
-        print_fn(f"Training on {len(x_train)} images, validating on 10% of them, "
-                 f"testing on {len(x_test)}.")
-    start = time.perf_counter()
-    history = model.fit(x_train, y_train, batch_size=batch_size, epochs=epochs,
-                        validation_split=0.1, verbose=verbose,
-                        callbacks=[LearningRateScheduler(mobilenet_schedule)])
-    train_seconds = time.perf_counter() - start
-    test_loss, test_accuracy = model.evaluate(x_test, y_test, batch_size=256, verbose=0)
-    if verbose:
-        print_fn(f"training time: {train_seconds:.1f} s")
-        print_fn(f"test loss: {test_loss:.4f}")
-    print_fn(f"test accuracy: {test_accuracy:.3f}")
-    result = {"model": model, "history": history, "test_loss": test_loss,
-              "test_accuracy": test_accuracy, "train_seconds": train_seconds,
-              "weights": None, "plot": None}
-    if out_dir is not None:
-        os.makedirs(out_dir, exist_ok=True)
-        result["weights"] = model.save_weights(os.path.join(out_dir,
-                                                            "mobilenet.weights.npz"))
-        print_fn(f"weights saved to {result['weights']}")
-        if plot:
-            result["plot"] = plot_history(history, os.path.join(out_dir,
-                                                                "mobilenet_training.png"),
-                                          title="Small MobileNetV2 on 8x8 digits",
-                                          print_fn=print_fn)
-    return result
+    return _train_classifier(
+        mobilenet_model(), digits_optimizer(), mobilenet_schedule,
+        (x_train, y_train, x_test, y_test), epochs, batch_size, verbose, print_fn, out_dir, plot,
+        stem="mobilenet", title="Small MobileNetV2 on 8x8 digits")
 
 
 def train_timeseries(epochs=20, seed=0, out_dir="demo_output", window=52, batch_size=32,
