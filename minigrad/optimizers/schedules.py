@@ -57,29 +57,36 @@ class LearningRateSchedule:
         return f"{type(self).__name__}({args})"
 
 
-@REGISTRY.register("ExponentialDecay")
-class ExponentialDecay(LearningRateSchedule):
-    """``lr(step) = initial_learning_rate * decay_rate ** (step / decay_steps)``
-    (the exponent floored when ``staircase``)."""
+class _RatioDecay(LearningRateSchedule):
+    """What ExponentialDecay and InverseTimeDecay share: their arguments, and the decay
+    measured in units of ``decay_steps``, ``p = step / decay_steps`` (floored when
+    ``staircase``). ``name`` defaults to the class's name."""
 
     def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name="ExponentialDecay"):
+                 name=None):
         self.initial_learning_rate = _number(initial_learning_rate, "initial_learning_rate")
         self.decay_steps = _number(decay_steps, "decay_steps", positive=True)
         self.decay_rate = _number(decay_rate, "decay_rate")
         self.staircase = _bool(staircase, "staircase")
-        self.name = name
+        self.name = type(self).__name__ if name is None else name
 
-    def __call__(self, step):
+    def _periods(self, step):
         p = _step(step) / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate * self.decay_rate ** p
+        return math.floor(p) if self.staircase else p
 
     def get_config(self):
         return {"initial_learning_rate": self.initial_learning_rate,
                 "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
                 "staircase": self.staircase, "name": self.name}
+
+
+@REGISTRY.register("ExponentialDecay")
+class ExponentialDecay(_RatioDecay):
+    """``lr(step) = initial_learning_rate * decay_rate ** (step / decay_steps)``
+    (the exponent floored when ``staircase``)."""
+
+    def __call__(self, step):
+        return self.initial_learning_rate * self.decay_rate ** self._periods(step)
 
 
 @REGISTRY.register("PiecewiseConstantDecay")
@@ -147,28 +154,12 @@ class PolynomialDecay(LearningRateSchedule):
 
 
 @REGISTRY.register("InverseTimeDecay")
-class InverseTimeDecay(LearningRateSchedule):
+class InverseTimeDecay(_RatioDecay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)`` (the ratio
     floored when ``staircase``)."""
 
-    def __init__(self, initial_learning_rate, decay_steps, decay_rate, staircase=False,
-                 name="InverseTimeDecay"):
-        self.initial_learning_rate = _number(initial_learning_rate, "initial_learning_rate")
-        self.decay_steps = _number(decay_steps, "decay_steps", positive=True)
-        self.decay_rate = _number(decay_rate, "decay_rate")
-        self.staircase = _bool(staircase, "staircase")
-        self.name = name
-
     def __call__(self, step):
-        p = _step(step) / self.decay_steps
-        if self.staircase:
-            p = math.floor(p)
-        return self.initial_learning_rate / (1 + self.decay_rate * p)
-
-    def get_config(self):
-        return {"initial_learning_rate": self.initial_learning_rate,
-                "decay_steps": self.decay_steps, "decay_rate": self.decay_rate,
-                "staircase": self.staircase, "name": self.name}
+        return self.initial_learning_rate / (1 + self.decay_rate * self._periods(step))
 
 
 def _cosine(fraction, alpha):
