@@ -70,20 +70,12 @@ class BatchNormalization(Layer):
             raise ValueError(f"BatchNormalization: `epsilon` must be a finite positive float. "
                              f"Received: epsilon={epsilon!r}")
         self.momentum, self.epsilon = float(momentum), float(epsilon)
-        for argument, value in (("center", center), ("scale", scale)):
-            if not isinstance(value, (bool, np.bool_)):
-                raise ValueError(f"BatchNormalization: `{argument}` must be a boolean. "
-                                 f"Received: {argument}={value!r}")
-        self.center, self.scale = bool(center), bool(scale)
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
+        _gamma_beta_arguments(self, center, scale, beta_initializer, gamma_initializer,
+                              beta_regularizer, gamma_regularizer, beta_constraint,
+                              gamma_constraint)
         self.moving_mean_initializer = initializers.get(moving_mean_initializer)
         self.moving_variance_initializer = initializers.get(moving_variance_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
-        self.gamma = self.beta = self.moving_mean = self.moving_variance = None
+        self.moving_mean = self.moving_variance = None
 
     def build(self, input_shape):
         ndim = len(input_shape)
@@ -97,12 +89,7 @@ class BatchNormalization(Layer):
                              f"{self.axis} of the input shape {tuple(input_shape)} must have a "
                              f"known positive size. Received size {channels}.")
         shape = (channels,)
-        if self.scale:
-            self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
-                                         self.gamma_regularizer, self.gamma_constraint)
-        if self.center:
-            self.beta = self.add_weight("beta", shape, self.beta_initializer,
-                                        self.beta_regularizer, self.beta_constraint)
+        _add_gamma_beta(self, shape)
         self.moving_mean = self.add_weight("moving_mean", shape, self.moving_mean_initializer,
                                            trainable=False)
         self.moving_variance = self.add_weight("moving_variance", shape,
@@ -130,15 +117,10 @@ class BatchNormalization(Layer):
         config.update({
             "axis": self.axis, "momentum": self.momentum, "epsilon": self.epsilon,
             "center": self.center, "scale": self.scale, "synchronized": self.synchronized,
-            "beta_initializer": initializers.serialize(self.beta_initializer),
-            "gamma_initializer": initializers.serialize(self.gamma_initializer),
+            **_gamma_beta_config(self),
             "moving_mean_initializer": initializers.serialize(self.moving_mean_initializer),
             "moving_variance_initializer":
                 initializers.serialize(self.moving_variance_initializer),
-            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
-            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
-            "beta_constraint": constraints.serialize(self.beta_constraint),
-            "gamma_constraint": constraints.serialize(self.gamma_constraint),
         })
         return config
 
@@ -169,22 +151,14 @@ class LayerNormalization(Layer):
             raise ValueError(f"LayerNormalization: `epsilon` must be a finite positive float. "
                              f"Received: epsilon={epsilon!r}")
         self.epsilon = float(epsilon)
-        for argument, value in (("center", center), ("scale", scale)):
-            if not isinstance(value, (bool, np.bool_)):
-                raise ValueError(f"LayerNormalization: `{argument}` must be a boolean. "
-                                 f"Received: {argument}={value!r}")
+        _gamma_beta_arguments(self, center, scale, beta_initializer, gamma_initializer,
+                              beta_regularizer, gamma_regularizer, beta_constraint,
+                              gamma_constraint)
         if rms_scaling is not False:
             raise ValueError(f"LayerNormalization: `rms_scaling=True` is deprecated in Keras "
                              f"and not implemented in minigrad. Received: "
                              f"rms_scaling={rms_scaling!r}")
-        self.center, self.scale, self.rms_scaling = bool(center), bool(scale), False
-        self.beta_initializer = initializers.get(beta_initializer)
-        self.gamma_initializer = initializers.get(gamma_initializer)
-        self.beta_regularizer = regularizers.get(beta_regularizer)
-        self.gamma_regularizer = regularizers.get(gamma_regularizer)
-        self.beta_constraint = constraints.get(beta_constraint)
-        self.gamma_constraint = constraints.get(gamma_constraint)
-        self.gamma = self.beta = None
+        self.rms_scaling = False
 
     def _axes(self, ndim):
         axes = self.axis if isinstance(self.axis, list) else [self.axis]
@@ -202,12 +176,7 @@ class LayerNormalization(Layer):
             raise ValueError(f"LayerNormalization '{self.name}': the normalised axes "
                              f"{self.axis} of the input shape {tuple(input_shape)} must have "
                              f"known positive sizes.")
-        if self.scale:
-            self.gamma = self.add_weight("gamma", shape, self.gamma_initializer,
-                                         self.gamma_regularizer, self.gamma_constraint)
-        if self.center:
-            self.beta = self.add_weight("beta", shape, self.beta_initializer,
-                                        self.beta_regularizer, self.beta_constraint)
+        _add_gamma_beta(self, shape)
         self.input_spec = InputSpec(ndim=len(input_shape),
                                     axes={a: input_shape[a] for a in axes})
         # As Keras: once built, ``axis`` is a sorted list (also in ``get_config``).
@@ -232,15 +201,50 @@ class LayerNormalization(Layer):
         config = super().get_config()
         config.update({
             "axis": self.axis, "epsilon": self.epsilon, "center": self.center,
-            "scale": self.scale, "rms_scaling": self.rms_scaling,
-            "beta_initializer": initializers.serialize(self.beta_initializer),
-            "gamma_initializer": initializers.serialize(self.gamma_initializer),
-            "beta_regularizer": regularizers.serialize(self.beta_regularizer),
-            "gamma_regularizer": regularizers.serialize(self.gamma_regularizer),
-            "beta_constraint": constraints.serialize(self.beta_constraint),
-            "gamma_constraint": constraints.serialize(self.gamma_constraint),
+            "scale": self.scale, "rms_scaling": self.rms_scaling, **_gamma_beta_config(self),
         })
         return config
+
+
+# -- the learned scale (gamma) and shift (beta) both layers have ----------------------------
+def _gamma_beta_arguments(layer, center, scale, beta_initializer, gamma_initializer,
+                          beta_regularizer, gamma_regularizer, beta_constraint,
+                          gamma_constraint):
+    """Check ``center`` / ``scale`` and keep the initializers, regularizers and constraints
+    of ``beta`` / ``gamma`` on ``layer`` (the weights themselves come in ``build``)."""
+    for argument, value in (("center", center), ("scale", scale)):
+        if not isinstance(value, (bool, np.bool_)):
+            raise ValueError(f"{type(layer).__name__}: `{argument}` must be a boolean. "
+                             f"Received: {argument}={value!r}")
+    layer.center, layer.scale = bool(center), bool(scale)
+    layer.beta_initializer = initializers.get(beta_initializer)
+    layer.gamma_initializer = initializers.get(gamma_initializer)
+    layer.beta_regularizer = regularizers.get(beta_regularizer)
+    layer.gamma_regularizer = regularizers.get(gamma_regularizer)
+    layer.beta_constraint = constraints.get(beta_constraint)
+    layer.gamma_constraint = constraints.get(gamma_constraint)
+    layer.gamma = layer.beta = None
+
+
+def _add_gamma_beta(layer, shape):
+    """Create ``gamma`` (when ``scale``) then ``beta`` (when ``center``), both of ``shape``."""
+    if layer.scale:
+        layer.gamma = layer.add_weight("gamma", shape, layer.gamma_initializer,
+                                       layer.gamma_regularizer, layer.gamma_constraint)
+    if layer.center:
+        layer.beta = layer.add_weight("beta", shape, layer.beta_initializer,
+                                      layer.beta_regularizer, layer.beta_constraint)
+
+
+def _gamma_beta_config(layer):
+    return {
+        "beta_initializer": initializers.serialize(layer.beta_initializer),
+        "gamma_initializer": initializers.serialize(layer.gamma_initializer),
+        "beta_regularizer": regularizers.serialize(layer.beta_regularizer),
+        "gamma_regularizer": regularizers.serialize(layer.gamma_regularizer),
+        "beta_constraint": constraints.serialize(layer.beta_constraint),
+        "gamma_constraint": constraints.serialize(layer.gamma_constraint),
+    }
 
 
 # -- the reference help() shows (assembled by layers/reference.py) -------------------------
