@@ -17,13 +17,20 @@
  * last are computed from row 0 again and not stored.
  *
  *   mg_pack_T(b, bks, bjs, K, n, bp)      bp = packed B, with B[k, j] = b[k*bks + j*bjs]
- *   mg_gemm_T(a, ars, aks, m, b, ldb, sstride, K, n, init, c, ldc, add)
+ *   mg_gemm_T(a, ars, aks, m, b, ldb, sstride, K, n, init, c, ldc, add, pf, npf)
  *       C[i, j] (= or +=) init[j] + sum_k A[i, k] * B[k, j]   for i < m, j < n, with
  *       A[i, k] = a[i*ars + k*aks] (aks == 1 or ars == 1), C[i, j] = c[i*ldc + j],
  *       strip s of B (columns s*NR...) read as b[s*sstride + k*ldb + j]: packed B is
  *       ldb = NR, sstride = K*NR; a row-major B whose n is a multiple of NR can be used
  *       where it lies (ldb = its row length, sstride = NR). init: NULL or n numbers
- *       (readable up to a multiple of NR).
+ *       (readable up to a multiple of NR). pf, npf: NULL, 0 or npf bytes from pf to prefetch
+ *       (the next block's rows), a share before each tile.
+ *   mg_pack_columns_T(a, lda, K, m, ap),
+ *   mg_gemm_packed_a_T(ap, m, b, ldb, sstride, K, n, c, ldc, pf1, n1, pf2, n2)
+ *       C += A @ B for an A read by columns (A[i, k] = a[k*lda + i], e.g. grad_y.T): its
+ *       columns are first copied MR at a time into contiguous panels, so that the tile
+ *       reads them as one stream (reading them in place, one cache line per k, measured
+ *       20-60% slower on the kernel gradient's shapes).
  *
  * Every result is the same chain of multiply-adds over k = 0..K-1 in order, whichever tile
  * or thread computes it, so results do not depend on how the rows are split among threads.
@@ -108,6 +115,35 @@ static void mg_tile_##T(const T *a, ptrdiff_t ars, ptrdiff_t aks, const T *bp, p
 }
 #endif
 
+#if defined(__GNUC__) || defined(__clang__)
+#define MG_PREFETCH(p) __builtin_prefetch((p), 0, 3)
+#else
+#define MG_PREFETCH(p) ((void)(p))
+#endif
+
+/* Prefetching the next block while this one is computed. A block's rows come from memory
+   (they were written long before); the tiles then read them across rows, a pattern the
+   hardware prefetchers follow badly. So each call can be handed up to two byte ranges (the
+   next block's rows) and touches a share of their cache lines before every tile: measured
+   15-20% off the kernel gradient on a 2-core AVX2 machine. */
+typedef struct { const char *p1; ptrdiff_t n1; const char *p2; ptrdiff_t n2; ptrdiff_t done, per; } mg_prefetch_t;
+
+static inline void mg_prefetch_start(mg_prefetch_t *pf, const void *p1, ptrdiff_t n1,
+                                     const void *p2, ptrdiff_t n2, ptrdiff_t ntiles) {
+    pf->p1 = (const char *)p1; pf->n1 = p1 ? n1 : 0;
+    pf->p2 = (const char *)p2; pf->n2 = p2 ? n2 : 0;
+    pf->done = 0;
+    pf->per = ((pf->n1 + pf->n2) / 64 + ntiles) / (ntiles > 0 ? ntiles : 1);
+}
+
+static inline void mg_prefetch_some(mg_prefetch_t *pf) {
+    for (ptrdiff_t q = 0; q < pf->per; q++, pf->done += 64) {
+        if (pf->done < pf->n1) MG_PREFETCH(pf->p1 + pf->done);
+        else if (pf->done - pf->n1 < pf->n2) MG_PREFETCH(pf->p2 + (pf->done - pf->n1));
+        else return;
+    }
+}
+
 #define MG_DEFINE_GEMM_DRIVERS(T)                                                            \
 static void mg_pack_##T(const T *b, ptrdiff_t bks, ptrdiff_t bjs, ptrdiff_t K, ptrdiff_t n,  \
                         T *bp) {                                                             \
@@ -126,14 +162,54 @@ static void mg_pack_##T(const T *b, ptrdiff_t bks, ptrdiff_t bjs, ptrdiff_t K, p
         }                                                                                    \
 }                                                                                            \
                                                                                              \
-static void mg_gemm_##T(const T *a, ptrdiff_t ars, ptrdiff_t aks, ptrdiff_t m, const T *b,   \
-                        ptrdiff_t ldb, ptrdiff_t sstride, ptrdiff_t K, ptrdiff_t n,          \
-                        const T *init, T *c, ptrdiff_t ldc, int add) {                       \
+/* ap = the columns of A (m, K), A[i, k] = a[k*lda + i], MR at a time: panel t holds       \
+   ap[(t*K + k)*MR + i] = A[t*MR + i, k] (zero past the last row). */                       \
+static void mg_pack_columns_##T(const T *a, ptrdiff_t lda, ptrdiff_t K, ptrdiff_t m, T *ap) { \
+    for (ptrdiff_t k = 0; k < K; k++) {                                                      \
+        const T *src = a + k * lda;                                                          \
+        for (ptrdiff_t t = 0; t * MG_GEMM_MR < m; t++) {                                     \
+            T *dst = ap + (t * K + k) * MG_GEMM_MR;                                          \
+            if ((t + 1) * MG_GEMM_MR <= m) {                                                 \
+                memcpy(dst, src + t * MG_GEMM_MR, MG_GEMM_MR * sizeof(T));                   \
+            } else {                                                                         \
+                for (ptrdiff_t i = 0; i < MG_GEMM_MR; i++)                                   \
+                    dst[i] = t * MG_GEMM_MR + i < m ? src[t * MG_GEMM_MR + i] : 0;           \
+            }                                                                                \
+        }                                                                                    \
+    }                                                                                        \
+}                                                                                            \
+                                                                                             \
+/* C (m, n) += A @ B with A given as packed columns (mg_pack_columns_T); B as in mg_gemm_T. */ \
+static void mg_gemm_packed_a_##T(const T *ap, ptrdiff_t m, const T *b, ptrdiff_t ldb,        \
+                                 ptrdiff_t sstride, ptrdiff_t K, ptrdiff_t n, T *c,          \
+                                 ptrdiff_t ldc, const void *pf1, ptrdiff_t n1,               \
+                                 const void *pf2, ptrdiff_t n2) {                            \
     const ptrdiff_t NR = MG_GEMM_NR_##T;                                                     \
+    mg_prefetch_t pf;                                                                        \
+    mg_prefetch_start(&pf, pf1, n1, pf2, n2, (m + MG_GEMM_MR - 1) / MG_GEMM_MR * ((n + NR - 1) / NR)); \
     for (ptrdiff_t i = 0; i < m; i += MG_GEMM_MR) {                                          \
         int mr = m - i < MG_GEMM_MR ? (int)(m - i) : MG_GEMM_MR;                             \
         for (ptrdiff_t s = 0; s * NR < n; s++) {                                             \
             int nr = n - s * NR < NR ? (int)(n - s * NR) : (int)NR;                          \
+            mg_prefetch_some(&pf);                                                           \
+            mg_tile_##T(ap + i * K, 1, MG_GEMM_MR, b + s * sstride, ldb, K, NULL,            \
+                        c + i * ldc + s * NR, ldc, mr, nr, 1);                               \
+        }                                                                                    \
+    }                                                                                        \
+}                                                                                            \
+                                                                                             \
+static void mg_gemm_##T(const T *a, ptrdiff_t ars, ptrdiff_t aks, ptrdiff_t m, const T *b,   \
+                        ptrdiff_t ldb, ptrdiff_t sstride, ptrdiff_t K, ptrdiff_t n,          \
+                        const T *init, T *c, ptrdiff_t ldc, int add,                         \
+                        const void *pf1, ptrdiff_t n1) {                                     \
+    const ptrdiff_t NR = MG_GEMM_NR_##T;                                                     \
+    mg_prefetch_t pf;                                                                        \
+    mg_prefetch_start(&pf, pf1, n1, NULL, 0, (m + MG_GEMM_MR - 1) / MG_GEMM_MR * ((n + NR - 1) / NR)); \
+    for (ptrdiff_t i = 0; i < m; i += MG_GEMM_MR) {                                          \
+        int mr = m - i < MG_GEMM_MR ? (int)(m - i) : MG_GEMM_MR;                             \
+        for (ptrdiff_t s = 0; s * NR < n; s++) {                                             \
+            int nr = n - s * NR < NR ? (int)(n - s * NR) : (int)NR;                          \
+            mg_prefetch_some(&pf);                                                           \
             const T *in = init ? init + s * NR : NULL;                                       \
             if (aks == 1)        /* A = rows: the k-th numbers are adjacent */               \
                 mg_tile_##T(a + i * ars, ars, 1, b + s * sstride, ldb, K, in,                \

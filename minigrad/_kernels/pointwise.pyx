@@ -49,11 +49,21 @@ cdef extern from "gemm.h" nogil:
     void mg_pack_double(const double* b, isize bks, isize bjs, isize K, isize n, double* bp)
     void mg_gemm_float(const float* a, isize ars, isize aks, isize m, const float* b, isize ldb,
                        isize sstride, isize K, isize n, const float* init, float* c, isize ldc,
-                       int add)
+                       int add, const void* pf, isize npf)
     void mg_gemm_double(const double* a, isize ars, isize aks, isize m, const double* b, isize ldb,
                         isize sstride, isize K, isize n, const double* init, double* c, isize ldc,
-                        int add)
+                        int add, const void* pf, isize npf)
+    void mg_pack_columns_float(const float* a, isize lda, isize K, isize m, float* ap)
+    void mg_pack_columns_double(const double* a, isize lda, isize K, isize m, double* ap)
+    void mg_gemm_packed_a_float(const float* ap, isize m, const float* b, isize ldb, isize sstride,
+                                isize K, isize n, float* c, isize ldc, const void* pf1, isize n1,
+                                const void* pf2, isize n2)
+    void mg_gemm_packed_a_double(const double* ap, isize m, const double* b, isize ldb,
+                                 isize sstride, isize K, isize n, double* c, isize ldc,
+                                 const void* pf1, isize n1, const void* pf2, isize n2)
+    enum: MG_GEMM_MR
 
+TILE_ROWS = MG_GEMM_MR       # rows of the register tile (gemm.h)
 # Rows per block (a multiple of the tile's 6 rows): what one thread takes at a time, and the
 # kernel gradient's unit of work (its x block and grad_y block stay in L1/L2).
 BLOCK_ROWS = 96
@@ -75,12 +85,36 @@ cdef inline void _pack(const floating* b, isize bks, isize bjs, isize K, isize n
 
 cdef inline void _gemm(const floating* a, isize ars, isize aks, isize m, const floating* b,
                        isize ldb, isize sstride, isize K, isize n, const floating* init,
-                       floating* c, isize ldc, int add) noexcept nogil:
-    """C (m, n) (= or +=) init + A (m, K) @ B (K, n): see gemm.h."""
+                       floating* c, isize ldc, int add, const floating* pf,
+                       isize npf) noexcept nogil:
+    """C (m, n) (= or +=) init + A (m, K) @ B (K, n), prefetching npf numbers from pf: see
+    gemm.h."""
     if floating is float:
-        mg_gemm_float(a, ars, aks, m, b, ldb, sstride, K, n, init, c, ldc, add)
+        mg_gemm_float(a, ars, aks, m, b, ldb, sstride, K, n, init, c, ldc, add, pf, npf * sizeof(float))
     else:
-        mg_gemm_double(a, ars, aks, m, b, ldb, sstride, K, n, init, c, ldc, add)
+        mg_gemm_double(a, ars, aks, m, b, ldb, sstride, K, n, init, c, ldc, add, pf, npf * sizeof(double))
+
+
+cdef inline void _gemm_columns(const floating* a, isize lda, isize m, const floating* b,
+                               isize ldb, isize sstride, isize K, isize n, floating* c,
+                               floating* ap, const floating* pf1, isize n1, const floating* pf2,
+                               isize n2) noexcept nogil:
+    """C (m, n) += A (m, K) @ B (K, n) with A[i, k] = a[k*lda + i], through packed panels ap,
+    prefetching n1 numbers from pf1 and n2 from pf2."""
+    if floating is float:
+        mg_pack_columns_float(a, lda, K, m, ap)
+        mg_gemm_packed_a_float(ap, m, b, ldb, sstride, K, n, c, n, pf1, n1 * sizeof(float),
+                               pf2, n2 * sizeof(float))
+    else:
+        mg_pack_columns_double(a, lda, K, m, ap)
+        mg_gemm_packed_a_double(ap, m, b, ldb, sstride, K, n, c, n, pf1, n1 * sizeof(double),
+                                pf2, n2 * sizeof(double))
+
+
+cdef inline isize _next_rows(isize P, isize p0, isize rows, isize block) noexcept nogil:
+    """How many rows the block after [p0, p0 + rows) has (0 at the end): the rows to prefetch."""
+    cdef isize left = P - p0 - rows
+    return left if left < block else block
 
 
 cdef inline isize _nr(const floating* dummy) noexcept nogil:
@@ -94,7 +128,8 @@ cdef void _forward(const floating* x, const floating* wp, const floating* bias, 
     for b in prange((P + block - 1) // block, schedule="guided", num_threads=nthreads):
         p0 = b * block
         rows = P - p0 if P - p0 < block else block
-        _gemm(x + p0 * Cin, Cin, 1, rows, wp, NR, Cin * NR, Cin, F, bias, y + p0 * F, F, 0)
+        _gemm(x + p0 * Cin, Cin, 1, rows, wp, NR, Cin * NR, Cin, F, bias, y + p0 * F, F, 0,
+              x + (p0 + rows) * Cin, _next_rows(P, p0, rows, block) * Cin)
 
 
 cdef void _backward_input(const floating* gy, const floating* wtp, floating* gx,
@@ -104,23 +139,27 @@ cdef void _backward_input(const floating* gy, const floating* wtp, floating* gx,
     for b in prange((P + block - 1) // block, schedule="guided", num_threads=nthreads):
         p0 = b * block
         rows = P - p0 if P - p0 < block else block
-        _gemm(gy + p0 * F, F, 1, rows, wtp, NR, F * NR, F, Cin, NULL, gx + p0 * Cin, Cin, 0)
+        _gemm(gy + p0 * F, F, 1, rows, wtp, NR, F * NR, F, Cin, NULL, gx + p0 * Cin, Cin, 0,
+              gy + (p0 + rows) * F, _next_rows(P, p0, rows, block) * F)
 
 
 cdef void _backward_kernel(const floating* x, const floating* gy, const floating* wtp,
                            floating* gx, floating* partial_wt, floating* partial_b,
-                           floating* pack, isize nchunks, isize P, isize Cin, isize F,
-                           isize block, int nthreads) noexcept nogil:
+                           floating* pack, floating* pack_gy, isize nchunks, isize P, isize Cin,
+                           isize F, isize block, int nthreads) noexcept nogil:
     """Chunk t takes blocks [t*nb/nchunks, (t+1)*nb/nchunks): partial_wt[t] (F, Cin) +=
     grad_y_block.T @ x_block, partial_b[t] += the block's grad_y rows; with gx != NULL it
-    first computes the block's grad_x = grad_y_block @ w.T (wtp: w.T packed). When Cin is not
-    a multiple of the tile width, each x block is packed into pack[t] first."""
+    first computes the block's grad_x = grad_y_block @ w.T (wtp: w.T packed). grad_y's block
+    is packed into pack_gy[t] (columns in panels of MR), and when Cin is not a multiple of the
+    tile width, x's block into pack[t]."""
     cdef isize nblocks = (P + block - 1) // block
     cdef isize NR = _nr(x), Cpad = (Cin + NR - 1) // NR * NR
-    cdef isize t, b, p0, rows, p, f
+    cdef isize Fpad = (F + MG_GEMM_MR - 1) // MG_GEMM_MR * MG_GEMM_MR
+    cdef isize t, b, p0, rows, p, f, nxt
     cdef floating* gwt
     cdef floating* gb
     cdef floating* xp
+    cdef floating* gyp
     cdef const floating* row
     for t in prange(nchunks, schedule="dynamic", chunksize=1, num_threads=nthreads):
         gwt = partial_wt + t * F * Cin
@@ -136,16 +175,19 @@ cdef void _backward_kernel(const floating* x, const floating* gy, const floating
             rows = P - p0 if P - p0 < block else block
             if gx != NULL:
                 _gemm(gy + p0 * F, F, 1, rows, wtp, NR, F * NR, F, Cin, <floating*>NULL,
-                      gx + p0 * Cin, Cin, 0)
-            # grad_w.T (F, Cin) += grad_y_block.T (F, rows) @ x_block (rows, Cin)
+                      gx + p0 * Cin, Cin, 0, <floating*>NULL, 0)
+            # grad_w.T (F, Cin) += grad_y_block.T (F, rows) @ x_block (rows, Cin), while the
+            # next block of the chunk is fetched
+            nxt = 0 if b + 1 >= (t + 1) * nblocks // nchunks else _next_rows(P, p0, rows, block)
+            gyp = pack_gy + t * block * Fpad
             if Cin % NR == 0:
-                _gemm(gy + p0 * F, 1, F, F, x + p0 * Cin, Cin, NR, rows, Cin, <floating*>NULL,
-                      gwt, Cin, 1)
+                _gemm_columns(gy + p0 * F, F, F, x + p0 * Cin, Cin, NR, rows, Cin, gwt, gyp,
+                              x + (p0 + rows) * Cin, nxt * Cin, gy + (p0 + rows) * F, nxt * F)
             else:
                 xp = pack + t * block * Cpad
                 _pack(x + p0 * Cin, Cin, 1, rows, Cin, xp)
-                _gemm(gy + p0 * F, 1, F, F, xp, NR, rows * NR, rows, Cin, <floating*>NULL,
-                      gwt, Cin, 1)
+                _gemm_columns(gy + p0 * F, F, F, xp, NR, rows * NR, rows, Cin, gwt, gyp,
+                              x + (p0 + rows) * Cin, nxt * Cin, gy + (p0 + rows) * F, nxt * F)
             if gb != NULL:
                 for p in range(p0, p0 + rows):
                     row = gy + p * F
@@ -176,7 +218,8 @@ def _run_backward_input(const floating[:, ::1] gy, const floating[:, ::1] w, flo
 def _run_backward_kernel(const floating[:, ::1] x, const floating[:, ::1] gy,
                          const floating[:, ::1] w, floating[:, ::1] gx,
                          floating[:, :, ::1] partial_wt, floating[:, ::1] partial_b,
-                         floating[::1] wtp, floating[::1] pack, isize block, int nthreads):
+                         floating[::1] wtp, floating[::1] pack, floating[::1] pack_gy, isize block,
+                         int nthreads):
     cdef floating* pb = NULL if partial_b is None else &partial_b[0, 0]
     cdef floating* pgx = NULL
     cdef isize Cin = x.shape[1], F = gy.shape[1]
@@ -186,7 +229,7 @@ def _run_backward_kernel(const floating[:, ::1] x, const floating[:, ::1] gy,
         if pgx != NULL:
             _pack(&w[0, 0], 1, F, F, Cin, &wtp[0])
         _backward_kernel(&x[0, 0], &gy[0, 0], &wtp[0], pgx, &partial_wt[0, 0, 0], pb, &pack[0],
-                         partial_wt.shape[0], x.shape[0], Cin, F, block, nthreads)
+                         &pack_gy[0], partial_wt.shape[0], x.shape[0], Cin, F, block, nthreads)
 
 
 # ----------------------------------------------------------------------------------------
@@ -278,9 +321,10 @@ def _kernel_gradient(x, grad_y, w, with_bias):
     Cpad = _padded(Cin, dtype)
     pack = np.empty(nchunks * BLOCK_ROWS * Cpad if Cpad != Cin else 1, dtype)
     wtp = np.empty(Cpad * F if w is not None else 1, dtype)
+    pack_gy = np.empty(nchunks * BLOCK_ROWS * (-(-F // TILE_ROWS) * TILE_ROWS), dtype)
     _run_backward_kernel(np.ascontiguousarray(x), np.ascontiguousarray(grad_y),
                          np.ascontiguousarray(w) if w is not None else np.zeros((1, 1), dtype),
-                         grad_x, partial_wt, partial_b, wtp, pack, BLOCK_ROWS,
+                         grad_x, partial_wt, partial_b, wtp, pack, pack_gy, BLOCK_ROWS,
                          min(_threads(P, Cin, F), nchunks))
     grad_w = np.ascontiguousarray(sum_chunks(partial_wt).T)
     return grad_x, grad_w, (sum_chunks(partial_b) if with_bias else None)
