@@ -58,6 +58,10 @@ cdef extern from "simd.h" nogil:
                                 isize step, isize off, isize C)
     void mg_dot_positions_double(double* g, const double* xrow, const double* gyrow, isize lo,
                                  isize hi, isize step, isize off, isize C)
+    void mg_dot3_positions_float(float* g, isize gs, const float* xrow, const float* gyrow,
+                                 isize lo, isize hi, isize C)
+    void mg_dot3_positions_double(double* g, isize gs, const double* xrow, const double* gyrow,
+                                  isize lo, isize hi, isize C)
     # ceil(a / b) for b > 0 and any sign of a (C division truncates toward zero); min; max
     isize _ceil_div "mg_ceil_div"(isize a, isize b)
     isize _imin "mg_imin"(isize a, isize b)
@@ -174,26 +178,51 @@ cdef inline void _dot_positions(floating* g, const floating* xrow, const floatin
         mg_dot_positions_double(g, xrow, gyrow, lo, hi, step, off, C)
 
 
+cdef inline void _dot3_positions(floating* g, isize gs, const floating* xrow, const floating* gyrow,
+                                 isize lo, isize hi, isize C) noexcept nogil:
+    """g[j*gs + c] += sum_{p in [lo, hi)} xrow[p + j, c] * gyrow[p, c] for j = 0, 1, 2: three
+    neighbouring taps of one kernel row at once (in C, simd.h: a sliding window of input vectors)."""
+    if floating is float:
+        mg_dot3_positions_float(g, gs, xrow, gyrow, lo, hi, C)
+    else:
+        mg_dot3_positions_double(g, gs, xrow, gyrow, lo, hi, C)
+
+
 cdef void _kernel_grad_row(floating* acc, const floating** xrows, const floating* gyrow,
                            Geometry g) noexcept nogil:
     """acc[jh, jw, :] += sum_ow xrows[jh][ow*sw + jw*dw - pw, :] * gyrow[ow, :] for the taps
-    whose input row exists (``xrows[jh]`` not NULL), tile by tile of output positions."""
+    whose input row exists (``xrows[jh]`` not NULL), tile by tile of output positions.
+
+    A kernel row of three taps at stride and dilation 1 (the common 3-wide kernel) takes
+    the positions where all three are inside the row in one pass (``_dot3_positions``:
+    each input vector loaded serves the three taps), and only its borders tap by tap.
+    """
     cdef isize CM = g.C * g.M
     cdef isize tile = _imax(4, (TILE_BYTES // sizeof(floating)) // CM // 4 * 4)
-    cdef isize i, p0, jh, jw, off, lo, hi
+    cdef isize i, p0, p1, jh, jw, off, lo, hi, lo3 = 0, hi3 = 0
+    cdef bint three = g.KW == 3 and g.sw == 1 and g.dw == 1
     for i in range(_ceil_div(g.OW, tile)):
         p0 = i * tile
+        p1 = _imin(g.OW, p0 + tile)
+        if three:                    # positions whose three taps are all inside the row
+            lo3 = _imax(p0, g.pw)
+            hi3 = _imax(lo3, _imin(p1, g.W - 2 + g.pw))
         for jh in range(g.KH):
             if xrows[jh] == NULL:
                 continue
+            if three and lo3 < hi3:
+                _dot3_positions(acc + jh * 3 * CM, CM, xrows[jh] - g.pw * CM, gyrow, lo3, hi3, CM)
             for jw in range(g.KW):
                 off = jw * g.dw - g.pw
                 if g.sw == 1:           # (no integer divisions in the common case)
                     lo = _imax(p0, -off)
-                    hi = _imin(_imin(g.OW, p0 + tile), g.W - off)
+                    hi = _imin(p1, g.W - off)
                 else:
                     lo = _imax(p0, _ceil_div(-off, g.sw))
-                    hi = _imin(_imin(g.OW, p0 + tile), _ceil_div(g.W - off, g.sw))
+                    hi = _imin(p1, _ceil_div(g.W - off, g.sw))
+                if three and lo3 < hi3:         # the borders left of and right of [lo3, hi3)
+                    _dot_positions(acc + (jh * g.KW + jw) * CM, xrows[jh], gyrow, lo, _imin(hi, lo3), 1, off, CM)
+                    lo = _imax(lo, hi3)
                 _dot_positions(acc + (jh * g.KW + jw) * CM, xrows[jh], gyrow, lo, hi, g.sw, off, CM)
 
 

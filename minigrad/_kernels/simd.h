@@ -115,6 +115,27 @@ static void mg_dot_block_##T(T *g, const T *x, const T *gy, mg_isize lo, mg_isiz
     }                                                                                       \
     mg_store_##T(g, mg_load_##T(g) + ((a0 + b0) + (c0v + d0)));                             \
     mg_store_##T(g + L, mg_load_##T(g + L) + ((a1 + b1) + (c1 + d1)));                      \
+}                                                                                           \
+                                                                                            \
+static void mg_dot3_block_##T(T *g, mg_isize gs, const T *x, const T *gy, mg_isize lo,      \
+                              mg_isize hi, mg_isize C) {                                    \
+    const mg_isize L = 32 / sizeof(T);                                                      \
+    mg_vec_##T a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0}, c0v = {0}, c1 = {0};                 \
+    /* u, v, w: x at positions p, p+1, p+2 (a window sliding with p) */                     \
+    mg_vec_##T u0 = mg_load_##T(x + lo * C), u1 = mg_load_##T(x + lo * C + L);              \
+    mg_vec_##T v0 = mg_load_##T(x + (lo + 1) * C), v1 = mg_load_##T(x + (lo + 1) * C + L);  \
+    for (mg_isize p = lo; p < hi; p++) {                                                    \
+        const T *xn = x + (p + 2) * C, *gp = gy + p * C;                                    \
+        mg_vec_##T w0 = mg_load_##T(xn), w1 = mg_load_##T(xn + L);                          \
+        mg_vec_##T g0 = mg_load_##T(gp), g1 = mg_load_##T(gp + L);                          \
+        a0 += u0 * g0;  a1 += u1 * g1;                                                      \
+        b0 += v0 * g0;  b1 += v1 * g1;                                                      \
+        c0v += w0 * g0; c1 += w1 * g1;                                                      \
+        u0 = v0; u1 = v1; v0 = w0; v1 = w1;                                                 \
+    }                                                                                       \
+    mg_store_##T(g, mg_load_##T(g) + a0);               mg_store_##T(g + L, mg_load_##T(g + L) + a1); \
+    mg_store_##T(g + gs, mg_load_##T(g + gs) + b0);     mg_store_##T(g + gs + L, mg_load_##T(g + gs + L) + b1); \
+    mg_store_##T(g + 2 * gs, mg_load_##T(g + 2 * gs) + c0v); mg_store_##T(g + 2 * gs + L, mg_load_##T(g + 2 * gs + L) + c1); \
 }
 
 #else  /* no vector extensions: the same arithmetic as plain loops */
@@ -150,6 +171,18 @@ static void mg_dot_block_##T(T *g, const T *x, const T *gy, mg_isize lo, mg_isiz
     for (mg_isize p = lo; p < hi; p++)                                                      \
         for (int i = 0; i < LANES; i++)                                                     \
             g[i] += x[p * step * C + i] * gy[p * C + i];                                    \
+}                                                                                           \
+static void mg_dot3_block_##T(T *g, mg_isize gs, const T *x, const T *gy, mg_isize lo,      \
+                              mg_isize hi, mg_isize C) {                                    \
+    enum { LANES = 64 / sizeof(T) };                                                        \
+    T acc[3][LANES] = {{0}};                                                                \
+    for (mg_isize p = lo; p < hi; p++)                                                      \
+        for (int j = 0; j < 3; j++)                                                         \
+            for (int i = 0; i < LANES; i++)                                                 \
+                acc[j][i] += x[(p + j) * C + i] * gy[p * C + i];                            \
+    for (int j = 0; j < 3; j++)                                                             \
+        for (int i = 0; i < LANES; i++)                                                     \
+            g[j * gs + i] += acc[j][i];                                                     \
 }
 
 #endif
@@ -243,6 +276,19 @@ static void mg_dot_positions_##T(T *g, const T *xrow, const T *gyrow, mg_isize l
         const T *xb = xrow + (p * step + off) * C, *gb = gyrow + p * C;                     \
         for (mg_isize c = cfull; c < C; c++) g[c] += xb[c] * gb[c];                         \
     }                                                                                       \
+}                                                                                           \
+/* three neighbouring taps of one kernel row (horizontal stride and dilation 1) in one pass: \
+   g[j*gs + c] += sum_{p in [lo, hi)} xrow[p + j, c] * gyrow[p, c] for j = 0, 1, 2, where   \
+   every position p + j is inside the row. Each input vector loaded serves all three taps */ \
+static void mg_dot3_positions_##T(T *g, mg_isize gs, const T *xrow, const T *gyrow,         \
+                                  mg_isize lo, mg_isize hi, mg_isize C) {                   \
+    const mg_isize CB = 64 / sizeof(T), cfull = C - C % CB;                                 \
+    for (mg_isize c0 = 0; c0 < cfull; c0 += CB)                                             \
+        mg_dot3_block_##T(g + c0, gs, xrow + c0, gyrow + c0, lo, hi, C);                    \
+    for (mg_isize p = lo; p < hi && cfull < C; p++)                                         \
+        for (mg_isize j = 0; j < 3; j++)                                                    \
+            for (mg_isize c = cfull; c < C; c++)                                            \
+                g[j * gs + c] += xrow[(p + j) * C + c] * gyrow[p * C + c];                  \
 }
 
 MG_DEFINE_ROWS(float)
