@@ -262,7 +262,15 @@ static void mg_sum_taps_##T(T *out, mg_isize npos, const T **src, const T **ker,
             for (mg_isize i = 0; i < 4; i++)                                                \
                 mg_sum_taps_at_##T(out, p + i, cfull, C, src, ker, off, ntaps, step, C, n_in); \
     }                                                                                       \
-    for (p = bfull; p < b; p++) mg_sum_taps_one_##T(out, p, src, ker, off, ntaps, step, C, n_in); \
+    if (bfull < b && b - a >= 4) {   /* the last 1-3 interior positions: one more block of 4 \
+                                        ending at b (it rewrites a few outputs, same values) */ \
+        for (mg_isize c0 = 0; c0 < cfull; c0 += CB)                                         \
+            mg_sum_taps_block4_##T(out, src, ker, off, ntaps, b - 4, step, C, c0);          \
+        for (p = bfull; p < b && cfull < C; p++)                                            \
+            mg_sum_taps_at_##T(out, p, cfull, C, src, ker, off, ntaps, step, C, n_in);      \
+    } else {                                                                                \
+        for (p = bfull; p < b; p++) mg_sum_taps_one_##T(out, p, src, ker, off, ntaps, step, C, n_in); \
+    }                                                                                       \
     for (p = 0; p < a; p++) mg_sum_taps_one_##T(out, p, src, ker, off, ntaps, step, C, n_in); \
     for (p = b; p < npos; p++) mg_sum_taps_one_##T(out, p, src, ker, off, ntaps, step, C, n_in); \
     mg_stream_fence();                                                                      \
