@@ -1,0 +1,160 @@
+# The row primitives of the depthwise kernels, included by depthwise.pyx (one compilation
+# unit: Cython inlines them into the loop nests there). A row is positions x channels,
+# channels innermost; the innermost loops themselves are C, in simd.h.
+
+# ----------------------------------------------------------------------------------------
+# Rows of channels: plain loops, and the calls into simd.h
+# ----------------------------------------------------------------------------------------
+
+cdef extern from "simd.h" nogil:
+    # the row primitives in C (simd.h): see _sum_taps and _dot_positions below
+    void mg_sum_taps_float(float* out, isize npos, const float** src, const float** ker,
+                           const isize* off, isize ntaps, isize step, isize C, isize n_in)
+    void mg_sum_taps_double(double* out, isize npos, const double** src, const double** ker,
+                            const isize* off, isize ntaps, isize step, isize C, isize n_in)
+    void mg_dot_positions_float(float* g, const float* xrow, const float* gyrow, isize lo, isize hi,
+                                isize step, isize off, isize C)
+    void mg_dot_positions_double(double* g, const double* xrow, const double* gyrow, isize lo,
+                                 isize hi, isize step, isize off, isize C)
+    void mg_dot3_positions_float(float* g, isize gs, const float* xrow, const float* gyrow,
+                                 isize lo, isize hi, isize C)
+    void mg_dot3_positions_double(double* g, isize gs, const double* xrow, const double* gyrow,
+                                  isize lo, isize hi, isize C)
+    # ceil(a / b) for b > 0 and any sign of a (C division truncates toward zero); min; max
+    isize _ceil_div "mg_ceil_div"(isize a, isize b)
+    isize _imin "mg_imin"(isize a, isize b)
+    isize _imax "mg_imax"(isize a, isize b)
+
+
+cdef inline void _add_tap(floating* y, const floating* k, const floating* x, isize n) noexcept nogil:
+    """y[c] += k[c] * x[c] for c < n: one kernel tap at one position (plain loop)."""
+    cdef isize c
+    for c in range(n):
+        y[c] += k[c] * x[c]
+
+
+cdef void _expand(floating* xe, const floating* x, isize W, isize C, isize M) noexcept nogil:
+    """xe[w, c*M + m] = x[w, c]: a row of C channels as C*M channels (for M > 1)."""
+    cdef isize w, c, m
+    for w in range(W):
+        for c in range(C):
+            for m in range(M):
+                xe[(w * C + c) * M + m] = x[w * C + c]
+
+
+cdef void _expand_rows(const floating** xrows, floating* xe, isize* tags, isize* slot,
+                      const isize* keys, Geometry g) noexcept nogil:
+    """For M > 1: xrows[jh] (input row number keys[jh], or -1 where the tap row is padding)
+    replaced by its expansion to C*M channels, kept in one of KH slots of ``xe``.
+
+    A per-thread cache: an output row shares KH - 1 input rows with the one before it (at
+    stride 1), so a row whose number is still in ``tags`` (what each slot holds) is reused,
+    not expanded again; a new row goes into a slot none of this output row's rows uses.
+    """
+    cdef isize CM = g.C * g.M, jh, s, j
+    cdef bint taken
+    for jh in range(g.KH):
+        slot[jh] = -1
+        for s in range(g.KH):
+            if keys[jh] >= 0 and tags[s] == keys[jh]:
+                slot[jh] = s
+    for jh in range(g.KH):
+        if keys[jh] < 0 or slot[jh] >= 0:
+            continue
+        for s in range(g.KH):                   # a free slot exists: at most KH rows are needed
+            taken = False
+            for j in range(g.KH):
+                taken = taken or slot[j] == s
+            if not taken:
+                break
+        _expand(xe + s * g.W * CM, xrows[jh], g.W, g.C, g.M)
+        tags[s] = keys[jh]
+        slot[jh] = s
+    for jh in range(g.KH):
+        if slot[jh] >= 0:
+            xrows[jh] = xe + slot[jh] * g.W * CM
+
+
+cdef void _sum_over_m(floating* gx, const floating* t, isize W, isize C, isize M) noexcept nogil:
+    """gx[w, c] = sum_m t[w, c*M + m]: back from C*M channels to C (for M > 1)."""
+    cdef isize w, c, m
+    cdef floating s
+    for w in range(W):
+        for c in range(C):
+            s = 0
+            for m in range(M):
+                s = s + t[(w * C + c) * M + m]
+            gx[w * C + c] = s
+
+
+cdef inline void _sum_taps(floating* out, isize npos, const floating** src, const floating** ker,
+                           const isize* off, isize ntaps, isize step, isize C, isize n_in) noexcept nogil:
+    """out[p, c] = sum_t ker[t][c] * src[t][p*step + off[t], c] for p in [0, npos).
+
+    ``src[t]`` is a row of ``n_in`` positions x C channels; taps reading outside it (the
+    padding) are skipped. The forward pass and the stride-1 input gradient both have this
+    form. In C (simd.h): blocks of 4 positions x 64 bytes of channels in vector registers,
+    the border positions and leftover channels with plain loops.
+    """
+    if floating is float:
+        mg_sum_taps_float(out, npos, src, ker, off, ntaps, step, C, n_in)
+    else:
+        mg_sum_taps_double(out, npos, src, ker, off, ntaps, step, C, n_in)
+
+
+cdef inline void _dot_positions(floating* g, const floating* xrow, const floating* gyrow,
+                                isize lo, isize hi, isize step, isize off, isize C) noexcept nogil:
+    """g[c] += sum_{p in [lo, hi)} xrow[p*step + off, c] * gyrow[p, c] (one tap's kernel gradient;
+    in C, simd.h: four partial sums per channel in vector registers)."""
+    if floating is float:
+        mg_dot_positions_float(g, xrow, gyrow, lo, hi, step, off, C)
+    else:
+        mg_dot_positions_double(g, xrow, gyrow, lo, hi, step, off, C)
+
+
+cdef inline void _dot3_positions(floating* g, isize gs, const floating* xrow, const floating* gyrow,
+                                 isize lo, isize hi, isize C) noexcept nogil:
+    """g[j*gs + c] += sum_{p in [lo, hi)} xrow[p + j, c] * gyrow[p, c] for j = 0, 1, 2: three
+    neighbouring taps of one kernel row at once (in C, simd.h: a sliding window of input vectors)."""
+    if floating is float:
+        mg_dot3_positions_float(g, gs, xrow, gyrow, lo, hi, C)
+    else:
+        mg_dot3_positions_double(g, gs, xrow, gyrow, lo, hi, C)
+
+
+cdef void _kernel_grad_row(floating* acc, const floating** xrows, const floating* gyrow,
+                           Geometry g) noexcept nogil:
+    """acc[jh, jw, :] += sum_ow xrows[jh][ow*sw + jw*dw - pw, :] * gyrow[ow, :] for the taps
+    whose input row exists (``xrows[jh]`` not NULL), tile by tile of output positions.
+
+    A kernel row of three taps at stride and dilation 1 (the common 3-wide kernel) takes
+    the positions where all three are inside the row in one pass (``_dot3_positions``:
+    each input vector loaded serves the three taps), and only its borders tap by tap.
+    """
+    cdef isize CM = g.C * g.M
+    cdef isize tile = _imax(4, (TILE_BYTES // sizeof(floating)) // CM // 4 * 4)
+    cdef isize i, p0, p1, jh, jw, off, lo, hi, lo3 = 0, hi3 = 0
+    cdef bint three = g.KW == 3 and g.sw == 1 and g.dw == 1
+    for i in range(_ceil_div(g.OW, tile)):
+        p0 = i * tile
+        p1 = _imin(g.OW, p0 + tile)
+        if three:                    # positions whose three taps are all inside the row
+            lo3 = _imax(p0, g.pw)
+            hi3 = _imax(lo3, _imin(p1, g.W - 2 + g.pw))
+        for jh in range(g.KH):
+            if xrows[jh] == NULL:
+                continue
+            if three and lo3 < hi3:
+                _dot3_positions(acc + jh * 3 * CM, CM, xrows[jh] - g.pw * CM, gyrow, lo3, hi3, CM)
+            for jw in range(g.KW):
+                off = jw * g.dw - g.pw
+                if g.sw == 1:           # (no integer divisions in the common case)
+                    lo = _imax(p0, -off)
+                    hi = _imin(p1, g.W - off)
+                else:
+                    lo = _imax(p0, _ceil_div(-off, g.sw))
+                    hi = _imin(p1, _ceil_div(g.W - off, g.sw))
+                if three and lo3 < hi3:         # the borders left of and right of [lo3, hi3)
+                    _dot_positions(acc + (jh * g.KW + jw) * CM, xrows[jh], gyrow, lo, _imin(hi, lo3), 1, off, CM)
+                    lo = _imax(lo, hi3)
+                _dot_positions(acc + (jh * g.KW + jw) * CM, xrows[jh], gyrow, lo, hi, g.sw, off, CM)
