@@ -25,7 +25,6 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 TUTORIALS = ROOT / "tutorials"
 NOTEBOOKS = sorted(TUTORIALS.glob("[0-9][0-9]_*.ipynb"))
 CELL_TIMEOUT = 120          # seconds for one cell
-NOTEBOOK_BUDGET = 120       # seconds for a whole notebook (2 busy cores)
 
 
 def test_notebooks_are_present():
@@ -52,7 +51,9 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     errors = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
               if o.get("output_type") == "error"]
     assert not errors, f"{path.name}: error outputs {errors}"
-    assert elapsed < NOTEBOOK_BUDGET, f"{path.name} took {elapsed:.0f} s (budget {NOTEBOOK_BUDGET} s)"
+    # (no timed assertion: a loaded CI machine must not fail a correct notebook; the time is
+    # reported with -s, and a notebook stuck in one cell still fails by CELL_TIMEOUT)
+    print(f"{path.name}: {elapsed:.0f} s")
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.stem for p in NOTEBOOKS])
