@@ -9,7 +9,7 @@ No deadlines: gradient checks run the function twice per input element, and the
 machine may be shared with other builds.
 
 ``keras_or_skip`` (``from conftest import keras_or_skip``) gives the Keras cross-checks
-their Keras, or skips them.
+their Keras, or skips them; ``import_keras`` gives Keras or the reason it is missing.
 """
 import os
 
@@ -36,6 +36,17 @@ if os.environ.get("MINIGRAD_TEST_INSTALLED", "0").strip() not in ("", "0"):
                            f"source tree {_source}: run pytest from another directory.")
 
 
+def import_keras():
+    """``(keras, None)``, or ``(None, why not)`` when keras cannot be imported (on the torch
+    backend unless ``KERAS_BACKEND`` names another)."""
+    os.environ.setdefault("KERAS_BACKEND", "torch")
+    try:
+        import keras
+    except Exception as error:                  # ImportError, or a backend that won't load
+        return None, f"keras unavailable: {error}"
+    return keras, None
+
+
 def keras_or_skip(module_level=False):
     """Keras 3 running on the torch backend, for the cross-checks against Keras; skips the
     test (with ``module_level=True``, called at import: the whole module) when torch or
@@ -45,10 +56,9 @@ def keras_or_skip(module_level=False):
         import torch  # noqa: F401
     except ImportError as error:
         pytest.skip(f"torch unavailable: {error}", allow_module_level=module_level)
-    try:
-        import keras
-    except Exception as error:                  # ImportError, or a backend that won't load
-        pytest.skip(f"keras unavailable: {error}", allow_module_level=module_level)
+    keras, why_not = import_keras()
+    if keras is None:
+        pytest.skip(why_not, allow_module_level=module_level)
     if keras.backend.backend() != "torch":
         pytest.skip(f"keras runs on {keras.backend.backend()!r}, not torch",
                     allow_module_level=module_level)

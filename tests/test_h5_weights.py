@@ -4,17 +4,14 @@ import os
 
 import numpy as np
 import pytest
+from conftest import import_keras
 
 import minigrad as mg
 from minigrad import layers
 
 h5py = pytest.importorskip("h5py")
-os.environ.setdefault("KERAS_BACKEND", "torch")
-try:
-    import keras
-except Exception:                               # ImportError, or a backend that won't load
-    keras = None
-needs_keras = pytest.mark.skipif(keras is None, reason="keras is not installed")
+keras, KERAS_MISSING = import_keras()
+needs_keras = pytest.mark.skipif(keras is None, reason=str(KERAS_MISSING))
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning", "ignore::UserWarning")
 
 

@@ -7,18 +7,14 @@ import zipfile
 
 import numpy as np
 import pytest
+from conftest import import_keras
 
 import minigrad as mg
 from minigrad import constraints, initializers, layers, regularizers
 
 pytest.importorskip("h5py")
-os.environ.setdefault("KERAS_BACKEND", "torch")
-try:
-    import keras
-except Exception as error:                      # ImportError, or a backend that won't load
-    keras = None
-    KERAS_MISSING = f"keras unavailable: {error}"
-needs_keras = pytest.mark.skipif(keras is None, reason="keras is not installed")
+keras, KERAS_MISSING = import_keras()
+needs_keras = pytest.mark.skipif(keras is None, reason=str(KERAS_MISSING))
 pytestmark = pytest.mark.filterwarnings("ignore::DeprecationWarning",
                                         "ignore::UserWarning")
 
