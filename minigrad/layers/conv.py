@@ -73,6 +73,19 @@ def check_strides_with_dilation(strides, dilation_rate, kernel_size=None):
         geometry.check_kernel_span(kernel_size, dilation_rate)
 
 
+def set_window_arguments(layer, kernel_size, strides, padding, data_format, dilation_rate):
+    """Check the sliding-window arguments every convolution layer takes and keep them on
+    ``layer`` (``kernel_size``, ``strides``, ``dilation_rate`` as tuples of ``layer.rank``
+    ints; ``padding``; ``data_format``)."""
+    r, cls = layer.rank, type(layer).__name__
+    layer.kernel_size = normalize_tuple(kernel_size, r, "kernel_size")
+    layer.strides = normalize_tuple(strides, r, "strides")
+    layer.padding = normalize_padding(padding, r, cls)
+    layer.data_format = normalize_data_format(data_format)
+    layer.dilation_rate = normalize_tuple(dilation_rate, r, "dilation_rate")
+    check_strides_with_dilation(layer.strides, layer.dilation_rate, layer.kernel_size)
+
+
 def check_bool(value, name):
     if not isinstance(value, (bool, np.bool_)):
         raise ValueError(f"Expected `{name}` to be a boolean. Received: {name}={value!r} "
@@ -165,12 +178,7 @@ class Conv(Layer):
                  kernel_constraint=None, bias_constraint=None, **kwargs):
         r, cls = self.rank, type(self).__name__
         self.filters = positive_int(filters, "filters")
-        self.kernel_size = normalize_tuple(kernel_size, r, "kernel_size")
-        self.strides = normalize_tuple(strides, r, "strides")
-        self.padding = normalize_padding(padding, r, cls)
-        self.data_format = normalize_data_format(data_format)
-        self.dilation_rate = normalize_tuple(dilation_rate, r, "dilation_rate")
-        check_strides_with_dilation(self.strides, self.dilation_rate, self.kernel_size)
+        set_window_arguments(self, kernel_size, strides, padding, data_format, dilation_rate)
         if groups != 1 or not _is_int(groups):
             raise ValueError(f"{cls} supports only `groups=1` (grouped convolution is not "
                              f"implemented in minigrad). Received: groups={groups!r}")

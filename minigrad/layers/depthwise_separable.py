@@ -27,9 +27,8 @@ from .. import activations, constraints, initializers, ops, regularizers
 from .base import InputSpec, Layer
 from .reference import document, document_arguments
 from .conv import (
-    add_bias_on_channels, check_bool, check_strides_with_dilation, conv_output_shape,
-    get_initializer, input_channels, normalize_data_format, normalize_padding,
-    normalize_tuple, positive_int, serialize,
+    add_bias_on_channels, check_bool, conv_output_shape, get_initializer, input_channels,
+    positive_int, serialize, set_window_arguments,
 )
 
 
@@ -50,15 +49,10 @@ class BaseDepthwiseSeparableConv(Layer):
                  depthwise_regularizer=None, pointwise_regularizer=None, bias_regularizer=None,
                  activity_regularizer=None, depthwise_constraint=None,
                  pointwise_constraint=None, bias_constraint=None, layer_kwargs=None):
-        r, cls = self.rank, type(self).__name__
+        r = self.rank
         if self.separable:
             self.filters = positive_int(filters, "filters")
-        self.kernel_size = normalize_tuple(kernel_size, r, "kernel_size")
-        self.strides = normalize_tuple(strides, r, "strides")
-        self.padding = normalize_padding(padding, r, cls)
-        self.data_format = normalize_data_format(data_format)
-        self.dilation_rate = normalize_tuple(dilation_rate, r, "dilation_rate")
-        check_strides_with_dilation(self.strides, self.dilation_rate, self.kernel_size)
+        set_window_arguments(self, kernel_size, strides, padding, data_format, dilation_rate)
         self.depth_multiplier = positive_int(depth_multiplier, "depth_multiplier")
         self.activation = activations.get(activation)
         self.use_bias = check_bool(use_bias, "use_bias")
