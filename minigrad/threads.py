@@ -1,8 +1,7 @@
 """Thread pools during training: one BLAS thread, OpenMP threads that sleep when idle.
 
-Three thread pools live in a minigrad process: NumPy's OpenBLAS (Dense layers, ``@``),
-SciPy's OpenBLAS (the pointwise kernel calls it from Cython) and OpenMP (the depthwise
-kernels). After each call, OpenBLAS and OpenMP threads *spin* for a while waiting for more
+Two thread pools live in a minigrad process: NumPy's OpenBLAS (Dense layers, ``@``) and
+OpenMP (the compiled depthwise and pointwise kernels). After each call, OpenBLAS and OpenMP threads *spin* for a while waiting for more
 work. On a 2-core machine those spinning threads take the cores the next call needs: a
 training step of the demo model measured ~330 ms with default settings under load and
 ~4 ms with BLAS limited to one thread and OpenMP told to sleep when idle. Training steps

@@ -17,14 +17,15 @@
  * last are computed from row 0 again and not stored.
  *
  *   mg_pack_T(b, bks, bjs, K, n, bp)      bp = packed B, with B[k, j] = b[k*bks + j*bjs]
- *   mg_gemm_T(a, ars, aks, m, b, ldb, sstride, K, n, init, c, ldc, add, pf, npf)
+ *   mg_gemm_T(a, ars, aks, m, b, ldb, sstride, K, n, init, c, ldc, add, pf1, n1, pf2, n2)
  *       C[i, j] (= or +=) init[j] + sum_k A[i, k] * B[k, j]   for i < m, j < n, with
  *       A[i, k] = a[i*ars + k*aks] (aks == 1 or ars == 1), C[i, j] = c[i*ldc + j],
  *       strip s of B (columns s*NR...) read as b[s*sstride + k*ldb + j]: packed B is
  *       ldb = NR, sstride = K*NR; a row-major B whose n is a multiple of NR can be used
  *       where it lies (ldb = its row length, sstride = NR). init: NULL or n numbers
- *       (readable up to a multiple of NR). pf, npf: NULL, 0 or npf bytes from pf to prefetch
- *       (the next block's rows), a share before each tile.
+ *       (readable up to a multiple of NR). pf1, n1, pf2, n2: up to two ranges of bytes to
+ *       prefetch (the next block's rows: its inputs, and its outputs, which a store would
+ *       otherwise first read from memory), a share before each tile (NULL, 0: none).
  *   mg_pack_columns_T(a, lda, K, m, ap),
  *   mg_gemm_packed_a_T(ap, m, b, ldb, sstride, K, n, c, ldc, pf1, n1, pf2, n2)
  *       C += A @ B for an A read by columns (A[i, k] = a[k*lda + i], e.g. grad_y.T): its
@@ -201,10 +202,10 @@ static void mg_gemm_packed_a_##T(const T *ap, ptrdiff_t m, const T *b, ptrdiff_t
 static void mg_gemm_##T(const T *a, ptrdiff_t ars, ptrdiff_t aks, ptrdiff_t m, const T *b,   \
                         ptrdiff_t ldb, ptrdiff_t sstride, ptrdiff_t K, ptrdiff_t n,          \
                         const T *init, T *c, ptrdiff_t ldc, int add,                         \
-                        const void *pf1, ptrdiff_t n1) {                                     \
+                        const void *pf1, ptrdiff_t n1, const void *pf2, ptrdiff_t n2) {      \
     const ptrdiff_t NR = MG_GEMM_NR_##T;                                                     \
     mg_prefetch_t pf;                                                                        \
-    mg_prefetch_start(&pf, pf1, n1, NULL, 0, (m + MG_GEMM_MR - 1) / MG_GEMM_MR * ((n + NR - 1) / NR)); \
+    mg_prefetch_start(&pf, pf1, n1, pf2, n2, (m + MG_GEMM_MR - 1) / MG_GEMM_MR * ((n + NR - 1) / NR)); \
     for (ptrdiff_t i = 0; i < m; i += MG_GEMM_MR) {                                          \
         int mr = m - i < MG_GEMM_MR ? (int)(m - i) : MG_GEMM_MR;                             \
         for (ptrdiff_t s = 0; s * NR < n; s++) {                                             \
