@@ -24,6 +24,7 @@ import numbers
 import numpy as np
 
 from . import ops
+from .ops.nn import capped_relu
 from .registry import Registry
 from .tensor import as_tensor
 
@@ -91,6 +92,8 @@ def relu(x, negative_slope=0.0, max_value=None, threshold=0.0):
         return ops.relu(x)
     if negative_slope != 0 and max_value is None and threshold == 0:
         return ops.leaky_relu(x, negative_slope)
+    if negative_slope == 0 and max_value is not None and threshold == 0:
+        return capped_relu(x, max_value)        # relu then clip, fused (same gradient)
     if threshold != 0:
         y = x * _const(x.data > threshold, x)          # x above the threshold, else 0
     else:

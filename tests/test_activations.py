@@ -212,3 +212,43 @@ def test_tape_sees_composed_activations():
         tape.watch(x)
         y = activations.sparse_plus(x).sum()
     np.testing.assert_allclose(tape.gradient(y, x), [0.0, 0.25, 0.75, 1.0])
+
+
+# ------------------------------------------------ relu with a cap: one fused op (capped_relu)
+def _relu_then_clip(t, max_value):
+    """What activations.relu computed for a cap before the fused op: two recorded ops."""
+    return mg.ops.clip(mg.ops.relu(t), 0.0, max_value)
+
+
+@settings(max_examples=30, deadline=None)
+@given(x=hnp.arrays(np.float64, (16,), elements=st.floats(-10, 10, width=64)),
+       max_value=st.sampled_from([6, 2.5, 0.0, 8.0]), dtype=st.sampled_from(["float32",
+                                                                              "float64"]))
+def test_capped_relu_is_relu_then_clip_values_and_gradients(x, max_value, dtype):
+    x = x.astype(dtype)
+    x[:4] = [0.0, max_value, -max_value, max_value * 0.5]       # the kinks themselves
+    up = np.linspace(-1, 2, x.size).astype(dtype)
+    results = []
+    for fn in (lambda t: activations.relu(t, max_value=max_value),
+               lambda t: _relu_then_clip(t, max_value)):
+        t = mg.Tensor(x)
+        with mg.GradientTape() as tape:
+            tape.watch(t)
+            y = fn(t)
+        results.append((y.numpy(), tape.gradient(y, t, output_gradients=up).numpy()))
+    (y1, g1), (y2, g2) = results
+    assert y1.dtype == g1.dtype == np.dtype(dtype)
+    np.testing.assert_array_equal(y1, y2)
+    np.testing.assert_array_equal(g1, g2)
+
+
+def test_capped_relu_is_one_op_with_a_gradcheck_and_a_second_derivative():
+    x = np.array([[-2.3, -0.7, 0.4, 1.3], [5.2, 6.6, 3.4, 7.9]])
+    t = mg.Tensor(x)
+    with mg.GradientTape() as tape:
+        tape.watch(t)
+        y = activations.relu(t, max_value=6.0)
+    assert [e.op for e in tape] == ["capped_relu"]
+    mg.gradcheck(lambda t: activations.relu(t, max_value=6.0), [x])
+    # times x: the second derivative of a piecewise-linear function is 0, this is not.
+    mg.gradgradcheck(lambda t: activations.relu(t, max_value=6.0) * t, [x])

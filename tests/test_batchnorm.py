@@ -179,3 +179,70 @@ def test_zero_features_rejected_before_building(shape, axis):
         layer(np.zeros(shape))
     assert not layer.built and layer.weights == []
     assert layer(np.ones((2, 3, 3))).shape == (2, 3, 3)      # still usable
+
+
+# -- the channels-last fast path (feature axis last, contiguous input) -------------------
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from minigrad import ops  # noqa: E402
+
+
+def _bn_case(data, dtype):
+    shape = tuple(data.draw(st.lists(st.integers(1, 4), min_size=1, max_size=3))) + \
+        (data.draw(st.integers(1, 5)),)
+    shape = (data.draw(st.integers(2, 5)),) + shape
+    seed = data.draw(st.integers(0, 2**16))
+    rng = np.random.default_rng(seed)
+    x = (rng.normal(size=shape) * rng.uniform(0.5, 3, size=shape[-1]) +
+         rng.normal(size=shape[-1])).astype(dtype)
+    c = shape[-1]
+    gamma, beta = rng.uniform(0.5, 1.5, c).astype(dtype), rng.normal(size=c).astype(dtype)
+    mean, var = rng.normal(size=c).astype(dtype), rng.uniform(0.5, 2, c).astype(dtype)
+    up = rng.normal(size=shape).astype(dtype)
+    return x, gamma, beta, mean, var, up
+
+
+def _bn_run(x, gamma, beta, mean, var, up, training, center, scale):
+    ts = [mg.Tensor(x)] + [mg.Tensor(a) for a, on in ((gamma, scale), (beta, center)) if on]
+    with mg.GradientTape() as tape:
+        tape.watch(ts)
+        y, m, v = ops.batch_norm(ts[0], mean, var, ts[1] if scale else None,
+                                 ts[-1] if center else None, 1e-3, -1, training)
+    return [y.numpy(), m, v] + [g.numpy() for g in tape.gradient(y, ts, output_gradients=up)]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.data(), st.booleans(), st.sampled_from([(True, True), (False, True), (True, False),
+                                                  (False, False)]),
+       st.sampled_from(["float32", "float64"]))
+def test_fast_path_agrees_with_the_general_path(data, training, center_scale, dtype):
+    # A contiguous input with the feature axis last takes the row-matrix path; the same
+    # values in a Fortran-ordered array take the general one.
+    x, gamma, beta, mean, var, up = _bn_case(data, dtype)
+    fast = _bn_run(x, gamma, beta, mean, var, up, training, *center_scale)
+    general = _bn_run(np.asfortranarray(x), gamma, beta, mean, var, up, training,
+                      *center_scale)
+    tol = 2e-4 if dtype == "float32" else 1e-10
+    for a, b in zip(fast, general):
+        assert a.dtype == b.dtype == np.dtype(dtype)
+        np.testing.assert_allclose(a, b, rtol=tol, atol=tol)
+    np.testing.assert_allclose(fast[0], ref_bn(x.astype(np.float64), fast[1], fast[2],
+                                               gamma if center_scale[1] else 1,
+                                               beta if center_scale[0] else 0, 1e-3, -1),
+                               rtol=tol, atol=tol)
+
+
+@settings(max_examples=15, deadline=None)
+@given(st.data(), st.booleans(), st.sampled_from([(True, True), (False, True), (True, False)]))
+def test_fast_path_gradcheck(data, training, center_scale):
+    x, gamma, beta, mean, var, _ = _bn_case(data, "float64")
+    center, scale = center_scale
+    weights = [w for w, on in ((gamma, scale), (beta, center)) if on]
+
+    def fn(t, *w):
+        g = w[0] if scale else None
+        b = w[-1] if center else None
+        return ops.batch_norm(t, mean, var, g, b, 1e-3, -1, training)[0] * \
+            mg.Tensor(np.linspace(0.5, 2, t.shape[-1]))          # non-uniform upstream
+    mg.gradcheck(fn, [x] + weights)

@@ -57,6 +57,26 @@ def relu6(x):
                   gradient=lambda g, inputs, out: (g * ((xd > 0) & (xd < 6)),))
 
 
+def capped_relu(x, max_value):
+    """min(max(x, 0), max_value) as one op: what ``activations.relu(x, max_value=m)``
+    computes as a relu followed by a clip, with one pass for the output and one mask for
+    the gradient instead of two of each (MobileNets put one after every convolution).
+
+    Args:
+        x: Tensor or array.
+        max_value: the cap, a non-negative number (6 for ReLU6).
+
+    d/dx = 1 on 0 < x <= max_value, else 0: the convention of relu then clip, whose
+    gradient passes at ``x == max_value`` (``relu6`` gives 0 there, as PyTorch does).
+    """
+    x = as_tensor(x)
+    xd = x.data
+    cap = float(max_value)
+    out = np.clip(xd, 0, cap).astype(xd.dtype, copy=False)
+    return record("capped_relu", (x,), out,
+                  gradient=lambda g, inputs, out: (g * ((xd > 0) & (xd <= cap)),))
+
+
 def leaky_relu(x, negative_slope=0.2):
     """x if x > 0 else negative_slope * x (Keras 3 default slope 0.2).
 
