@@ -282,6 +282,48 @@ def test_conv_matches_reference(a, seed):
                                    rtol=1e-10, atol=1e-10)
 
 
+def _conv_and_gradients(a, x, kernel, b, up_seed):
+    opts = _options(a)
+    ts = [mg.Tensor(x), mg.Tensor(kernel)] + ([mg.Tensor(b)] if b is not None else [])
+    with mg.GradientTape() as tape:
+        tape.watch(ts)
+        y = conv(*ts[:2], bias=ts[2] if b is not None else None, **opts)
+    up = np.random.default_rng(up_seed).uniform(-1, 1, y.shape)
+    return [y.numpy()] + [t.numpy() for t in tape.gradient(y, ts, output_gradients=up)]
+
+
+@given(conv_args(), st.integers(0, 2**32 - 1))
+@settings(max_examples=40, deadline=None)
+def test_conv_im2col_and_per_tap_products_agree(a, seed):
+    # Small inputs take the im2col path (one product over all taps); with the size limit
+    # at 0 the same call takes one product per tap. Both: forward and every gradient.
+    from minigrad.ops import convolution
+    rng, x, kernel = _inputs(a, seed, a["F"])
+    b = rng.uniform(-2, 2, a["F"]) if a["with_bias"] else None
+    with use_kernels(a["backend"]):
+        im2col = _conv_and_gradients(a, x, kernel, b, seed)
+        limit, convolution.IM2COL_MAX_BYTES = convolution.IM2COL_MAX_BYTES, 0
+        try:
+            per_tap = _conv_and_gradients(a, x, kernel, b, seed)
+        finally:
+            convolution.IM2COL_MAX_BYTES = limit
+    for u, v in zip(im2col, per_tap):
+        np.testing.assert_allclose(u, v, rtol=1e-10, atol=1e-10)
+
+
+@given(conv_args(), st.integers(0, 2**32 - 1))
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+def test_gradcheck_conv_per_tap_products(a, seed):
+    from minigrad.ops import convolution
+    rng, x, kernel = _inputs(a, seed, a["F"])
+    limit, convolution.IM2COL_MAX_BYTES = convolution.IM2COL_MAX_BYTES, 0
+    try:
+        with use_kernels(a["backend"]):
+            mg.gradcheck(lambda x, k: conv(x, k, **_options(a)), [x, kernel])
+    finally:
+        convolution.IM2COL_MAX_BYTES = limit
+
+
 def test_gradient_flows_through_tape_to_variables():
     x = mg.Tensor(np.random.default_rng(0).standard_normal((2, 7, 3)))
     dk = mg.Variable(np.ones((3, 3, 2)))

@@ -242,8 +242,11 @@ def conv(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=
 
     Built from the pointwise kernel: for each tap ``j`` the input positions it reads form a
     strided slice of ``xpad``; that slice (flattened to rows) times ``kernel[j]`` is one
-    matrix product, and the output is their sum over taps. A 1-wide kernel with stride 1
-    and no padding is a single pointwise product on the input itself.
+    matrix product, and the output is their sum over taps. When those slices side by side
+    fit in ``IM2COL_MAX_BYTES`` they are gathered into one matrix and multiplied once by
+    the whole kernel (one product with K = taps * C instead of thin ones with K = C: a
+    first layer on 1-3 channels). A 1-wide kernel with stride 1 and no padding is a single
+    pointwise product on the input itself.
 
     Args:
         x (Tensor or array-like): (N, *spatial, Cin).
@@ -290,15 +293,15 @@ def conv(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=
 
         def gradient(grad_y, inputs, result):
             grad_y = to_channels_last(grad_y, cf).reshape(rows, F)
-            if not isinstance(grad_y, Tensor):
-                xr, wr = x_rows, w
-                grad_w, grad_bias = kernels.pointwise_backward_kernel(x_rows, grad_y,
-                                                                      bd is not None)
+            if not isinstance(grad_y, Tensor):      # arrays: both in one pass over grad_y
+                grad_x, grad_w, grad_bias = kernels.pointwise_backward(x_rows, grad_y, w,
+                                                                       bd is not None)
             else:
                 xr = to_channels_last(inputs[0], cf).reshape(rows, Cin)
                 wr = inputs[1].reshape(Cin, F)
                 grad_w, grad_bias = pointwise.kernel_grad(xr, grad_y), grad_y.sum(axis=0)
-            grad_x = pointwise.input_grad(grad_y, wr).reshape(xd.shape)
+                grad_x = pointwise.input_grad(grad_y, wr)
+            grad_x = grad_x.reshape(xd.shape)
             grads = (from_channels_last(grad_x, cf), grad_w.reshape(kd.shape))
             return grads + ((grad_bias,) if bd is not None else ())
 
@@ -314,6 +317,8 @@ def conv(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=
         return index, np.ascontiguousarray(xpad[index]).reshape(rows, Cin)
 
     taps = list(np.ndindex(*ksize))
+    if rows * len(taps) * Cin * xd.itemsize <= IM2COL_MAX_BYTES:
+        return _conv_im2col(op, inputs, g, xd, xpad, kd, bd, taps, kernels)
     y = kernels.pointwise_forward(window(taps[0])[1], np.ascontiguousarray(kd[taps[0]]), bd)
     for tap in taps[1:]:
         y += kernels.pointwise_forward(window(tap)[1], np.ascontiguousarray(kd[tap]), None)
@@ -335,6 +340,48 @@ def conv(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=
             grad_xpad[index] += grad_rows.reshape((N,) + out + (Cin,))
         crop = (slice(None),) + tuple(slice(b, b + L) for (b, _), L in zip(g.pads, xd.shape[1:1 + r]))
         grads = (g.from_channels_last(grad_xpad[crop]), grad_kernel)
+        return grads + ((grad_bias,) if bd is not None else ())
+
+    return record(op, inputs, g.from_channels_last(y), gradient=gradient)
+
+
+# ``conv`` gathers every tap's window side by side (im2col) when that matrix is at most
+# this big: one product with K = taps * Cin instead of one thin product (K = Cin) per tap.
+IM2COL_MAX_BYTES = 16 * 2**20
+
+
+def _conv_im2col(op, inputs, g, xd, xpad, kd, bd, taps, kernels):
+    """``conv`` as one matrix product: the windows of every tap side by side form
+    ``patches`` (rows, taps * Cin), whose column ``t * Cin + c`` holds tap t, channel c:
+    exactly the rows of ``kernel.reshape(taps * Cin, F)``. Backward: the pointwise
+    gradients of that product, then each tap's columns added back into its window."""
+    N, Cin, F, out = xd.shape[0], xd.shape[-1], kd.shape[-1], g.out
+    rows, T = N * int(np.prod(out)), len(taps)
+    index = [(slice(None),) + tuple(slice(j * d, j * d + (o - 1) * s + 1, s)
+                                    for j, o, s, d in zip(tap, out, g.strides, g.dilation))
+             for tap in taps]
+    with g.memory_named():
+        patches = np.empty((N,) + out + (T, Cin), dtype=xd.dtype)
+    for t in range(T):
+        patches[..., t, :] = xpad[index[t]]
+    patches = patches.reshape(rows, T * Cin)
+    w = kd.reshape(T * Cin, F)
+    y = kernels.pointwise_forward(patches, w, bd).reshape((N,) + out + (F,))
+
+    def gradient(grad_y, inputs, result):
+        if isinstance(grad_y, Tensor):
+            return _conv_gradient_on_tensors(grad_y, inputs, g, taps, kd.shape, bd is not None,
+                                             PointwiseFamily(kernels))
+        grad_y = g.to_channels_last(grad_y).reshape(rows, F)
+        grad_patches, grad_w, grad_bias = kernels.pointwise_backward(patches, grad_y, w,
+                                                                     bd is not None)
+        grad_patches = grad_patches.reshape((N,) + out + (T, Cin))
+        grad_xpad = np.zeros(xpad.shape, dtype=xpad.dtype)
+        for t in range(T):
+            grad_xpad[index[t]] += grad_patches[..., t, :]
+        crop = (slice(None),) + tuple(slice(b, b + L) for (b, _), L in
+                                      zip(g.pads, xd.shape[1:1 + g.rank]))
+        grads = (g.from_channels_last(grad_xpad[crop]), grad_w.reshape(kd.shape))
         return grads + ((grad_bias,) if bd is not None else ())
 
     return record(op, inputs, g.from_channels_last(y), gradient=gradient)
