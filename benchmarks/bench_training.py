@@ -387,19 +387,24 @@ def mobilenet_epoch(args, torch):
     # Timed epochs: the contenders take turns in every repeat (the start rotates), each on
     # the same freshly shuffled batches.
     times = {name: [] for name in runs}
+    cpu = {name: [] for name in runs}
     names = list(runs)
     for r in range(args.repeat):
         order = rng.permutation(len(x))
         xs, ys = x[order], y[order]
         for name in names[r % len(names):] + names[:r % len(names)]:
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             runs[name].epoch(xs, ys, bs)
             times[name].append(time.perf_counter() - start)
-    print(f"{'':22}{'median epoch':>13}{'best':>9}{'per step':>10}   (load average "
-          f"{os.getloadavg()[0]:.2f})")
+            cpu[name].append(time.process_time() - cpu_start)
+    # CPU time (all threads of the process) is printed beside the wall time: on a shared
+    # machine the scheduler gives a process with two busy threads about twice the share of
+    # one with one, so wall-time ratios under load favour the two-threaded contender.
+    print(f"{'':22}{'median epoch':>13}{'best':>9}{'per step':>10}{'CPU time':>10}   (load "
+          f"average {os.getloadavg()[0]:.2f})")
     for name, t in times.items():
         print(f"{name:22}{statistics.median(t):>12.3f}s{min(t):>8.3f}s"
-              f"{statistics.median(t) / steps * 1e3:>8.2f}ms")
+              f"{statistics.median(t) / steps * 1e3:>8.2f}ms{statistics.median(cpu[name]):>9.3f}s")
     med = {name: statistics.median(t) for name, t in times.items()}
     torch_best = min((n for n in med if n.startswith("pytorch") and not n.endswith("/1t")),
                      key=med.get)
@@ -409,6 +414,11 @@ def mobilenet_epoch(args, torch):
     if "pytorch/nchw/1t" in med and med["pytorch/nchw/1t"] < med[torch_best]:
         print(f"  (PyTorch on 1 thread was faster here: ratio "
               f"{med['minigrad'] / med['pytorch/nchw/1t']:.2f})")
+    cpu_med = {name: statistics.median(t) for name, t in cpu.items()}
+    print(f"CPU-time ratios (median): minigrad / {torch_best} "
+          f"{cpu_med['minigrad'] / cpu_med[torch_best]:.2f}" + "".join(
+              f", minigrad / {n} {cpu_med['minigrad'] / cpu_med[n]:.2f}"
+              for n in ("pytorch/nchw/1t", "keras/torch") if n in cpu_med))
     if "keras/torch" in med:
         ratio = med["minigrad"] / med["keras/torch"]
         print(f"ratio minigrad / keras/torch: {ratio:.2f} (median; target <= 0.3: "
