@@ -96,6 +96,17 @@ def test_build_system_asks_pip_for_setuptools_only():
     assert "include build_backend.py" in (ROOT / "MANIFEST.in").read_text()    # in the sdist too
 
 
+def test_build_backend_leaves_metadata_to_the_built_wheel():
+    """Without prepare_metadata_* hooks pip reads the metadata from the wheel it builds and
+    installs that wheel (PEP 517's fallback): setup.py runs once per install, not twice."""
+    backend = _load(ROOT / "build_backend.py", "minigrad_build_backend")
+    for hook in ("build_wheel", "build_editable", "build_sdist", "get_requires_for_build_wheel",
+                 "get_requires_for_build_editable", "get_requires_for_build_sdist"):
+        assert callable(getattr(backend, hook)), hook
+    assert not hasattr(backend, "prepare_metadata_for_build_wheel")
+    assert not hasattr(backend, "prepare_metadata_for_build_editable")
+
+
 def test_kernels_use_no_numpy_headers_and_need_only_what_the_build_asks_for():
     """Why the cache key may leave NumPy's version out (setup.py's docstring): nothing of
     NumPy's C API is compiled into the kernels. And a kernel that cimports SciPy's BLAS
