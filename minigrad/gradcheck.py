@@ -303,7 +303,8 @@ def hvp(f, x, v):
         ValueError: if ``v``'s shape is not ``x``'s, or ``f`` does not return a scalar.
 
     Example:
-        >>> mg.hvp(lambda x: (x ** 3).sum(), np.array([1.0, 2.0]), np.array([1.0, 0.0])).numpy().tolist()
+        >>> f = lambda x: (x ** 3).sum()
+        >>> mg.hvp(f, np.array([1.0, 2.0]), np.array([1.0, 0.0])).numpy().tolist()
         [6.0, 0.0]
     """
     x = x if isinstance(x, Tensor) else Tensor(x)

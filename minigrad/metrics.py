@@ -92,7 +92,17 @@ class Metric(Configurable):
         self.count += float(weight.sum())
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        """Add one batch."""
+        """Add one batch.
+
+        Args:
+            y_true (array-like): the targets.
+            y_pred (array-like): the predictions.
+            sample_weight (array-like or None, default None): one weight per sample; None
+                weighs every sample 1.
+
+        Raises:
+            ValueError: if the shapes do not fit.
+        """
         self._add(self.values(_array(y_true), _array(y_pred)), sample_weight)
 
     def values(self, y_true, y_pred):

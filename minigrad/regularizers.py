@@ -211,7 +211,8 @@ class OrthogonalRegularizer(Regularizer):
         Tensor: the scalar penalty, differentiable; ``layer.losses`` holds it.
 
     Example:
-        >>> float(regularizers.OrthogonalRegularizer(1.0)(mg.Tensor([[1.0, 0.0], [1.0, 0.0]])).numpy())
+        >>> penalty = regularizers.OrthogonalRegularizer(1.0)
+        >>> float(penalty(mg.Tensor([[1.0, 0.0], [1.0, 0.0]])).numpy())
         1.0
     """
 

@@ -137,7 +137,7 @@ def _parameters(obj):
         parameters = list(inspect.signature(target).parameters.values())
     except (TypeError, ValueError):
         return []
-    if isinstance(obj, type) and parameters and parameters[0].name in ("self", "cls"):
+    if parameters and parameters[0].name in ("self", "cls"):   # a class, or a method
         parameters = parameters[1:]
     return parameters
 
@@ -146,24 +146,37 @@ _CALLABLES = {}
 for _qualified, _obj in PUBLIC:
     if _obj not in FULL_REFERENCE:
         _CALLABLES.setdefault(_key(_obj), (_qualified, _obj))
+# The methods learners call most: their help() is a reference too.
+METHODS = [mg.Model.compile, mg.Model.fit, mg.Model.evaluate, mg.Model.predict,
+           mg.Model.train_on_batch, mg.Model.test_on_batch, mg.Model.predict_on_batch,
+           mg.Model.summary, mg.Model.save, mg.Model.save_weights, mg.Model.load_weights,
+           mg.Model.get_layer, mg.Sequential.add, mg.GradientTape.gradient,
+           mg.GradientTape.watch, layers.Layer.add_weight, layers.Layer.get_weights,
+           layers.Layer.set_weights, mg.optimizers.Optimizer.apply,
+           mg.optimizers.Optimizer.apply_gradients, mg.metrics.Metric.update_state]
+for _method in METHODS:
+    _CALLABLES.setdefault(_key(_method), (_key(_method), _method))
 CALLABLES = sorted(_CALLABLES.values(), key=lambda item: item[0])
 
 # Public names whose docstring does not yet list every parameter under Args (they have a
 # one-paragraph docstring, checked above). Remove a name when its reference is written.
 ARGS_PENDING = {
-    'minigrad.layers.input_spec.InputSpec',
+    'minigrad.evaluation.Evaluator.evaluate',
+    'minigrad.evaluation.Evaluator.predict',
+    'minigrad.evaluation.Evaluator.predict_on_batch',
+    'minigrad.evaluation.Evaluator.test_on_batch',
     'minigrad.layers.base.Layer',
+    'minigrad.layers.base.Layer.add_weight',
+    'minigrad.layers.base.Layer.set_weights',
+    'minigrad.layers.input_spec.InputSpec',
     'minigrad.ops.math.abs',
     'minigrad.ops.math.add',
     'minigrad.ops.math.as_tensor',
     'minigrad.ops.math.broadcast_to',
-    'minigrad.ops.shapes.cast',
     'minigrad.ops.math.clip',
-    'minigrad.ops.shapes.concatenate',
     'minigrad.ops.math.divide',
     'minigrad.ops.math.erf',
     'minigrad.ops.math.exp',
-    'minigrad.ops.shapes.getitem',
     'minigrad.ops.math.log',
     'minigrad.ops.math.matmul',
     'minigrad.ops.math.max',
@@ -173,25 +186,33 @@ ARGS_PENDING = {
     'minigrad.ops.math.minimum',
     'minigrad.ops.math.multiply',
     'minigrad.ops.math.negative',
-    'minigrad.ops.shapes.pad',
     'minigrad.ops.math.power',
-    'minigrad.ops.shapes.reshape',
-    'minigrad.ops.shapes.scatter',
     'minigrad.ops.math.sqrt',
     'minigrad.ops.math.square',
-    'minigrad.ops.shapes.stack',
     'minigrad.ops.math.stop_gradient',
     'minigrad.ops.math.subtract',
     'minigrad.ops.math.sum',
-    'minigrad.ops.shapes.transpose',
     'minigrad.ops.math.unbroadcast',
     'minigrad.ops.math.where',
-    'minigrad.tape.BackwardStep',
-    'minigrad.tape.GradientTape',
+    'minigrad.ops.shapes.cast',
+    'minigrad.ops.shapes.concatenate',
+    'minigrad.ops.shapes.getitem',
+    'minigrad.ops.shapes.pad',
+    'minigrad.ops.shapes.reshape',
+    'minigrad.ops.shapes.scatter',
+    'minigrad.ops.shapes.stack',
+    'minigrad.ops.shapes.transpose',
     'minigrad.recording.TapeEntry',
-    'minigrad.tape.format_tape',
     'minigrad.recording.layer_scope',
     'minigrad.recording.record',
+    'minigrad.tape.BackwardStep',
+    'minigrad.tape.GradientTape',
+    'minigrad.tape.GradientTape.gradient',
+    'minigrad.tape.GradientTape.watch',
+    'minigrad.tape.format_tape',
+    'minigrad.training.Trainer.compile',
+    'minigrad.training.Trainer.fit',
+    'minigrad.training.Trainer.train_on_batch',
 }
 
 

@@ -230,8 +230,10 @@ class LambdaCallback(Callback):
         >>> model = mg.Sequential([layers.Dense(1, input_shape=(2,))])
         >>> model.compile(optimizer="sgd", loss="mse")
         >>> seen = []
-        >>> remember = callbacks.LambdaCallback(on_epoch_end=lambda epoch, logs: seen.append(epoch))
-        >>> history = model.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=3, verbose=0, callbacks=[remember])
+        >>> remember = callbacks.LambdaCallback(
+        ...     on_epoch_end=lambda epoch, logs: seen.append(epoch))
+        >>> history = model.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=3, verbose=0,
+        ...                     callbacks=[remember])
         >>> seen
         [0, 1, 2]
     """

@@ -65,7 +65,8 @@ class EarlyStopping(_MonitorMixin, Callback):
         >>> model = mg.Sequential([layers.Dense(1, input_shape=(2,))])
         >>> model.compile(optimizer="sgd", loss="mse")
         >>> stop = callbacks.EarlyStopping(monitor="loss", patience=1)
-        >>> history = model.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=10, verbose=0, callbacks=[stop])
+        >>> history = model.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=10, verbose=0,
+        ...                     callbacks=[stop])
         >>> history.epoch
         [0, 1]
     """
@@ -215,7 +216,8 @@ class LearningRateScheduler(Callback):
         >>> model = mg.Sequential([layers.Dense(1, input_shape=(2,))])
         >>> model.compile(optimizer="sgd", loss="mse")
         >>> decay = callbacks.LearningRateScheduler(lambda epoch: 0.1 / (epoch + 1))
-        >>> history = model.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=3, verbose=0, callbacks=[decay])
+        >>> history = model.fit(np.zeros((4, 2)), np.zeros((4, 1)), epochs=3, verbose=0,
+        ...                     callbacks=[decay])
         >>> history.history["learning_rate"]
         [0.1, 0.05, 0.03333333333333333]
     """

@@ -88,7 +88,19 @@ class Model(OutputsMixin, Trainer, Layer):
         return list(self._sublayers())
 
     def get_layer(self, name=None, index=None):
-        """A layer by ``index`` (position in ``layers``) or by ``name``."""
+        """A layer by ``index`` (position in ``layers``) or by ``name``.
+
+        Args:
+            name (str or None, default None): the layer's name.
+            index (int or None, default None): its position in ``model.layers``.
+
+        Returns:
+            Layer
+
+        Raises:
+            ValueError: for both or neither, an index out of range, or an unknown name (the
+                message lists the layers).
+        """
         layers = self.layers
         if index is not None and name is not None:
             raise ValueError("get_layer: provide only one of `name` and `index`. Received: "
@@ -119,7 +131,15 @@ class Model(OutputsMixin, Trainer, Layer):
 
     # -- weights files -----------------------------------------------------------
     def save(self, filepath, overwrite=True):
-        """Write the whole model as a Keras 3 ``.keras`` archive; see :mod:`minigrad.saving`."""
+        """Write the whole model as a Keras 3 ``.keras`` archive; see :mod:`minigrad.saving`.
+
+        Args:
+            filepath (str or path): the ``.keras`` file.
+            overwrite (bool, default True): False refuses an existing file.
+
+        Raises:
+            FileExistsError: if the file exists and ``overwrite`` is False.
+        """
         if not overwrite and os.path.exists(filepath):
             raise FileExistsError(f"save: {filepath!r} exists and overwrite=False.")
         return saving.save_model(self, filepath)
@@ -130,21 +150,53 @@ class Model(OutputsMixin, Trainer, Layer):
 
     def save_weights(self, filepath, overwrite=True):
         """Write all weights to ``.npz`` (or Keras's ``.weights.h5`` layout for ``.h5``
-        names), atomically; see :mod:`minigrad.saving`."""
+        names), atomically; see :mod:`minigrad.saving`.
+
+        Args:
+            filepath (str or path): the file (``.npz``, or ``.weights.h5`` for Keras's layout).
+            overwrite (bool, default True): False refuses an existing file.
+
+        Raises:
+            FileExistsError: if the file exists and ``overwrite`` is False.
+        """
         if not overwrite and os.path.exists(filepath):
             raise FileExistsError(f"save_weights: {filepath!r} exists and overwrite=False.")
         return saving.save_weights(self, filepath)
 
     def load_weights(self, filepath, by_name=False):
         """Load weights written by :meth:`save_weights` (or by Keras, ``.weights.h5``);
-        checked in full before any change."""
+        checked in full before any change.
+
+        Args:
+            filepath (str or path): what :meth:`save_weights` (or Keras) wrote.
+            by_name (bool, default False): ``.npz`` only: pair weights by full path instead of by
+                position.
+
+        Raises:
+            ValueError: if the file does not fit the model; nothing changes then.
+        """
         saving.load_weights(self, filepath, by_name=by_name)
 
     # -- summary -----------------------------------------------------------------
     def summary(self, line_length=None, print_fn=None):
         """Print a table: each layer's name and type, output shape, parameter count and
         multiply-adds per sample ("Connected to" too for a functional graph), then the
-        parameter totals (equal to Keras's)."""
+        parameter totals (equal to Keras's).
+
+        Args:
+            line_length (int or None, default None): the table's width; None fits the content.
+            print_fn (callable or None, default None): called with each line; None is ``print``.
+
+        Raises:
+            ValueError: if the model is not built yet.
+
+        Example:
+            >>> model = mg.Sequential([mg.Input((4,)), layers.Dense(2, name="out")])
+            >>> lines = []
+            >>> model.summary(print_fn=lines.append)
+            >>> lines[-5], lines[-2]
+            ('Total params: 10', 'Mult-adds per sample: 8')
+        """
         from .summary import summary_lines
         self._require_built("its summary")
         print_fn = print if print_fn is None else print_fn

@@ -82,7 +82,22 @@ class Sequential(Model):
         return self._layers
 
     def add(self, layer):
-        """Append ``layer``. An Input may only come first; it sets the input shape."""
+        """Append ``layer``. An Input may only come first; it sets the input shape.
+
+        Args:
+            layer (Layer or SymbolicTensor): the layer, or an ``mg.Input(...)`` (first only).
+
+        Raises:
+            ValueError: for an Input that does not come first; TypeError for anything that is
+                not a layer.
+
+        Example:
+            >>> model = mg.Sequential()
+            >>> model.add(mg.Input((4,)))
+            >>> model.add(layers.Dense(2))
+            >>> model.count_params()
+            10
+        """
         input_layer_cls = _input_layer_class()
         if isinstance(layer, SymbolicTensor) and isinstance(layer.layer, input_layer_cls):
             layer = layer.layer

@@ -181,7 +181,8 @@ def separable_conv(x, depthwise_kernel, pointwise_kernel, strides=1, padding="va
         ValueError: for shapes or arguments that do not fit, naming the argument and value.
 
     Example:
-        >>> ops.separable_conv(np.ones((1, 8, 8, 3)), np.ones((3, 3, 3, 1)), np.ones((1, 1, 3, 5))).shape
+        >>> x, depthwise, pointwise = np.ones((1, 8, 8, 3)), np.ones((3, 3, 3, 1)), np.ones((1, 1, 3, 5))
+        >>> ops.separable_conv(x, depthwise, pointwise).shape
         (1, 6, 6, 5)
     """
     op = "separable_conv"

@@ -45,7 +45,8 @@ def batch_norm(x, mean, variance, gamma, beta, epsilon, axis, use_batch_stats):
         statistics ndarrays (C,).
 
     Example:
-        >>> y, batch_mean, batch_variance = ops.batch_norm(mg.Tensor([[1.0], [3.0]]), None, None, None, None, 0.0, -1, True)
+        >>> x = mg.Tensor([[1.0], [3.0]])
+        >>> y, batch_mean, batch_variance = ops.batch_norm(x, None, None, None, None, 0.0, -1, True)
         >>> y.numpy().tolist(), batch_mean.tolist(), batch_variance.tolist()
         ([[-1.0], [1.0]], [2.0], [1.0])
     """

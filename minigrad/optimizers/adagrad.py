@@ -22,7 +22,7 @@ class Adagrad(Optimizer):
         clipvalue (float or None, default None): clip every gradient element to [-v, v].
         global_clipnorm (float or None, default None): rescale all gradients together
             when their joint norm is larger (at most one of the three clips).
-        name (str or None, default None): None gives a unique name (``"sgd"``, ``"sgd_1"``).
+        name (str or None, default None): None gives a unique ``"adagrad"``, ``"adagrad_1"``...
         **kwargs: ``decay=`` is accepted and ignored, with a warning; anything else
             raises ValueError.
 

@@ -131,7 +131,8 @@ def clip_by_global_norm(grads, clipnorm):
         list of ndarray: the rescaled gradients.
 
     Example:
-        >>> [g.tolist() for g in optimizers.clip_by_global_norm([np.array([3.0]), np.array([4.0])], 1.0)]
+        >>> grads = [np.array([3.0]), np.array([4.0])]
+        >>> [g.tolist() for g in optimizers.clip_by_global_norm(grads, 1.0)]
         [[0.6000000000000001], [0.8]]
     """
     total = math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads))
@@ -349,7 +350,18 @@ class Optimizer:
 
     # -- the step --------------------------------------------------------------------
     def apply_gradients(self, grads_and_vars):
-        """Apply ``[(grad, variable), ...]`` (e.g. ``zip(grads, model.trainable_weights)``)."""
+        """Apply ``[(grad, variable), ...]`` (e.g. ``zip(grads, model.trainable_weights)``).
+
+        Args:
+            grads_and_vars (iterable of pairs): ``(gradient, Variable)`` pairs; a None
+                gradient skips its variable.
+
+        Returns:
+            int: the new ``iterations``.
+
+        Raises:
+            ValueError: for an item that is not a pair, or as :meth:`apply`.
+        """
         pairs = list(grads_and_vars)
         for position, pair in enumerate(pairs):
             if not isinstance(pair, (tuple, list)) or len(pair) != 2:
@@ -360,8 +372,20 @@ class Optimizer:
     def apply(self, grads, trainable_variables):
         """One optimizer step: clip, weight decay, update, constraints, ``iterations += 1``.
 
-        grads: ndarrays or Tensors (or None: that variable is skipped), one per variable.
-        Returns the new ``iterations``. All or nothing: on any error nothing changes.
+        All or nothing: on any error nothing changes.
+
+        Args:
+            grads (list): ndarrays or Tensors (or None: that variable is skipped), one per
+                variable.
+            trainable_variables (list of Variable): the variables, in the same order.
+
+        Returns:
+            int: the new ``iterations``.
+
+        Raises:
+            ValueError: for mismatched lists or shapes, a non-trainable or unknown variable
+                (an optimizer serves the variables of its first step), or every gradient
+                None.
         """
         all_variables = list(trainable_variables)
         grads, variables = self._check(list(grads), all_variables)
