@@ -102,9 +102,19 @@ class Evaluator:
                  steps=None, return_dict=False):
         """Loss (compiled + penalties) and metrics on ``(x, y)``, with ``training=False``.
 
-        ``x`` may also be an iterable of ``(x, y[, sample_weight])`` batches (read to the
-        end, or for ``steps`` batches). Returns the loss alone if there are no metrics,
-        else ``[loss, metric, ...]``, or a dict with ``return_dict=True``.
+        Args:
+            x (array-like, iterable or None, default None): the inputs, or an iterable of
+                ``(x, y[, sample_weight])`` batches (read to the end, or for ``steps``).
+            y (array-like or None, default None): the targets.
+            batch_size (int or None, default None): samples per step (None: 32).
+            verbose (int or str, default "auto"): 0 silent, 1 a progress bar.
+            sample_weight (array-like or None, default None): one weight per sample.
+            steps (int or None, default None): batches to read from an iterable.
+            return_dict (bool, default False): return ``{"loss": ..., metric name: ...}``.
+
+        Returns:
+            float, list or dict: the loss alone if there are no metrics, else
+            ``[loss, metric, ...]``, or a dict with ``return_dict=True``.
         """
         self._require_compiled("evaluate")
         verbose = _resolve_verbose(verbose)
@@ -137,8 +147,20 @@ class Evaluator:
     def predict(self, x, batch_size=None, verbose="auto", steps=None):
         """The model's outputs for ``x`` as one NumPy array (``training=False``).
 
-        ``x`` may also be an iterable of batches: arrays, or tuples whose first item is
-        the input (``(x, y)`` batches work as they are); read to the end or for ``steps``.
+        Args:
+            x (array-like or iterable): the inputs, or an iterable of batches: arrays, or
+                tuples whose first item is the input (``(x, y)`` batches work as they are).
+            batch_size (int or None, default None): samples per step (None: 32).
+            verbose (int or str, default "auto"): 0 silent, 1 a progress bar.
+            steps (int or None, default None): batches to read from an iterable.
+
+        Returns:
+            ndarray: (or a list / dict of them for several outputs).
+
+        Example:
+            >>> model = mg.Sequential([mg.Input((4,)), layers.Dense(2)])
+            >>> model.predict(np.zeros((5, 4)), verbose=0).shape
+            (5, 2)
         """
         verbose = _resolve_verbose(verbose)
         batch_size = _check_batch_size(batch_size)
@@ -178,7 +200,18 @@ class Evaluator:
 
     @training_threads
     def test_on_batch(self, x, y, sample_weight=None, reset_metrics=True, return_dict=False):
-        """Loss (and metrics) on exactly this batch, without training."""
+        """Loss (and metrics) on exactly this batch, without training.
+
+        Args:
+            x (array-like): the batch's inputs.
+            y (array-like): its targets.
+            sample_weight (array-like or None, default None): one weight per sample.
+            reset_metrics (bool, default True): start the metrics afresh (False accumulates).
+            return_dict (bool, default False): return a dict keyed by name.
+
+        Returns:
+            float, list or dict: the loss, or ``[loss, metric, ...]``, or a dict.
+        """
         self._require_compiled("test_on_batch")
         x, y = self._prepare_xy(x, y)
         sw = data_adapter.check_sample_weight(sample_weight, len(x))
@@ -190,6 +223,14 @@ class Evaluator:
 
     @training_threads
     def predict_on_batch(self, x):
+        """The model's outputs for exactly this batch, as NumPy (``training=False``).
+
+        Args:
+            x (array-like): the batch's inputs.
+
+        Returns:
+            ndarray: (or a list / dict of them for several outputs).
+        """
         return _numpy(self(_unwrap(self._prepare_x(x)), training=False))
 
 

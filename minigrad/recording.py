@@ -39,7 +39,11 @@ def active_tapes():
 @contextlib.contextmanager
 def layer_scope(name):
     """Context manager: ops run inside it are recorded as belonging to layer ``name``
-    (in the calling thread only)."""
+    (in the calling thread only).
+
+    Args:
+        name (str): the layer's name.
+    """
     layers = _state.layers
     layers.append(name)
     try:
@@ -51,8 +55,18 @@ def layer_scope(name):
 class TapeEntry:
     """One recorded operation: ``output = op(*inputs)`` and how to differentiate it.
 
-    twice: True when ``backward`` is written with differentiable ops (``record(...,
-        gradient=fn)``), so that the gradient computation can itself be recorded.
+    Args:
+        op (str): the op's name.
+        inputs (tuple of Tensor): its inputs.
+        output (Tensor): its output.
+        backward (callable): the chain rule, as given to :func:`record`.
+        layer (str or None): the layer running when it was recorded (None outside).
+        index (int): its position on the tape.
+        twice (bool, default False): True when ``backward`` is written with
+            differentiable ops (``record(..., gradient=fn)``), so that the gradient
+            computation can itself be recorded.
+        values (tuple or None, default None): the inputs' arrays when recorded (a
+            Variable may change later).
     """
 
     __slots__ = ("op", "inputs", "output", "backward", "layer", "index", "twice", "values")
@@ -90,16 +104,24 @@ def record(op, inputs, out, backward=None, gradient=None):
 
     ``inputs`` is the tuple of input Tensors. Give the chain rule in one of two forms:
 
-    gradient: ``gradient(g, inputs, out)`` returns one gradient (or None) per input,
-        written with operators and differentiable ops only. The tape calls it with plain
-        ndarrays (``g``, the inputs' and the output's arrays) when no other tape is
-        recording, which costs what NumPy costs; and with the Tensors themselves when an
-        enclosing tape is recording, which then records the gradient computation too, so
-        the gradient can be differentiated again. Every op in :mod:`minigrad.ops` does this.
-    backward: ``backward(g)`` returns one gradient (ndarray or None) per input, computed
-        on arrays (closing over whatever the forward pass kept). Simplest to write, but
-        differentiable only once: differentiating the gradient it made raises an error
-        naming the op.
+    Args:
+        op (str): the op's name, shown in tape listings, drawings and error messages.
+        inputs (tuple of Tensor): the input Tensors.
+        out (ndarray): the forward result.
+        backward (callable or None, default None): ``backward(g)`` returns one gradient
+            (ndarray or None) per input, computed on arrays (closing over whatever the
+            forward pass kept). Simplest to write, but differentiable only once:
+            differentiating the gradient it made raises an error naming the op.
+        gradient (callable or None, default None): ``gradient(g, inputs, out)`` returns
+            one gradient (or None) per input, written with operators and differentiable
+            ops only. The tape calls it with plain ndarrays (``g``, the inputs' and the
+            output's arrays) when no other tape is recording, which costs what NumPy
+            costs; and with the Tensors themselves when an enclosing tape is recording,
+            which then records the gradient computation too, so the gradient can be
+            differentiated again. Every op in :mod:`minigrad.ops` does this.
+
+    Returns:
+        Tensor: ``out`` wrapped.
 
     A tape is interested when one of the inputs is tracked by it; trainable Variables
     among the inputs are watched on the way (all of them, not just the first).

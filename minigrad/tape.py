@@ -51,12 +51,14 @@ class GradientTape:
             g = inner.gradient(y, x)           # recorded by ``outer``
         h = outer.gradient(g.sum(), x)         # d/dx of sum(dy/dx)
 
-    persistent: when False (default) ``gradient`` may be called once, after which the
-        tape drops its entries and the tensors it watched; when True it may be called any
-        number of times (and, called inside its own ``with`` block, it records the
-        gradient computation on itself, as TensorFlow's persistent tapes do).
-    watch_accessed_variables: when True (default) trainable Variables used inside the
-        block are watched automatically.
+    Args:
+        persistent (bool, default False): when False ``gradient`` may be called once,
+            after which the tape drops its entries and the tensors it watched; when True
+            it may be called any number of times (and, called inside its own ``with``
+            block, it records the gradient computation on itself, as TensorFlow's
+            persistent tapes do).
+        watch_accessed_variables (bool, default True): trainable Variables used inside
+            the block are watched automatically.
     """
 
     def __init__(self, persistent=False, watch_accessed_variables=True):
@@ -91,7 +93,12 @@ class GradientTape:
         self._watched[id(t)] = t
 
     def watch(self, tensor):
-        """Track ``tensor`` (or each tensor in a list) so ops on it are recorded."""
+        """Track ``tensor`` (or each tensor in a list) so ops on it are recorded.
+
+        Args:
+            tensor (Tensor or list of Tensor): what to track (a Variable is tracked by
+                itself when ``watch_accessed_variables``).
+        """
         if isinstance(tensor, (list, tuple)):
             for t in tensor:
                 self.watch(t)
@@ -237,10 +244,19 @@ class GradientTape:
     def gradient(self, target, sources, output_gradients=None):
         """Gradient of ``target`` with respect to ``sources``, as Tensors.
 
-        sources: a Tensor (returns one Tensor) or a list/tuple of Tensors (returns a
-            list). A source the target does not depend on gets ``None``.
-        output_gradients: optional seed with the target's shape (default: ones), i.e.
-            compute a vector-Jacobian product.
+        Args:
+            target (Tensor): what is differentiated (recorded by this tape).
+            sources (Tensor, list or tuple): a Tensor (returns one Tensor) or a
+                list/tuple of Tensors (returns a list). A source the target does not
+                depend on gets ``None``.
+            output_gradients (array-like or None, default None): a seed with the
+                target's shape (None: ones), i.e. compute a vector-Jacobian product.
+
+        Returns:
+            Tensor, list or None: as ``sources``.
+
+        Raises:
+            RuntimeError: for a second call on a non-persistent tape.
 
         Non-scalar targets are differentiated as ``target.sum()`` (TensorFlow's rule).
         Gradients have the dtype and shape of their source. When another tape is
@@ -328,7 +344,13 @@ class GradientTape:
 
 
 class BackwardStep:
-    """What one tape entry did during backward (yielded by ``backward_steps``)."""
+    """What one tape entry did during backward (yielded by ``backward_steps``).
+
+    Args:
+        entry (TapeEntry): the entry.
+        grad_output (ndarray or Tensor): the gradient that reached its output.
+        grad_inputs (tuple): the gradients it sent to its inputs (None where none).
+    """
 
     __slots__ = ("entry", "grad_output", "grad_inputs")
 
@@ -459,7 +481,14 @@ def _source_grads(grads, sources, seed=None, differentiable=False):
 
 
 def format_tape(entries):
-    """Render tape entries as a table a learner can read."""
+    """Render tape entries as a table a learner can read.
+
+    Args:
+        entries (list of TapeEntry): a tape's entries (``print(tape)`` shows its own).
+
+    Returns:
+        str: one line per entry: index, op, inputs, output (shape and dtype) and layer.
+    """
     rows = [("#", "op", "inputs", "output", "layer")]
     for e in entries:
         ins = ", ".join(_short(t) for t in e.inputs)

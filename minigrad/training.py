@@ -86,15 +86,20 @@ class Trainer(Evaluator):
                 weighted_metrics=None):
         """Choose the optimizer, the loss and the metrics.
 
-        optimizer: an optimizer object or its name (``"sgd"``, ``"adam"``, ...).
-        loss: a loss object, a function ``(y_true, y_pred) -> scalar Tensor`` or a name
-            (``"sparse_categorical_crossentropy"``, ``"mse"``, ...).
-        metrics: list of metric objects or names (``["accuracy"]``); ``"accuracy"`` picks
-            the accuracy that fits the loss. They ignore sample weights (as in Keras).
-        loss_weights: for a model with several outputs, one weight per output (a list,
-            or a dict keyed by output name); the loss is the weighted sum.
-        weighted_metrics: metrics weighted by ``sample_weight``/``class_weight`` (a
-            single-output model).
+        Args:
+            optimizer (str or Optimizer, default "sgd"): an optimizer object or its name
+                (``"sgd"``, ``"adam"``, ...).
+            loss (str, Loss, callable, list or dict, default None): a loss object, a
+                function ``(y_true, y_pred) -> scalar Tensor`` or a name
+                (``"sparse_categorical_crossentropy"``, ``"mse"``, ...).
+            metrics (list or dict, default None): metric objects or names
+                (``["accuracy"]``); ``"accuracy"`` picks the accuracy that fits the loss.
+                They ignore sample weights (as in Keras).
+            loss_weights (list or dict, default None): for a model with several outputs,
+                one weight per output (or a dict keyed by output name); the loss is the
+                weighted sum.
+            weighted_metrics (list, default None): metrics weighted by
+                ``sample_weight``/``class_weight`` (a single-output model).
 
         A model with several outputs takes one loss for all, a list (one per output) or
         a dict keyed by output name, and metrics as a list of lists or a dict; ``fit``
@@ -277,24 +282,38 @@ class Trainer(Evaluator):
             sample_weight=None, initial_epoch=0, steps_per_epoch=None, validation_freq=1):
         """Train for ``epochs`` epochs; returns the :class:`~minigrad.callbacks.History`.
 
-        x, y: arrays; or ``x`` alone as an iterable of ``(x, y)`` / ``(x, y,
-            sample_weight)`` batches (a list is read again every epoch; a generator is read
-            once and needs ``steps_per_epoch``). See :mod:`minigrad.data_adapter`.
-        batch_size: samples per step (default 32); the last batch may be smaller.
-        verbose: 0 silent, 1 (``"auto"``) a progress bar per epoch, 2 one line per epoch.
-        validation_split: fraction in [0, 1) of the data held out for validation: the
-            *last* samples, taken before shuffling (as in Keras).
-        validation_data: ``(x_val, y_val)`` or ``(x_val, y_val, sample_weight_val)`` (or
-            a list of such batches), used instead of validation_split.
-        shuffle: reshuffle the training samples every epoch (seeded by
-            ``mg.set_random_seed``).
-        class_weight: ``{class index: weight}`` for a classification loss; every class
-            present in ``y`` needs a weight.
-        sample_weight: one weight per sample (loss = sum(loss_i w_i) / batch size).
-        initial_epoch: epoch to start counting from (to resume a run).
-        steps_per_epoch: batches per epoch (the next epoch carries on from there).
-        validation_freq: validate every that many epochs, or on the listed (1-based)
-            epochs.
+        Args:
+            x (array-like, iterable or None, default None): the inputs; or ``x`` alone as
+                an iterable of ``(x, y)`` / ``(x, y, sample_weight)`` batches (a list is
+                read again every epoch; a generator is read once and needs
+                ``steps_per_epoch``). See :mod:`minigrad.data_adapter`.
+            y (array-like or None, default None): the targets.
+            batch_size (int or None, default None): samples per step (None: 32); the
+                last batch may be smaller.
+            epochs (int, default 1): the epoch to stop after.
+            verbose (int or str, default "auto"): 0 silent, 1 (``"auto"``) a progress bar
+                per epoch, 2 one line per epoch.
+            callbacks (list of Callback or None, default None): see
+                :mod:`minigrad.callbacks`.
+            validation_split (float, default 0.0): fraction in [0, 1) of the data held out
+                for validation: the *last* samples, taken before shuffling (as in Keras).
+            validation_data (tuple or None, default None): ``(x_val, y_val)`` or
+                ``(x_val, y_val, sample_weight_val)`` (or a list of such batches), used
+                instead of validation_split.
+            shuffle (bool, default True): reshuffle the training samples every epoch
+                (seeded by ``mg.set_random_seed``).
+            class_weight (dict or None, default None): ``{class index: weight}`` for a
+                classification loss; every class present in ``y`` needs a weight.
+            sample_weight (array-like or None, default None): one weight per sample
+                (loss = sum(loss_i w_i) / batch size).
+            initial_epoch (int, default 0): epoch to start counting from (to resume).
+            steps_per_epoch (int or None, default None): batches per epoch (the next
+                epoch carries on from there).
+            validation_freq (int or list, default 1): validate every that many epochs, or
+                on the listed (1-based) epochs.
+
+        Returns:
+            History: ``history.history["loss"]``, one value per epoch.
 
         When the learning rate follows a schedule, each epoch's logs also hold
         ``learning_rate``: the rate the next step will use.
@@ -356,7 +375,19 @@ class Trainer(Evaluator):
     @training_threads
     def train_on_batch(self, x, y, sample_weight=None, class_weight=None, reset_metrics=True,
                        return_dict=False):
-        """One optimizer step on exactly this batch; returns its loss (and metrics)."""
+        """One optimizer step on exactly this batch; returns its loss (and metrics).
+
+        Args:
+            x (array-like): the batch's inputs.
+            y (array-like): its targets.
+            sample_weight (array-like or None, default None): one weight per sample.
+            class_weight (dict or None, default None): ``{class index: weight}``.
+            reset_metrics (bool, default True): start the metrics afresh (False accumulates).
+            return_dict (bool, default False): return a dict keyed by name.
+
+        Returns:
+            float, list or dict: the loss, or ``[loss, metric, ...]``, or a dict.
+        """
         self._require_compiled("train_on_batch")
         x, y = self._prepare_xy(x, y)
         sw = data_adapter.check_sample_weight(sample_weight, len(x))

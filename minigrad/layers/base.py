@@ -37,16 +37,26 @@ class Layer:
     ``call(inputs)`` (the computation on Tensors) and ``compute_output_shape``; they add
     their own arguments to ``get_config``.
 
-    Keyword arguments accepted by every layer:
-        name: string; default ``snake_case(ClassName)`` made unique.
-        trainable: bool; False freezes every weight (no updates, no weight penalties).
-        dtype: ``"float32"`` (default, ``mg.config.floatx()``) or ``"float64"``.
-        input_shape: shape without the batch axis; a Sequential starting with this
-            layer builds at once. ``input_dim=n`` means ``input_shape=(n,)``.
-        batch_input_shape: shape with the batch axis (None for any batch size).
-        batch_size: fixes the batch size together with ``input_shape``.
-        weights: initial weights, set right after the first build.
-        activity_regularizer: penalty on the layer's output, added to ``losses``.
+    Every layer accepts these keyword arguments.
+
+    Args:
+        trainable (bool, default True): False freezes every weight (no updates, no
+            weight penalties).
+        name (str or None, default None): None gives ``snake_case(ClassName)`` made unique.
+        dtype (str or None, default None): ``"float32"`` or ``"float64"``; None means
+            ``mg.config.floatx()``.
+        input_shape (tuple or None, default None): shape without the batch axis; a
+            Sequential starting with this layer builds at once.
+        batch_input_shape (tuple or None, default None): shape with the batch axis (None
+            for any batch size).
+        batch_size (int or None, default None): fixes the batch size together with
+            ``input_shape``.
+        weights (list of arrays or None, default None): initial weights, set right after
+            the first build.
+        activity_regularizer (Regularizer or None, default None): penalty on the layer's
+            output, added to ``losses``.
+        input_dim (int or None, default None): ``input_dim=n`` means ``input_shape=(n,)``.
+        **kwargs: anything else raises ValueError, naming it.
     """
 
     def __init__(self, trainable=True, name=None, dtype=None, input_shape=None,
@@ -121,7 +131,21 @@ class Layer:
     # -- weights -----------------------------------------------------------------
     def add_weight(self, name, shape, initializer="glorot_uniform", regularizer=None,
                    constraint=None, trainable=True, dtype=None):
-        """Create a Variable owned by this layer (named ``<layer>/<name>``)."""
+        """Create a Variable owned by this layer (named ``<layer>/<name>``).
+
+        Args:
+            name (str): the weight's name within the layer (``"kernel"``).
+            shape (tuple of int): its shape.
+            initializer (str or Initializer, default "glorot_uniform"): its first value.
+            regularizer (Regularizer or None, default None): its penalty, in ``losses``.
+            constraint (Constraint or None, default None): applied after each optimizer
+                step.
+            trainable (bool, default True): updated by optimizers.
+            dtype (str or None, default None): None means the layer's dtype.
+
+        Returns:
+            Variable
+        """
         from .. import constraints, initializers, regularizers
         shape = tuple(int(s) for s in shape)
         dtype = self.dtype if dtype is None else _normalize_dtype(dtype)
@@ -213,7 +237,14 @@ class Layer:
         return [np.array(w.data, copy=True) for w in self.weights]
 
     def set_weights(self, weights):
-        """Replace every weight value. Count and shapes are checked before any change."""
+        """Replace every weight value. Count and shapes are checked before any change.
+
+        Args:
+            weights (list of array-like): one per weight, in ``weights`` order.
+
+        Raises:
+            ValueError: for a wrong count or shape (naming the weight), before any change.
+        """
         current = self.weights
         weights = list(weights)
         if len(weights) != len(current):

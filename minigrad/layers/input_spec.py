@@ -9,7 +9,13 @@ from .. import config as _config
 
 
 class InputSpec:
-    """What a layer accepts: a rank (``ndim`` or ``min_ndim``) and fixed axis sizes."""
+    """What a layer accepts: a rank (``ndim`` or ``min_ndim``) and fixed axis sizes.
+
+    Args:
+        ndim (int or None, default None): the exact rank required.
+        min_ndim (int or None, default None): the smallest rank accepted.
+        axes (dict or None, default None): ``{axis: size}`` sizes that must match.
+    """
 
     def __init__(self, ndim=None, min_ndim=None, axes=None):
         self.ndim, self.min_ndim, self.axes = ndim, min_ndim, dict(axes or {})

@@ -39,7 +39,14 @@ from ..tape import record
 
 
 def as_tensor(x):
-    """``x`` as a Tensor (a Tensor passes through): how every op takes its inputs."""
+    """``x`` as a Tensor (a Tensor passes through): how every op takes its inputs.
+
+    Args:
+        x (Tensor or array-like): the value.
+
+    Returns:
+        Tensor
+    """
     return x if isinstance(x, Tensor) else Tensor(x)
 
 
@@ -62,7 +69,15 @@ def value(x):
 
 def unbroadcast(g, shape):
     """Sum ``g`` over the axes NumPy broadcasting added or stretched, giving ``shape``.
-    Works on ndarrays and on Tensors (then it is recorded like any sum)."""
+    Works on ndarrays and on Tensors (then it is recorded like any sum).
+
+    Args:
+        g (Tensor or ndarray): a gradient of the broadcast shape.
+        shape (tuple of int): the shape of the input that was broadcast.
+
+    Returns:
+        Tensor or ndarray: of ``shape``.
+    """
     if g.shape == shape:
         return g
     extra = g.ndim - len(shape)
@@ -161,7 +176,22 @@ def _fit(grad, x):
 # (g, a, b, out), right below it. They are module-level functions rather than lambdas
 # inside the op so that recording an op does not build two new function objects.
 def add(a, b):
-    """a + b (broadcasting). d/da = 1, d/db = 1."""
+    """a + b (broadcasting). d/da = 1, d/db = 1.
+
+    Args:
+        a (Tensor or array-like): the first operand.
+        b (Tensor or array-like): the second operand; ``a`` and ``b`` broadcast together.
+
+    Returns:
+        Tensor: the broadcast shape, recorded on any active tape.
+
+    Example:
+        >>> x = mg.Variable([1.0, 2.0])
+        >>> with mg.GradientTape() as tape:
+        ...     y = ops.sum(ops.add(x, 3.0))
+        >>> tape.gradient(y, x).numpy().tolist()
+        [1.0, 1.0]
+    """
     return _binary("add", a, b, np.add, _identity, _identity)
 
 
@@ -170,7 +200,15 @@ def _identity(g, a, b, out):
 
 
 def subtract(a, b):
-    """a - b. d/da = 1, d/db = -1."""
+    """a - b. d/da = 1, d/db = -1.
+
+    Args:
+        a (Tensor or array-like): the first operand.
+        b (Tensor or array-like): the second operand; ``a`` and ``b`` broadcast together.
+
+    Returns:
+        Tensor: the broadcast shape, recorded on any active tape.
+    """
     return _binary("subtract", a, b, np.subtract, _identity, _subtract_db)
 
 
@@ -179,7 +217,19 @@ def _subtract_db(g, a, b, out):
 
 
 def multiply(a, b):
-    """a * b. d/da = b, d/db = a."""
+    """a * b. d/da = b, d/db = a.
+
+    Args:
+        a (Tensor or array-like): the first operand.
+        b (Tensor or array-like): the second operand; ``a`` and ``b`` broadcast together.
+
+    Returns:
+        Tensor: the broadcast shape, recorded on any active tape.
+
+    Example:
+        >>> ops.multiply(np.array([1.0, 2.0]), 3.0).numpy().tolist()
+        [3.0, 6.0]
+    """
     return _binary("multiply", a, b, np.multiply, _multiply_da, _multiply_db)
 
 
@@ -192,7 +242,15 @@ def _multiply_db(g, a, b, out):
 
 
 def divide(a, b):
-    """a / b. d/da = 1/b, d/db = -a/b^2 = -out/b."""
+    """a / b. d/da = 1/b, d/db = -a/b^2 = -out/b.
+
+    Args:
+        a (Tensor or array-like): the first operand.
+        b (Tensor or array-like): the second operand; ``a`` and ``b`` broadcast together.
+
+    Returns:
+        Tensor: the broadcast shape, recorded on any active tape.
+    """
     return _binary("divide", a, b, np.true_divide, _divide_da, _divide_db)
 
 
@@ -205,7 +263,15 @@ def _divide_db(g, a, b, out):
 
 
 def power(a, b):
-    """a ** b. d/da = b a^(b-1); d/db = a^b log a (taken as 0 where a <= 0)."""
+    """a ** b. d/da = b a^(b-1); d/db = a^b log a (taken as 0 where a <= 0).
+
+    Args:
+        a (Tensor or array-like): the first operand.
+        b (Tensor or array-like): the second operand; ``a`` and ``b`` broadcast together.
+
+    Returns:
+        Tensor: the broadcast shape, recorded on any active tape.
+    """
     return _binary("power", a, b, np.power, _power_da, _power_db)
 
 
@@ -218,7 +284,15 @@ def _power_db(g, a, b, out):
 
 
 def maximum(a, b):
-    """Elementwise max; the gradient goes to the larger input (to ``a`` on ties)."""
+    """Elementwise max; the gradient goes to the larger input (to ``a`` on ties).
+
+    Args:
+        a (Tensor or array-like): the first operand.
+        b (Tensor or array-like): the second operand; ``a`` and ``b`` broadcast together.
+
+    Returns:
+        Tensor: the broadcast shape, recorded on any active tape.
+    """
     return _binary("maximum", a, b, np.maximum, _maximum_da, _maximum_db)
 
 
@@ -231,7 +305,15 @@ def _maximum_db(g, a, b, out):
 
 
 def minimum(a, b):
-    """Elementwise min; the gradient goes to the smaller input (to ``a`` on ties)."""
+    """Elementwise min; the gradient goes to the smaller input (to ``a`` on ties).
+
+    Args:
+        a (Tensor or array-like): the first operand.
+        b (Tensor or array-like): the second operand; ``a`` and ``b`` broadcast together.
+
+    Returns:
+        Tensor: the broadcast shape, recorded on any active tape.
+    """
     return _binary("minimum", a, b, np.minimum, _minimum_da, _minimum_db)
 
 
@@ -244,7 +326,14 @@ def _minimum_db(g, a, b, out):
 
 
 def negative(x):
-    """-x, elementwise. d/dx = -1."""
+    """-x, elementwise. d/dx = -1.
+
+    Args:
+        x (Tensor or array-like): the input.
+
+    Returns:
+        Tensor: ``x``'s shape, recorded on any active tape.
+    """
     x = as_tensor(x)
     return record("negative", (x,), -x.data, gradient=lambda g, inputs, out: (-g,))
 
@@ -255,6 +344,20 @@ def matmul(a, b):
     a: (..., n, k) or (k,); b: (..., k, m) or (k,); out: (..., n, m) minus the axes of
     1-D operands. For 2-D: d/da = g @ b.T, d/db = a.T @ g; batch axes that were
     broadcast are summed back.
+
+    Args:
+        a (Tensor or array-like): (..., n, k) or (k,).
+        b (Tensor or array-like): (..., k, m) or (k,).
+
+    Returns:
+        Tensor: (..., n, m), without the axes of 1-D operands.
+
+    Raises:
+        ValueError: if the inner sizes differ.
+
+    Example:
+        >>> ops.matmul(np.ones((2, 3)), np.ones((3, 4))).shape
+        (2, 4)
     """
     ad = a.data if isinstance(a, Tensor) else _to_array(a)
     bd = b.data if isinstance(b, Tensor) else _to_array(b)
@@ -327,7 +430,19 @@ def _expand(g, shape, axes, keepdims):
 
 def broadcast_to(x, shape):
     """``x`` repeated along new or length-1 axes to ``shape`` (NumPy's rules). Its
-    gradient sums the copies back (:func:`unbroadcast`); sum's gradient is this op."""
+    gradient sums the copies back (:func:`unbroadcast`); sum's gradient is this op.
+
+    Args:
+        x (Tensor or array-like): the input.
+        shape (tuple of int): the target shape.
+
+    Returns:
+        Tensor: of ``shape``.
+
+    Example:
+        >>> ops.broadcast_to(np.array([1.0, 2.0]), (2, 2)).numpy().tolist()
+        [[1.0, 2.0], [1.0, 2.0]]
+    """
     x = as_tensor(x)
     shape = tuple(shape)
     try:
@@ -343,7 +458,20 @@ _broadcast_to = dual(np.broadcast_to, broadcast_to)
 
 
 def sum(x, axis=None, keepdims=False):  # noqa: A001  (mirrors numpy's name)
-    """Sum over ``axis`` (all axes when None). Every input element gets the gradient 1."""
+    """Sum over ``axis`` (all axes when None). Every input element gets the gradient 1.
+
+    Args:
+        x (Tensor or array-like): the input.
+        axis (int, tuple or None, default None): the axes reduced; None for all.
+        keepdims (bool, default False): keep the reduced axes with length 1.
+
+    Returns:
+        Tensor: ``x``'s shape without ``axis`` (or with length 1 there).
+
+    Example:
+        >>> ops.sum(np.ones((2, 3)), axis=0).numpy().tolist()
+        [2.0, 2.0, 2.0]
+    """
     x = as_tensor(x)
     axes = _norm_axis(axis, x.ndim, "sum")
     out = x.data.sum(axis=axes, keepdims=keepdims)     # the method: np.sum adds a layer
@@ -355,7 +483,16 @@ def sum(x, axis=None, keepdims=False):  # noqa: A001  (mirrors numpy's name)
 
 
 def mean(x, axis=None, keepdims=False):
-    """Mean over ``axis``. Every input element gets 1 / (number of elements averaged)."""
+    """Mean over ``axis``. Every input element gets 1 / (number of elements averaged).
+
+    Args:
+        x (Tensor or array-like): the input.
+        axis (int, tuple or None, default None): the axes reduced; None for all.
+        keepdims (bool, default False): keep the reduced axes with length 1.
+
+    Returns:
+        Tensor: ``x``'s shape without ``axis`` (or with length 1 there).
+    """
     x = as_tensor(x)
     axes = _norm_axis(axis, x.ndim, "mean")
     out = x.data.mean(axis=axes, keepdims=keepdims)
@@ -387,38 +524,91 @@ def _extreme(x, axis, keepdims, reduce, name):
 
 
 def max(x, axis=None, keepdims=False):  # noqa: A001
-    """Maximum over ``axis``; the gradient goes to the maximal elements (split on ties)."""
+    """Maximum over ``axis``; the gradient goes to the maximal elements (split on ties).
+
+    Args:
+        x (Tensor or array-like): the input.
+        axis (int, tuple or None, default None): the axes reduced; None for all.
+        keepdims (bool, default False): keep the reduced axes with length 1.
+
+    Returns:
+        Tensor: ``x``'s shape without ``axis`` (or with length 1 there).
+    """
     return _extreme(x, axis, keepdims, np.max, "max")
 
 
 def min(x, axis=None, keepdims=False):  # noqa: A001
-    """Minimum over ``axis``; the gradient goes to the minimal elements (split on ties)."""
+    """Minimum over ``axis``; the gradient goes to the minimal elements (split on ties).
+
+    Args:
+        x (Tensor or array-like): the input.
+        axis (int, tuple or None, default None): the axes reduced; None for all.
+        keepdims (bool, default False): keep the reduced axes with length 1.
+
+    Returns:
+        Tensor: ``x``'s shape without ``axis`` (or with length 1 there).
+    """
     return _extreme(x, axis, keepdims, np.min, "min")
 
 
 # ---------------------------------------------------------------------------- elementwise
 def exp(x):
-    """e^x. d/dx = e^x (the output itself)."""
+    """e^x. d/dx = e^x (the output itself).
+
+    Args:
+        x (Tensor or array-like): the input.
+
+    Returns:
+        Tensor: ``x``'s shape, recorded on any active tape.
+
+    Example:
+        >>> x = mg.Variable([0.0, 1.0])
+        >>> with mg.GradientTape() as tape:
+        ...     y = ops.sum(ops.exp(x))
+        >>> tape.gradient(y, x).numpy().round(4).tolist()
+        [1.0, 2.7183]
+    """
     x = as_tensor(x)
     return record("exp", (x,), np.exp(x.data), gradient=lambda g, inputs, out: (g * out,))
 
 
 def log(x):
-    """Natural logarithm. d/dx = 1/x."""
+    """Natural logarithm. d/dx = 1/x.
+
+    Args:
+        x (Tensor or array-like): the input.
+
+    Returns:
+        Tensor: ``x``'s shape, recorded on any active tape.
+    """
     x = as_tensor(x)
     return record("log", (x,), np.log(x.data),
                   gradient=lambda g, inputs, out: (g / inputs[0],))
 
 
 def sqrt(x):
-    """Square root. d/dx = 1 / (2 sqrt x)."""
+    """Square root. d/dx = 1 / (2 sqrt x).
+
+    Args:
+        x (Tensor or array-like): the input.
+
+    Returns:
+        Tensor: ``x``'s shape, recorded on any active tape.
+    """
     x = as_tensor(x)
     return record("sqrt", (x,), np.sqrt(x.data),
                   gradient=lambda g, inputs, out: (g / (2 * out),))
 
 
 def square(x):
-    """x^2. d/dx = 2x."""
+    """x^2. d/dx = 2x.
+
+    Args:
+        x (Tensor or array-like): the input.
+
+    Returns:
+        Tensor: ``x``'s shape, recorded on any active tape.
+    """
     x = as_tensor(x)
     xd = x.data
     return record("square", (x,), xd * xd,
@@ -426,7 +616,14 @@ def square(x):
 
 
 def erf(x):
-    """The error function. d/dx = 2 / sqrt(pi) e^(-x^2)."""
+    """The error function. d/dx = 2 / sqrt(pi) e^(-x^2).
+
+    Args:
+        x (Tensor or array-like): the input.
+
+    Returns:
+        Tensor: ``x``'s shape, recorded on any active tape.
+    """
     x = as_tensor(x)
     c = 2 / np.sqrt(np.pi)
 
@@ -438,7 +635,14 @@ def erf(x):
 
 
 def abs(x):  # noqa: A001
-    """|x|. d/dx = sign(x) (0 at 0)."""
+    """|x|. d/dx = sign(x) (0 at 0).
+
+    Args:
+        x (Tensor or array-like): the input.
+
+    Returns:
+        Tensor: ``x``'s shape, recorded on any active tape.
+    """
     x = as_tensor(x)
     xd = x.data
     return record("abs", (x,), np.abs(xd),
@@ -446,7 +650,20 @@ def abs(x):  # noqa: A001
 
 
 def clip(x, min_value, max_value):
-    """Limit values to [min_value, max_value]; the gradient passes only inside the range."""
+    """Limit values to [min_value, max_value]; the gradient passes only inside the range.
+
+    Args:
+        x (Tensor or array-like): the input.
+        min_value (float or array-like): the lower bound.
+        max_value (float or array-like): the upper bound.
+
+    Returns:
+        Tensor: ``x``'s shape.
+
+    Example:
+        >>> ops.clip(np.array([-2.0, 0.5, 2.0]), 0.0, 1.0).numpy().tolist()
+        [0.0, 0.5, 1.0]
+    """
     x = as_tensor(x)
     lo, hi = _to_array(min_value), _to_array(max_value)
     if (lo > hi).any():
@@ -460,7 +677,20 @@ def clip(x, min_value, max_value):
 
 def where(condition, a, b):
     """Elementwise ``a if condition else b``; each branch gets the gradient where chosen
-    (``where`` again: its gradient is made of itself)."""
+    (``where`` again: its gradient is made of itself).
+
+    Args:
+        condition (array-like of bool): where to take ``a``; a constant.
+        a (Tensor or array-like): the values where ``condition`` holds.
+        b (Tensor or array-like): the values elsewhere; all three broadcast together.
+
+    Returns:
+        Tensor: the broadcast shape.
+
+    Example:
+        >>> ops.where(np.array([True, False]), np.array([1.0, 2.0]), 0.0).numpy().tolist()
+        [1.0, 0.0]
+    """
     cond = _to_array(condition).astype(bool)
     return _binary("where", a, b, lambda a, b: np.where(cond, a, b),
                    lambda g, a, b, out: _where(cond, g, 0),
@@ -478,6 +708,13 @@ _log = dual(np.log, log)
 
 
 def stop_gradient(x):
-    """The same values, cut off from the tape: no gradient flows back through it."""
+    """The same values, cut off from the tape: no gradient flows back through it.
+
+    Args:
+        x (Tensor or array-like): the input.
+
+    Returns:
+        Tensor: ``x``'s shape, recorded on any active tape.
+    """
     x = as_tensor(x)
     return Tensor(x.data)

@@ -17,7 +17,15 @@ from .math import as_tensor, dual
 
 
 def reshape(x, shape):
-    """Same elements, new shape (one entry may be -1). Backward reshapes back."""
+    """Same elements, new shape (one entry may be -1). Backward reshapes back.
+
+    Args:
+        x (Tensor or array-like): the input.
+        shape (tuple of int): the new shape (as many elements).
+
+    Returns:
+        Tensor: of ``shape``.
+    """
     x = as_tensor(x)
     shape = (shape,) if isinstance(shape, numbers.Integral) else tuple(shape)
     try:
@@ -30,7 +38,15 @@ def reshape(x, shape):
 
 
 def transpose(x, axes=None):
-    """Permute axes (reverse them when ``axes`` is None). Backward applies the inverse."""
+    """Permute axes (reverse them when ``axes`` is None). Backward applies the inverse.
+
+    Args:
+        x (Tensor or array-like): the input.
+        axes (tuple of int or None, default None): the new order of the axes.
+
+    Returns:
+        Tensor
+    """
     x = as_tensor(x)
     if axes is not None:
         axes = tuple(axes)
@@ -62,7 +78,22 @@ def _is_basic(index):
 
 
 def getitem(x, index):
-    """x[index] with NumPy indexing. Backward scatters the gradient back (adding repeats)."""
+    """x[index] with NumPy indexing. Backward scatters the gradient back (adding repeats).
+
+    Args:
+        x (Tensor or array-like): the input.
+        index (int, slice, tuple or array): any NumPy index.
+
+    Returns:
+        Tensor: ``x[index]``.
+
+    Example:
+        >>> x = mg.Variable([1.0, 2.0, 3.0])
+        >>> with mg.GradientTape() as tape:
+        ...     y = ops.sum(ops.getitem(x, [0, 0, 2]))
+        >>> tape.gradient(y, x).numpy().tolist()
+        [2.0, 0.0, 1.0]
+    """
     x = as_tensor(x)
     index = _plain_index(index)
     try:
@@ -87,7 +118,16 @@ def _scatter_array(g, index, shape):
 def scatter(g, index, shape):
     """Zeros of ``shape`` with ``g`` added at ``index``: the gradient of ``x[index]``.
     Its own gradient gathers ``g[index]`` again, so indexing differentiates any number
-    of times."""
+    of times.
+
+    Args:
+        g (Tensor or array-like): the values added.
+        index (int, slice, tuple or array): a NumPy index into an array of ``shape``.
+        shape (tuple of int): the result's shape.
+
+    Returns:
+        Tensor or ndarray: of ``shape`` (a Tensor when ``g`` is one).
+    """
     g = as_tensor(g)
     index = _plain_index(index)
     return record("scatter", (g,), _scatter_array(g.data, index, tuple(shape)),
@@ -98,7 +138,16 @@ _scatter = dual(_scatter_array, scatter)
 
 
 def pad(x, pad_width, constant_values=0):
-    """Constant padding (``np.pad`` with mode "constant"). Backward crops the padding off."""
+    """Constant padding (``np.pad`` with mode "constant"). Backward crops the padding off.
+
+    Args:
+        x (Tensor or array-like): the input.
+        pad_width (sequence of pairs): ``(before, after)`` per axis, as for ``np.pad``.
+        constant_values (float, default 0): the value padded in.
+
+    Returns:
+        Tensor: ``x`` with the padding around it.
+    """
     x = as_tensor(x)
     if x.ndim == 0:
         raise ValueError("pad: a 0-d tensor has no axis to pad; reshape it first.")
@@ -124,7 +173,15 @@ def pad(x, pad_width, constant_values=0):
 
 
 def concatenate(tensors, axis=0):
-    """Join tensors along an existing axis. Backward splits the gradient into the pieces."""
+    """Join tensors along an existing axis. Backward splits the gradient into the pieces.
+
+    Args:
+        tensors (list of Tensor or array-like): equal shapes except on ``axis``.
+        axis (int, default 0): the axis joined along.
+
+    Returns:
+        Tensor
+    """
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("concatenate needs at least one tensor.")
@@ -141,7 +198,15 @@ def concatenate(tensors, axis=0):
 
 
 def stack(tensors, axis=0):
-    """Join same-shaped tensors along a new axis. Backward takes each slice back out."""
+    """Join same-shaped tensors along a new axis. Backward takes each slice back out.
+
+    Args:
+        tensors (list of Tensor or array-like): of the same shape.
+        axis (int, default 0): where the new axis goes.
+
+    Returns:
+        Tensor: with one more axis, of length ``len(tensors)``.
+    """
     tensors = [as_tensor(t) for t in tensors]
     if not tensors:
         raise ValueError("stack needs at least one tensor.")
@@ -157,7 +222,15 @@ def stack(tensors, axis=0):
 
 def cast(x, dtype):
     """Convert to ``dtype`` (bool, integer or real floating, as Tensors hold); the gradient
-    is converted back."""
+    is converted back.
+
+    Args:
+        x (Tensor or array-like): the input.
+        dtype (str or numpy dtype): the new dtype.
+
+    Returns:
+        Tensor: ``x``'s shape, in ``dtype``.
+    """
     x = as_tensor(x)
     try:
         target = np.dtype(dtype)
