@@ -106,7 +106,15 @@ class Metric(Configurable):
         self._add(self.values(_array(y_true), _array(y_pred)), sample_weight)
 
     def values(self, y_true, y_pred):
-        """One value per sample (ndarrays in, ndarray out)."""
+        """One value per sample (ndarrays in, ndarray out).
+
+        Args:
+            y_true (ndarray): the targets.
+            y_pred (ndarray): the predictions.
+
+        Returns:
+            ndarray: one value per sample.
+        """
         raise NotImplementedError
 
     def result(self):

@@ -287,6 +287,14 @@ class GradientTape:
         ``.grad`` is not touched. When the generator is exhausted, the gradients of
         ``sources`` (if given; same rules as ``gradient``) are its return value, i.e.
         the ``value`` of the ``StopIteration``; ``yield from`` hands them over.
+
+        Args:
+            target (Tensor): what is differentiated.
+            sources (Tensor, list or None, default None): as for :meth:`gradient`.
+            output_gradients (array-like or None, default None): as for :meth:`gradient`.
+
+        Returns:
+            generator of BackwardStep: its return value holds the gradients of ``sources``.
         """
         self._check_can_differentiate()
         differentiable = self._records_gradients()
@@ -327,7 +335,15 @@ class GradientTape:
     # -- drawing and debugging (minigrad/inspection.py) ---------------------------
     def to_dot(self, **options):
         """The recorded graph as Graphviz DOT text: tensors are boxes, ops are ovals
-        (options: see :func:`minigrad.inspection.tape_to_dot`)."""
+        (options: see :func:`minigrad.inspection.tape_to_dot`).
+
+        Args:
+            **options: ``group_layers``, ``rankdir``, ``target`` of
+                :func:`~minigrad.inspection.tape_to_dot`.
+
+        Returns:
+            str
+        """
         from .inspection import tape_to_dot
         return tape_to_dot(self, **options)
 
@@ -338,7 +354,17 @@ class GradientTape:
 
     def find_nonfinite(self, target, sources=None, output_gradients=None, raise_error=False):
         """The first op whose value or gradient became NaN/inf; see
-        :func:`minigrad.inspection.find_nonfinite` (runs the backward pass)."""
+        :func:`minigrad.inspection.find_nonfinite` (runs the backward pass).
+
+        Args:
+            target (Tensor): as for :meth:`gradient`.
+            sources (Tensor, list or None, default None): as for :meth:`gradient`.
+            output_gradients (array-like or None, default None): as for :meth:`gradient`.
+            raise_error (bool, default False): raise NonFiniteError instead of returning.
+
+        Returns:
+            NonFiniteReport
+        """
         from .inspection import find_nonfinite
         return find_nonfinite(self, target, sources, output_gradients, raise_error)
 

@@ -118,6 +118,12 @@ class Tensor:
 
         ``fn`` may return a replacement gradient (or None to keep it). Returns a handle
         whose ``remove()`` unregisters the hook.
+
+        Args:
+            fn (callable): ``fn(grad)`` -> a replacement gradient, or None to keep it.
+
+        Returns:
+            a handle with ``remove()``.
         """
         if not callable(fn):
             raise TypeError(f"register_hook expects a callable, got {type(fn).__name__}.")
@@ -131,6 +137,18 @@ class Tensor:
         """Fill ``.grad`` of every leaf watched by the tape that recorded this tensor.
 
         Like PyTorch, ``.grad`` accumulates: set ``x.grad = None`` to start again.
+
+        Args:
+            gradient (array-like or None, default None): the seed, this tensor's shape; None
+                means ones (a non-scalar tensor is differentiated as its sum).
+
+        Example:
+            >>> x = mg.Variable([1.0, 2.0])
+            >>> with mg.GradientTape():
+            ...     y = (x * x).sum()
+            >>> y.backward()
+            >>> x.grad.tolist()
+            [2.0, 4.0]
         """
         tape = self._tape
         if tape is None:
@@ -307,7 +325,17 @@ class Variable(Tensor):
         self.path = name
 
     def assign(self, value):
-        """Replace the value (same shape; cast to this variable's dtype). Returns self."""
+        """Replace the value (same shape; cast to this variable's dtype). Returns self.
+
+        Args:
+            value (array-like or Tensor): the new value, this variable's shape.
+
+        Returns:
+            Variable: self.
+
+        Raises:
+            ValueError: for another shape.
+        """
         new = _to_array(value)
         if new.shape != self.shape:
             raise ValueError(f"Cannot assign a value of shape {new.shape} to variable "

@@ -153,7 +153,15 @@ METHODS = [mg.Model.compile, mg.Model.fit, mg.Model.evaluate, mg.Model.predict,
            mg.Model.get_layer, mg.Sequential.add, mg.GradientTape.gradient,
            mg.GradientTape.watch, layers.Layer.add_weight, layers.Layer.get_weights,
            layers.Layer.set_weights, mg.optimizers.Optimizer.apply,
-           mg.optimizers.Optimizer.apply_gradients, mg.metrics.Metric.update_state]
+           mg.optimizers.Optimizer.apply_gradients, mg.metrics.Metric.update_state,
+           mg.Tensor.backward, mg.Tensor.register_hook, mg.Variable.assign,
+           mg.GradientTape.backward_steps, mg.GradientTape.find_nonfinite,
+           mg.GradientTape.to_dot, layers.Layer.build, mg.Model.build, mg.Model.export,
+           mg.Model.from_config, mg.optimizers.Optimizer.build,
+           mg.optimizers.Optimizer.exclude_from_weight_decay, mg.optimizers.Optimizer.get_slot,
+           mg.optimizers.Optimizer.update_step, mg.metrics.Metric.values]
+METHODS += [getattr(mg.callbacks.Callback, name) for name in dir(mg.callbacks.Callback)
+            if name.startswith(("on_", "set_"))]      # the hooks a callback overrides
 for _method in METHODS:
     _CALLABLES.setdefault(_key(_method), (_key(_method), _method))
 CALLABLES = sorted(_CALLABLES.values(), key=lambda item: item[0])

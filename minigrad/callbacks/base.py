@@ -10,8 +10,9 @@ class Callback:
     ``epochs``, ``steps``, ``verbose``), then the hooks: ``on_train_begin(logs)``,
     ``on_epoch_begin(epoch, logs)``, ``on_train_batch_begin(batch, logs)``,
     ``on_train_batch_gradients(batch, gradients, weights)``, ``on_train_batch_end(batch,
-    logs)``, ``on_epoch_end(epoch, logs)``, ``on_train_end(logs)`` (and the ``on_test_*`` /
-    ``on_predict_*`` hooks of ``evaluate`` and ``predict``). Setting
+    logs)``, ``on_epoch_end(epoch, logs)``, ``on_train_end(logs)``. The ``on_test_*`` and
+    ``on_predict_*`` hooks exist as in Keras, for callbacks written for it; minigrad's
+    ``evaluate`` and ``predict`` take no callbacks and do not call them. Setting
     ``self.model.stop_training = True`` ends ``fit`` after the current batch or epoch.
     Takes no arguments.
     """
@@ -21,56 +22,153 @@ class Callback:
         self.params = {}
 
     def set_model(self, model):
+        """Called by ``fit`` before training: ``self.model`` is the model.
+
+        Args:
+            model (Model): the model being trained.
+        """
         self.model = model
 
     def set_params(self, params):
+        """Called by ``fit`` before training: ``self.params`` is a copy of ``params``.
+
+        Args:
+            params (dict): ``epochs``, ``steps``, ``verbose``, ``batch_size``, ``samples``.
+        """
         self.params = dict(params)
 
     def on_train_begin(self, logs=None):
+        """Called once, before the first epoch.
+
+        Args:
+            logs (dict or None, default None): empty here (Keras compatibility).
+        """
         pass
 
     def on_train_end(self, logs=None):
+        """Called once, after the last epoch (also after an early stop).
+
+        Args:
+            logs (dict or None, default None): the last epoch's logs.
+        """
         pass
 
     def on_epoch_begin(self, epoch, logs=None):
+        """Called at the start of every epoch.
+
+        Args:
+            epoch (int): the epoch index, from 0 (or from ``initial_epoch``).
+            logs (dict or None, default None): empty here (Keras compatibility).
+        """
         pass
 
     def on_epoch_end(self, epoch, logs=None):
+        """Called at the end of every epoch, after validation.
+
+        Args:
+            epoch (int): the epoch index, from 0 (or from ``initial_epoch``).
+            logs (dict or None, default None): the epoch's ``loss`` and metrics (means over its
+                batches), ``val_*`` when validated, ``learning_rate`` with a schedule.
+                A callback may add keys (History records them).
+        """
         pass
 
     def on_train_batch_begin(self, batch, logs=None):
+        """Called before every training step.
+
+        Args:
+            batch (int): the batch index within the epoch, from 0.
+            logs (dict or None, default None): empty here (Keras compatibility).
+        """
         pass
 
     def on_train_batch_end(self, batch, logs=None):
+        """Called after every training step.
+
+        Args:
+            batch (int): the batch index within the epoch, from 0.
+            logs (dict or None, default None): the running means of ``loss`` and the
+                metrics over the epoch so far.
+        """
         pass
 
     def on_train_batch_gradients(self, batch, gradients, weights):
         """Called by ``fit`` / ``train_on_batch`` after each optimizer step with the step's
         gradients (Tensors, or None for a weight the loss does not reach), one per weight
-        of ``weights`` (the model's trainable weights, already updated)."""
+        of ``weights`` (the model's trainable weights, already updated).
+
+        Args:
+            batch (int): the batch index within the epoch, from 0.
+            gradients (list): one Tensor (or None) per weight.
+            weights (list of Variable): the model's trainable weights.
+        """
 
     def on_test_begin(self, logs=None):
+        """Not called by minigrad (Keras compatibility).
+
+        Args:
+            logs (dict or None, default None): unused.
+        """
         pass
 
     def on_test_end(self, logs=None):
+        """Not called by minigrad (Keras compatibility).
+
+        Args:
+            logs (dict or None, default None): unused.
+        """
         pass
 
     def on_test_batch_begin(self, batch, logs=None):
+        """Not called by minigrad (Keras compatibility).
+
+        Args:
+            batch (int): unused.
+            logs (dict or None, default None): unused.
+        """
         pass
 
     def on_test_batch_end(self, batch, logs=None):
+        """Not called by minigrad (Keras compatibility).
+
+        Args:
+            batch (int): unused.
+            logs (dict or None, default None): unused.
+        """
         pass
 
     def on_predict_begin(self, logs=None):
+        """Not called by minigrad (Keras compatibility).
+
+        Args:
+            logs (dict or None, default None): unused.
+        """
         pass
 
     def on_predict_end(self, logs=None):
+        """Not called by minigrad (Keras compatibility).
+
+        Args:
+            logs (dict or None, default None): unused.
+        """
         pass
 
     def on_predict_batch_begin(self, batch, logs=None):
+        """Not called by minigrad (Keras compatibility).
+
+        Args:
+            batch (int): unused.
+            logs (dict or None, default None): unused.
+        """
         pass
 
     def on_predict_batch_end(self, batch, logs=None):
+        """Not called by minigrad (Keras compatibility).
+
+        Args:
+            batch (int): unused.
+            logs (dict or None, default None): unused.
+        """
         pass
 
 

@@ -289,7 +289,12 @@ class Layer:
 
     # -- calling -----------------------------------------------------------------
     def build(self, input_shape):
-        """Create the weights for inputs of ``input_shape`` (batch axis included)."""
+        """Create the weights for inputs of ``input_shape`` (batch axis included).
+
+        Args:
+            input_shape (tuple or list of tuples): the input's shape with the batch axis (None
+                where unknown); a list for layers called on several inputs.
+        """
         self.built = True
 
     def call(self, inputs, **kwargs):

@@ -145,7 +145,12 @@ class Model(OutputsMixin, Trainer, Layer):
         return saving.save_model(self, filepath)
 
     def export(self, filepath, format="onnx"):
-        """Export the model as an ONNX graph; see :mod:`minigrad.saving.onnx_export`."""
+        """Export the model as an ONNX graph; see :mod:`minigrad.saving.onnx_export`.
+
+        Args:
+            filepath (str or path): the ``.onnx`` file.
+            format (str, default "onnx"): the only format supported.
+        """
         return saving.export(self, filepath, format=format)
 
     def save_weights(self, filepath, overwrite=True):
@@ -206,7 +211,14 @@ class Model(OutputsMixin, Trainer, Layer):
     # -- subclassed models -------------------------------------------------------
     def build(self, input_shape):
         """Create a subclassed model's weights: run ``call`` once on zeros of
-        ``input_shape`` (batch axis included; None sizes become 1), tapes paused."""
+        ``input_shape`` (batch axis included; None sizes become 1), tapes paused.
+
+        Args:
+            input_shape (tuple): with the batch axis, e.g. ``(None, 8)``.
+
+        Raises:
+            ValueError: for None.
+        """
         if input_shape is None:
             raise ValueError(f"Model '{self.name}': build() needs an input_shape such as "
                              "(None, 8).")
@@ -234,7 +246,16 @@ class Model(OutputsMixin, Trainer, Layer):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         """``Model.from_config(functional_model.get_config())`` rebuilds the graph; a
-        subclass is made with ``cls(**config)``."""
+        subclass is made with ``cls(**config)``.
+
+        Args:
+            config (dict): what ``get_config`` returned.
+            custom_objects (dict or None, default None): ``{class name: class}`` for layers
+                minigrad does not know.
+
+        Returns:
+            Model
+        """
         if "input_layers" in config and "layers" in config:
             from .functional import Functional
             return Functional.from_config(config, custom_objects=custom_objects)

@@ -126,7 +126,7 @@ def scatter(g, index, shape):
         shape (tuple of int): the result's shape.
 
     Returns:
-        Tensor or ndarray: of ``shape`` (a Tensor when ``g`` is one).
+        Tensor: of ``shape``.
     """
     g = as_tensor(g)
     index = _plain_index(index)

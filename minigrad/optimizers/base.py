@@ -282,7 +282,13 @@ class Optimizer:
     # -- weight decay exclusions -----------------------------------------------------
     def exclude_from_weight_decay(self, var_list=None, var_names=None):
         """Exempt variables from weight decay: those in ``var_list``, and those whose
-        name matches (``re.search``) any regular expression in ``var_names``."""
+        name matches (``re.search``) any regular expression in ``var_names``.
+
+        Args:
+            var_list (list of Variable or None, default None): variables to exempt.
+            var_names (list of str or None, default None): regular expressions matched against
+                the variables' names (``"bias"``).
+        """
         variables = list(var_list or ())
         for variable in variables:
             if not isinstance(variable, Variable):
@@ -314,7 +320,11 @@ class Optimizer:
     def build(self, variables):
         """Fix the variables this optimizer updates and create their slots (zeros, or
         each slot's initial value). Called by the first :meth:`apply`; building twice
-        does nothing."""
+        does nothing.
+
+        Args:
+            variables (list of Variable): the trainable variables this optimizer serves.
+        """
         if self.built:
             return
         variables = list(variables)
@@ -330,7 +340,19 @@ class Optimizer:
         return variables, index, slots
 
     def get_slot(self, variable, slot):
-        """The ``slot`` buffer (a non-trainable Variable) kept for ``variable``."""
+        """The ``slot`` buffer (a non-trainable Variable) kept for ``variable``.
+
+        Args:
+            variable (Variable): a variable the optimizer was built for.
+            slot (str): the slot's name (``"momentum"``, ``"velocity"``...; see
+                :meth:`slot_specs`).
+
+        Returns:
+            Variable
+
+        Raises:
+            KeyError: for a variable or slot this optimizer does not keep.
+        """
         if slot not in self._slots:
             raise KeyError(f"{type(self).__name__} {self.name!r} has no slot {slot!r}; its "
                            f"slots are {list(self._slots) or 'none (not built yet?)'}.")
@@ -448,7 +470,18 @@ class Optimizer:
     def update_step(self, grad, value, slots, learning_rate, context):
         """The new ``(value, {slot: new buffer})`` of one variable. Pure: reads ``value``
         (the weight after weight decay), ``grad`` and ``slots`` (current arrays), writes
-        nothing."""
+        nothing.
+
+        Args:
+            grad (ndarray): the (clipped) gradient.
+            value (ndarray): the weight after weight decay.
+            slots (dict): ``{slot name: current buffer}``.
+            learning_rate (float): this step's rate.
+            context (dict): per-step numbers shared by all variables (``step``, from 1).
+
+        Returns:
+            tuple: ``(new value, {slot name: new buffer})``.
+        """
         raise NotImplementedError(f"{type(self).__name__} must implement update_step.")
 
     def _check(self, grads, variables):
