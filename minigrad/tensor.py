@@ -84,6 +84,7 @@ class Tensor:
         return self.data
 
     def item(self):
+        """The value of a one-element tensor as a Python number."""
         return self.data.item()
 
     def __len__(self):
@@ -109,6 +110,14 @@ class Tensor:
         return bool(self.data)
 
     def astype(self, dtype):
+        """This tensor in another dtype: :func:`minigrad.ops.cast`.
+
+        Args:
+            dtype (str or numpy dtype): the new dtype.
+
+        Returns:
+            Tensor
+        """
         from . import ops
         return ops.cast(self, dtype)
 
@@ -232,15 +241,59 @@ class Tensor:
     # (np.sum(tensor) is tensor.sum(axis=None, out=None)); a gradient, being a Tensor,
     # often meets them.
     def sum(self, axis=None, keepdims=False, dtype=None, out=None):
+        """Sum over ``axis``: :func:`minigrad.ops.sum`.
+
+        Args:
+            axis (int, tuple or None, default None): the axes reduced; None for all.
+            keepdims (bool, default False): keep the reduced axes with length 1.
+            dtype (str, numpy dtype or None, default None): NumPy passes it (``np.sum(t)``);
+                a dtype casts first.
+            out (None, default None): must be None (a Tensor is never written in place).
+
+        Returns:
+            Tensor
+        """
         return _ops.sum(self._numpy_call(dtype, out, "sum"), axis, keepdims)
 
     def mean(self, axis=None, keepdims=False, dtype=None, out=None):
+        """Mean over ``axis``: :func:`minigrad.ops.mean`.
+
+        Args:
+            axis (int, tuple or None, default None): the axes reduced; None for all.
+            keepdims (bool, default False): keep the reduced axes with length 1.
+            dtype (str, numpy dtype or None, default None): NumPy passes it (``np.sum(t)``);
+                a dtype casts first.
+            out (None, default None): must be None (a Tensor is never written in place).
+
+        Returns:
+            Tensor
+        """
         return _ops.mean(self._numpy_call(dtype, out, "mean"), axis, keepdims)
 
     def max(self, axis=None, keepdims=False, out=None):
+        """Maximum over ``axis``: :func:`minigrad.ops.max`.
+
+        Args:
+            axis (int, tuple or None, default None): the axes reduced; None for all.
+            keepdims (bool, default False): keep the reduced axes with length 1.
+            out (None, default None): must be None (a Tensor is never written in place).
+
+        Returns:
+            Tensor
+        """
         return _ops.max(self._numpy_call(None, out, "max"), axis, keepdims)
 
     def min(self, axis=None, keepdims=False, out=None):
+        """Minimum over ``axis``: :func:`minigrad.ops.min`.
+
+        Args:
+            axis (int, tuple or None, default None): the axes reduced; None for all.
+            keepdims (bool, default False): keep the reduced axes with length 1.
+            out (None, default None): must be None (a Tensor is never written in place).
+
+        Returns:
+            Tensor
+        """
         return _ops.min(self._numpy_call(None, out, "min"), axis, keepdims)
 
     def _numpy_call(self, dtype, out, name):
@@ -250,28 +303,73 @@ class Tensor:
         return self if dtype is None else _ops.cast(self, dtype)
 
     def reshape(self, *shape):
+        """The same elements in a new shape: :func:`minigrad.ops.reshape`.
+
+        Args:
+            *shape: the new shape, as ints or one tuple (one entry may be -1).
+
+        Returns:
+            Tensor
+        """
         if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
             shape = tuple(shape[0])
         return _ops.reshape(self, shape)
 
     def transpose(self, *axes):
+        """Axes permuted: :func:`minigrad.ops.transpose`.
+
+        Args:
+            *axes: the new order, as ints or one tuple; none reverses them.
+
+        Returns:
+            Tensor
+        """
         if len(axes) == 1 and isinstance(axes[0], (tuple, list)):
             axes = tuple(axes[0])
         return _ops.transpose(self, axes or None)
 
     def exp(self):
+        """e^x: :func:`minigrad.ops.exp`.
+
+        Returns:
+            Tensor
+        """
         return _ops.exp(self)
 
     def log(self):
+        """Natural logarithm: :func:`minigrad.ops.log`.
+
+        Returns:
+            Tensor
+        """
         return _ops.log(self)
 
     def sqrt(self):
+        """Square root: :func:`minigrad.ops.sqrt`.
+
+        Returns:
+            Tensor
+        """
         return _ops.sqrt(self)
 
     def abs(self):
+        """|x|: :func:`minigrad.ops.abs`.
+
+        Returns:
+            Tensor
+        """
         return _ops.abs(self)
 
     def clip(self, lo, hi):
+        """Values limited to [lo, hi]: :func:`minigrad.ops.clip`.
+
+        Args:
+            lo (float or array-like): the lower bound.
+            hi (float or array-like): the upper bound.
+
+        Returns:
+            Tensor
+        """
         return _ops.clip(self, lo, hi)
 
 
@@ -345,9 +443,25 @@ class Variable(Tensor):
         return self
 
     def assign_add(self, delta):
+        """``assign(value + delta)``.
+
+        Args:
+            delta (array-like or Tensor): added to the value.
+
+        Returns:
+            Variable: self.
+        """
         return self.assign(self.data + _to_array(delta))
 
     def assign_sub(self, delta):
+        """``assign(value - delta)``.
+
+        Args:
+            delta (array-like or Tensor): subtracted from the value.
+
+        Returns:
+            Variable: self.
+        """
         return self.assign(self.data - _to_array(delta))
 
     def __str__(self):

@@ -24,7 +24,7 @@ MODULES = ["minigrad", "minigrad.layers", "minigrad.ops", "minigrad.losses", "mi
            "minigrad.inspection", "minigrad.drawing", "minigrad.plotting", "minigrad.datasets",
            "minigrad.saving", "minigrad.random", "minigrad.config", "minigrad.models",
            "minigrad.tape", "minigrad.tensor", "minigrad.gradcheck", "minigrad.registry",
-           "minigrad.applications"]
+           "minigrad.applications", "minigrad.optimizers.schedules"]
 # The bases a layer family is built on; every other public Layer class is a full reference.
 LAYER_BASES = {layers.Layer, layers.Merge, layers.Conv, layers.BaseDepthwiseSeparableConv}
 FULL_REFERENCE = sorted({obj for obj in vars(layers).values()
@@ -162,6 +162,9 @@ METHODS = [mg.Model.compile, mg.Model.fit, mg.Model.evaluate, mg.Model.predict,
            mg.optimizers.Optimizer.update_step, mg.metrics.Metric.values]
 METHODS += [getattr(mg.callbacks.Callback, name) for name in dir(mg.callbacks.Callback)
             if name.startswith(("on_", "set_"))]      # the hooks a callback overrides
+METHODS += [function for cls in (mg.Tensor, mg.Variable, layers.Layer)
+            for name, function in vars(cls).items()
+            if not name.startswith("_") and inspect.isfunction(function)]
 for _method in METHODS:
     _CALLABLES.setdefault(_key(_method), (_key(_method), _method))
 CALLABLES = sorted(_CALLABLES.values(), key=lambda item: item[0])

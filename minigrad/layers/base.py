@@ -298,9 +298,26 @@ class Layer:
         self.built = True
 
     def call(self, inputs, **kwargs):
+        """The computation on Tensors; subclasses override it (the base returns its input).
+
+        Args:
+            inputs (Tensor or list of Tensor): the input (already converted and checked).
+            **kwargs: ``training=``, ``mask=``... when the subclass's ``call`` declares them.
+
+        Returns:
+            Tensor
+        """
         return inputs
 
     def compute_output_shape(self, input_shape):
+        """The output shape for an input of ``input_shape`` (the base: the same shape).
+
+        Args:
+            input_shape (tuple): with the batch axis (None where unknown).
+
+        Returns:
+            tuple
+        """
         return tuple(input_shape)
 
     def _convert_input(self, inputs):
@@ -423,6 +440,11 @@ class Layer:
 
     # -- configuration -----------------------------------------------------------
     def get_config(self):
+        """The constructor arguments that rebuild this layer, as a dict (Keras's keys).
+
+        Returns:
+            dict: ``name``, ``trainable``, ``dtype`` and each subclass's own arguments.
+        """
         from .. import regularizers
         config = {"name": self.name, "trainable": self.trainable, "dtype": self.dtype.name}
         if self._batch_input_shape is not None:
@@ -433,12 +455,31 @@ class Layer:
 
     @classmethod
     def from_config(cls, config):
+        """A new layer of this class from :meth:`get_config`'s dict (``cls(**config)``).
+
+        Args:
+            config (dict): what :meth:`get_config` returned.
+
+        Returns:
+            Layer
+        """
         return cls(**config)
 
     def get_build_config(self):
+        """What :meth:`build_from_config` needs to build a copy: ``{"input_shape": ...}``.
+
+        Returns:
+            dict
+        """
         return {"input_shape": self._build_shape}
 
     def build_from_config(self, config):
+        """Build from :meth:`get_build_config`'s dict (when it holds a shape and the layer
+        is not built yet).
+
+        Args:
+            config (dict): ``{"input_shape": shape or None}``.
+        """
         if config.get("input_shape") is not None and not self.built:
             self._build_with(tuple(config["input_shape"]))
 

@@ -40,7 +40,10 @@ def _step(step):
 
 
 class LearningRateSchedule:
-    """Base class: subclasses implement ``__call__(step)`` and ``get_config()``."""
+    """Base class: subclasses implement ``__call__(step)`` and ``get_config()``.
+
+    Takes no arguments (subclasses take their own).
+    """
 
     def __call__(self, step):
         raise NotImplementedError(f"{type(self).__name__} must implement __call__(step).")
@@ -83,7 +86,26 @@ class _RatioDecay(LearningRateSchedule):
 @REGISTRY.register("ExponentialDecay")
 class ExponentialDecay(_RatioDecay):
     """``lr(step) = initial_learning_rate * decay_rate ** (step / decay_steps)``
-    (the exponent floored when ``staircase``)."""
+    (the exponent floored when ``staircase``).
+
+    Args:
+        initial_learning_rate (float): the rate at step 0, >= 0.
+        decay_steps (float): the step count one unit of decay takes, > 0.
+        decay_rate (float): the factor per ``decay_steps``, >= 0.
+        staircase (bool, default False): floor ``step / decay_steps`` (the rate changes in
+            steps).
+        name (str or None, default None): None means the class's name.
+
+    Returns (when called as ``schedule(step)``):
+        float: the learning rate at ``step`` (>= 0).
+
+    Raises:
+        ValueError: for a negative (or zero, where it must be positive) argument.
+
+    Example:
+        >>> schedules.ExponentialDecay(0.1, decay_steps=10, decay_rate=0.5)(20)
+        0.025
+    """
 
     def __call__(self, step):
         return self.initial_learning_rate * self.decay_rate ** self._periods(step)
@@ -92,7 +114,24 @@ class ExponentialDecay(_RatioDecay):
 @REGISTRY.register("PiecewiseConstantDecay")
 class PiecewiseConstantDecay(LearningRateSchedule):
     """``values[0]`` while ``step <= boundaries[0]``, ``values[i]`` while
-    ``boundaries[i-1] < step <= boundaries[i]``, ``values[-1]`` after the last boundary."""
+    ``boundaries[i-1] < step <= boundaries[i]``, ``values[-1]`` after the last boundary.
+
+    Args:
+        boundaries (list of float): increasing step counts.
+        values (list of float): one more than ``boundaries``.
+        name (str, default "PiecewiseConstant"): the schedule's name.
+
+    Returns (when called as ``schedule(step)``):
+        float: the learning rate at ``step`` (>= 0).
+
+    Raises:
+        ValueError: if ``values`` is not one longer than ``boundaries``, or the boundaries
+            do not increase.
+
+    Example:
+        >>> schedules.PiecewiseConstantDecay([10], [1.0, 0.5])(11)
+        0.5
+    """
 
     def __init__(self, boundaries, values, name="PiecewiseConstant"):
         boundaries, values = list(boundaries), list(values)
@@ -125,7 +164,23 @@ class PiecewiseConstantDecay(LearningRateSchedule):
 class PolynomialDecay(LearningRateSchedule):
     """``(initial - end) * (1 - s / decay_steps) ** power + end`` with
     ``s = min(step, decay_steps)``; with ``cycle``, ``decay_steps`` is instead stretched
-    to the first multiple of itself that is >= step (1x at step 0)."""
+    to the first multiple of itself that is >= step (1x at step 0).
+
+    Args:
+        initial_learning_rate (float): the rate at step 0, >= 0.
+        decay_steps (float): the steps the decay takes, > 0.
+        end_learning_rate (float, default 0.0001): the rate reached at ``decay_steps``.
+        power (float, default 1.0): the polynomial's power (1: linear).
+        cycle (bool, default False): start again (from a longer period) after
+            ``decay_steps``.
+        name (str, default "PolynomialDecay"): the schedule's name.
+
+    Returns (when called as ``schedule(step)``):
+        float: the learning rate at ``step`` (>= 0).
+
+    Raises:
+        ValueError: for a negative (or zero, where it must be positive) argument.
+    """
 
     def __init__(self, initial_learning_rate, decay_steps, end_learning_rate=0.0001,
                  power=1.0, cycle=False, name="PolynomialDecay"):
@@ -156,7 +211,26 @@ class PolynomialDecay(LearningRateSchedule):
 @REGISTRY.register("InverseTimeDecay")
 class InverseTimeDecay(_RatioDecay):
     """``initial_learning_rate / (1 + decay_rate * step / decay_steps)`` (the ratio
-    floored when ``staircase``)."""
+    floored when ``staircase``).
+
+    Args:
+        initial_learning_rate (float): the rate at step 0, >= 0.
+        decay_steps (float): the step count one unit of decay takes, > 0.
+        decay_rate (float): how fast the rate falls, >= 0.
+        staircase (bool, default False): floor ``step / decay_steps`` (the rate changes in
+            steps).
+        name (str or None, default None): None means the class's name.
+
+    Returns (when called as ``schedule(step)``):
+        float: the learning rate at ``step`` (>= 0).
+
+    Raises:
+        ValueError: for a negative (or zero, where it must be positive) argument.
+
+    Example:
+        >>> schedules.InverseTimeDecay(1.0, decay_steps=10, decay_rate=1.0)(10)
+        0.5
+    """
 
     def __call__(self, step):
         return self.initial_learning_rate / (1 + self.decay_rate * self._periods(step))
@@ -177,6 +251,25 @@ class CosineDecay(LearningRateSchedule):
     With ``warmup_target``: first a linear warm-up from ``initial_learning_rate`` to
     ``warmup_target`` over ``warmup_steps``, then the cosine decay from ``warmup_target``
     over the next ``decay_steps``.
+
+    Args:
+        initial_learning_rate (float): the rate at step 0, >= 0.
+        decay_steps (float): the steps the decay takes, > 0.
+        alpha (float, default 0.0): the final rate as a fraction of the initial one.
+        name (str, default "CosineDecay"): the schedule's name.
+        warmup_target (float or None, default None): the rate a linear warm-up climbs to;
+            None for no warm-up.
+        warmup_steps (float, default 0): the warm-up's length.
+
+    Returns (when called as ``schedule(step)``):
+        float: the learning rate at ``step`` (>= 0).
+
+    Raises:
+        ValueError: for a negative (or zero, where it must be positive) argument.
+
+    Example:
+        >>> schedules.CosineDecay(1.0, decay_steps=10)(5)
+        0.5
     """
 
     def __init__(self, initial_learning_rate, decay_steps, alpha=0.0, name="CosineDecay",
@@ -218,6 +311,20 @@ class CosineDecayRestarts(LearningRateSchedule):
         fraction within period = f - i                if t_mul == 1
             (f - (1 - t_mul**i) / (1 - t_mul)) / t_mul**i
         lr = initial * ((1 - alpha) * m_mul**i * (1 + cos(pi fraction)) / 2 + alpha)
+
+    Args:
+        initial_learning_rate (float): the rate at step 0, >= 0.
+        first_decay_steps (float): the first period's length, > 0.
+        t_mul (float, default 2.0): each period is ``t_mul`` times longer than the last.
+        m_mul (float, default 1.0): each period starts ``m_mul`` times lower.
+        alpha (float, default 0.0): the lowest rate as a fraction of each period's start.
+        name (str, default "SGDRDecay"): the schedule's name.
+
+    Returns (when called as ``schedule(step)``):
+        float: the learning rate at ``step`` (>= 0).
+
+    Raises:
+        ValueError: for a negative (or zero, where it must be positive) argument.
     """
 
     def __init__(self, initial_learning_rate, first_decay_steps, t_mul=2.0, m_mul=1.0,
@@ -249,18 +356,47 @@ class CosineDecayRestarts(LearningRateSchedule):
 
 
 def serialize(schedule):
-    """A schedule as a Keras-shaped config dict."""
+    """A schedule as a Keras-shaped config dict.
+
+    Args:
+        schedule (LearningRateSchedule): the schedule.
+
+    Returns:
+        dict: ``{"module", "class_name", "config", "registered_name"}``.
+    """
     return REGISTRY.serialize(schedule)
 
 
 def deserialize(config):
-    """A schedule from :func:`serialize`'s dict."""
+    """A schedule from :func:`serialize`'s dict.
+
+    Args:
+        config (dict): what :func:`serialize` returned.
+
+    Returns:
+        LearningRateSchedule
+
+    Raises:
+        ValueError: if ``config`` names no known schedule.
+    """
     return REGISTRY.deserialize(config)
 
 
 def get(identifier):
     """A schedule from an instance or a config dict (a bare name is not enough: every
-    schedule has required arguments)."""
+    schedule has required arguments).
+
+    Args:
+        identifier (LearningRateSchedule or dict): an instance passes through; a dict is
+            deserialized.
+
+    Returns:
+        LearningRateSchedule
+
+    Raises:
+        ValueError: for anything else (a name is refused: every schedule has required
+            arguments).
+    """
     if isinstance(identifier, LearningRateSchedule):
         return identifier
     if isinstance(identifier, dict):
