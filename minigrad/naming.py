@@ -10,7 +10,14 @@ def clear_session():
 
 
 def unique_name(base):
-    """``base`` the first time, then ``base_1``, ``base_2``, ..."""
+    """``base`` the first time, then ``base_1``, ``base_2``, ...
+
+    Args:
+        base (str): the name asked for.
+
+    Returns:
+        str
+    """
     count = _name_counts.get(base, 0)
     _name_counts[base] = count + 1
     return base if count == 0 else f"{base}_{count}"

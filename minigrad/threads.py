@@ -33,7 +33,11 @@ def _get_controller():
 
 @contextlib.contextmanager
 def limit_blas_threads(n=None):
-    """Run the block with at most ``n`` BLAS threads (default ``TRAINING_BLAS_THREADS``)."""
+    """Run the block with at most ``n`` BLAS threads (default ``TRAINING_BLAS_THREADS``).
+
+    Args:
+        n (int or None, default None): the thread limit; None means ``TRAINING_BLAS_THREADS``.
+    """
     n = TRAINING_BLAS_THREADS if n is None else n
     controller = _get_controller() if n is not None else False
     if not controller:
@@ -44,7 +48,14 @@ def limit_blas_threads(n=None):
 
 
 def training_threads(method):
-    """Decorator: run a training/inference method under :func:`limit_blas_threads`."""
+    """Decorator: run a training/inference method under :func:`limit_blas_threads`.
+
+    Args:
+        method (callable): a method of a model (``fit``, ``evaluate``...).
+
+    Returns:
+        callable: the wrapped method.
+    """
     @functools.wraps(method)
     def wrapper(*args, **kwargs):
         with limit_blas_threads():
@@ -82,13 +93,25 @@ def kernel_thread_count():
 
 def kernel_threads(work, min_work):
     """Threads for one kernel call of ``work`` multiply-adds: one below ``min_work`` (waking a
-    sleeping thread costs more than it saves), else :func:`kernel_thread_count`."""
+    sleeping thread costs more than it saves), else :func:`kernel_thread_count`.
+
+    Args:
+        work (int): the call's multiply-adds.
+        min_work (int): below it, one thread.
+
+    Returns:
+        int
+    """
     return 1 if work < min_work else kernel_thread_count()
 
 
 @contextlib.contextmanager
 def limit_kernel_threads(n):
-    """Run the block with the compiled kernels on ``n`` threads (a positive int)."""
+    """Run the block with the compiled kernels on ``n`` threads (a positive int).
+
+    Args:
+        n (int): the number of threads, > 0.
+    """
     global KERNEL_THREADS
     if isinstance(n, bool) or not isinstance(n, int) or n < 1:
         raise ValueError(f"limit_kernel_threads: `n` must be a positive int, received n={n!r}")
@@ -102,7 +125,14 @@ def limit_kernel_threads(n):
 def sum_chunks(partial):
     """Add a kernel reduction's partial sums ``partial[0] + partial[1] + ...`` in chunk order
     (NumPy's ``sum(axis=0)`` may pair them differently). With the number of chunks chosen
-    from the problem size, the result is bitwise the same on any number of threads."""
+    from the problem size, the result is bitwise the same on any number of threads.
+
+    Args:
+        partial (ndarray): the partial sums, one per chunk along axis 0.
+
+    Returns:
+        ndarray: their sum, ``partial[0]``'s shape.
+    """
     total = partial[0].copy()
     for t in range(1, partial.shape[0]):
         total += partial[t]

@@ -24,7 +24,9 @@ MODULES = ["minigrad", "minigrad.layers", "minigrad.ops", "minigrad.losses", "mi
            "minigrad.inspection", "minigrad.drawing", "minigrad.plotting", "minigrad.datasets",
            "minigrad.saving", "minigrad.random", "minigrad.config", "minigrad.models",
            "minigrad.tape", "minigrad.tensor", "minigrad.gradcheck", "minigrad.registry",
-           "minigrad.applications", "minigrad.optimizers.schedules"]
+           "minigrad.applications", "minigrad.optimizers.schedules", "minigrad.layers.symbolic",
+           "minigrad.layers.reference", "minigrad.threads", "minigrad.ops.geometry",
+           "minigrad.naming", "minigrad.saving.onnx_export"]
 # The bases a layer family is built on; every other public Layer class is a full reference.
 LAYER_BASES = {layers.Layer, layers.Merge, layers.Conv, layers.BaseDepthwiseSeparableConv}
 FULL_REFERENCE = sorted({obj for obj in vars(layers).values()

@@ -170,12 +170,24 @@ def document(cls, summary, formula, input_shape, output_shape, weights, example,
              aliases=None, notes=None):
     """Give ``cls`` its full reference docstring; returns ``cls``.
 
-    formula, weights: text blocks (indented by 4 in the result); input_shape, output_shape:
-    one or two lines; example: ``(call, input shape, output shape, parameter count)``, shown
-    as ``>>>`` lines, or those lines themselves as a string, for layers that are not called
-    on one array (``tests/test_docstrings.py`` runs them). ``aliases`` maps a parameter
-    name to the :data:`ARGUMENTS` entry that describes it; ``notes``, a text block shown
-    after the weights.
+    Args:
+        cls (type): the layer class.
+        summary (str): the first paragraph.
+        formula (str): a text block (indented by 4 in the result).
+        input_shape (str): one or two lines.
+        output_shape (str): one or two lines.
+        weights (str): a text block ("none." for a layer without weights).
+        example (tuple or str): ``(call, input shape, output shape, parameter count)``,
+            shown as ``>>>`` lines, or those lines themselves as a string, for layers that
+            are not called on one array (``tests/test_docstrings.py`` runs them).
+        rank (int or None, default None): 1 adds the "causal" padding to a 1D
+            convolution's ``padding``.
+        aliases (dict or None, default None): parameter name -> the :data:`ARGUMENTS`
+            entry that describes it.
+        notes (str or None, default None): a text block shown after the weights.
+
+    Returns:
+        type: ``cls``.
     """
     def indent(text):
         return "\n".join(textwrap.fill(line, 92, initial_indent="    ", subsequent_indent="    ")
@@ -215,7 +227,15 @@ Example:
 
 def document_arguments(cls, aliases=None):
     """Append an ``Args:`` section to the docstring of a base class (``Conv``, ``Merge``...),
-    listed from :data:`ARGUMENTS` like :func:`document`'s; returns ``cls``."""
+    listed from :data:`ARGUMENTS` like :func:`document`'s.
+
+    Args:
+        cls (type): the base class.
+        aliases (dict or None, default None): as for :func:`document`.
+
+    Returns:
+        type: ``cls``.
+    """
     cls.__doc__ = (f"{inspect.cleandoc(cls.__doc__)}\n\nArgs:\n"
                    f"{_arguments(cls, None, aliases or {})}\n")
     return cls

@@ -28,7 +28,22 @@ _counter = [0]
 
 
 class SymbolicTensor:
-    """A placeholder with a shape and a dtype but no values (Keras's KerasTensor)."""
+    """A placeholder with a shape and a dtype but no values (Keras's KerasTensor).
+
+    ``mg.Input`` returns one, and calling a layer on one returns another: that is how a
+    functional model records its graph.
+
+    Args:
+        shape (tuple): with the batch axis; None where unknown.
+        dtype (str or numpy dtype): the dtype values will have.
+        name (str or None, default None): shown in the summary and error messages.
+
+    Example:
+        >>> x = mg.Input((8,))
+        >>> y = layers.Dense(3)(x)
+        >>> type(y).__name__, y.shape
+        ('SymbolicTensor', (None, 3))
+    """
 
     __array_priority__ = 2000
 
@@ -94,6 +109,12 @@ class Node:
     or a dict); ``input_tensors`` its symbolic tensors in order; ``outputs`` the returned
     structure and ``output_tensors`` its tensors; ``kwargs`` the other call arguments
     (``training=`` when given explicitly). An Input's node has no inputs.
+
+    Args:
+        layer (Layer): the layer called.
+        arguments (SymbolicTensor, list, tuple or dict): what it was called with.
+        outputs (SymbolicTensor, list, tuple or dict): what it returned.
+        kwargs (dict or None, default None): the other call arguments.
     """
 
     def __init__(self, layer, arguments, outputs, kwargs=None):
@@ -126,7 +147,14 @@ class Node:
 
 
 def flatten(structure):
-    """The tensors of a tensor, list, tuple or dict (dict values in key order), in order."""
+    """The tensors of a tensor, list, tuple or dict (dict values in key order), in order.
+
+    Args:
+        structure (tensor, list, tuple or dict): nested one level.
+
+    Returns:
+        list
+    """
     if isinstance(structure, (list, tuple)):
         return [t for item in structure for t in flatten(item)]
     if isinstance(structure, dict):
@@ -143,7 +171,14 @@ def _map_structure(fn, structure):
 
 
 def is_symbolic(inputs):
-    """True if ``inputs`` (a tensor or a list/tuple/dict of them) holds a SymbolicTensor."""
+    """True if ``inputs`` (a tensor or a list/tuple/dict of them) holds a SymbolicTensor.
+
+    Args:
+        inputs (tensor, list, tuple or dict): what a layer was called with.
+
+    Returns:
+        bool
+    """
     if isinstance(inputs, SymbolicTensor):
         return True
     if isinstance(inputs, (list, tuple, dict)):
@@ -152,7 +187,15 @@ def is_symbolic(inputs):
 
 
 def make_input(layer, name=None):
-    """The symbolic tensor an InputLayer starts a graph with (its node has no inputs)."""
+    """The symbolic tensor an InputLayer starts a graph with (its node has no inputs).
+
+    Args:
+        layer (InputLayer): the input layer.
+        name (str or None, default None): None uses the layer's name.
+
+    Returns:
+        SymbolicTensor
+    """
     tensor = SymbolicTensor(layer.batch_input_shape, layer.dtype, name=name or layer.name)
     Node(layer, None, tensor)
     return tensor
@@ -212,7 +255,16 @@ def _rebuild_like(structure, items):
 
 
 def output_specs(layer, inputs, kwargs):
-    """The ``(shape, dtype)`` structure a call of ``layer`` on ``inputs`` returns."""
+    """The ``(shape, dtype)`` structure a call of ``layer`` on ``inputs`` returns.
+
+    Args:
+        layer (Layer): the layer.
+        inputs (SymbolicTensor or structure): the symbolic inputs.
+        kwargs (dict): the other call arguments.
+
+    Returns:
+        the structure of ``(shape, dtype)`` pairs.
+    """
     if _overrides_output_shape(layer):
         shapes = layer.compute_output_shape(_shape_structure(inputs))
         dtype = layer.dtype
@@ -241,7 +293,16 @@ def _is_spec(value):
 
 def symbolic_call(layer, inputs, kwargs):
     """Call ``layer`` on symbolic ``inputs``: build it, check the shapes, record a Node and
-    return symbolic outputs of the right shapes."""
+    return symbolic outputs of the right shapes.
+
+    Args:
+        layer (Layer): the layer.
+        inputs (SymbolicTensor or structure): the symbolic inputs.
+        kwargs (dict): the other call arguments (``training=``...).
+
+    Returns:
+        SymbolicTensor or structure of them.
+    """
     flat = flatten(inputs)
     for t in flat:
         if not isinstance(t, SymbolicTensor):

@@ -34,7 +34,14 @@ MAX_GEOMETRY = 2**31 - 1
 
 
 def is_int(value):
-    """True for Python and NumPy integers, False for bools (``True`` is not a stride)."""
+    """True for Python and NumPy integers, False for bools (``True`` is not a stride).
+
+    Args:
+        value (object): anything.
+
+    Returns:
+        bool
+    """
     return isinstance(value, numbers.Integral) and not isinstance(value, (bool, np.bool_))
 
 
@@ -45,7 +52,23 @@ def _prefix(owner):
 def int_tuple(value, rank, name, owner=None, minimum=1, maximum=MAX_GEOMETRY):
     """An int or ``rank`` ints -> a tuple of ``rank`` Python ints in ``[minimum, maximum]``
     (``kernel_size``, ``strides``, ``dilation_rate``, ``pool_size``); a ``ValueError``
-    naming ``name`` and the value otherwise."""
+    naming ``name`` and the value otherwise.
+
+    Args:
+        value (int or sequence of int): the argument's value.
+        rank (int): how many ints it must give.
+        name (str): the argument's name, for the error message.
+        owner (str or None, default None): the layer or op named in the error message.
+        minimum (int, default 1): the smallest value allowed.
+        maximum (int, default MAX_GEOMETRY): the largest value allowed.
+
+    Returns:
+        tuple of int
+
+    Example:
+        >>> int_tuple(3, 2, "kernel_size")
+        (3, 3)
+    """
     items = None
     if is_int(value):
         items = (value,) * rank
@@ -71,7 +94,16 @@ def int_tuple(value, rank, name, owner=None, minimum=1, maximum=MAX_GEOMETRY):
 
 def check_kernel_span(kernel_size, dilation_rate, owner=None):
     """The dilated kernel ``d*(k-1) + 1`` must fit the bound too: its "same" and "causal"
-    pads are made from it."""
+    pads are made from it.
+
+    Args:
+        kernel_size (tuple of int): k per axis.
+        dilation_rate (tuple of int): d per axis.
+        owner (str or None, default None): the layer or op named in the error message.
+
+    Raises:
+        ValueError: if a span is larger than the bound.
+    """
     spans = tuple(d * (k - 1) + 1 for k, d in zip(kernel_size, dilation_rate))
     if max(spans) > MAX_GEOMETRY:
         raise ValueError(f"{_prefix(owner)} dilated kernel spans `dilation_rate * (kernel_size - 1)"
@@ -81,7 +113,18 @@ def check_kernel_span(kernel_size, dilation_rate, owner=None):
 
 def data_format(value, owner=None):
     """``None`` -> ``mg.config.image_data_format()``; else ``"channels_last"`` or
-    ``"channels_first"`` (any case)."""
+    ``"channels_first"`` (any case).
+
+    Args:
+        value (str or None): the argument's value.
+        owner (str or None, default None): the layer or op named in the error message.
+
+    Returns:
+        str: ``"channels_last"`` or ``"channels_first"``.
+
+    Raises:
+        ValueError: for any other value.
+    """
     if value is None:
         from .. import config
         return config.image_data_format()
@@ -94,7 +137,19 @@ def data_format(value, owner=None):
 
 def explicit_pads(padding, rank, owner=None):
     """Explicit padding: ``rank`` (before, after) pairs of ints in ``[0, MAX_GEOMETRY]``; an
-    int ``n`` means ``(n, n)``; a 1D op also takes one bare pair."""
+    int ``n`` means ``(n, n)``; a 1D op also takes one bare pair.
+
+    Args:
+        padding (int, pair or sequence of pairs): the argument's value.
+        rank (int): the number of spatial axes.
+        owner (str or None, default None): the layer or op named in the error message.
+
+    Returns:
+        tuple: ``rank`` ``(before, after)`` pairs.
+
+    Raises:
+        ValueError: for anything else, naming the value.
+    """
     message = (f"{_prefix(owner)} `padding` argument must be one of {{'valid', 'same', 'causal'}} "
                f"or {rank} (before, after) pair(s) of integers in [0, {MAX_GEOMETRY}], one per "
                f"spatial axis. Received padding={padding!r}")
@@ -189,6 +244,18 @@ class ConvGeometry:
 
     x_shape  (N, *spatial, C) or (N, C, *spatial) for channels_first
     kernel_shape (*k, C, M)
+
+    Args:
+        op (str): the caller, named in every message.
+        x_shape (tuple): as above.
+        kernel_shape (tuple): as above.
+        strides (int or tuple): s per spatial axis.
+        padding (str or tuple): "valid", "same", "causal" or explicit pairs.
+        data_format_ (str or None): the layout; None means the configured one.
+        dilation_rate (int or tuple): d per spatial axis.
+
+    Raises:
+        ValueError: for arguments that do not fit, naming the argument and value.
     """
 
     def __init__(self, op, x_shape, kernel_shape, strides, padding, data_format_, dilation_rate):

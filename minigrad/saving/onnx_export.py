@@ -434,7 +434,18 @@ def _emit_graph(g, model):
 
 
 def to_onnx(model):
-    """``model`` as an ``onnx.ModelProto`` (checked with ``onnx.checker``)."""
+    """``model`` as an ``onnx.ModelProto`` (checked with ``onnx.checker``).
+
+    Args:
+        model (Model): a built model.
+
+    Returns:
+        onnx.ModelProto
+
+    Raises:
+        ValueError: for a model that is not built or not Sequential / functional, or a
+            layer the exporter does not know (named in the message).
+    """
     onnx = require("onnx", "ONNX export")
     from ..models import Functional, Sequential
     if not getattr(model, "built", False):
@@ -470,7 +481,15 @@ def to_onnx(model):
 
 def export_onnx(model, filepath):
     """Write ``model`` to ``filepath`` as ONNX; returns ``filepath``. Nothing is written
-    when the model cannot be exported."""
+    when the model cannot be exported.
+
+    Args:
+        model (Model): a built model.
+        filepath (str or path): the ``.onnx`` file.
+
+    Returns:
+        ``filepath``.
+    """
     filepath = os.fspath(filepath)
     data = to_onnx(model).SerializeToString()
     with atomic_write(filepath) as f:
