@@ -36,7 +36,14 @@ CLASSIFICATION_LOSSES = ("crossentropy", "hinge")
 def is_batch_iterable(x):
     """True when ``x`` is an iterable of ``(x, y[, sample_weight])`` batches rather than
     array data: a generator or iterator, a list/tuple whose items are all tuples, or any
-    other iterable object that is not array-like."""
+    other iterable object that is not array-like.
+
+    Args:
+        x (object): what ``fit`` was given as ``x``.
+
+    Returns:
+        bool
+    """
     if x is None or isinstance(x, (np.ndarray, Tensor, str, bytes, dict, numbers.Number)):
         return False
     if isinstance(x, collections.abc.Iterator):
@@ -47,14 +54,30 @@ def is_batch_iterable(x):
 
 
 def is_one_shot(x):
-    """A generator or iterator: it can be read only once."""
+    """A generator or iterator: it can be read only once.
+
+    Args:
+        x (object): a batch source.
+
+    Returns:
+        bool
+    """
     return isinstance(x, collections.abc.Iterator)
 
 
 # ------------------------------------------------------------------------ weights
 def check_sample_weight(sample_weight, n, argument="sample_weight"):
     """``sample_weight`` as a float array with ``n`` rows (one weight per sample, or per
-    element of each sample's target); ValueError naming ``argument`` otherwise."""
+    element of each sample's target); ValueError naming ``argument`` otherwise.
+
+    Args:
+        sample_weight (array-like): the weights.
+        n (int): the number of samples.
+        argument (str, default "sample_weight"): the name in the error message.
+
+    Returns:
+        ndarray
+    """
     if sample_weight is None:
         return None
     weight = sample_weight.data if isinstance(sample_weight, Tensor) else sample_weight
@@ -74,7 +97,14 @@ def check_sample_weight(sample_weight, n, argument="sample_weight"):
 
 
 def loss_name(loss):
-    """A readable name of a compiled loss (object, function or wrapper)."""
+    """A readable name of a compiled loss (object, function or wrapper).
+
+    Args:
+        loss (Loss, callable or str): the compiled loss.
+
+    Returns:
+        str
+    """
     if isinstance(getattr(loss, "name", None), str):
         return loss.name
     for candidate in (getattr(loss, "fn", None), loss):
@@ -85,7 +115,14 @@ def loss_name(loss):
 
 
 def labels_of(y):
-    """Integer class labels from targets: argmax of one-hot rows, else the values."""
+    """Integer class labels from targets: argmax of one-hot rows, else the values.
+
+    Args:
+        y (ndarray): targets: one-hot rows or labels.
+
+    Returns:
+        ndarray of int
+    """
     y = np.asarray(y)
     if y.ndim > 1 and y.shape[-1] != 1:
         y = np.argmax(y, axis=-1)
@@ -95,7 +132,17 @@ def labels_of(y):
 
 
 def check_class_weight(class_weight, loss):
-    """Validate ``class_weight`` (a dict {class index: weight}) against the loss."""
+    """Validate ``class_weight`` (a dict {class index: weight}) against the loss.
+
+    Args:
+        class_weight (dict or None): ``{class index: weight}``.
+        loss (Loss, callable, str or list): the compiled loss (a list: several outputs).
+
+    Raises:
+        TypeError: if ``class_weight`` is not a non-empty dict. ValueError: for keys that
+            are not class indices, weights that are not finite numbers >= 0, a loss that
+            is not a crossentropy, or a model with several outputs.
+    """
     if class_weight is None:
         return None
     if isinstance(loss, (list, tuple)):
@@ -122,7 +169,16 @@ def check_class_weight(class_weight, loss):
 
 def class_weights_to_sample_weights(y, class_weight, argument="y"):
     """Per-sample weights ``class_weight[label_i]``; ValueError if a class present in
-    ``y`` has no weight."""
+    ``y`` has no weight.
+
+    Args:
+        y (ndarray): the targets.
+        class_weight (dict): ``{class index: weight}``.
+        argument (str, default "y"): the name in the error message.
+
+    Returns:
+        ndarray: one weight per sample.
+    """
     labels = labels_of(y)
     missing = sorted(set(np.unique(labels).tolist()) - set(class_weight))
     if missing:
@@ -137,7 +193,17 @@ def class_weights_to_sample_weights(y, class_weight, argument="y"):
 
 def combine_weights(sample_weight, class_weight, y, argument="y"):
     """The weights a batch trains with: ``sample_weight`` or the class weights of ``y``
-    (both at once is an error, as in Keras)."""
+    (both at once is an error, as in Keras).
+
+    Args:
+        sample_weight (array-like or None): per-sample weights.
+        class_weight (dict or None): per-class weights.
+        y (ndarray): the targets.
+        argument (str, default "y"): the name in the error message.
+
+    Returns:
+        ndarray or None
+    """
     if class_weight is None:
         return sample_weight
     if sample_weight is not None:
@@ -153,7 +219,15 @@ def _snake(name):
 # ------------------------------------------------------------------------ arrays
 def split_for_validation(arrays, validation_split):
     """``(train arrays, validation arrays)``: the *last* ``validation_split`` fraction of
-    the samples is held out, before any shuffling (as in Keras). None entries stay None."""
+    the samples is held out, before any shuffling (as in Keras). None entries stay None.
+
+    Args:
+        arrays (list): x, y, sample_weight (None entries allowed).
+        validation_split (float): the fraction held out, in [0, 1).
+
+    Returns:
+        tuple: ``(train arrays, validation arrays)``.
+    """
     if isinstance(validation_split, bool) or not isinstance(validation_split, numbers.Real) \
             or not 0.0 <= validation_split < 1.0:
         raise ValueError(f"`validation_split` must be a float in [0, 1). Received: "
@@ -180,11 +254,32 @@ def _check_count(value, argument, allow_none=True):
 
 
 def check_steps_per_epoch(steps_per_epoch):
+    """``steps_per_epoch`` as a positive int, or None.
+
+    Args:
+        steps_per_epoch (int or None): the argument of ``fit``.
+
+    Returns:
+        int or None
+
+    Raises:
+        ValueError: for anything else.
+    """
     return _check_count(steps_per_epoch, "steps_per_epoch")
 
 
 def check_validation_freq(validation_freq):
-    """An int >= 1 (validate every that many epochs) or a collection of 1-based epochs."""
+    """An int >= 1 (validate every that many epochs) or a collection of 1-based epochs.
+
+    Args:
+        validation_freq (int or collection of int): the argument of ``fit``.
+
+    Returns:
+        int or set of int
+
+    Raises:
+        ValueError: for anything else.
+    """
     if isinstance(validation_freq, (list, tuple, set, range)):
         for epoch in validation_freq:
             _check_count(epoch, "validation_freq entries", allow_none=False)
@@ -193,7 +288,15 @@ def check_validation_freq(validation_freq):
 
 
 def should_validate(epoch, validation_freq):
-    """Keras's rule on the 1-based epoch number."""
+    """Keras's rule on the 1-based epoch number.
+
+    Args:
+        epoch (int): the epoch, from 0.
+        validation_freq (int or set of int): from :func:`check_validation_freq`.
+
+    Returns:
+        bool
+    """
     if isinstance(validation_freq, set):
         return epoch + 1 in validation_freq
     return (epoch + 1) % validation_freq == 0
@@ -202,7 +305,15 @@ def should_validate(epoch, validation_freq):
 class ArrayBatches:
     """Batches of in-memory arrays for ``fit``, Keras's way: with ``steps_per_epoch``, an
     epoch takes that many batches and the next epoch carries on where it stopped (a new
-    pass, reshuffled, starts once the data is used up)."""
+    pass, reshuffled, starts once the data is used up).
+
+    Args:
+        arrays (list): x, y, sample_weight arrays (same length; None allowed).
+        batch_size (int): samples per batch.
+        shuffle_rng (numpy.random.Generator or None, default None): reshuffles each pass;
+            None keeps the order.
+        steps_per_epoch (int or None, default None): batches per epoch; None: one pass.
+    """
 
     def __init__(self, arrays, batch_size, shuffle_rng=None, steps_per_epoch=None):
         self.arrays = arrays                    # [x, y, sample_weight or None]
@@ -252,6 +363,13 @@ class IterableBatches:
 
     ``prepare(x, y, position)`` is the model's own check-and-convert of one batch (shapes,
     dtypes, labels); it raises ValueError naming the batch.
+
+    Args:
+        source (iterable): the batches.
+        prepare (callable): as above.
+        steps_per_epoch (int or None, default None): batches per epoch (required for a
+            generator, which is read only once).
+        class_weight (dict or None, default None): turned into per-sample weights.
     """
 
     def __init__(self, source, prepare, steps_per_epoch=None, class_weight=None):
@@ -335,7 +453,23 @@ def fit_batches(model, x, y, sample_weight, class_weight, batch_size, shuffle,
                 steps_per_epoch, validation_split, validation_data):
     """``fit``'s data as (training batches, validation batches or None), everything
     checked before the first step. ``model`` supplies its own checks: ``_prepare_xy``
-    (shapes, dtypes) and ``_check_targets`` (labels against its output)."""
+    (shapes, dtypes) and ``_check_targets`` (labels against its output).
+
+    Args:
+        model (Model): supplies its own checks of each batch.
+        x (array-like or iterable): as for ``fit``.
+        y (array-like or None): as for ``fit``.
+        sample_weight (array-like or None): as for ``fit``.
+        class_weight (dict or None): as for ``fit``.
+        batch_size (int or None): as for ``fit``.
+        shuffle (bool): as for ``fit``.
+        steps_per_epoch (int or None): as for ``fit``.
+        validation_split (float): as for ``fit``.
+        validation_data (tuple, iterable or None): as for ``fit``.
+
+    Returns:
+        tuple: ``(training batches, validation batches or None)``.
+    """
     if is_batch_iterable(x):
         for argument, value in (("y", y), ("sample_weight", sample_weight)):
             if value is not None:
@@ -364,7 +498,16 @@ def fit_batches(model, x, y, sample_weight, class_weight, batch_size, shuffle,
 
 
 def validation_batches(model, validation_data, batch_size):
-    """``validation_data`` as batches: a tuple of arrays or a re-iterable of batches."""
+    """``validation_data`` as batches: a tuple of arrays or a re-iterable of batches.
+
+    Args:
+        model (Model): supplies its own checks of each batch.
+        validation_data (tuple or iterable): the argument of ``fit``.
+        batch_size (int): samples per batch.
+
+    Returns:
+        ArrayBatches, IterableBatches or None
+    """
     if validation_data is None:
         return None
     if is_batch_iterable(validation_data):
@@ -389,7 +532,16 @@ def validation_batches(model, validation_data, batch_size):
 
 def predict_batches(model, x, steps=None):
     """The inputs of an iterable of batches for ``predict``: arrays, or tuples whose first
-    item is the input; each checked by the model and against the first batch's shape."""
+    item is the input; each checked by the model and against the first batch's shape.
+
+    Args:
+        model (Model): supplies its own checks of each batch.
+        x (iterable): the batches.
+        steps (int or None, default None): how many to read; None: to the end.
+
+    Returns:
+        list of ndarray
+    """
     shape = None
     for position, batch in enumerate(x):
         if steps is not None and position >= steps:

@@ -58,11 +58,24 @@ def digits_model():
 
 
 def digits_optimizer():
+    """The demo's optimizer: SGD, learning rate 0.05, momentum 0.9.
+
+    Returns:
+        SGD
+    """
     return optimizers.SGD(learning_rate=0.05, momentum=0.9)
 
 
 def digits_schedule(epoch, learning_rate):
-    """0.05 for the first five epochs, then 0.01 to settle into the minimum found."""
+    """0.05 for the first five epochs, then 0.01 to settle into the minimum found.
+
+    Args:
+        epoch (int): the epoch, from 0.
+        learning_rate (float): the current rate (unused).
+
+    Returns:
+        float
+    """
     return 0.05 if epoch < 5 else 0.01
 
 
@@ -70,7 +83,15 @@ def train_digits(epochs=8, seed=0, out_dir="demo_output", batch_size=32, verbose
                  print_fn=print, plot=True):
     """Train the digits classifier; returns ``{"test_accuracy", "history", "weights", ...}``.
 
-    out_dir: where the weights and plot go (created); None writes nothing.
+    Args:
+        epochs (int, default 8): epochs to train.
+        seed (int, default 0): seeds the split, the weights and the shuffles.
+        out_dir (str or None, default "demo_output"): where the weights and the plot go
+            (created); None writes nothing.
+        batch_size (int, default 32): samples per step.
+        verbose (int, default 1): as for ``fit``.
+        print_fn (callable, default print): where the summary lines go.
+        plot (bool, default True): write the training-curve PNG.
     """
     set_random_seed(seed)
     (x_train, y_train), (x_test, y_test) = datasets.load_digits(seed=seed)
@@ -118,13 +139,28 @@ def _train_classifier(model, optimizer, schedule, data, epochs, batch_size, verb
 
 def timeseries_model(window):
     """A causal TCN: ``(window, 1)`` -> one number (dilations 1, 2, 4, 8: it sees the
-    last 61 weeks)."""
+    last 61 weeks).
+
+    Args:
+        window (int): past weeks per sample.
+
+    Returns:
+        Model
+    """
     return applications.TCN((window, 1), filters=16, kernel_size=3, dilations=(1, 2, 4, 8),
                             outputs=1, name="co2_tcn")
 
 
 def mobilenet_model(bn_momentum=0.9):
-    """A small MobileNetV2 for ``(8, 8, 1)`` digits -> 10 logits (see the module notes)."""
+    """A small MobileNetV2 for ``(8, 8, 1)`` digits -> 10 logits (see the module notes).
+
+    Args:
+        bn_momentum (float, default 0.9): of the BatchNormalization layers (0.9 lets the
+            moving statistics catch up in a few hundred steps).
+
+    Returns:
+        Model
+    """
     inputs = Input((8, 8, 1), name="digits")
     x = layers.Conv2D(16, 3, padding="same", use_bias=False, name="Conv1")(inputs)
     x = layers.BatchNormalization(momentum=bn_momentum, name="bn_Conv1")(x)
@@ -142,7 +178,15 @@ def mobilenet_model(bn_momentum=0.9):
 
 
 def mobilenet_schedule(epoch, learning_rate):
-    """0.05 for four epochs, then 0.01."""
+    """0.05 for four epochs, then 0.01.
+
+    Args:
+        epoch (int): the epoch, from 0.
+        learning_rate (float): the current rate (unused).
+
+    Returns:
+        float
+    """
     return 0.05 if epoch < 4 else 0.01
 
 
@@ -150,7 +194,17 @@ def train_mobilenet(epochs=6, seed=0, out_dir="demo_output", batch_size=32, verb
                     print_fn=print, plot=True, limit=None):
     """Train the small MobileNetV2 on the digits; returns ``{"test_accuracy", ...}``.
 
-    limit: use only the first ``limit`` training and test images (a quick run).
+    Args:
+        epochs (int, default 6): epochs to train.
+        seed (int, default 0): seeds the split, the weights and the shuffles.
+        out_dir (str or None, default "demo_output"): where the weights and the plot go
+            (created); None writes nothing.
+        batch_size (int, default 32): samples per step.
+        verbose (int, default 1): as for ``fit``.
+        print_fn (callable, default print): where the summary lines go.
+        plot (bool, default True): write the training-curve PNG.
+        limit (int or None, default None): use only the first ``limit`` training and test
+            images (a quick run).
     """
     set_random_seed(seed)
     (x_train, y_train), (x_test, y_test) = datasets.load_digits(seed=seed)
@@ -165,7 +219,19 @@ def train_mobilenet(epochs=6, seed=0, out_dir="demo_output", batch_size=32, verb
 
 def train_timeseries(epochs=20, seed=0, out_dir="demo_output", window=52, batch_size=32,
                      verbose=1, print_fn=print, plot=True):
-    """Forecast next week's CO2; returns ``{"test_mse", "naive_mse", "history", ...}``."""
+    """Forecast next week's CO2; returns ``{"test_mse", "naive_mse", "history", ...}``.
+
+    Args:
+        epochs (int, default 20): epochs to train.
+        seed (int, default 0): seeds the weights and the shuffles.
+        out_dir (str or None, default "demo_output"): where the weights and the plot go
+            (created); None writes nothing.
+        window (int, default 52): past weeks per sample.
+        batch_size (int, default 32): samples per step.
+        verbose (int, default 1): as for ``fit``.
+        print_fn (callable, default print): where the summary lines go.
+        plot (bool, default True): write the training-curve PNG.
+    """
     set_random_seed(seed)
     (x_train, y_train), (x_test, y_test), (_, std) = datasets.load_co2_forecasting(
         window=window, return_stats=True)
@@ -206,7 +272,17 @@ def train_timeseries(epochs=20, seed=0, out_dir="demo_output", window=52, batch_
 
 
 def plot_history(history, path, title="", print_fn=print):
-    """Loss (and accuracy) per epoch to a PNG; returns the path."""
+    """Loss (and accuracy) per epoch to a PNG; returns the path.
+
+    Args:
+        history (History or dict): what ``fit`` returned, or its ``.history`` dict.
+        path (str): the PNG file.
+        title (str, default ""): the figure's title.
+        print_fn (callable, default print): where the "training curve saved to ..." line goes.
+
+    Returns:
+        str: ``path``.
+    """
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt

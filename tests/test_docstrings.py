@@ -26,7 +26,8 @@ MODULES = ["minigrad", "minigrad.layers", "minigrad.ops", "minigrad.losses", "mi
            "minigrad.tape", "minigrad.tensor", "minigrad.gradcheck", "minigrad.registry",
            "minigrad.applications", "minigrad.optimizers.schedules", "minigrad.layers.symbolic",
            "minigrad.layers.reference", "minigrad.threads", "minigrad.ops.geometry",
-           "minigrad.naming", "minigrad.saving.onnx_export"]
+           "minigrad.naming", "minigrad.saving.onnx_export", "minigrad.data_adapter",
+           "minigrad.demo"]
 # The bases a layer family is built on; every other public Layer class is a full reference.
 LAYER_BASES = {layers.Layer, layers.Merge, layers.Conv, layers.BaseDepthwiseSeparableConv}
 FULL_REFERENCE = sorted({obj for obj in vars(layers).values()
