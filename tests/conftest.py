@@ -10,6 +10,8 @@ machine may be shared with other builds.
 
 ``keras_or_skip`` (``from conftest import keras_or_skip``) gives the Keras cross-checks
 their Keras, or skips them; ``import_keras`` gives Keras or the reason it is missing.
+``reference_pads`` is the padding rule the convolution references use (test_bad_input.py keeps
+its own copy inside the source of the child process it runs).
 """
 import os
 
@@ -63,3 +65,17 @@ def keras_or_skip(module_level=False):
         pytest.skip(f"keras runs on {keras.backend.backend()!r}, not torch",
                     allow_module_level=module_level)
     return keras
+
+
+def reference_pads(length, kernel, stride, dilation, padding):
+    """(before, after) padding of one spatial axis, from the formulas in the convolution
+    layers' docstrings: the float64 references the kernel and layer tests compare against.
+    ``padding`` is "valid", "causal" or "same" (the extra element, if odd, goes after)."""
+    span = dilation * (kernel - 1) + 1
+    if padding == "valid":
+        return (0, 0)
+    if padding == "causal":
+        return (span - 1, 0)
+    out = -(-length // stride)
+    total = max((out - 1) * stride + span - length, 0)
+    return (total // 2, total - total // 2)

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from conftest import reference_pads
 
 import minigrad as mg
 from minigrad import _kernels
@@ -31,22 +32,12 @@ def backend(request):
 # The float64 reference (channels_last), from the formulas in the layers' docstring
 # ----------------------------------------------------------------------------------------
 
-def ref_pads(L, k, s, d, padding):
-    ek = d * (k - 1) + 1
-    if padding == "valid":
-        return (0, 0)
-    if padding == "causal":
-        return (ek - 1, 0)
-    out = -(-L // s)
-    T = max((out - 1) * s + ek - L, 0)
-    return (T // 2, T - T // 2)
-
 
 def ref_depthwise(x, K, b, strides, padding, dil):
     r = K.ndim - 2
     ks = K.shape[:r]
     C, M = K.shape[r:]
-    xp = np.pad(x, [(0, 0)] + [ref_pads(x.shape[1 + i], ks[i], strides[i], dil[i], padding)
+    xp = np.pad(x, [(0, 0)] + [reference_pads(x.shape[1 + i], ks[i], strides[i], dil[i], padding)
                                for i in range(r)] + [(0, 0)])
     out_sz = [(xp.shape[1 + i] - (dil[i] * (ks[i] - 1) + 1)) // strides[i] + 1 for i in range(r)]
     y = np.zeros((x.shape[0], *out_sz, C * M))
@@ -90,7 +81,7 @@ def test_conv_padding_rules():
         assert conv_output_length(L, k, s, d, "same") == -(-L // s)
         assert conv_output_length(L, k, s, d, "causal") == -(-L // s)
         assert conv_output_length(L, k, s, d, "valid") == (L - d * (k - 1) - 1) // s + 1
-        assert conv_padding(L, k, s, d, "same") == ref_pads(L, k, s, d, "same")
+        assert conv_padding(L, k, s, d, "same") == reference_pads(L, k, s, d, "same")
     assert conv_output_length(None, 3, 1, 1, "same") is None
     with pytest.raises(ValueError, match="full"):
         conv_padding(5, 3, 1, 1, "full")

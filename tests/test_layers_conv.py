@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from conftest import reference_pads
 
 import minigrad as mg
 from minigrad import config, constraints, regularizers
@@ -38,21 +39,11 @@ CONV = {1: Conv1D, 2: Conv2D}
 # The float64 reference (formulas of minigrad/layers/depthwise_separable.py), channels_last
 # ----------------------------------------------------------------------------------------
 
-def pads(L, k, s, d, padding):
-    ek = d * (k - 1) + 1
-    if padding == "valid":
-        return (0, 0)
-    if padding == "causal":
-        return (ek - 1, 0)
-    out = -(-L // s)
-    T = max((out - 1) * s + ek - L, 0)
-    return (T // 2, T - T // 2)
-
 
 def _windows(x, ks, strides, padding, dil):
     """Yield (output index, tap index, the (N, C) input slice the tap multiplies)."""
     r = len(ks)
-    xp = np.pad(x, [(0, 0)] + [pads(x.shape[1 + i], ks[i], strides[i], dil[i], padding)
+    xp = np.pad(x, [(0, 0)] + [reference_pads(x.shape[1 + i], ks[i], strides[i], dil[i], padding)
                                for i in range(r)] + [(0, 0)])
     out_sz = [(xp.shape[1 + i] - (dil[i] * (ks[i] - 1) + 1)) // strides[i] + 1 for i in range(r)]
     return xp, out_sz
