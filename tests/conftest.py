@@ -10,13 +10,18 @@ machine may be shared with other builds.
 
 ``keras_or_skip`` (``from conftest import keras_or_skip``) gives the Keras cross-checks
 their Keras, or skips them; ``import_keras`` gives Keras or the reason it is missing.
+``arrays``, ``shapes``, ``broadcast_pairs`` and ``gradcheck`` are the float64 strategies and
+the gradient check of the op tests (test_ops_math.py, test_ops_shapes.py).
 ``reference_pads`` is the padding rule the convolution references use (test_bad_input.py keeps
 its own copy inside the source of the child process it runs).
 """
 import os
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
 
 _COMMON = dict(deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -79,3 +84,35 @@ def reference_pads(length, kernel, stride, dilation, padding):
     out = -(-length // stride)
     total = max((out - 1) * stride + span - length, 0)
     return (total // 2, total - total // 2)
+
+
+# -- float64 strategies and the gradient check of the op tests ------------------------------
+@st.composite
+def arrays(draw, shape, lo=-2.0, hi=2.0, avoid=(), gap=0.05):
+    """Non-uniform float64 values in [lo, hi] kept ``gap`` away from the points in
+    ``avoid`` (kinks, poles): drawn from a seeded generator, so every element differs."""
+    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
+    x = rng.uniform(lo, hi, size=shape)
+    for p in avoid:
+        x = np.where(np.abs(x - p) < gap, p + np.where(x >= p, gap, -gap), x)
+    return x
+
+
+def shapes(min_dims=0, max_dims=3, min_side=1, max_side=4):
+    """Small array shapes (sides 1-4 by default)."""
+    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side,
+                            max_side=max_side)
+
+
+def broadcast_pairs(max_dims=3):
+    """Two shapes that broadcast together: sides of 1 and missing leading axes included."""
+    return hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=max_dims, max_side=3) \
+        .map(lambda s: s.input_shapes)
+
+
+def gradcheck(fn, inputs):
+    """``mg.gradcheck`` (raises on a mismatch), with one report per input."""
+    import minigrad as mg
+    report = mg.gradcheck(fn, inputs)
+    assert len(report) == len(inputs)
+    return report

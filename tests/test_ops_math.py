@@ -1,6 +1,6 @@
-"""minigrad.ops.math and minigrad.ops.shapes: every op gradient-checked in float64 on
-Hypothesis-drawn shapes, forward values against NumPy, dtype preservation, and the errors bad
-arguments get."""
+"""minigrad.ops.math: every op gradient-checked in float64 on Hypothesis-drawn shapes,
+forward values against NumPy, dtype preservation, and the errors bad arguments get (the
+shape operations' own tests are in test_ops_shapes.py)."""
 import numpy as np
 import pytest
 from hypothesis import assume, given
@@ -10,34 +10,7 @@ from hypothesis.extra import numpy as hnp
 import minigrad as mg
 from minigrad import ops
 
-
-# ------------------------------------------------------------------------- strategies
-@st.composite
-def arrays(draw, shape, lo=-2.0, hi=2.0, avoid=(), gap=0.05):
-    """Non-uniform float64 values in [lo, hi] kept ``gap`` away from the points in
-    ``avoid`` (kinks, poles): drawn from a seeded generator, so every element differs."""
-    rng = np.random.default_rng(draw(st.integers(0, 2**32 - 1)))
-    x = rng.uniform(lo, hi, size=shape)
-    for p in avoid:
-        x = np.where(np.abs(x - p) < gap, p + np.where(x >= p, gap, -gap), x)
-    return x
-
-
-def shapes(min_dims=0, max_dims=3, min_side=1, max_side=4):
-    return hnp.array_shapes(min_dims=min_dims, max_dims=max_dims, min_side=min_side,
-                            max_side=max_side)
-
-
-def broadcast_pairs(max_dims=3):
-    """Two shapes that broadcast together: sides of 1 and missing leading axes included."""
-    return hnp.mutually_broadcastable_shapes(num_shapes=2, max_dims=max_dims, max_side=3) \
-        .map(lambda s: s.input_shapes)
-
-
-def gradcheck(fn, inputs):
-    report = mg.gradcheck(fn, inputs)
-    assert len(report) == len(inputs)
-    return report
+from conftest import arrays, broadcast_pairs, gradcheck, shapes
 
 
 # ------------------------------------------------------------------------- binary ops
@@ -239,147 +212,6 @@ def test_mean_divides_by_the_reduced_count():
         tape.watch(x)
         y = x.mean(axis=(0, -1))
     np.testing.assert_allclose(tape.gradient(y, x), np.full((2, 3, 4), 1 / 8))
-
-
-# ------------------------------------------------------------------------- shapes
-@given(data=st.data())
-def test_reshape_gradients(data):
-    shape = data.draw(shapes())
-    size = int(np.prod(shape))
-    candidates = [(-1,), (size,), tuple(reversed(shape)), shape + (1,), (1,) + shape]
-    if len(shape) >= 2:
-        candidates.append((-1,) + shape[2:])
-        candidates.append((shape[0] * shape[1],) + shape[2:])
-    new = data.draw(st.sampled_from(candidates))
-    x = data.draw(arrays(shape))
-    gradcheck(lambda t: t.reshape(new), [x])
-    gradcheck(lambda t: ops.reshape(t, new), [x])
-    assert mg.Tensor(x).reshape(*new).shape == x.reshape(new).shape
-
-
-@given(data=st.data())
-def test_transpose_gradients(data):
-    shape = data.draw(shapes())
-    ndim = len(shape)
-    perm = data.draw(st.permutations(range(ndim)))
-    negative = tuple(a - ndim for a in perm)
-    x = data.draw(arrays(shape))
-    for axes in (None, tuple(perm), negative):
-        gradcheck(lambda t: ops.transpose(t, axes), [x])
-        np.testing.assert_array_equal(ops.transpose(mg.Tensor(x), axes).numpy(),
-                                      np.transpose(x, axes))
-    gradcheck(lambda t: t.T, [x])
-    gradcheck(lambda t: t.transpose(*perm), [x])
-
-
-@given(data=st.data())
-def test_getitem_basic_indices(data):
-    """Ints (negative too), slices with steps, Ellipsis and None."""
-    shape = data.draw(shapes(min_dims=1))
-    index = data.draw(hnp.basic_indices(shape, allow_ellipsis=True, allow_newaxis=True))
-    x = data.draw(arrays(shape))
-    gradcheck(lambda t: t[index], [x])
-    np.testing.assert_array_equal(mg.Tensor(x)[index].numpy(), x[index])
-
-
-@given(data=st.data())
-def test_getitem_integer_arrays_with_repeats(data):
-    shape = data.draw(shapes(min_dims=1))
-    index = data.draw(hnp.integer_array_indices(shape, result_shape=shapes(1, 2, 1, 5)))
-    x = data.draw(arrays(shape))
-    gradcheck(lambda t: t[index], [x])
-    np.testing.assert_array_equal(mg.Tensor(x)[index].numpy(), x[index])
-    # Repeated indices add up: the gradient counts how often each element was taken.
-    t = mg.Tensor(x)
-    with mg.GradientTape() as tape:
-        tape.watch(t)
-        y = t[index]
-    counts = np.zeros(shape)
-    np.add.at(counts, index, 1.0)
-    np.testing.assert_array_equal(tape.gradient(y, t), counts)
-
-
-@given(data=st.data())
-def test_getitem_boolean_masks(data):
-    shape = data.draw(shapes(min_dims=1))
-    mask = data.draw(hnp.arrays(np.bool_, shape))
-    x = data.draw(arrays(shape))
-    gradcheck(lambda t: t[mask], [x])
-    gradcheck(lambda t: t[mg.Tensor(mask)], [x])
-    t = mg.Tensor(x)
-    with mg.GradientTape() as tape:
-        tape.watch(t)
-        y = t[mask].sum()
-    np.testing.assert_array_equal(tape.gradient(y, t), mask.astype(float))
-
-
-@pytest.mark.parametrize("index", [
-    (slice(None), [2, 0, 2]), ([1, 1], slice(None, None, -1)), (0, [1, 1, 2]), (-1, -2),
-    (Ellipsis, [0, 0]), (np.array([[1, 0], [1, 1]]),), (slice(1, None), np.array([0, 2])),
-])
-def test_getitem_mixed_indices(index):
-    x = np.random.default_rng(3).normal(size=(2, 3))
-    gradcheck(lambda t: t[index], [x])
-    # The same index with its integer lists given as Tensors.
-    as_tensors = tuple(mg.Tensor(np.array(i)) if isinstance(i, list) else i for i in index)
-    gradcheck(lambda t: t[as_tensors], [x])
-    np.testing.assert_array_equal(mg.Tensor(x)[as_tensors].numpy(), x[index])
-
-
-@given(data=st.data())
-def test_pad_gradients(data):
-    shape = data.draw(shapes(min_dims=1))
-    ndim = len(shape)
-    widths = data.draw(st.one_of(
-        st.integers(0, 2),
-        st.tuples(st.integers(0, 2), st.integers(0, 2)),
-        st.lists(st.tuples(st.integers(0, 2), st.integers(0, 2)), min_size=ndim, max_size=ndim)))
-    value = data.draw(st.sampled_from([0, 1.5]))
-    x = data.draw(arrays(shape))
-    gradcheck(lambda t: ops.pad(t, widths, constant_values=value), [x])
-    expected = np.pad(x, widths, constant_values=value)
-    np.testing.assert_array_equal(ops.pad(mg.Tensor(x), widths, value).numpy(), expected)
-
-
-@given(data=st.data())
-def test_concatenate_gradients(data):
-    shape = data.draw(shapes(min_dims=1))
-    ndim = len(shape)
-    axis = data.draw(st.integers(-ndim, ndim - 1))
-    sizes = data.draw(st.lists(st.integers(1, 3), min_size=1, max_size=3))
-    pieces = [data.draw(arrays(shape[:axis % ndim] + (n,) + shape[axis % ndim + 1:]))
-              for n in sizes]
-    gradcheck(lambda *ts: ops.concatenate(ts, axis=axis), pieces)
-    # A constant among the pieces: the tensors still get their own slice of the gradient.
-    gradcheck(lambda t: ops.concatenate([pieces[0] * 2, t], axis=axis), [pieces[-1]])
-    np.testing.assert_array_equal(
-        ops.concatenate([mg.Tensor(p) for p in pieces], axis=axis).numpy(),
-        np.concatenate(pieces, axis=axis))
-
-
-@given(data=st.data())
-def test_stack_gradients(data):
-    shape = data.draw(shapes(max_dims=2))
-    ndim = len(shape)
-    axis = data.draw(st.integers(-ndim - 1, ndim))
-    n = data.draw(st.integers(1, 3))
-    pieces = [data.draw(arrays(shape)) for _ in range(n)]
-    gradcheck(lambda *ts: ops.stack(ts, axis=axis), pieces)
-    np.testing.assert_array_equal(ops.stack([mg.Tensor(p) for p in pieces], axis=axis).numpy(),
-                                  np.stack(pieces, axis=axis))
-
-
-def test_cast():
-    x = mg.Tensor(np.array([1.5, -2.25], dtype=np.float32))
-    assert ops.cast(x, "float32") is x
-    with mg.GradientTape() as tape:
-        tape.watch(x)
-        y = x.astype("float64") * 2.0
-    assert y.dtype == np.float64
-    g = tape.gradient(y, x)
-    assert g.dtype == np.float32
-    np.testing.assert_array_equal(g, [2.0, 2.0])
-    assert ops.cast(x, "int32").numpy().tolist() == [1, -2]
 
 
 # ------------------------------------------------------------------------- elementwise
