@@ -1,6 +1,7 @@
 """Differentiable functions on Tensors: everything the layers are built from.
 
-``math``         arithmetic, reductions, elementwise maths
+``math``         arithmetic, elementwise maths
+``reductions``   sum, mean, max, min (and broadcast_to, sum's gradient)
 ``shapes``       reshape, transpose, indexing, pad, concatenate, stack, cast
 ``nn``           activation functions, sparsemax, dropout, sigmoid cross-entropy
 ``convolution``  depthwise, separable and full convolutions on the Cython kernels
@@ -10,10 +11,10 @@
 ``normalization`` batch normalisation (``batch_norm``)
 """
 from .math import (  # noqa: F401
-    abs, add, as_tensor, broadcast_to, clip, divide, erf, exp, log, matmul, max, maximum, mean,
-    min, minimum, multiply, negative, power, sqrt, square, stop_gradient, subtract, sum,
-    unbroadcast, where,
+    abs, add, as_tensor, clip, divide, erf, exp, log, matmul, maximum, minimum, multiply,
+    negative, power, sqrt, square, stop_gradient, subtract, unbroadcast, where,
 )
+from .reductions import broadcast_to, max, mean, min, sum  # noqa: F401
 from .shapes import (  # noqa: F401
     cast, concatenate, getitem, pad, reshape, scatter, stack, transpose,
 )
