@@ -1,7 +1,7 @@
-"""minigrad.ops.math: every op gradient-checked in float64 on Hypothesis-drawn shapes,
-forward values against NumPy, dtype preservation, and the errors bad arguments get (the
-reductions' and shape operations' own tests are in test_ops_reductions.py and
-test_ops_shapes.py)."""
+"""minigrad.ops.math and minigrad.ops.elementwise: every op gradient-checked in float64 on
+Hypothesis-drawn shapes, forward values against NumPy, dtype preservation, and the errors
+bad arguments get (the reductions' and shape operations' own tests are in
+test_ops_reductions.py and test_ops_shapes.py)."""
 import numpy as np
 import pytest
 from hypothesis import assume, given

@@ -1,6 +1,7 @@
 """Differentiable functions on Tensors: everything the layers are built from.
 
-``math``         arithmetic, elementwise maths
+``math``         arithmetic (and the helpers every op module uses)
+``elementwise``  exp, log, sqrt, square, erf, abs, clip, where, stop_gradient
 ``reductions``   sum, mean, max, min (and broadcast_to, sum's gradient)
 ``shapes``       reshape, transpose, indexing, pad, concatenate, stack, cast
 ``nn``           activation functions, sparsemax, dropout, sigmoid cross-entropy
@@ -11,8 +12,11 @@
 ``normalization`` batch normalisation (``batch_norm``)
 """
 from .math import (  # noqa: F401
-    abs, add, as_tensor, clip, divide, erf, exp, log, matmul, maximum, minimum, multiply,
-    negative, power, sqrt, square, stop_gradient, subtract, unbroadcast, where,
+    add, as_tensor, divide, matmul, maximum, minimum, multiply, negative, power, subtract,
+    unbroadcast,
+)
+from .elementwise import (  # noqa: F401
+    abs, clip, erf, exp, log, sqrt, square, stop_gradient, where,
 )
 from .reductions import broadcast_to, max, mean, min, sum  # noqa: F401
 from .shapes import (  # noqa: F401

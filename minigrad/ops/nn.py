@@ -16,7 +16,8 @@ import numpy as np
 from scipy import special
 
 from ..tape import record
-from .math import _exp, _where, as_tensor, dual, erf
+from .elementwise import _exp, _where, erf
+from .math import as_tensor, dual
 
 _SELU_ALPHA = 1.6732632423543772848170429916717
 _SELU_SCALE = 1.0507009873554804934193349852946

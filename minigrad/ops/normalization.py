@@ -10,7 +10,7 @@ import numpy as np
 
 from ..tape import record
 from ..tensor import Tensor
-from .math import sqrt
+from .elementwise import sqrt
 
 
 def batch_norm(x, mean, variance, gamma, beta, epsilon, axis, use_batch_stats):
