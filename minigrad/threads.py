@@ -17,6 +17,8 @@ import contextlib
 import functools
 import os
 
+from .heap import keep_heap
+
 # BLAS threads used inside fit/evaluate/predict; None leaves the pools as they are.
 TRAINING_BLAS_THREADS = 1
 
@@ -48,7 +50,8 @@ def limit_blas_threads(n=None):
 
 
 def training_threads(method):
-    """Decorator: run a training/inference method under :func:`limit_blas_threads`.
+    """Decorator: run a training/inference method under :func:`limit_blas_threads`, with the
+    C heap kept between steps (:func:`minigrad.heap.keep_heap`).
 
     Args:
         method (callable): a method of a model (``fit``, ``evaluate``...).
@@ -58,7 +61,7 @@ def training_threads(method):
     """
     @functools.wraps(method)
     def wrapper(*args, **kwargs):
-        with limit_blas_threads():
+        with limit_blas_threads(), keep_heap():
             return method(*args, **kwargs)
     return wrapper
 
