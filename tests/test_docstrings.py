@@ -27,7 +27,10 @@ MODULES = ["minigrad", "minigrad.layers", "minigrad.ops", "minigrad.losses", "mi
            "minigrad.applications", "minigrad.optimizers.schedules", "minigrad.layers.symbolic",
            "minigrad.layers.reference", "minigrad.threads", "minigrad.ops.geometry",
            "minigrad.naming", "minigrad.saving.onnx_export", "minigrad.data_adapter",
-           "minigrad.demo"]
+           "minigrad.demo", "minigrad.ops.math", "minigrad.models.functional",
+           "minigrad.models.summary", "minigrad.layers.reshaping", "minigrad.saving.files",
+           "minigrad.saving.npz", "minigrad.optimizers.base", "minigrad.optimizers.adam",
+           "minigrad._kernels"]
 # The bases a layer family is built on; every other public Layer class is a full reference.
 LAYER_BASES = {layers.Layer, layers.Merge, layers.Conv, layers.BaseDepthwiseSeparableConv}
 FULL_REFERENCE = sorted({obj for obj in vars(layers).values()
@@ -115,8 +118,11 @@ def _namespace(obj):
     that defines ``obj``, np, mg and the public modules by name."""
     namespace = dict(vars(importlib.import_module(obj.__module__)))
     namespace.update({"layers": layers, "np": np, "mg": mg})
-    for module_name in MODULES[1:]:
-        namespace[module_name.rsplit(".", 1)[1]] = importlib.import_module(module_name)
+    for name in ("ops", "losses", "metrics", "optimizers", "callbacks", "initializers",
+                 "regularizers", "constraints", "activations", "inspection", "drawing",
+                 "plotting", "datasets", "saving", "random", "config", "models", "tape",
+                 "tensor", "registry", "applications", "optimizers.schedules"):
+        namespace[name.rsplit(".", 1)[-1]] = importlib.import_module(f"minigrad.{name}")
     return namespace
 
 

@@ -59,7 +59,17 @@ compiled = cython_backend
 
 
 def get_backend(name):
-    """The backend module ``"cython"`` or ``"numpy"`` (raises if the compiled one is missing)."""
+    """The backend module ``"cython"`` or ``"numpy"`` (raises if the compiled one is missing).
+
+    Args:
+        name (str): ``"cython"`` or ``"numpy"``.
+
+    Returns:
+        module
+
+    Raises:
+        ValueError: for another name; ImportError for ``"cython"`` when it is not built.
+    """
     if name == "numpy":
         return numpy_backend
     if name == "cython":

@@ -225,7 +225,16 @@ class Cropping2D(_Cropping):
 def repeat_nearest(x, sizes, axes):
     """Repeat every element ``sizes[i]`` times along ``axes[i]`` (``np.repeat``), built
     from differentiable ops: insert an axis of length 1 after each repeated axis,
-    broadcast it to ``size`` by multiplying with ones, merge the pair of axes back."""
+    broadcast it to ``size`` by multiplying with ones, merge the pair of axes back.
+
+    Args:
+        x (Tensor): the input.
+        sizes (tuple of int): the repeats, one per axis in ``axes``.
+        axes (tuple of int): the axes repeated.
+
+    Returns:
+        Tensor
+    """
     shape, ones_shape, out_shape = [], [], []
     for axis, n in enumerate(x.shape):
         shape.append(n)

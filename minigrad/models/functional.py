@@ -24,7 +24,16 @@ __all__ = ["Functional", "Graph"]
 
 class Graph:
     """The nodes between ``inputs`` and ``outputs`` (flat lists of SymbolicTensors),
-    checked and put in running order."""
+    checked and put in running order.
+
+    Args:
+        inputs (list of SymbolicTensor): the model's inputs.
+        outputs (list of SymbolicTensor): the model's outputs.
+        model_name (str): named in the error messages.
+
+    Raises:
+        ValueError: as :class:`Functional` describes.
+    """
 
     def __init__(self, inputs, outputs, model_name):
         self.inputs, self.outputs = list(inputs), list(outputs)
@@ -117,7 +126,17 @@ def _flat_specs(specs):
 
 
 def check_input(model_name, symbolic, shape, position):
-    """Raise if an input of ``shape`` does not fit the Input ``symbolic``."""
+    """Raise if an input of ``shape`` does not fit the Input ``symbolic``.
+
+    Args:
+        model_name (str): named in the message.
+        symbolic (SymbolicTensor): the Input.
+        shape (tuple): the shape received.
+        position (int): the input's position.
+
+    Raises:
+        ValueError: for another rank or a fixed size that differs.
+    """
     expected = symbolic.shape
     if len(shape) != len(expected) or any(
             e is not None and s != e for e, s in zip(expected, shape)):
@@ -345,7 +364,18 @@ def _restructure(structure, values):
 
 def layer_class(name, custom_objects=None):
     """The layer or model class called ``name``: from ``custom_objects``, minigrad's
-    models, or :mod:`minigrad.layers`."""
+    models, or :mod:`minigrad.layers`.
+
+    Args:
+        name (str): the class name.
+        custom_objects (dict or None, default None): ``{name: class}`` looked at first.
+
+    Returns:
+        type
+
+    Raises:
+        ValueError: for an unknown name.
+    """
     from .. import layers as layers_module
     from . import Sequential
     known = {"Functional": Functional, "Model": Functional, "Sequential": Sequential}

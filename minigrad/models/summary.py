@@ -75,6 +75,12 @@ def layer_rows(model):
 
     For a graph the shapes come from the layer's calls in it (multiply-adds summed over
     them); for a subclassed model from the layer's last call.
+
+    Args:
+        model (Model): a built model.
+
+    Returns:
+        list of tuple
     """
     from ..layers.core import InputLayer
     graph = _graph_of(model)

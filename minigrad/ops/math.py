@@ -52,7 +52,15 @@ def as_tensor(x):
 
 def dual(array_fn, op):
     """``f(x, ...)`` that runs ``array_fn`` (NumPy) on an ndarray and the differentiable
-    ``op`` on a Tensor: what gradient functions call, so one formula serves both walks."""
+    ``op`` on a Tensor: what gradient functions call, so one formula serves both walks.
+
+    Args:
+        array_fn (callable): the NumPy function.
+        op (callable): the differentiable op.
+
+    Returns:
+        callable
+    """
     def fn(x, *args, **kwargs):
         if isinstance(x, Tensor):
             return op(x, *args, **kwargs)
@@ -63,7 +71,14 @@ def dual(array_fn, op):
 
 def value(x):
     """The array behind ``x`` (a Tensor or already an array): for masks and other
-    constants inside gradient functions."""
+    constants inside gradient functions.
+
+    Args:
+        x (Tensor or ndarray): the value.
+
+    Returns:
+        ndarray
+    """
     return x.data if isinstance(x, Tensor) else x
 
 

@@ -5,6 +5,16 @@ from .base import REGISTRY, Optimizer, check_bool, check_in_range, check_positiv
 
 
 def check_betas_epsilon(beta_1, beta_2, epsilon):
+    """Check Adam's shared arguments: ``beta_1`` and ``beta_2`` in [0, 1), ``epsilon`` > 0.
+
+    Args:
+        beta_1 (float): the first moment's decay.
+        beta_2 (float): the second moment's decay.
+        epsilon (float): the denominator's guard.
+
+    Raises:
+        ValueError: naming the argument out of range.
+    """
     check_in_range(beta_1, "beta_1", 0, 1, high_open=True)
     check_in_range(beta_2, "beta_2", 0, 1, high_open=True)
     check_positive(epsilon, "epsilon")

@@ -52,11 +52,25 @@ REGISTRY = Registry("optimizer")
 
 # ------------------------------------------------------------------------ argument checks
 def is_number(value):
+    """True for a finite real number that is not a bool.
+
+    Args:
+        value (object): the argument's value.
+
+    Returns:
+        bool
+    """
     return not isinstance(value, bool) and isinstance(value, numbers.Real) \
         and math.isfinite(value)
 
 
 def check_optional_non_negative(value, argument):
+    """``value`` if it is None or a number >= 0; ValueError naming ``argument`` otherwise.
+
+    Args:
+        value (object): the argument's value.
+        argument (str): the argument's name, for the error message.
+    """
     if value is None:
         return None
     if not is_number(value) or value < 0:
@@ -66,7 +80,16 @@ def check_optional_non_negative(value, argument):
 
 
 def check_in_range(value, argument, low, high, high_open=False, low_open=False):
-    """A real number in [low, high] (``*_open``: that end excluded); ValueError if not."""
+    """A real number in [low, high] (``*_open``: that end excluded); ValueError if not.
+
+    Args:
+        value (object): the argument's value.
+        argument (str): the argument's name, for the error message.
+        low (float): the lower end.
+        high (float): the upper end.
+        high_open (bool, default False): exclude ``high``.
+        low_open (bool, default False): exclude ``low``.
+    """
     ok = is_number(value) and (low < value if low_open else low <= value) \
         and (value < high if high_open else value <= high)
     if not ok:
@@ -77,6 +100,12 @@ def check_in_range(value, argument, low, high, high_open=False, low_open=False):
 
 
 def check_positive(value, argument):
+    """``value`` if it is a number > 0; ValueError naming ``argument`` otherwise.
+
+    Args:
+        value (object): the argument's value.
+        argument (str): the argument's name, for the error message.
+    """
     if not is_number(value) or value <= 0:
         raise ValueError(f"Argument `{argument}` must be a positive number. "
                          f"Received: {argument}={value!r}")
@@ -84,6 +113,12 @@ def check_positive(value, argument):
 
 
 def check_bool(value, argument):
+    """``value`` if it is a bool; ValueError naming ``argument`` otherwise.
+
+    Args:
+        value (object): the argument's value.
+        argument (str): the argument's name, for the error message.
+    """
     if not isinstance(value, bool):
         raise ValueError(f"Argument `{argument}` must be a boolean. "
                          f"Received: {argument}={value!r}")

@@ -58,7 +58,14 @@ def _pid_alive(pid):
 
 
 def stale_temporaries(filepath):
-    """Temporary files of ``filepath`` whose writing process is gone (full paths)."""
+    """Temporary files of ``filepath`` whose writing process is gone (full paths).
+
+    Args:
+        filepath (str or path): the target file.
+
+    Returns:
+        list of str
+    """
     directory = os.path.dirname(os.path.abspath(filepath))
     prefix = _prefix(filepath)
     stale = []

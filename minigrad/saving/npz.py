@@ -62,6 +62,10 @@ def save_weights(obj, filepath):
 
     The file is written exactly at ``filepath`` (no suffix is added); ``.npz`` is the
     conventional suffix. Returns ``filepath``.
+
+    Args:
+        obj (Model or Layer): whose ``weights`` are written.
+        filepath (str or path): the file.
     """
     weights = _weights_of(obj)
     filepath = os.fspath(filepath)
@@ -222,6 +226,14 @@ def load_weights(obj, filepath, by_name=False):
 
     by_name: False (default) pairs the file's weights with ``obj.weights`` by position
         and checks variable names and shapes; True pairs them by full path.
+
+    Args:
+        obj (Model or Layer): whose weights are set.
+        filepath (str or path): the file.
+        by_name (bool, default False): as above.
+
+    Raises:
+        ValueError: if the file does not fit ``obj``; nothing changes then.
     """
     weights = _weights_of(obj)
     filepath = os.fspath(filepath)
