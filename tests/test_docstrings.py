@@ -30,7 +30,8 @@ MODULES = ["minigrad", "minigrad.layers", "minigrad.ops", "minigrad.losses", "mi
            "minigrad.demo", "minigrad.ops.math", "minigrad.models.functional",
            "minigrad.models.summary", "minigrad.layers.reshaping", "minigrad.saving.files",
            "minigrad.saving.npz", "minigrad.optimizers.base", "minigrad.optimizers.adam",
-           "minigrad._kernels"]
+           "minigrad._kernels", "minigrad.saving.h5_weights", "minigrad.saving.keras_functional",
+           "minigrad.saving.keras_load", "minigrad.saving.optional"]
 # The bases a layer family is built on; every other public Layer class is a full reference.
 LAYER_BASES = {layers.Layer, layers.Merge, layers.Conv, layers.BaseDepthwiseSeparableConv}
 FULL_REFERENCE = sorted({obj for obj in vars(layers).values()

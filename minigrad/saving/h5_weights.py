@@ -33,7 +33,14 @@ __all__ = ["save_weights", "load_weights", "weight_groups", "snake_case"]
 
 
 def snake_case(name):
-    """Keras's group name for a class name: ``SeparableConv2D`` -> ``separable_conv2d``."""
+    """Keras's group name for a class name: ``SeparableConv2D`` -> ``separable_conv2d``.
+
+    Args:
+        name (str): a class name.
+
+    Returns:
+        str
+    """
     name = re.sub(r"\W+", "", name)
     name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
@@ -49,7 +56,14 @@ def _unique(name, used):
 
 def keras_layers(layer):
     """``layer`` as the list of ``(class name, minigrad layer or None)`` Keras sees: one
-    entry, or two for a causal 1D depthwise/separable layer (padding, then the layer)."""
+    entry, or two for a causal 1D depthwise/separable layer (padding, then the layer).
+
+    Args:
+        layer (Layer): the layer.
+
+    Returns:
+        list of tuple
+    """
     if getattr(layer, "padding", None) == "causal" and \
             type(layer).__name__ in ("SeparableConv1D", "DepthwiseConv1D"):
         return [("ZeroPadding1D", None), (type(layer).__name__, layer)]
@@ -57,13 +71,28 @@ def keras_layers(layer):
 
 
 def model_layers(model):
-    """The layers Keras lists for ``model`` (its ``layers`` property), in order."""
+    """The layers Keras lists for ``model`` (its ``layers`` property), in order.
+
+    Args:
+        model (Model): the model.
+
+    Returns:
+        list of Layer
+    """
     from .keras_archive import model_layer_list
     return model_layer_list(model)
 
 
 def weight_groups(obj, prefix=""):
-    """``[(group path, layer name, [variables])]`` for ``obj`` in Keras's order."""
+    """``[(group path, layer name, [variables])]`` for ``obj`` in Keras's order.
+
+    Args:
+        obj (Model or Layer): whose weights.
+        prefix (str, default ""): the group path above ``obj``'s.
+
+    Returns:
+        list of tuple
+    """
     from ..layers.base import Layer
     if not isinstance(obj, Layer):
         raise TypeError(f"Expected a minigrad Layer or model, got {type(obj).__name__}.")
@@ -88,6 +117,12 @@ def _vars_path(path):
 
 
 def write_groups(h5, groups):
+    """Write each group's variables as datasets ``0``, ``1``, ... under its path.
+
+    Args:
+        h5 (h5py.File): the file open for writing.
+        groups (list of tuple): from :func:`weight_groups`.
+    """
     for path, name, variables in groups:
         group = h5.create_group(_vars_path(path))
         group.attrs["name"] = name
@@ -96,7 +131,14 @@ def write_groups(h5, groups):
 
 
 def h5_bytes(obj):
-    """The weights of ``obj`` as the bytes of a Keras HDF5 weights file."""
+    """The weights of ``obj`` as the bytes of a Keras HDF5 weights file.
+
+    Args:
+        obj (Model or Layer): whose weights.
+
+    Returns:
+        bytes
+    """
     h5py = require("h5py", "Writing Keras weights (.keras, .weights.h5)")
     groups = weight_groups(obj)
     buffer = io.BytesIO()
@@ -106,7 +148,20 @@ def h5_bytes(obj):
 
 
 def read_groups(h5, groups, filepath, owner):
-    """The arrays for ``groups`` from an open h5 file, every shape checked first."""
+    """The arrays for ``groups`` from an open h5 file, every shape checked first.
+
+    Args:
+        h5 (h5py.File): the open file.
+        groups (list of tuple): from :func:`weight_groups`.
+        filepath (str): named in the error messages.
+        owner (str): the model or layer named in the error messages.
+
+    Returns:
+        list of ndarray
+
+    Raises:
+        ValueError: for a missing group or a shape that differs.
+    """
     h5py = require("h5py", "Reading Keras weights")
     where = f"Weights file {filepath!r} does not fit '{owner}'"
     datasets = []
@@ -163,6 +218,12 @@ def _refuse_extra_layers(h5, groups, where):
 
 
 def assign(groups, values):
+    """Assign ``values`` to the groups' variables, in order (each cast to its dtype).
+
+    Args:
+        groups (list of tuple): from :func:`weight_groups`.
+        values (list of ndarray): from :func:`read_groups`.
+    """
     variables = [v for _, _, vs in groups for v in vs]
     for v, value in zip(variables, values):
         v.assign(value.astype(v.dtype, copy=False))
@@ -170,7 +231,18 @@ def assign(groups, values):
 
 def open_h5(source, filepath):
     """An open read-only h5py File on ``source`` (a path or a file object), or a
-    ValueError naming ``filepath`` when it is not HDF5."""
+    ValueError naming ``filepath`` when it is not HDF5.
+
+    Args:
+        source (str, path or file object): what to open.
+        filepath (str): named in the error message.
+
+    Returns:
+        h5py.File
+
+    Raises:
+        ValueError: when it is not HDF5.
+    """
     h5py = require("h5py", "Reading Keras weights (.keras, .weights.h5)")
     try:
         return h5py.File(source, "r")
@@ -180,7 +252,12 @@ def open_h5(source, filepath):
 
 
 def save_weights(obj, filepath):
-    """Write the weights of ``obj`` to ``filepath`` in Keras's HDF5 layout; returns it."""
+    """Write the weights of ``obj`` to ``filepath`` in Keras's HDF5 layout; returns it.
+
+    Args:
+        obj (Model or Layer): whose weights.
+        filepath (str or path): the ``.weights.h5`` file.
+    """
     filepath = os.fspath(filepath)
     data = h5_bytes(obj)
     with atomic_write(filepath) as f:
@@ -189,7 +266,15 @@ def save_weights(obj, filepath):
 
 
 def load_weights(obj, filepath):
-    """Load a Keras HDF5 weights file into ``obj``; all-or-nothing."""
+    """Load a Keras HDF5 weights file into ``obj``; all-or-nothing.
+
+    Args:
+        obj (Model or Layer): whose weights.
+        filepath (str or path): the ``.weights.h5`` file.
+
+    Raises:
+        ValueError: if the file does not fit ``obj``; nothing changes then.
+    """
     filepath = os.fspath(filepath)
     if not getattr(obj, "built", True):
         raise ValueError(f"'{obj.name}' is not built yet, so it has no weights to load. "

@@ -56,7 +56,14 @@ ONLY_KEYS = {"SpatialDropout1D": {"rate", "seed", "name", "dtype"},
 
 def model_layer_list(model):
     """The layers Keras lists for ``model`` (a functional model's inputs included), or
-    None for a plain layer."""
+    None for a plain layer.
+
+    Args:
+        model (Model or Layer): the object saved.
+
+    Returns:
+        list of Layer or None
+    """
     from ..models import Functional, Sequential
     if isinstance(model, (Sequential, Functional)):
         return model.layers
@@ -114,7 +121,15 @@ def _entry(class_name, config, input_shape, module="keras.layers"):
 
 def layer_entries(layer, input_shape):
     """The Keras config entries for ``layer`` fed ``input_shape`` (one, or two for a
-    causal 1D depthwise/separable layer)."""
+    causal 1D depthwise/separable layer).
+
+    Args:
+        layer (Layer): the layer.
+        input_shape (tuple): its input's shape, with the batch axis.
+
+    Returns:
+        list of dict
+    """
     from ..models import Sequential
     name = type(layer).__name__
     if isinstance(layer, Sequential):
@@ -135,6 +150,16 @@ def layer_entries(layer, input_shape):
 
 
 def ZeroPad1D_shape(shape, pad, data_format):  # noqa: N802  (named after the layer)
+    """The shape after a ZeroPadding1D that adds ``pad`` steps (None stays None).
+
+    Args:
+        shape (tuple): the input's shape, with the batch axis.
+        pad (int): the steps added.
+        data_format (str): "channels_last" or "channels_first".
+
+    Returns:
+        list
+    """
     axis = 2 if data_format == "channels_first" else 1
     shape = list(shape)
     if shape[axis] is not None:
@@ -143,6 +168,17 @@ def ZeroPad1D_shape(shape, pad, data_format):  # noqa: N802  (named after the la
 
 
 def sequential_config(model):
+    """The ``config`` of a Sequential model's ``config.json`` entry.
+
+    Args:
+        model (Sequential): a built model.
+
+    Returns:
+        dict
+
+    Raises:
+        ValueError: if the model is not built.
+    """
     if not model.built:
         raise ValueError(f"Cannot save model '{model.name}': it is not built yet (call it "
                          "on data, call build(input_shape), or give the first layer an "
@@ -165,7 +201,14 @@ def _dtype_of(model):
 
 
 def model_config(model):
-    """The ``config.json`` content for ``model``."""
+    """The ``config.json`` content for ``model``.
+
+    Args:
+        model (Model): the model.
+
+    Returns:
+        dict
+    """
     from ..models import Sequential
     if isinstance(model, Sequential):
         config = sequential_config(model)
@@ -191,6 +234,13 @@ def save_model(model, filepath):
 
     Everything is built in memory first: a model Keras could not rebuild is refused with
     a ValueError before any file is created, and the archive appears whole or not at all.
+
+    Args:
+        model (Model): the model.
+        filepath (str or path): the ``.keras`` file.
+
+    Returns:
+        ``filepath``.
     """
     from .. import __version__
     filepath = os.fspath(filepath)
@@ -212,7 +262,13 @@ def save_model(model, filepath):
 
 # -- Keras -> minigrad ---------------------------------------------------------------
 def known_layers():
-    """minigrad's layer classes by name: the only classes a file can ask for."""
+    """minigrad's layer classes by name: the only classes a file can ask for.
+
+    Takes no arguments.
+
+    Returns:
+        dict: ``{class name: class}``.
+    """
     from .. import layers
     from ..layers.base import Layer
     private = {"Layer", "Conv", "BaseDepthwiseSeparableConv", "InputSpec", "Merge"}

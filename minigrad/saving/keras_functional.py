@@ -46,7 +46,14 @@ def _encode(value, model):
 
 
 def functional_config(model):
-    """The ``config`` of a functional model's ``config.json`` entry."""
+    """The ``config`` of a functional model's ``config.json`` entry.
+
+    Args:
+        model (Functional): the model.
+
+    Returns:
+        dict
+    """
     base = model.get_config()
     layers = []
     for item in base["layers"]:
@@ -172,7 +179,14 @@ def _flat(outputs):
 
 
 def functional_from_config(config):
-    """A minigrad functional model from a Keras ``Functional`` config (fresh weights)."""
+    """A minigrad functional model from a Keras ``Functional`` config (fresh weights).
+
+    Args:
+        config (dict): the ``config`` entry.
+
+    Returns:
+        Functional
+    """
     import minigrad as mg
     entries = config.get("layers")
     if not isinstance(entries, list):

@@ -37,7 +37,10 @@ KERAS_ONLY = {"quantization_config": None, "lora_rank": None, "lora_alpha": None
 
 
 class FileRefused(ValueError):
-    """A ValueError about a file, before the file's name is put in front."""
+    """A ValueError about a file, before the file's name is put in front.
+
+    Takes the message, as any exception does.
+    """
 
 
 def _object(value, key, owner):
@@ -111,7 +114,14 @@ def _check_family(class_name, config, owner):
 
 
 def layer_from_entry(entry):
-    """A minigrad layer from one Keras layer entry (class looked up in minigrad only)."""
+    """A minigrad layer from one Keras layer entry (class looked up in minigrad only).
+
+    Args:
+        entry (dict): one layer's entry of ``config.json``.
+
+    Returns:
+        Layer
+    """
     if not isinstance(entry, dict) or not isinstance(entry.get("class_name"), str):
         raise FileRefused(f"a layer entry is malformed: {str(entry)[:200]}")
     class_name = entry["class_name"]
@@ -195,7 +205,14 @@ def _sequential(config):
 
 
 def model_from_config(config):
-    """A minigrad model from the content of a ``config.json`` (fresh weights)."""
+    """A minigrad model from the content of a ``config.json`` (fresh weights).
+
+    Args:
+        config (dict): the content of ``config.json``.
+
+    Returns:
+        Model
+    """
     if not isinstance(config, dict) or not isinstance(config.get("class_name"), str):
         raise FileRefused("config.json does not describe a model.")
     name = config["class_name"]
@@ -214,7 +231,17 @@ def _expected_bytes(groups):
 
 def load_model(filepath):
     """A minigrad model from a ``.keras`` file; ValueError naming the file if it is not
-    one minigrad can rebuild."""
+    one minigrad can rebuild.
+
+    Args:
+        filepath (str or path): the ``.keras`` file.
+
+    Returns:
+        Model
+
+    Raises:
+        ValueError: naming the file, for one minigrad cannot rebuild.
+    """
     filepath = os.fspath(filepath)
     if not os.path.isfile(filepath):
         raise FileNotFoundError(f"No model file at {filepath!r}.")

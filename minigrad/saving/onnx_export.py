@@ -362,7 +362,17 @@ MERGE_OPS = {"Maximum": "Max", "Minimum": "Min"}      # variadic in ONNX
 
 
 def emit_layer(g, layer, x, shape):
-    """ONNX nodes for ``layer`` applied to tensor ``x`` of ``shape``; returns the output."""
+    """ONNX nodes for ``layer`` applied to tensor ``x`` of ``shape``; returns the output.
+
+    Args:
+        g (_Graph): the ONNX graph being built.
+        layer (Layer): the layer.
+        x (str): the input tensor's name in the graph.
+        shape (tuple): its shape.
+
+    Returns:
+        str: the output tensor's name.
+    """
     from ..models import Sequential
     if isinstance(layer, Sequential):
         for sub in layer.layers:
@@ -377,7 +387,16 @@ def emit_layer(g, layer, x, shape):
 
 
 def emit_merge(g, layer, xs):
-    """ONNX nodes for a merge layer over tensors ``xs``."""
+    """ONNX nodes for a merge layer over tensors ``xs``.
+
+    Args:
+        g (_Graph): the ONNX graph being built.
+        layer (Merge): the merge layer.
+        xs (list of str): the input tensors' names.
+
+    Returns:
+        str: the output tensor's name.
+    """
     kind, name = type(layer).__name__, layer.name
     if kind in MERGE_OPS:
         return g.op(MERGE_OPS[kind], xs, name)

@@ -12,7 +12,18 @@ __all__ = ["require"]
 
 
 def require(module, purpose):
-    """Import and return ``module``, or raise ImportError naming the extra to install."""
+    """Import and return ``module``, or raise ImportError naming the extra to install.
+
+    Args:
+        module (str): the module's import name (``"h5py"``, ``"onnx"``).
+        purpose (str): what needs it, for the message.
+
+    Returns:
+        module
+
+    Raises:
+        ImportError: naming the extra to install.
+    """
     try:
         return importlib.import_module(module)
     except ImportError:
