@@ -39,7 +39,7 @@ import zipfile
 from .files import atomic_write
 from . import h5_weights
 
-__all__ = ["save_model", "load_model"]
+__all__ = ["save_model"]      # (load_model: keras_load.py)
 
 CONFIG, METADATA, WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
 MAX_JSON_BYTES = 64 << 20
