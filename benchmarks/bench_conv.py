@@ -31,21 +31,26 @@ import time
 
 import numpy as np
 
+# Importing minigrad puts OMP_WAIT_POLICY=PASSIVE into os.environ (unless set): remember what
+# the user had, so that PyTorch's child process runs with its own default, as users run it.
+USER_OMP_WAIT_POLICY = os.environ.get("OMP_WAIT_POLICY")
+
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+try:
+    if "--minigrad-child" in sys.argv:                 # minigrad alone: torch not even imported
+        raise ImportError
+    import torch                                       # before minigrad: its OpenMP runtime
+    import torch.nn.functional as TF                   # starts with PyTorch's own defaults
+except ImportError:                                    # the script still runs without torch
+    torch = None
 
 import minigrad as mg                                  # noqa: E402
 from minigrad import _kernels                          # noqa: E402
 from minigrad.ops.convolution import conv_padding, depthwise_conv, separable_conv   # noqa: E402
 import naive_numpy                                     # noqa: E402
 
-try:
-    if "--minigrad-child" in sys.argv:                 # minigrad alone: torch not even imported
-        raise ImportError
-    import torch
-    import torch.nn.functional as TF
-except ImportError:                                    # the script still runs without torch
-    torch = None
 
 CONFIGS = {
     "1D": dict(shape=(32, 1024, 64), kernel=(9,), filters=128),
@@ -252,6 +257,8 @@ def _child_times(who, threads, repeats):
     ``who`` is "torch" (PyTorch as users run it, nothing of minigrad's in the process) or
     "minigrad" (no torch imported)."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
+    if who == "torch" and USER_OMP_WAIT_POLICY is None:
+        env.pop("OMP_WAIT_POLICY", None)       # not minigrad's setting: PyTorch's own default
     cmd = [sys.executable, os.path.abspath(__file__), f"--{who}-child", "--threads", str(threads),
            "--repeats", str(repeats)]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
