@@ -31,7 +31,8 @@ MODULES = ["minigrad", "minigrad.layers", "minigrad.ops", "minigrad.losses", "mi
            "minigrad.models.summary", "minigrad.layers.reshaping", "minigrad.saving.files",
            "minigrad.saving.npz", "minigrad.optimizers.base", "minigrad.optimizers.adam",
            "minigrad._kernels", "minigrad.saving.h5_weights", "minigrad.saving.keras_functional",
-           "minigrad.saving.keras_load", "minigrad.saving.optional"]
+           "minigrad.saving.keras_load", "minigrad.saving.optional", "minigrad.variance_scaling",
+           "minigrad.initializer_base", "minigrad.loss_functions"]
 # The bases a layer family is built on; every other public Layer class is a full reference.
 LAYER_BASES = {layers.Layer, layers.Merge, layers.Conv, layers.BaseDepthwiseSeparableConv}
 FULL_REFERENCE = sorted({obj for obj in vars(layers).values()

@@ -13,7 +13,7 @@ from minigrad.initializers import compute_fans
 
 TRUNC = 0.87962566103423978
 
-# The kernels of this project (fans as in the initializers.py docstring).
+# The kernels of this project (fans as in the variance_scaling.py docstring).
 DEPTHWISE_1D = (5, 64, 3)          # (k, C, M)
 DEPTHWISE_2D = (3, 4, 32, 2)       # (kh, kw, C, M)
 POINTWISE_1D = (1, 192, 10)        # (1, C*M, F)

@@ -44,6 +44,7 @@ __all__ = ["save_model"]      # (load_model: keras_load.py)
 CONFIG, METADATA, WEIGHTS = "config.json", "metadata.json", "model.weights.h5"
 MAX_JSON_BYTES = 64 << 20
 OBJECT_MODULES = {"minigrad.initializers": "keras.initializers",
+                  "minigrad.variance_scaling": "keras.initializers",   # Glorot, He, LeCun
                   "minigrad.regularizers": "keras.regularizers",
                   "minigrad.constraints": "keras.constraints"}
 CAUSAL_FAMILY = ("SeparableConv1D", "DepthwiseConv1D")
