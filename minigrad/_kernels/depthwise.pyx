@@ -80,9 +80,14 @@ include "depthwise_rows.pxi"
 # ----------------------------------------------------------------------------------------
 
 cdef void _forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
-                   floating[:, :, :, ::1] y, Geometry g, int nthreads) noexcept nogil:
-    """y[n, oh, ow] = sum_{jh, jw} k[jh, jw] * x[n, oh*sh + jh*dh - ph, ow*sw + jw*dw - pw]."""
-    cdef isize CM = g.C * g.M, row, n, oh, jh, jw, ih, ntaps, i0
+                   const floating[:, :, :, ::1] kp, floating[:, :, :, ::1] y, Geometry g,
+                   int nthreads) noexcept nogil:
+    """y[n, oh, ow] = sum_{jh, jw} k[jh, jw] * x[n, oh*sh + jh*dh - ph, ow*sw + jw*dw - pw].
+
+    ``kp``: the kernel packed for _sum_taps's rows (``_packed_kernel``), or empty."""
+    cdef isize CM = g.C * g.M, row, n, oh, jh, jw, ih, ntaps, i0, nrows
+    cdef bint rows = kp.shape[0] > 0
+    cdef const floating** krow
     cdef const floating** src
     cdef const floating** ker
     cdef isize* off
@@ -98,6 +103,7 @@ cdef void _forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
         ker = <const floating**>malloc(g.KH * g.KW * sizeof(floating*))
         off = <isize*>malloc(g.KH * g.KW * sizeof(isize))
         xrows = <const floating**>malloc(g.KH * sizeof(floating*))
+        krow = <const floating**>malloc(g.KH * sizeof(floating*))
         keys = <isize*>malloc(3 * g.KH * sizeof(isize))
         tags = keys + g.KH
         slot = keys + 2 * g.KH
@@ -114,24 +120,31 @@ cdef void _forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
             if g.M > 1:
                 _expand_rows(xrows, xe, tags, slot, keys, g)
             ntaps = 0
+            nrows = 0
             for jh in range(g.KH):
                 if xrows[jh] == NULL:
                     continue
+                if rows:
+                    krow[nrows] = &kp[0, jh, 0, 0]
+                nrows = nrows + 1
                 for jw in range(g.KW):
                     src[ntaps] = xrows[jh]
                     ker[ntaps] = &k[jh, jw, 0]
                     off[ntaps] = jw * g.dw - g.pw
                     ntaps = ntaps + 1
-            _sum_taps(&y[n, oh, 0, 0], g.OW, src, ker, off, ntaps, g.sw, CM, g.W)
+            _sum_taps(&y[n, oh, 0, 0], g.OW, src, ker, off, ntaps, g.sw, CM, g.W,
+                      krow if rows else NULL, g.KH * g.KW * kp.shape[3], g.KW)
         free(src)
         free(ker)
         free(off)
         free(xrows)
+        free(krow)
         free(keys)
         free(xe)
 
 
 cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, ::1] k,
+                         const floating[:, :, :, ::1] kp,
                          const floating[:, :, :, ::1] x, floating[:, :, :, ::1] gx,
                          floating[:, :, ::1] partial, isize nchunks, bint with_kernel,
                          Geometry g, int nthreads) noexcept nogil:
@@ -141,11 +154,13 @@ cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, :
     grad_x[n, ih, iw] = sum_{jh, jw} k[jh, jw] * gy[n, oh, iw + pw - jw*dw], oh*sh = ih + ph - jh*dh:
     the "sum over taps" of the forward pass, reading grad_y rows. The kernel gradient pairs
     the same grad_y rows with input row ih. Input rows are cut into ``nchunks`` chunks;
-    chunk t adds its kernel gradient into partial[t].
+    chunk t adds its kernel gradient into partial[t]. ``kp`` as in _forward.
     """
     cdef isize CM = g.C * g.M, KK = g.KH * g.KW
     cdef isize rows = g.N * g.H
-    cdef isize t, row, n, ih, jh, jw, q, oh, ntaps
+    cdef isize t, row, n, ih, jh, jw, q, oh, ntaps, nrows
+    cdef bint packed = kp.shape[0] > 0
+    cdef const floating** krow
     cdef floating* acc
     cdef floating* out
     cdef const floating* gyrow
@@ -162,6 +177,7 @@ cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, :
         off = <isize*>malloc(KK * sizeof(isize))
         ohs = <isize*>malloc(g.KH * sizeof(isize))
         xrows = <const floating**>malloc(g.KH * sizeof(floating*))
+        krow = <const floating**>malloc(g.KH * sizeof(floating*))
         tmp = <floating*>malloc(2 * g.W * CM * sizeof(floating)) if g.M > 1 else NULL
         for t in prange(nchunks, schedule="dynamic", chunksize=1):
             acc = NULL
@@ -173,6 +189,7 @@ cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, :
                 n = row // g.H
                 ih = row - n * g.H
                 ntaps = 0
+                nrows = 0
                 for jh in range(g.KH):
                     ohs[jh] = -1
                     q = ih + g.ph - jh * g.dh
@@ -180,6 +197,9 @@ cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, :
                         continue
                     ohs[jh] = q // g.sh
                     gyrow = &gy[n, ohs[jh], 0, 0]
+                    if packed:
+                        krow[nrows] = &kp[0, jh, 0, 0]
+                    nrows = nrows + 1
                     for jw in range(g.KW):
                         src[ntaps] = gyrow
                         ker[ntaps] = &k[jh, jw, 0]
@@ -187,9 +207,11 @@ cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, :
                         ntaps = ntaps + 1
                 out = &gx[n, ih, 0, 0]
                 if g.M == 1:
-                    _sum_taps(out, g.W, src, ker, off, ntaps, 1, CM, g.OW)
+                    _sum_taps(out, g.W, src, ker, off, ntaps, 1, CM, g.OW,
+                              krow if packed else NULL, KK * kp.shape[3], g.KW)
                 else:
-                    _sum_taps(tmp, g.W, src, ker, off, ntaps, 1, CM, g.OW)
+                    _sum_taps(tmp, g.W, src, ker, off, ntaps, 1, CM, g.OW,
+                              krow if packed else NULL, KK * kp.shape[3], g.KW)
                     _sum_over_m(out, tmp, g.W, g.C, g.M)
                 if not with_kernel or ntaps == 0:
                     continue
@@ -209,6 +231,7 @@ cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, :
         free(off)
         free(ohs)
         free(xrows)
+        free(krow)
         free(tmp)
 
 
@@ -294,17 +317,19 @@ cdef void _backward_kernel(const floating[:, :, :, ::1] x, const floating[:, :, 
 # ----------------------------------------------------------------------------------------
 
 def _run_forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
-                 floating[:, :, :, ::1] y, Geometry g, int nthreads):
+                 const floating[:, :, :, ::1] kp, floating[:, :, :, ::1] y, Geometry g,
+                 int nthreads):
     with nogil:
-        _forward(x, k, y, g, nthreads)
+        _forward(x, k, kp, y, g, nthreads)
 
 
 def _run_backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, ::1] k,
+                       const floating[:, :, :, ::1] kp,
                        const floating[:, :, :, ::1] x, floating[:, :, :, ::1] gx,
                        floating[:, :, ::1] partial, isize nchunks, bint with_kernel, Geometry g,
                        int nthreads):
     with nogil:
-        _backward_rows(gy, k, x, gx, partial, nchunks, with_kernel, g, nthreads)
+        _backward_rows(gy, k, kp, x, gx, partial, nchunks, with_kernel, g, nthreads)
 
 
 def _run_backward_input_scatter(const floating[:, :, :, ::1] gy, const floating[:, :, ::1] k,
@@ -333,6 +358,18 @@ def _threads(g):
     return kernel_threads(work, PARALLEL_MIN_WORK), work
 
 
+def _packed_kernel(k, g, taps_in_rows):
+    """k (KH, KW, C*M) as (C*M // B, KH, KW, B), B = the channels of 64 bytes: for each
+    channel block, its kernel taps one after the other (what _sum_taps reads in order when
+    ``krow`` is given). Empty, so _sum_taps keeps its tap tables, unless ``taps_in_rows``
+    (stride and dilation 1 along the row) and at least one whole block of channels."""
+    B = 64 // k.itemsize
+    nb = k.shape[2] // B
+    if not taps_in_rows or nb == 0:
+        return np.empty((0, 1, 1, B), k.dtype)
+    return np.ascontiguousarray(k[:, :, :nb * B].reshape(g["KH"], g["KW"], nb, B).transpose(2, 0, 1, 3))
+
+
 def _reduction_chunks(rows, work):
     """Chunks of the kernel gradient's sum: from the problem size alone (bitwise the same
     results on any number of threads)."""
@@ -357,7 +394,8 @@ def depthwise_forward(x, kernel, strides, dilation, pads):
         return y
     k = np.ascontiguousarray(kernel).reshape(g["KH"], g["KW"], C * M)
     nthreads, _ = _threads(g)
-    _run_forward(_as4(x, g, (g["H"], g["W"])), k, y.reshape(N, g["OH"], g["OW"], C * M), g, nthreads)
+    kp = _packed_kernel(k, g, g["sw"] == 1 and g["dw"] == 1)
+    _run_forward(_as4(x, g, (g["H"], g["W"])), k, kp, y.reshape(N, g["OH"], g["OW"], C * M), g, nthreads)
     return y
 
 
@@ -432,7 +470,8 @@ def _backward(grad_y, x, kernel, r, strides, dilation, pads, out, input_shape, w
     nchunks = _reduction_chunks(N * H, work) if with_kernel else min(N * H, 64)
     partial = np.empty((nchunks, g["KH"] * g["KW"], C * M) if with_kernel else (1, 1, 1), grad_y.dtype)
     xs = _as4(x, g, (H, W)) if with_kernel else gx
-    _run_backward_rows(gy, k, xs, gx, partial, nchunks, with_kernel, g, nthreads)
+    kp = _packed_kernel(k, g, g["dw"] == 1)
+    _run_backward_rows(gy, k, kp, xs, gx, partial, nchunks, with_kernel, g, nthreads)
     if not with_kernel:
         return grad_x, None
     return grad_x, sum_chunks(partial).reshape(kernel.shape)

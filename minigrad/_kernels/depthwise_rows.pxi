@@ -9,9 +9,11 @@
 cdef extern from "simd.h" nogil:
     # the row primitives in C (simd.h): see _sum_taps and _dot_positions below
     void mg_sum_taps_float(float* out, isize npos, const float** src, const float** ker,
-                           const isize* off, isize ntaps, isize step, isize C, isize n_in)
+                           const isize* off, isize ntaps, isize step, isize C, isize n_in,
+                           const float** krow, isize kstride, isize KW)
     void mg_sum_taps_double(double* out, isize npos, const double** src, const double** ker,
-                            const isize* off, isize ntaps, isize step, isize C, isize n_in)
+                            const isize* off, isize ntaps, isize step, isize C, isize n_in,
+                            const double** krow, isize kstride, isize KW)
     void mg_dot_positions_float(float* g, const float* xrow, const float* gyrow, isize lo, isize hi,
                                 isize step, isize off, isize C)
     void mg_dot_positions_double(double* g, const double* xrow, const double* gyrow, isize lo,
@@ -88,18 +90,24 @@ cdef void _sum_over_m(floating* gx, const floating* t, isize W, isize C, isize M
 
 
 cdef inline void _sum_taps(floating* out, isize npos, const floating** src, const floating** ker,
-                           const isize* off, isize ntaps, isize step, isize C, isize n_in) noexcept nogil:
+                           const isize* off, isize ntaps, isize step, isize C, isize n_in,
+                           const floating** krow, isize kstride, isize KW) noexcept nogil:
     """out[p, c] = sum_t ker[t][c] * src[t][p*step + off[t], c] for p in [0, npos).
 
     ``src[t]`` is a row of ``n_in`` positions x C channels; taps reading outside it (the
     padding) are skipped. The forward pass and the stride-1 input gradient both have this
     form. In C (simd.h): blocks of 4 positions x 64 bytes of channels in vector registers,
     the border positions and leftover channels with plain loops.
+
+    ``krow`` (or NULL): when the taps are rows of ``KW`` neighbouring positions (stride and
+    dilation 1), ``krow[j]`` is kernel row j packed by 64-byte channel blocks (see
+    ``_packed_kernel``, ``kstride`` elements from one block to the next). The interior then
+    runs without the tap tables: one pointer per row, the kernel read in order.
     """
     if floating is float:
-        mg_sum_taps_float(out, npos, src, ker, off, ntaps, step, C, n_in)
+        mg_sum_taps_float(out, npos, src, ker, off, ntaps, step, C, n_in, krow, kstride, KW)
     else:
-        mg_sum_taps_double(out, npos, src, ker, off, ntaps, step, C, n_in)
+        mg_sum_taps_double(out, npos, src, ker, off, ntaps, step, C, n_in, krow, kstride, KW)
 
 
 cdef inline void _dot_positions(floating* g, const floating* xrow, const floating* gyrow,
