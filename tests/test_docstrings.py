@@ -33,7 +33,8 @@ MODULES = ["minigrad", "minigrad.layers", "minigrad.ops", "minigrad.losses", "mi
            "minigrad._kernels", "minigrad.saving.h5_weights", "minigrad.saving.keras_functional",
            "minigrad.saving.keras_load", "minigrad.saving.optional", "minigrad.variance_scaling",
            "minigrad.initializer_base", "minigrad.loss_functions",
-           "minigrad.activation_functions", "minigrad.sample_weights"]
+           "minigrad.activation_functions", "minigrad.sample_weights",
+           "minigrad.optimizers.clipping", "minigrad.optimizers.argument_checks"]
 # The bases a layer family is built on; every other public Layer class is a full reference.
 LAYER_BASES = {layers.Layer, layers.Merge, layers.Conv, layers.BaseDepthwiseSeparableConv}
 FULL_REFERENCE = sorted({obj for obj in vars(layers).values()

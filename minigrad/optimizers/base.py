@@ -30,11 +30,12 @@ Deviations from Keras 3 (deliberate, friendlier): ``learning_rate`` and ``moment
 ints (``SGD(learning_rate=1, momentum=0)``); a plain callable learning rate may take the
 step number (``lambda step: ...``) or nothing; updating a non-trainable Variable or passing
 the same Variable twice raises ValueError.
+
+The argument checks the optimizers share are in ``argument_checks.py``, the three clipping
+functions in ``clipping.py`` (all names of this module too).
 """
 import contextlib
 import inspect
-import math
-import numbers
 import re
 import signal
 import threading
@@ -46,150 +47,15 @@ from ..layers.base import unique_name
 from ..registry import Registry
 from ..tensor import Tensor, Variable
 from . import schedules as schedules_module
+from .argument_checks import (  # noqa: F401  (the optimizers import them from here)
+    check_bool, check_in_range, check_optional_non_negative, check_positive, is_number)
+from .clipping import clip_by_global_norm, clip_by_norm, clip_by_value
 
 REGISTRY = Registry("optimizer")
 
 
-# ------------------------------------------------------------------------ argument checks
-def is_number(value):
-    """True for a finite real number that is not a bool.
-
-    Args:
-        value (object): the argument's value.
-
-    Returns:
-        bool
-    """
-    return not isinstance(value, bool) and isinstance(value, numbers.Real) \
-        and math.isfinite(value)
-
-
-def check_optional_non_negative(value, argument):
-    """``value`` if it is None or a number >= 0; ValueError naming ``argument`` otherwise.
-
-    Args:
-        value (object): the argument's value.
-        argument (str): the argument's name, for the error message.
-    """
-    if value is None:
-        return None
-    if not is_number(value) or value < 0:
-        raise ValueError(f"Argument `{argument}` must be None or a non-negative number. "
-                         f"Received: {argument}={value!r}")
-    return value
-
-
-def check_in_range(value, argument, low, high, high_open=False, low_open=False):
-    """A real number in [low, high] (``*_open``: that end excluded); ValueError if not.
-
-    Args:
-        value (object): the argument's value.
-        argument (str): the argument's name, for the error message.
-        low (float): the lower end.
-        high (float): the upper end.
-        high_open (bool, default False): exclude ``high``.
-        low_open (bool, default False): exclude ``low``.
-    """
-    ok = is_number(value) and (low < value if low_open else low <= value) \
-        and (value < high if high_open else value <= high)
-    if not ok:
-        interval = f"{'(' if low_open else '['}{low}, {high}{')' if high_open else ']'}"
-        raise ValueError(f"Argument `{argument}` must be a number in {interval}. "
-                         f"Received: {argument}={value!r}")
-    return value
-
-
-def check_positive(value, argument):
-    """``value`` if it is a number > 0; ValueError naming ``argument`` otherwise.
-
-    Args:
-        value (object): the argument's value.
-        argument (str): the argument's name, for the error message.
-    """
-    if not is_number(value) or value <= 0:
-        raise ValueError(f"Argument `{argument}` must be a positive number. "
-                         f"Received: {argument}={value!r}")
-    return value
-
-
-def check_bool(value, argument):
-    """``value`` if it is a bool; ValueError naming ``argument`` otherwise.
-
-    Args:
-        value (object): the argument's value.
-        argument (str): the argument's name, for the error message.
-    """
-    if not isinstance(value, bool):
-        raise ValueError(f"Argument `{argument}` must be a boolean. "
-                         f"Received: {argument}={value!r}")
-    return value
-
-
 def _label(variable, position):
     return repr(variable.name) if getattr(variable, "name", None) else f"#{position}"
-
-
-# ------------------------------------------------------------------------ clipping
-def clip_by_norm(grad, clipnorm):
-    """Rescale one gradient whose norm is larger than ``clipnorm`` down to ``clipnorm``.
-
-    Formula:
-        grad * clipnorm / max(||grad||, clipnorm)
-
-    Args:
-        grad (ndarray): the gradient.
-        clipnorm (float): the largest norm let through, > 0.
-
-    Returns:
-        ndarray: the rescaled gradient, ``grad``'s dtype.
-
-    Example:
-        >>> optimizers.clip_by_norm(np.array([3.0, 4.0]), 1.0).round(4).tolist()
-        [0.6, 0.8]
-    """
-    norm = np.sqrt(np.sum(np.square(grad, dtype=np.float64)))
-    return grad * grad.dtype.type(clipnorm / max(norm, clipnorm))
-
-
-def clip_by_global_norm(grads, clipnorm):
-    """Rescale all gradients together so their joint norm G is at most ``clipnorm``.
-
-    Formula:
-        g_i * clipnorm / max(G, clipnorm),   G = sqrt(sum of every ||g_i||^2)
-        (a non-finite G gives NaN gradients, as in Keras)
-
-    Args:
-        grads (list of ndarray): the gradients.
-        clipnorm (float): the largest joint norm let through, > 0.
-
-    Returns:
-        list of ndarray: the rescaled gradients.
-
-    Example:
-        >>> grads = [np.array([3.0]), np.array([4.0])]
-        >>> [g.tolist() for g in optimizers.clip_by_global_norm(grads, 1.0)]
-        [[0.6000000000000001], [0.8]]
-    """
-    total = math.sqrt(sum(float(np.sum(np.square(g, dtype=np.float64))) for g in grads))
-    scale = clipnorm / max(total, clipnorm) if math.isfinite(total) else math.nan
-    return [g * g.dtype.type(scale) for g in grads]
-
-
-def clip_by_value(grad, clipvalue):
-    """Clip every element of a gradient to ``[-clipvalue, clipvalue]``.
-
-    Args:
-        grad (ndarray): the gradient.
-        clipvalue (float): the largest magnitude let through, >= 0.
-
-    Returns:
-        ndarray: the clipped gradient, ``grad``'s dtype.
-
-    Example:
-        >>> optimizers.clip_by_value(np.array([-3.0, 0.5, 2.0]), 1.0).tolist()
-        [-1.0, 0.5, 1.0]
-    """
-    return np.clip(grad, grad.dtype.type(-clipvalue), grad.dtype.type(clipvalue))
 
 
 @contextlib.contextmanager
