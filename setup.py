@@ -115,13 +115,19 @@ def _cpu_description():
     return "\n".join(line for line in lines if line.split(":")[0].strip() in ("model name", "flags"))
 
 
+def _neighbours(pyx):
+    """The files a kernel's ``.pyx`` may include or cimport: the ``.pxd``, ``.pxi`` and ``.h``
+    files beside it."""
+    folder = os.path.dirname(pyx)
+    return sorted(path for pattern in ("*.pxd", "*.pxi", "*.h")
+                  for path in glob.glob(os.path.join(folder, pattern)))
+
+
 def _cache_key(ext, compile_args, link_args):
     """A hash of everything the compiled ``ext`` depends on (computed without importing
     Cython, NumPy or SciPy: see the module docstring for why their versions are not in it)."""
     digest = hashlib.sha256()
-    folder = os.path.dirname(ext.sources[0])
-    sources = sorted(set(ext.sources) | {path for pattern in ("*.pxd", "*.pxi", "*.h")
-                                         for path in glob.glob(os.path.join(folder, pattern))})
+    sources = sorted(set(ext.sources) | set(_neighbours(ext.sources[0])))
     for path in sources:
         with open(path, "rb") as f:
             digest.update(path.encode() + b"\0" + f.read() + b"\0")
@@ -211,6 +217,8 @@ class OptionalCachedBuildExt(build_ext):
             compiler_directives=CYTHON_DIRECTIVES,
             annotate=_environ_flag("MINIGRAD_ANNOTATE"))
         ext.sources = c_ext.sources                 # the generated .c, compiled below
+        if os.path.exists(target):    # a binary left by an earlier build may look newer than
+            os.remove(target)         # its sources; on a cache miss it is always rebuilt
         try:
             super().build_extension(ext)
         except (CCompilerError, DistutilsError, OSError) as error:
@@ -229,6 +237,9 @@ def _extensions():
         Extension(
             "minigrad._kernels." + os.path.splitext(os.path.basename(path))[0],
             [path],
+            # a header changed alone leaves the generated .c as it was: without ``depends``
+            # setuptools would keep the old binary (and the cache would file it under the new key)
+            depends=_neighbours(path),
             optional=True,      # a module that does not build is left out, not copied in place
         )
         for path in sorted(glob.glob(os.path.join(KERNELS, "*.pyx")))

@@ -365,6 +365,30 @@ def test_fused_backward_agrees_with_twin(g, seed, threads):
     _assert_same(got[1], expected[1], dtype)
 
 
+@needs_compiled
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("kw, pads", [(3, (1, 1)), (3, (0, 2)), (5, (2, 2)), (9, (4, 4)), (2, (0, 1))])
+@pytest.mark.parametrize("C, M", [(48, 1), (20, 1), (13, 3)])
+def test_row_paths_agree_with_twin(dtype, kw, pads, C, M):
+    """Rows long enough for every path of the compiled tap sums: the 3-wide blocks of 8
+    positions, the blocks of 4 for other widths, the border positions and leftover channels,
+    read forwards (forward pass) and backwards (input gradient), fused or not."""
+    rng = np.random.default_rng(kw * 100 + C)
+    for spatial, ks, geometry in [((37,), (kw,), ((1,), (1,), (pads,))),
+                                  ((5, 29), (3, kw), ((1, 1), (1, 1), ((1, 1), pads))),
+                                  ((6, 23), (2, kw), ((2, 1), (2, 1), ((1, 0), pads)))]:
+        x = rng.standard_normal((2,) + spatial + (C,)).astype(dtype)
+        kernel = rng.standard_normal(ks + (C, M)).astype(dtype)
+        y = compiled.depthwise_forward(x, kernel, *geometry)
+        _assert_same(y, twin.depthwise_forward(x, kernel, *geometry), dtype)
+        grad_y = rng.standard_normal(y.shape).astype(dtype)
+        _assert_same(compiled.depthwise_backward_input(grad_y, kernel, x.shape, *geometry),
+                     twin.depthwise_backward_input(grad_y, kernel, x.shape, *geometry), dtype)
+        for got, expected in zip(compiled.depthwise_backward(grad_y, x, kernel, *geometry),
+                                 twin.depthwise_backward(grad_y, x, kernel, *geometry)):
+            _assert_same(got, expected, dtype)
+
+
 def _all_kernel_calls(rng, dtype):
     """Every compiled kernel function on problems big enough to be cut into many chunks."""
     x = rng.standard_normal((8, 40, 64, 24)).astype(dtype)

@@ -87,6 +87,16 @@ def test_cache_key_follows_sources_and_flags(tmp_path):
         os.chdir(cwd)
 
 
+def test_a_changed_header_rebuilds_the_kernels():
+    """The kernels include C headers (simd.h, gemm.h): setuptools recompiles when one of them
+    is newer than the binary only if it is listed in the extension's ``depends``."""
+    setup = _setup_module()
+    for ext in setup._extensions():
+        folder = pathlib.Path(ext.sources[0]).parent
+        headers = {str(path) for pattern in ("*.h", "*.pxi") for path in folder.glob(pattern)}
+        assert headers and headers <= set(ext.depends), ext.name
+
+
 def test_build_system_asks_pip_for_setuptools_only():
     """Cython comes from build_backend.py's hooks, and only when needed (below)."""
     tomllib = pytest.importorskip("tomllib")

@@ -59,6 +59,11 @@ static inline void mg_stream_fence(void) { }
 typedef float mg_vec_float __attribute__((vector_size(32)));
 typedef double mg_vec_double __attribute__((vector_size(32)));
 
+/* Keep v in a register: an empty asm statement that "changes" v. Without it GCC folds a
+   vector loaded once and used three times back into three loads from memory (one per
+   multiply-add), which makes the loops bound by loads instead of multiply-adds. */
+#define MG_IN_REGISTER(v) __asm__("" : "+x"(v))
+
 #define MG_DEFINE_BLOCKS(T)                                                                 \
 static inline mg_vec_##T mg_load_##T(const T *p) { mg_vec_##T v; memcpy(&v, p, sizeof v); return v; } \
 static inline void mg_store_##T(T *p, mg_vec_##T v) { memcpy(p, &v, sizeof v); }          \
@@ -141,6 +146,47 @@ static void mg_dot3_block_##T(T *g, mg_isize gs, const T *x, const T *gy, mg_isi
     mg_store_##T(g, mg_load_##T(g) + a0);               mg_store_##T(g + L, mg_load_##T(g + L) + a1); \
     mg_store_##T(g + gs, mg_load_##T(g + gs) + b0);     mg_store_##T(g + gs + L, mg_load_##T(g + gs + L) + b1); \
     mg_store_##T(g + 2 * gs, mg_load_##T(g + 2 * gs) + c0v); mg_store_##T(g + 2 * gs + L, mg_load_##T(g + 2 * gs + L) + c1); \
+}                                                                                           \
+                                                                                            \
+/* the same for KW = 3, 8 positions x one vector of channels: the three kernel vectors of  \
+   a row in registers, each input vector loaded once and used by the (up to) three output    \
+   positions it meets; the channel vectors innermost, so that the two halves of an output   \
+   cache line are written one after the other. Needs b - a >= 8. */                         \
+static void mg_sum_rows3_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
+                                   mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, \
+                                   mg_isize cfull) {                                        \
+    const mg_isize L = 32 / sizeof(T), CB = 2 * L;                                          \
+    for (mg_isize p = a; p < b; p += 8) {                                                   \
+        if (p + 8 > b) p = b - 8;     /* the last block ends at b (rewrites a few outputs) */ \
+        for (mg_isize c = 0; c < cfull; c += L) {                                           \
+            mg_vec_##T y0 = {0}, y1 = {0}, y2 = {0}, y3 = {0}, y4 = {0}, y5 = {0}, y6 = {0}, y7 = {0}; \
+            for (mg_isize j = 0; j < R; j++) {                                              \
+                /* taps t = 0, 1, 2 read s + (b + t)*C for output p + b; a row read backwards \
+                   (tstep = -C, the input gradient) is the same with the taps reversed */   \
+                const T *k = krow[j] + (c / CB) * kstride + c % CB;                         \
+                const mg_isize f = tstep > 0 ? 0 : 2, d = tstep > 0 ? CB : -CB;             \
+                const mg_vec_##T k0 = mg_load_##T(k + f * CB), k1 = mg_load_##T(k + f * CB + d); \
+                const mg_vec_##T k2 = mg_load_##T(k + f * CB + 2 * d);                      \
+                const T *s = row[j] + (p - f) * C + c;                                      \
+                mg_vec_##T v;                                                               \
+                v = mg_load_##T(s);             MG_IN_REGISTER(v); y0 += k0 * v;           \
+                v = mg_load_##T(s + C);     MG_IN_REGISTER(v); y1 += k0 * v; y0 += k1 * v; \
+                v = mg_load_##T(s + 2 * C); MG_IN_REGISTER(v); y2 += k0 * v; y1 += k1 * v; y0 += k2 * v; \
+                v = mg_load_##T(s + 3 * C); MG_IN_REGISTER(v); y3 += k0 * v; y2 += k1 * v; y1 += k2 * v; \
+                v = mg_load_##T(s + 4 * C); MG_IN_REGISTER(v); y4 += k0 * v; y3 += k1 * v; y2 += k2 * v; \
+                v = mg_load_##T(s + 5 * C); MG_IN_REGISTER(v); y5 += k0 * v; y4 += k1 * v; y3 += k2 * v; \
+                v = mg_load_##T(s + 6 * C); MG_IN_REGISTER(v); y6 += k0 * v; y5 += k1 * v; y4 += k2 * v; \
+                v = mg_load_##T(s + 7 * C); MG_IN_REGISTER(v); y7 += k0 * v; y6 += k1 * v; y5 += k2 * v; \
+                v = mg_load_##T(s + 8 * C); MG_IN_REGISTER(v); y7 += k1 * v; y6 += k2 * v; \
+                v = mg_load_##T(s + 9 * C); MG_IN_REGISTER(v); y7 += k2 * v;           \
+            }                                                                               \
+            T *o = out + p * C + c;                                                         \
+            MG_STREAM(T, o, y0);         MG_STREAM(T, o + C, y1);                           \
+            MG_STREAM(T, o + 2 * C, y2); MG_STREAM(T, o + 3 * C, y3);                       \
+            MG_STREAM(T, o + 4 * C, y4); MG_STREAM(T, o + 5 * C, y5);                       \
+            MG_STREAM(T, o + 6 * C, y6); MG_STREAM(T, o + 7 * C, y7);                       \
+        }                                                                                   \
+    }                                                                                       \
 }                                                                                           \
                                                                                             \
 static void mg_sum_rows_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
@@ -230,6 +276,11 @@ static void mg_sum_rows_block_##T(T *out, mg_isize a, mg_isize b, const T **row,
                                * row[j][p * C + t * tstep + c0 + i];                        \
                 out[p * C + c0 + i] = acc;                                                  \
             }                                                                               \
+}                                                                                           \
+static void mg_sum_rows3_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
+                                   mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, \
+                                   mg_isize cfull) {                                        \
+    mg_sum_rows_block_##T(out, a, b, row, krow, R, 3, tstep, kstride, C, cfull);            \
 }
 
 #endif
@@ -307,7 +358,10 @@ static void mg_sum_taps_##T(T *out, mg_isize npos, const T **src, const T **ker,
         const T *row[MG_MAX_BORDER_TAPS];                                                   \
         const mg_isize R = ntaps / KW, tstep = KW > 1 ? (off[1] - off[0]) * C : 0;          \
         for (mg_isize j = 0; j < R; j++) row[j] = src[j * KW] + off[j * KW] * C;            \
-        mg_sum_rows_block_##T(out, a, b, row, krow, R, KW, tstep, kstride, C, cfull);        \
+        if (KW == 3 && b - a >= 8)                                                          \
+            mg_sum_rows3_block_##T(out, a, b, row, krow, R, tstep, kstride, C, cfull);      \
+        else                                                                                \
+            mg_sum_rows_block_##T(out, a, b, row, krow, R, KW, tstep, kstride, C, cfull);    \
         for (p = a; p < b && cfull < C; p++)                                                \
             mg_sum_taps_at_##T(out, p, cfull, C, src, ker, off, ntaps, step, C, n_in);      \
     } else {                                                                                \
