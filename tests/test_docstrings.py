@@ -35,7 +35,7 @@ MODULES = ["minigrad", "minigrad.layers", "minigrad.ops", "minigrad.losses", "mi
            "minigrad.initializer_base", "minigrad.loss_functions",
            "minigrad.activation_functions", "minigrad.sample_weights",
            "minigrad.optimizers.clipping", "minigrad.optimizers.argument_checks",
-           "minigrad.tape_views"]
+           "minigrad.tape_views", "minigrad.saving.onnx_layers"]
 # The bases a layer family is built on; every other public Layer class is a full reference.
 LAYER_BASES = {layers.Layer, layers.Merge, layers.Conv, layers.BaseDepthwiseSeparableConv}
 FULL_REFERENCE = sorted({obj for obj in vars(layers).values()

@@ -7,6 +7,7 @@
 ``keras_functional.py`` functional models' layer graphs in ``.keras`` files
 ``keras_load.py``      reading ``.keras`` archives, trusting nothing in them
 ``onnx_export.py``     models as ONNX graphs for deployment
+``onnx_layers.py``     how each layer becomes ONNX operators
 ``files.py``           atomic writes: a file appears whole or not at all
 ``optional.py``        h5py / onnx imported on demand, with a clear error without them
 =====================  ===========================================================
