@@ -135,25 +135,21 @@ cdef void _kernel_grad_row(floating* acc, const floating** xrows, const floating
     """acc[jh, jw, :] += sum_ow xrows[jh][ow*sw + jw*dw - pw, :] * gyrow[ow, :] for the taps
     whose input row exists (``xrows[jh]`` not NULL), tile by tile of output positions.
 
-    A kernel row of three taps at stride and dilation 1 (the common 3-wide kernel) takes
-    the positions where all three are inside the row in one pass (``_dot3_positions``:
-    each input vector loaded serves the three taps), and only its borders tap by tap.
+    At stride and dilation 1 along the row, a kernel row of 3n taps (the common 3-wide
+    kernel, n = 1) goes three neighbouring taps at a time: the positions where all three
+    are inside the row in one pass (``_dot3_positions``: each input vector loaded serves the
+    three taps), and only the borders tap by tap.
     """
     cdef isize CM = g.C * g.M
     cdef isize tile = _imax(4, (TILE_BYTES // sizeof(floating)) // CM // 4 * 4)
-    cdef isize i, p0, p1, jh, jw, off, lo, hi, lo3 = 0, hi3 = 0
-    cdef bint three = g.KW == 3 and g.sw == 1 and g.dw == 1
+    cdef isize i, p0, p1, jh, jw, j0, off, lo, hi, lo3 = 0, hi3 = 0
+    cdef bint threes = g.KW % 3 == 0 and g.sw == 1 and g.dw == 1
     for i in range(_ceil_div(g.OW, tile)):
         p0 = i * tile
         p1 = _imin(g.OW, p0 + tile)
-        if three:                    # positions whose three taps are all inside the row
-            lo3 = _imax(p0, g.pw)
-            hi3 = _imax(lo3, _imin(p1, g.W - 2 + g.pw))
         for jh in range(g.KH):
             if xrows[jh] == NULL:
                 continue
-            if three and lo3 < hi3:
-                _dot3_positions(acc + jh * 3 * CM, CM, xrows[jh] - g.pw * CM, gyrow, lo3, hi3, CM)
             for jw in range(g.KW):
                 off = jw * g.dw - g.pw
                 if g.sw == 1:           # (no integer divisions in the common case)
@@ -162,7 +158,14 @@ cdef void _kernel_grad_row(floating* acc, const floating** xrows, const floating
                 else:
                     lo = _imax(p0, _ceil_div(-off, g.sw))
                     hi = _imin(p1, _ceil_div(g.W - off, g.sw))
-                if three and lo3 < hi3:         # the borders left of and right of [lo3, hi3)
-                    _dot_positions(acc + (jh * g.KW + jw) * CM, xrows[jh], gyrow, lo, _imin(hi, lo3), 1, off, CM)
-                    lo = _imax(lo, hi3)
+                if threes:
+                    j0 = jw - jw % 3    # the group of three taps j0, j0+1, j0+2: positions
+                    lo3 = _imax(p0, g.pw - j0)                  # where all three are inside
+                    hi3 = _imax(lo3, _imin(p1, g.W - 2 + g.pw - j0))
+                    if jw == j0 and lo3 < hi3:
+                        _dot3_positions(acc + (jh * g.KW + j0) * CM, CM,
+                                        xrows[jh] + (j0 - g.pw) * CM, gyrow, lo3, hi3, CM)
+                    if lo3 < hi3:       # the borders left of and right of [lo3, hi3)
+                        _dot_positions(acc + (jh * g.KW + jw) * CM, xrows[jh], gyrow, lo, _imin(hi, lo3), 1, off, CM)
+                        lo = _imax(lo, hi3)
                 _dot_positions(acc + (jh * g.KW + jw) * CM, xrows[jh], gyrow, lo, hi, g.sw, off, CM)

@@ -138,6 +138,7 @@ static void mg_dot3_block_##T(T *g, mg_isize gs, const T *x, const T *gy, mg_isi
         const T *xn = x + (p + 2) * C, *gp = gy + p * C;                                    \
         mg_vec_##T w0 = mg_load_##T(xn), w1 = mg_load_##T(xn + L);                          \
         mg_vec_##T g0 = mg_load_##T(gp), g1 = mg_load_##T(gp + L);                          \
+        MG_IN_REGISTER(g0); MG_IN_REGISTER(g1);                                             \
         a0 += u0 * g0;  a1 += u1 * g1;                                                      \
         b0 += v0 * g0;  b1 += v1 * g1;                                                      \
         c0v += w0 * g0; c1 += w1 * g1;                                                      \
