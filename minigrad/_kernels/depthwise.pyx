@@ -30,6 +30,9 @@ Ideas shared by every loop nest:
 * Padding is never materialised: for every kernel tap the loops compute the range of output
   positions whose input index falls inside the real input, and skip the rest.
 * The channel axis is innermost, in blocks of 64 bytes held in vector registers.
+* At stride and dilation 1 along the row (the common case), the kernel is first packed by
+  channel blocks (``_packed_kernel``) so that the inner loops read it in order and keep a
+  kernel row in registers (simd.h explains why that matters).
 * ``depth_multiplier`` M > 1 runs on the M = 1 loops: an input row is first expanded to C*M
   channels (``x[w, c]`` repeated M times), after which every output channel ``c*M + m`` is
   an ordinary channel with its own kernel column. The input gradient sums the M channels of

@@ -1,10 +1,17 @@
 /* Register-blocked inner loops of the depthwise kernels (included by depthwise.pyx).
  *
- * Each function works on one block of 64 bytes of channels (16 floats or 8 doubles, two
- * 32-byte vectors) starting at channel c0, for one or four output positions. The
- * accumulators are named vector variables (GCC/Clang vector extensions), so the compiler
- * keeps them in registers; a plain C array of accumulators was kept in memory (2.5x slower).
- * Any compiler without vector extensions gets the same arithmetic as plain loops.
+ * Each function works on a block of channels (one or two 32-byte vectors: 8 or 16 floats,
+ * 4 or 8 doubles) for one or several output positions. The accumulators are named vector
+ * variables (GCC/Clang vector extensions), so the compiler keeps them in registers; a plain
+ * C array of accumulators was kept in memory (2.5x slower). Any compiler without vector
+ * extensions gets the same arithmetic as plain loops.
+ *
+ * What makes these loops fast, measured on AVX2 (16 vector registers): the multiply-adds
+ * must not wait for loads. Every address in the inner loop is a register plus a constant
+ * (tap tables read per tap cost a third of the speed), and a vector used by several
+ * multiply-adds is loaded once (MG_IN_REGISTER below). In L1 cache the 3-wide blocks then
+ * reach 4.5-6 G vector multiply-adds per second on one core of a Zen 3 EPYC (sgemm: 5.8 G);
+ * out of cache, memory bounds them (see benchmarks/README.md).
  *
  * The vectors are 32 bytes wide whatever the target: with -march=native on an AVX-512
  * machine GCC still emits correct code for them (two AVX2-width halves or one AVX-512
@@ -17,11 +24,13 @@
  *   mg_sum_taps_block1_T  the same for one position
  *   mg_dot_block_T        g[c] += sum_{p in [lo, hi)} x[p*step, c] * gy[p, c]
  *                         (four independent partial sums per channel, added at the end)
- *   mg_sum_rows_block_T   the interior of a row whose taps are R kernel rows of KW
- *                         neighbouring positions (stride and dilation 1): one pointer per
- *                         row, the kernel packed so that it is read in order. Without the
- *                         tap tables of mg_sum_taps_block4 in the inner loop, the compiler
- *                         keeps every address in a register (1.1-1.4x faster).
+ *   mg_dot3_block_T       the same for three neighbouring taps at once (3-wide kernel rows)
+ *   mg_sum_rows3_block_T  the interior of a row whose taps are R rows of 3 neighbouring
+ *                         positions (stride and dilation 1; a row of 3n taps is n such
+ *                         rows): 8 positions x one vector, the kernel row in registers,
+ *                         each input vector loaded once for the three outputs it feeds
+ *   mg_sum_rows_block_T   the same for rows of any width KW, 4 positions x 64 bytes: one
+ *                         pointer per row and the kernel packed so that it is read in order
  *
  * and, built on them, whole rows of any number of channels (mg_sum_taps_T,
  * mg_dot_positions_T, described further down), which the loop nests in depthwise.pyx call.
