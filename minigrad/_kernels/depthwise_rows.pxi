@@ -22,6 +22,10 @@ cdef extern from "simd.h" nogil:
                                  isize lo, isize hi, isize C)
     void mg_dot3_positions_double(double* g, isize gs, const double* xrow, const double* gyrow,
                                   isize lo, isize hi, isize C)
+    void mg_expand_float(float* xe, const float* x, isize W, isize C, isize M)
+    void mg_expand_double(double* xe, const double* x, isize W, isize C, isize M)
+    void mg_sum_over_m_float(float* gx, const float* t, isize W, isize C, isize M)
+    void mg_sum_over_m_double(double* gx, const double* t, isize W, isize C, isize M)
     # ceil(a / b) for b > 0 and any sign of a (C division truncates toward zero); min; max
     isize _ceil_div "mg_ceil_div"(isize a, isize b)
     isize _imin "mg_imin"(isize a, isize b)
@@ -35,13 +39,12 @@ cdef inline void _add_tap(floating* y, const floating* k, const floating* x, isi
         y[c] += k[c] * x[c]
 
 
-cdef void _expand(floating* xe, const floating* x, isize W, isize C, isize M) noexcept nogil:
-    """xe[w, c*M + m] = x[w, c]: a row of C channels as C*M channels (for M > 1)."""
-    cdef isize w, c, m
-    for w in range(W):
-        for c in range(C):
-            for m in range(M):
-                xe[(w * C + c) * M + m] = x[w * C + c]
+cdef inline void _expand(floating* xe, const floating* x, isize W, isize C, isize M) noexcept nogil:
+    """xe[w, c*M + m] = x[w, c]: a row of C channels as C*M channels (for M > 1; in C, simd.h)."""
+    if floating is float:
+        mg_expand_float(xe, x, W, C, M)
+    else:
+        mg_expand_double(xe, x, W, C, M)
 
 
 cdef void _expand_rows(const floating** xrows, floating* xe, isize* tags, isize* slot,
@@ -77,16 +80,12 @@ cdef void _expand_rows(const floating** xrows, floating* xe, isize* tags, isize*
             xrows[jh] = xe + slot[jh] * g.W * CM
 
 
-cdef void _sum_over_m(floating* gx, const floating* t, isize W, isize C, isize M) noexcept nogil:
-    """gx[w, c] = sum_m t[w, c*M + m]: back from C*M channels to C (for M > 1)."""
-    cdef isize w, c, m
-    cdef floating s
-    for w in range(W):
-        for c in range(C):
-            s = 0
-            for m in range(M):
-                s = s + t[(w * C + c) * M + m]
-            gx[w * C + c] = s
+cdef inline void _sum_over_m(floating* gx, const floating* t, isize W, isize C, isize M) noexcept nogil:
+    """gx[w, c] = sum_m t[w, c*M + m]: back from C*M channels to C (for M > 1; in C, simd.h)."""
+    if floating is float:
+        mg_sum_over_m_float(gx, t, W, C, M)
+    else:
+        mg_sum_over_m_double(gx, t, W, C, M)
 
 
 cdef inline void _sum_taps(floating* out, isize npos, const floating** src, const floating** ker,

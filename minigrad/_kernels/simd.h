@@ -431,4 +431,54 @@ static void mg_dot3_positions_##T(T *g, mg_isize gs, const T *xrow, const T *gyr
 MG_DEFINE_ROWS(float)
 MG_DEFINE_ROWS(double)
 
+/* depth_multiplier M > 1: a row of C channels as C*M channels and back.
+ *
+ *   mg_expand_T       xe[w, c*M + m] = x[w, c]
+ *   mg_sum_over_m_T   gx[w, c] = sum_m t[w, c*M + m]   (m in order)
+ *
+ * Written once per M that is a compile-time constant (2, 3, 4, 8: the loops then
+ * vectorise), plus any other M with the same arithmetic. */
+#define MG_DEFINE_DEPTH(T, M)                                                               \
+static void mg_expand_##M##_##T(T *xe, const T *x, mg_isize n) {                            \
+    for (mg_isize i = 0; i < n; i++)                                                        \
+        for (mg_isize m = 0; m < M; m++) xe[i * M + m] = x[i];                              \
+}                                                                                           \
+static void mg_sum_over_##M##_##T(T *gx, const T *t, mg_isize n) {                          \
+    for (mg_isize i = 0; i < n; i++) {                                                      \
+        T s = 0;                                                                            \
+        for (mg_isize m = 0; m < M; m++) s += t[i * M + m];                                 \
+        gx[i] = s;                                                                          \
+    }                                                                                       \
+}
+#define MG_DEFINE_DEPTHS(T)                                                                 \
+MG_DEFINE_DEPTH(T, 2) MG_DEFINE_DEPTH(T, 3) MG_DEFINE_DEPTH(T, 4) MG_DEFINE_DEPTH(T, 8)    \
+static void mg_expand_##T(T *xe, const T *x, mg_isize W, mg_isize C, mg_isize M) {          \
+    const mg_isize n = W * C;           /* (w, c) pairs: one input element each */         \
+    switch (M) {                                                                            \
+    case 2: mg_expand_2_##T(xe, x, n); return;                                              \
+    case 3: mg_expand_3_##T(xe, x, n); return;                                              \
+    case 4: mg_expand_4_##T(xe, x, n); return;                                              \
+    case 8: mg_expand_8_##T(xe, x, n); return;                                              \
+    }                                                                                       \
+    for (mg_isize i = 0; i < n; i++)                                                        \
+        for (mg_isize m = 0; m < M; m++) xe[i * M + m] = x[i];                              \
+}                                                                                           \
+static void mg_sum_over_m_##T(T *gx, const T *t, mg_isize W, mg_isize C, mg_isize M) {     \
+    const mg_isize n = W * C;                                                               \
+    switch (M) {                                                                            \
+    case 2: mg_sum_over_2_##T(gx, t, n); return;                                            \
+    case 3: mg_sum_over_3_##T(gx, t, n); return;                                            \
+    case 4: mg_sum_over_4_##T(gx, t, n); return;                                            \
+    case 8: mg_sum_over_8_##T(gx, t, n); return;                                            \
+    }                                                                                       \
+    for (mg_isize i = 0; i < n; i++) {                                                      \
+        T s = 0;                                                                            \
+        for (mg_isize m = 0; m < M; m++) s += t[i * M + m];                                 \
+        gx[i] = s;                                                                          \
+    }                                                                                       \
+}
+
+MG_DEFINE_DEPTHS(float)
+MG_DEFINE_DEPTHS(double)
+
 #endif  /* MINIGRAD_SIMD_H */
