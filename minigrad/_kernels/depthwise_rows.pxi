@@ -19,9 +19,9 @@ cdef extern from "simd.h" nogil:
     void mg_dot_positions_double(double* g, const double* xrow, const double* gyrow, isize lo,
                                  isize hi, isize step, isize off, isize C)
     void mg_dot3_positions_float(float* g, isize gs, const float* xrow, const float* gyrow,
-                                 isize lo, isize hi, isize C)
+                                 isize lo, isize hi, isize C, isize xlo, isize xhi)
     void mg_dot3_positions_double(double* g, isize gs, const double* xrow, const double* gyrow,
-                                  isize lo, isize hi, isize C)
+                                  isize lo, isize hi, isize C, isize xlo, isize xhi)
     void mg_expand_float(float* xe, const float* x, isize W, isize C, isize M)
     void mg_expand_double(double* xe, const double* x, isize W, isize C, isize M)
     void mg_sum_over_m_float(float* gx, const float* t, isize W, isize C, isize M)
@@ -120,13 +120,14 @@ cdef inline void _dot_positions(floating* g, const floating* xrow, const floatin
 
 
 cdef inline void _dot3_positions(floating* g, isize gs, const floating* xrow, const floating* gyrow,
-                                 isize lo, isize hi, isize C) noexcept nogil:
-    """g[j*gs + c] += sum_{p in [lo, hi)} xrow[p + j, c] * gyrow[p, c] for j = 0, 1, 2: three
-    neighbouring taps of one kernel row at once (in C, simd.h: a sliding window of input vectors)."""
+                                 isize lo, isize hi, isize C, isize xlo, isize xhi) noexcept nogil:
+    """g[j*gs + c] += sum_{p in [lo, hi)} xrow[p + j, c] * gyrow[p, c] for j = 0, 1, 2, where
+    positions p + j outside [xlo, xhi) are padding: three neighbouring taps of one kernel row
+    at once (in C, simd.h: a sliding window of input vectors, zero over the padding)."""
     if floating is float:
-        mg_dot3_positions_float(g, gs, xrow, gyrow, lo, hi, C)
+        mg_dot3_positions_float(g, gs, xrow, gyrow, lo, hi, C, xlo, xhi)
     else:
-        mg_dot3_positions_double(g, gs, xrow, gyrow, lo, hi, C)
+        mg_dot3_positions_double(g, gs, xrow, gyrow, lo, hi, C, xlo, xhi)
 
 
 cdef void _kernel_grad_row(floating* acc, const floating** xrows, const floating* gyrow,
@@ -135,19 +136,24 @@ cdef void _kernel_grad_row(floating* acc, const floating** xrows, const floating
     whose input row exists (``xrows[jh]`` not NULL), tile by tile of output positions.
 
     At stride and dilation 1 along the row, a kernel row of 3n taps (the common 3-wide
-    kernel, n = 1) goes three neighbouring taps at a time: the positions where all three
-    are inside the row in one pass (``_dot3_positions``: each input vector loaded serves the
-    three taps), and only the borders tap by tap.
+    kernel, n = 1) goes three neighbouring taps per pass (``_dot3_positions``: each input
+    vector loaded serves the three taps, and the padding at the row's ends reads as zeros);
+    any other row tap by tap, each over the positions where it reads the real input.
     """
     cdef isize CM = g.C * g.M
     cdef isize tile = _imax(4, (TILE_BYTES // sizeof(floating)) // CM // 4 * 4)
-    cdef isize i, p0, p1, jh, jw, j0, off, lo, hi, lo3 = 0, hi3 = 0
+    cdef isize i, p0, p1, jh, jw, off, lo, hi
     cdef bint threes = g.KW % 3 == 0 and g.sw == 1 and g.dw == 1
     for i in range(_ceil_div(g.OW, tile)):
         p0 = i * tile
         p1 = _imin(g.OW, p0 + tile)
         for jh in range(g.KH):
             if xrows[jh] == NULL:
+                continue
+            if threes:      # taps jw .. jw+2 read x[p + jw - pw .. p + jw + 2 - pw]
+                for jw in range(0, g.KW, 3):
+                    _dot3_positions(acc + (jh * g.KW + jw) * CM, CM, xrows[jh] + (jw - g.pw) * CM,
+                                    gyrow, p0, p1, CM, g.pw - jw, g.W + g.pw - jw)
                 continue
             for jw in range(g.KW):
                 off = jw * g.dw - g.pw
@@ -157,14 +163,4 @@ cdef void _kernel_grad_row(floating* acc, const floating** xrows, const floating
                 else:
                     lo = _imax(p0, _ceil_div(-off, g.sw))
                     hi = _imin(p1, _ceil_div(g.W - off, g.sw))
-                if threes:
-                    j0 = jw - jw % 3    # the group of three taps j0, j0+1, j0+2: positions
-                    lo3 = _imax(p0, g.pw - j0)                  # where all three are inside
-                    hi3 = _imax(lo3, _imin(p1, g.W - 2 + g.pw - j0))
-                    if jw == j0 and lo3 < hi3:
-                        _dot3_positions(acc + (jh * g.KW + j0) * CM, CM,
-                                        xrows[jh] + (j0 - g.pw) * CM, gyrow, lo3, hi3, CM)
-                    if lo3 < hi3:       # the borders left of and right of [lo3, hi3)
-                        _dot_positions(acc + (jh * g.KW + jw) * CM, xrows[jh], gyrow, lo, _imin(hi, lo3), 1, off, CM)
-                        lo = _imax(lo, hi3)
                 _dot_positions(acc + (jh * g.KW + jw) * CM, xrows[jh], gyrow, lo, hi, g.sw, off, CM)

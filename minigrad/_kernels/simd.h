@@ -137,21 +137,32 @@ static void mg_dot_block_##T(T *g, const T *x, const T *gy, mg_isize lo, mg_isiz
 }                                                                                           \
                                                                                             \
 static void mg_dot3_block_##T(T *g, mg_isize gs, const T *x, const T *gy, mg_isize lo,      \
-                              mg_isize hi, mg_isize C) {                                    \
-    const mg_isize L = 32 / sizeof(T);                                                      \
+                              mg_isize hi, mg_isize C, mg_isize xlo, mg_isize xhi) {        \
+    const mg_isize L = 32 / sizeof(T), pb = hi < xhi - 2 ? hi : xhi - 2;                    \
+    const mg_vec_##T zero = {0};                                                            \
     mg_vec_##T a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0}, c0v = {0}, c1 = {0};                 \
-    /* u, v, w: x at positions p, p+1, p+2 (a window sliding with p) */                     \
-    mg_vec_##T u0 = mg_load_##T(x + lo * C), u1 = mg_load_##T(x + lo * C + L);              \
-    mg_vec_##T v0 = mg_load_##T(x + (lo + 1) * C), v1 = mg_load_##T(x + (lo + 1) * C + L);  \
-    for (mg_isize p = lo; p < hi; p++) {                                                    \
+    /* u, v, w: x at positions p, p+1, p+2 (a window sliding with p), zero outside [xlo, xhi) */ \
+    mg_vec_##T u0 = zero, u1 = zero, v0 = zero, v1 = zero, w0, w1, g0, g1;                  \
+    if (lo >= xlo && lo < xhi) { u0 = mg_load_##T(x + lo * C); u1 = mg_load_##T(x + lo * C + L); } \
+    if (lo + 1 >= xlo && lo + 1 < xhi) {                                                    \
+        v0 = mg_load_##T(x + (lo + 1) * C); v1 = mg_load_##T(x + (lo + 1) * C + L);        \
+    }                                                                                       \
+    mg_isize p = lo;                                                                        \
+    for (; p < pb; p++) {              /* x at p + 2 inside the row */                      \
         const T *xn = x + (p + 2) * C, *gp = gy + p * C;                                    \
-        mg_vec_##T w0 = mg_load_##T(xn), w1 = mg_load_##T(xn + L);                          \
-        mg_vec_##T g0 = mg_load_##T(gp), g1 = mg_load_##T(gp + L);                          \
+        w0 = mg_load_##T(xn); w1 = mg_load_##T(xn + L);                                     \
+        g0 = mg_load_##T(gp); g1 = mg_load_##T(gp + L);                                     \
         MG_IN_REGISTER(g0); MG_IN_REGISTER(g1);                                             \
         a0 += u0 * g0;  a1 += u1 * g1;                                                      \
         b0 += v0 * g0;  b1 += v1 * g1;                                                      \
         c0v += w0 * g0; c1 += w1 * g1;                                                      \
         u0 = v0; u1 = v1; v0 = w0; v1 = w1;                                                 \
+    }                                                                                       \
+    for (; p < hi; p++) {              /* the last one or two: x at p + 2 is padding */     \
+        g0 = mg_load_##T(gy + p * C); g1 = mg_load_##T(gy + p * C + L);                     \
+        a0 += u0 * g0;  a1 += u1 * g1;                                                      \
+        b0 += v0 * g0;  b1 += v1 * g1;                                                      \
+        u0 = v0; u1 = v1; v0 = zero; v1 = zero;                                             \
     }                                                                                       \
     mg_store_##T(g, mg_load_##T(g) + a0);               mg_store_##T(g + L, mg_load_##T(g + L) + a1); \
     mg_store_##T(g + gs, mg_load_##T(g + gs) + b0);     mg_store_##T(g + gs + L, mg_load_##T(g + gs + L) + b1); \
@@ -261,13 +272,14 @@ static void mg_dot_block_##T(T *g, const T *x, const T *gy, mg_isize lo, mg_isiz
             g[i] += x[p * step * C + i] * gy[p * C + i];                                    \
 }                                                                                           \
 static void mg_dot3_block_##T(T *g, mg_isize gs, const T *x, const T *gy, mg_isize lo,      \
-                              mg_isize hi, mg_isize C) {                                    \
+                              mg_isize hi, mg_isize C, mg_isize xlo, mg_isize xhi) {        \
     enum { LANES = 64 / sizeof(T) };                                                        \
     T acc[3][LANES] = {{0}};                                                                \
     for (mg_isize p = lo; p < hi; p++)                                                      \
         for (int j = 0; j < 3; j++)                                                         \
-            for (int i = 0; i < LANES; i++)                                                 \
-                acc[j][i] += x[(p + j) * C + i] * gy[p * C + i];                            \
+            if (p + j >= xlo && p + j < xhi)                                                \
+                for (int i = 0; i < LANES; i++)                                             \
+                    acc[j][i] += x[(p + j) * C + i] * gy[p * C + i];                        \
     for (int j = 0; j < 3; j++)                                                             \
         for (int i = 0; i < LANES; i++)                                                     \
             g[j * gs + i] += acc[j][i];                                                     \
@@ -415,17 +427,23 @@ static void mg_dot_positions_##T(T *g, const T *xrow, const T *gyrow, mg_isize l
     }                                                                                       \
 }                                                                                           \
 /* three neighbouring taps of one kernel row (horizontal stride and dilation 1) in one pass: \
-   g[j*gs + c] += sum_{p in [lo, hi)} xrow[p + j, c] * gyrow[p, c] for j = 0, 1, 2, where   \
-   every position p + j is inside the row. Each input vector loaded serves all three taps */ \
+   g[j*gs + c] += sum_{p in [lo, hi)} xrow[p + j, c] * gyrow[p, c] for j = 0, 1, 2, where    \
+   positions p + j outside [xlo, xhi) are padding (zero). Each input vector loaded serves    \
+   all three taps, and the border positions need no pass of their own. */                   \
 static void mg_dot3_positions_##T(T *g, mg_isize gs, const T *xrow, const T *gyrow,         \
-                                  mg_isize lo, mg_isize hi, mg_isize C) {                   \
+                                  mg_isize lo, mg_isize hi, mg_isize C, mg_isize xlo,       \
+                                  mg_isize xhi) {                                           \
     const mg_isize CB = 64 / sizeof(T), cfull = C - C % CB;                                 \
+    if (lo < xlo - 2) lo = xlo - 2;    /* positions whose three taps all read padding */    \
+    if (hi > xhi) hi = xhi;                                                                 \
+    if (lo >= hi) return;                                                                   \
     for (mg_isize c0 = 0; c0 < cfull; c0 += CB)                                             \
-        mg_dot3_block_##T(g + c0, gs, xrow + c0, gyrow + c0, lo, hi, C);                    \
+        mg_dot3_block_##T(g + c0, gs, xrow + c0, gyrow + c0, lo, hi, C, xlo, xhi);          \
     for (mg_isize p = lo; p < hi && cfull < C; p++)                                         \
         for (mg_isize j = 0; j < 3; j++)                                                    \
-            for (mg_isize c = cfull; c < C; c++)                                            \
-                g[j * gs + c] += xrow[(p + j) * C + c] * gyrow[p * C + c];                  \
+            if (p + j >= xlo && p + j < xhi)                                                \
+                for (mg_isize c = cfull; c < C; c++)                                        \
+                    g[j * gs + c] += xrow[(p + j) * C + c] * gyrow[p * C + c];              \
 }
 
 MG_DEFINE_ROWS(float)
