@@ -12,8 +12,10 @@ first for the maths. Layout is channels_last:
 
 How it is organised (one job per file):
 
-* ``simd.h``: the innermost loops in C: a row of output positions summed over kernel taps,
-  and one tap's kernel-gradient dot product, with 64 bytes of channels in vector registers.
+* ``simd.h``: the innermost loops in C: blocks of output positions summed over kernel taps,
+  and kernel-gradient dot products, with the channels in vector registers.
+* ``rows.h``: whole rows in C on those blocks: the interior and border positions of a row,
+  its leftover channels, and the depth-multiplier expansion.
 * ``guards.py``: the ``def`` functions' argument checks (types, dtypes, ranks, shapes,
   positive strides/dilation, non-negative pads, output length >= 1); only then is the GIL
   released and the ``cdef`` loops below run, without bounds checks.

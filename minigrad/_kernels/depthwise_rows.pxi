@@ -1,13 +1,13 @@
 # The row primitives of the depthwise kernels, included by depthwise.pyx (one compilation
 # unit: Cython inlines them into the loop nests there). A row is positions x channels,
-# channels innermost; the innermost loops themselves are C, in simd.h.
+# channels innermost; the loops over a row are C, in rows.h (on the vector blocks of simd.h).
 
 # ----------------------------------------------------------------------------------------
-# Rows of channels: plain loops, and the calls into simd.h
+# Rows of channels: plain loops, and the calls into rows.h
 # ----------------------------------------------------------------------------------------
 
-cdef extern from "simd.h" nogil:
-    # the row primitives in C (simd.h): see _sum_taps and _dot_positions below
+cdef extern from "rows.h" nogil:
+    # the row primitives in C (rows.h): see _sum_taps and _dot_positions below
     void mg_sum_taps_float(float* out, isize npos, const float** src, const float** ker,
                            const isize* off, isize ntaps, isize step, isize C, isize n_in,
                            const float** krow, isize kstride, isize KW)
@@ -40,7 +40,7 @@ cdef inline void _add_tap(floating* y, const floating* k, const floating* x, isi
 
 
 cdef inline void _expand(floating* xe, const floating* x, isize W, isize C, isize M) noexcept nogil:
-    """xe[w, c*M + m] = x[w, c]: a row of C channels as C*M channels (for M > 1; in C, simd.h)."""
+    """xe[w, c*M + m] = x[w, c]: a row of C channels as C*M channels (for M > 1; in C, rows.h)."""
     if floating is float:
         mg_expand_float(xe, x, W, C, M)
     else:
@@ -81,7 +81,7 @@ cdef void _expand_rows(const floating** xrows, floating* xe, isize* tags, isize*
 
 
 cdef inline void _sum_over_m(floating* gx, const floating* t, isize W, isize C, isize M) noexcept nogil:
-    """gx[w, c] = sum_m t[w, c*M + m]: back from C*M channels to C (for M > 1; in C, simd.h)."""
+    """gx[w, c] = sum_m t[w, c*M + m]: back from C*M channels to C (for M > 1; in C, rows.h)."""
     if floating is float:
         mg_sum_over_m_float(gx, t, W, C, M)
     else:
@@ -95,13 +95,13 @@ cdef inline void _sum_taps(floating* out, isize npos, const floating** src, cons
 
     ``src[t]`` is a row of ``n_in`` positions x C channels; taps reading outside it (the
     padding) are skipped. The forward pass and the stride-1 input gradient both have this
-    form. In C (simd.h): blocks of 4 positions x 64 bytes of channels in vector registers,
-    the border positions and leftover channels with plain loops.
+    form. In C (rows.h on simd.h's blocks): the interior positions in vector blocks, the
+    border positions and leftover channels with plain loops.
 
     ``krow`` (or NULL): when the taps are rows of ``KW`` neighbouring positions (stride and
     dilation 1), ``krow[j]`` is kernel row j packed by 64-byte channel blocks (see
     ``_packed_kernel``, ``kstride`` elements from one block to the next). The interior then
-    runs without the tap tables: one pointer per row, the kernel read in order.
+    runs without the tap tables, a kernel row held in registers.
     """
     if floating is float:
         mg_sum_taps_float(out, npos, src, ker, off, ntaps, step, C, n_in, krow, kstride, KW)

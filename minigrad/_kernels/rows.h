@@ -1,0 +1,204 @@
+/* Whole rows of the depthwise kernels, any number of channels, built on the vector blocks
+ * of simd.h (included by depthwise.pyx through depthwise_rows.pxi).
+ *
+ * A row is positions x C channels, channels innermost (C = the row stride in elements).
+ * These functions find which positions every kernel tap reads inside the row (the
+ * interior, run in vector blocks) and which read the padding (the borders, run one position
+ * at a time with those taps left out), and cut the channels into 64-byte blocks plus a
+ * plain-loop remainder.
+ */
+#ifndef MINIGRAD_ROWS_H
+#define MINIGRAD_ROWS_H
+
+#include "simd.h"
+
+/* Whole rows, any number of channels, built on the blocks above.
+ *
+ *   mg_sum_taps_T      out[p, c] = sum_t ker[t][c] * src[t][p*step + off[t], c] for p < npos,
+ *                      skipping the taps whose source position falls outside [0, n_in)
+ *                      (the padding). The forward pass and the stride-1 input gradient.
+ *   mg_dot_positions_T g[c] += sum_{p in [lo, hi)} xrow[p*step + off, c] * gyrow[p, c]:
+ *                      one tap's share of the kernel gradient.
+ */
+static inline mg_isize mg_ceil_div(mg_isize a, mg_isize b) {      /* b > 0, any sign of a */
+    return a >= 0 ? (a + b - 1) / b : -((-a) / b);
+}
+static inline mg_isize mg_imin(mg_isize a, mg_isize b) { return a < b ? a : b; }
+static inline mg_isize mg_imax(mg_isize a, mg_isize b) { return a > b ? a : b; }
+
+#define MG_MAX_BORDER_TAPS 64
+
+#define MG_DEFINE_ROWS(T)                                                                   \
+/* one position p, channels [c_lo, c_hi), plain loops */                                   \
+static void mg_sum_taps_at_##T(T *out, mg_isize p, mg_isize c_lo, mg_isize c_hi,           \
+                               const T **src, const T **ker, const mg_isize *off,           \
+                               mg_isize ntaps, mg_isize step, mg_isize C, mg_isize n_in) {  \
+    T *o = out + p * C;                                                                     \
+    for (mg_isize c = c_lo; c < c_hi; c++) o[c] = 0;                                        \
+    for (mg_isize t = 0; t < ntaps; t++) {                                                  \
+        mg_isize q = p * step + off[t];                                                     \
+        if (q < 0 || q >= n_in) continue;                                                   \
+        const T *s = src[t] + q * C, *k = ker[t];                                           \
+        for (mg_isize c = c_lo; c < c_hi; c++) o[c] += k[c] * s[c];                         \
+    }                                                                                       \
+}                                                                                           \
+/* one border position p: drop the taps that read padding, then whole vector blocks */     \
+static void mg_sum_taps_one_##T(T *out, mg_isize p, const T **src, const T **ker,           \
+                                const mg_isize *off, mg_isize ntaps, mg_isize step,         \
+                                mg_isize C, mg_isize n_in) {                                \
+    const mg_isize CB = 64 / sizeof(T), cfull = C - C % CB;                                 \
+    const T *fsrc[MG_MAX_BORDER_TAPS], *fker[MG_MAX_BORDER_TAPS];                           \
+    mg_isize foff[MG_MAX_BORDER_TAPS], n = 0;                                               \
+    if (ntaps > MG_MAX_BORDER_TAPS) {                                                       \
+        mg_sum_taps_at_##T(out, p, 0, C, src, ker, off, ntaps, step, C, n_in);              \
+        return;                                                                             \
+    }                                                                                       \
+    for (mg_isize t = 0; t < ntaps; t++) {                                                  \
+        mg_isize q = p * step + off[t];                                                     \
+        if (q >= 0 && q < n_in) { fsrc[n] = src[t]; fker[n] = ker[t]; foff[n] = off[t]; n++; } \
+    }                                                                                       \
+    for (mg_isize c0 = 0; c0 < cfull; c0 += CB)                                             \
+        mg_sum_taps_block1_##T(out, fsrc, fker, foff, n, p, step, C, c0);                   \
+    if (cfull < C)                                                                          \
+        mg_sum_taps_at_##T(out, p, cfull, C, fsrc, fker, foff, n, step, C, n_in);           \
+}                                                                                           \
+static void mg_sum_taps_##T(T *out, mg_isize npos, const T **src, const T **ker,            \
+                            const mg_isize *off, mg_isize ntaps, mg_isize step, mg_isize C, \
+                            mg_isize n_in, const T **krow, mg_isize kstride, mg_isize KW) { \
+    const mg_isize CB = 64 / sizeof(T), cfull = C - C % CB;                                 \
+    /* [a, b): positions where every tap is inside the row; [a, bfull) in blocks of 4 */    \
+    mg_isize a = 0, b = npos, p;                                                            \
+    for (mg_isize t = 0; t < ntaps; t++) {     /* (no divisions at stride 1: once per row) */ \
+        mg_isize lo = step == 1 ? -off[t] : mg_ceil_div(-off[t], step);                     \
+        mg_isize hi = step == 1 ? n_in - off[t] : mg_ceil_div(n_in - off[t], step);         \
+        if (lo > a) a = lo;                                                                 \
+        if (hi < b) b = hi;                                                                 \
+    }                                                                                       \
+    if (a > npos) a = npos;                                                                 \
+    if (b < a) b = a;                                                                       \
+    const mg_isize bfull = a + (b - a) / 4 * 4;                                             \
+    if (krow != NULL && step == 1 && b - a >= 4 && ntaps / 3 <= MG_MAX_BORDER_TAPS) {        \
+        /* the taps are rows of KW neighbours (krow: their packed kernel rows) */           \
+        const T *row[MG_MAX_BORDER_TAPS], *krow3[MG_MAX_BORDER_TAPS];                       \
+        const mg_isize R = ntaps / KW, tstep = KW > 1 ? (off[1] - off[0]) * C : 0;          \
+        for (mg_isize j = 0; j < R; j++) row[j] = src[j * KW] + off[j * KW] * C;            \
+        if (KW % 3 == 0 && b - a >= 8) {                                                    \
+            /* a row of 3n taps is n rows of 3 taps (taps 3i..3i+2 start 3i taps further) */ \
+            for (mg_isize j = R - 1; j >= 0; j--)                                           \
+                for (mg_isize i = KW / 3 - 1; i >= 0; i--) {                                \
+                    krow3[j * (KW / 3) + i] = krow[j] + 3 * i * CB;                         \
+                    row[j * (KW / 3) + i] = row[j] + 3 * i * tstep;                         \
+                }                                                                           \
+            mg_sum_rows3_block_##T(out, a, b, row, krow3, ntaps / 3, tstep, kstride, C, cfull); \
+        } else {                                                                            \
+            mg_sum_rows_block_##T(out, a, b, row, krow, R, KW, tstep, kstride, C, cfull);    \
+        }                                                                                   \
+        for (p = a; p < b && cfull < C; p++)                                                \
+            mg_sum_taps_at_##T(out, p, cfull, C, src, ker, off, ntaps, step, C, n_in);      \
+    } else {                                                                                \
+        for (p = a; p < bfull; p += 4) {                                                    \
+            for (mg_isize c0 = 0; c0 < cfull; c0 += CB)                                     \
+                mg_sum_taps_block4_##T(out, src, ker, off, ntaps, p, step, C, c0);          \
+            if (cfull < C)                                                                  \
+                for (mg_isize i = 0; i < 4; i++)                                            \
+                    mg_sum_taps_at_##T(out, p + i, cfull, C, src, ker, off, ntaps, step, C, n_in); \
+        }                                                                                   \
+        if (bfull < b && b - a >= 4) {   /* the last 1-3 interior positions: one more block \
+                                            of 4 ending at b (rewrites a few, same values) */ \
+            for (mg_isize c0 = 0; c0 < cfull; c0 += CB)                                     \
+                mg_sum_taps_block4_##T(out, src, ker, off, ntaps, b - 4, step, C, c0);      \
+            for (p = bfull; p < b && cfull < C; p++)                                        \
+                mg_sum_taps_at_##T(out, p, cfull, C, src, ker, off, ntaps, step, C, n_in);  \
+        } else {                                                                            \
+            for (p = bfull; p < b; p++)                                                     \
+                mg_sum_taps_one_##T(out, p, src, ker, off, ntaps, step, C, n_in);           \
+        }                                                                                   \
+    }                                                                                       \
+    for (p = 0; p < a; p++) mg_sum_taps_one_##T(out, p, src, ker, off, ntaps, step, C, n_in); \
+    for (p = b; p < npos; p++) mg_sum_taps_one_##T(out, p, src, ker, off, ntaps, step, C, n_in); \
+    mg_stream_fence();                                                                      \
+}                                                                                           \
+static void mg_dot_positions_##T(T *g, const T *xrow, const T *gyrow, mg_isize lo,          \
+                                 mg_isize hi, mg_isize step, mg_isize off, mg_isize C) {    \
+    const mg_isize CB = 64 / sizeof(T), cfull = C - C % CB;                                 \
+    for (mg_isize c0 = 0; c0 < cfull; c0 += CB)                                             \
+        mg_dot_block_##T(g + c0, xrow + off * C + c0, gyrow + c0, lo, hi, step, C);          \
+    for (mg_isize p = lo; p < hi && cfull < C; p++) {                                       \
+        const T *xb = xrow + (p * step + off) * C, *gb = gyrow + p * C;                     \
+        for (mg_isize c = cfull; c < C; c++) g[c] += xb[c] * gb[c];                         \
+    }                                                                                       \
+}                                                                                           \
+/* three neighbouring taps of one kernel row (horizontal stride and dilation 1) in one pass: \
+   g[j*gs + c] += sum_{p in [lo, hi)} xrow[p + j, c] * gyrow[p, c] for j = 0, 1, 2, where    \
+   positions p + j outside [xlo, xhi) are padding (zero). Each input vector loaded serves    \
+   all three taps, and the border positions need no pass of their own. */                   \
+static void mg_dot3_positions_##T(T *g, mg_isize gs, const T *xrow, const T *gyrow,         \
+                                  mg_isize lo, mg_isize hi, mg_isize C, mg_isize xlo,       \
+                                  mg_isize xhi) {                                           \
+    const mg_isize CB = 64 / sizeof(T), cfull = C - C % CB;                                 \
+    if (lo < xlo - 2) lo = xlo - 2;    /* positions whose three taps all read padding */    \
+    if (hi > xhi) hi = xhi;                                                                 \
+    if (lo >= hi) return;                                                                   \
+    for (mg_isize c0 = 0; c0 < cfull; c0 += CB)                                             \
+        mg_dot3_block_##T(g + c0, gs, xrow + c0, gyrow + c0, lo, hi, C, xlo, xhi);          \
+    for (mg_isize p = lo; p < hi && cfull < C; p++)                                         \
+        for (mg_isize j = 0; j < 3; j++)                                                    \
+            if (p + j >= xlo && p + j < xhi)                                                \
+                for (mg_isize c = cfull; c < C; c++)                                        \
+                    g[j * gs + c] += xrow[(p + j) * C + c] * gyrow[p * C + c];              \
+}
+
+MG_DEFINE_ROWS(float)
+MG_DEFINE_ROWS(double)
+
+/* depth_multiplier M > 1: a row of C channels as C*M channels and back.
+ *
+ *   mg_expand_T       xe[w, c*M + m] = x[w, c]
+ *   mg_sum_over_m_T   gx[w, c] = sum_m t[w, c*M + m]   (m in order)
+ *
+ * Written once per M that is a compile-time constant (2, 3, 4, 8: the loops then
+ * vectorise), plus any other M with the same arithmetic. */
+#define MG_DEFINE_DEPTH(T, M)                                                               \
+static void mg_expand_##M##_##T(T *xe, const T *x, mg_isize n) {                            \
+    for (mg_isize i = 0; i < n; i++)                                                        \
+        for (mg_isize m = 0; m < M; m++) xe[i * M + m] = x[i];                              \
+}                                                                                           \
+static void mg_sum_over_##M##_##T(T *gx, const T *t, mg_isize n) {                          \
+    for (mg_isize i = 0; i < n; i++) {                                                      \
+        T s = 0;                                                                            \
+        for (mg_isize m = 0; m < M; m++) s += t[i * M + m];                                 \
+        gx[i] = s;                                                                          \
+    }                                                                                       \
+}
+#define MG_DEFINE_DEPTHS(T)                                                                 \
+MG_DEFINE_DEPTH(T, 2) MG_DEFINE_DEPTH(T, 3) MG_DEFINE_DEPTH(T, 4) MG_DEFINE_DEPTH(T, 8)    \
+static void mg_expand_##T(T *xe, const T *x, mg_isize W, mg_isize C, mg_isize M) {          \
+    const mg_isize n = W * C;           /* (w, c) pairs: one input element each */         \
+    switch (M) {                                                                            \
+    case 2: mg_expand_2_##T(xe, x, n); return;                                              \
+    case 3: mg_expand_3_##T(xe, x, n); return;                                              \
+    case 4: mg_expand_4_##T(xe, x, n); return;                                              \
+    case 8: mg_expand_8_##T(xe, x, n); return;                                              \
+    }                                                                                       \
+    for (mg_isize i = 0; i < n; i++)                                                        \
+        for (mg_isize m = 0; m < M; m++) xe[i * M + m] = x[i];                              \
+}                                                                                           \
+static void mg_sum_over_m_##T(T *gx, const T *t, mg_isize W, mg_isize C, mg_isize M) {     \
+    const mg_isize n = W * C;                                                               \
+    switch (M) {                                                                            \
+    case 2: mg_sum_over_2_##T(gx, t, n); return;                                            \
+    case 3: mg_sum_over_3_##T(gx, t, n); return;                                            \
+    case 4: mg_sum_over_4_##T(gx, t, n); return;                                            \
+    case 8: mg_sum_over_8_##T(gx, t, n); return;                                            \
+    }                                                                                       \
+    for (mg_isize i = 0; i < n; i++) {                                                      \
+        T s = 0;                                                                            \
+        for (mg_isize m = 0; m < M; m++) s += t[i * M + m];                                 \
+        gx[i] = s;                                                                          \
+    }                                                                                       \
+}
+
+MG_DEFINE_DEPTHS(float)
+MG_DEFINE_DEPTHS(double)
+
+#endif  /* MINIGRAD_ROWS_H */
