@@ -367,7 +367,7 @@ def _packed_kernel(k, g, taps_in_rows):
     """k (KH, KW, C*M) as (C*M // B, KH, KW, B), B = the channels of 64 bytes: for each
     channel block, its kernel taps one after the other (what _sum_taps reads in order when
     ``krow`` is given). Empty, so _sum_taps keeps its tap tables, unless ``taps_in_rows``
-    (stride and dilation 1 along the row) and at least one whole block of channels."""
+    (dilation 1 along the row: its taps are neighbours) and one whole block of channels."""
     B = 64 // k.itemsize
     nb = k.shape[2] // B
     if not taps_in_rows or nb == 0:
@@ -399,7 +399,7 @@ def depthwise_forward(x, kernel, strides, dilation, pads):
         return y
     k = np.ascontiguousarray(kernel).reshape(g["KH"], g["KW"], C * M)
     nthreads, _ = _threads(g)
-    kp = _packed_kernel(k, g, g["sw"] == 1 and g["dw"] == 1)
+    kp = _packed_kernel(k, g, g["dw"] == 1)
     _run_forward(_as4(x, g, (g["H"], g["W"])), k, kp, y.reshape(N, g["OH"], g["OW"], C * M), g, nthreads)
     return y
 

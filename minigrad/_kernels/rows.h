@@ -77,12 +77,12 @@ static void mg_sum_taps_##T(T *out, mg_isize npos, const T **src, const T **ker,
     if (a > npos) a = npos;                                                                 \
     if (b < a) b = a;                                                                       \
     const mg_isize bfull = a + (b - a) / 4 * 4;                                             \
-    if (krow != NULL && step == 1 && b - a >= 4 && ntaps / 3 <= MG_MAX_BORDER_TAPS) {        \
+    if (krow != NULL && b - a >= 4 && ntaps / 3 <= MG_MAX_BORDER_TAPS) {                     \
         /* the taps are rows of KW neighbours (krow: their packed kernel rows) */           \
         const T *row[MG_MAX_BORDER_TAPS], *krow3[MG_MAX_BORDER_TAPS];                       \
         const mg_isize R = ntaps / KW, tstep = KW > 1 ? (off[1] - off[0]) * C : 0;          \
         for (mg_isize j = 0; j < R; j++) row[j] = src[j * KW] + off[j * KW] * C;            \
-        if (KW % 3 == 0 && b - a >= 8) {                                                    \
+        if (KW % 3 == 0 && step == 1 && b - a >= 8) {                                       \
             /* a row of 3n taps is n rows of 3 taps (taps 3i..3i+2 start 3i taps further) */ \
             for (mg_isize j = R - 1; j >= 0; j--)                                           \
                 for (mg_isize i = KW / 3 - 1; i >= 0; i--) {                                \
@@ -91,7 +91,7 @@ static void mg_sum_taps_##T(T *out, mg_isize npos, const T **src, const T **ker,
                 }                                                                           \
             mg_sum_rows3_block_##T(out, a, b, row, krow3, ntaps / 3, tstep, kstride, C, cfull); \
         } else {                                                                            \
-            mg_sum_rows_block_##T(out, a, b, row, krow, R, KW, tstep, kstride, C, cfull);    \
+            mg_sum_rows_block_##T(out, a, b, row, krow, R, KW, tstep, kstride, C, cfull, step); \
         }                                                                                   \
         for (p = a; p < b && cfull < C; p++)                                                \
             mg_sum_taps_at_##T(out, p, cfull, C, src, ker, off, ntaps, step, C, n_in);      \

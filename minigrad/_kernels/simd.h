@@ -29,8 +29,8 @@
  *                         positions (stride and dilation 1; a row of 3n taps is n such
  *                         rows): 8 positions x one vector, the kernel row in registers,
  *                         each input vector loaded once for the three outputs it feeds
- *   mg_sum_rows_block_T   the same for rows of any width KW, 4 positions x 64 bytes: one
- *                         pointer per row and the kernel packed so that it is read in order
+ *   mg_sum_rows_block_T   the same for rows of any width KW and any stride, 4 positions x 64
+ *                         bytes: one pointer per row, the kernel packed to be read in order
  *
  * Whole rows of any number of channels are built on them in rows.h, which the loop nests
  * in depthwise.pyx call.
@@ -212,20 +212,20 @@ static void mg_sum_rows3_block_##T(T *out, mg_isize a, mg_isize b, const T **row
                                                                                             \
 static void mg_sum_rows_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
                                   mg_isize R, mg_isize KW, mg_isize tstep, mg_isize kstride, \
-                                  mg_isize C, mg_isize cfull) {                             \
-    const mg_isize L = 32 / sizeof(T), CB = 2 * L;                                          \
+                                  mg_isize C, mg_isize cfull, mg_isize step) {              \
+    const mg_isize L = 32 / sizeof(T), CB = 2 * L, rs = step * C;                           \
     for (mg_isize p = a; p < b; p += 4) {                                                   \
         if (p + 4 > b) p = b - 4;     /* the last block ends at b (rewrites a few outputs) */ \
         for (mg_isize c0 = 0; c0 < cfull; c0 += CB) {                                       \
             mg_vec_##T a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0}, c0v = {0}, c1 = {0}, d0 = {0}, d1 = {0}; \
             for (mg_isize j = 0; j < R; j++) {                                              \
-                const T *s = row[j] + p * C + c0, *k = krow[j] + (c0 / CB) * kstride;       \
+                const T *s = row[j] + p * rs + c0, *k = krow[j] + (c0 / CB) * kstride;       \
                 for (mg_isize t = 0; t < KW; t++, s += tstep, k += CB) {                    \
                     mg_vec_##T k0 = mg_load_##T(k), k1 = mg_load_##T(k + L);                \
                     a0 += k0 * mg_load_##T(s);          a1 += k1 * mg_load_##T(s + L);      \
-                    b0 += k0 * mg_load_##T(s + C);      b1 += k1 * mg_load_##T(s + C + L);  \
-                    c0v += k0 * mg_load_##T(s + 2 * C); c1 += k1 * mg_load_##T(s + 2 * C + L); \
-                    d0 += k0 * mg_load_##T(s + 3 * C);  d1 += k1 * mg_load_##T(s + 3 * C + L); \
+                    b0 += k0 * mg_load_##T(s + rs);      b1 += k1 * mg_load_##T(s + rs + L); \
+                    c0v += k0 * mg_load_##T(s + 2 * rs); c1 += k1 * mg_load_##T(s + 2 * rs + L); \
+                    d0 += k0 * mg_load_##T(s + 3 * rs);  d1 += k1 * mg_load_##T(s + 3 * rs + L); \
                 }                                                                           \
             }                                                                               \
             T *o = out + p * C + c0;                                                        \
@@ -286,7 +286,7 @@ static void mg_dot3_block_##T(T *g, mg_isize gs, const T *x, const T *gy, mg_isi
 }                                                                                           \
 static void mg_sum_rows_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
                                   mg_isize R, mg_isize KW, mg_isize tstep, mg_isize kstride, \
-                                  mg_isize C, mg_isize cfull) {                             \
+                                  mg_isize C, mg_isize cfull, mg_isize step) {              \
     enum { CB = 64 / sizeof(T) };                                                           \
     for (mg_isize p = a; p < b; p++)                                                        \
         for (mg_isize c0 = 0; c0 < cfull; c0 += CB)                                         \
@@ -295,14 +295,14 @@ static void mg_sum_rows_block_##T(T *out, mg_isize a, mg_isize b, const T **row,
                 for (mg_isize j = 0; j < R; j++)                                            \
                     for (mg_isize t = 0; t < KW; t++)                                       \
                         acc += krow[j][(c0 / CB) * kstride + t * CB + i]                    \
-                               * row[j][p * C + t * tstep + c0 + i];                        \
+                               * row[j][p * step * C + t * tstep + c0 + i];                 \
                 out[p * C + c0 + i] = acc;                                                  \
             }                                                                               \
 }                                                                                           \
 static void mg_sum_rows3_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
                                    mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, \
                                    mg_isize cfull) {                                        \
-    mg_sum_rows_block_##T(out, a, b, row, krow, R, 3, tstep, kstride, C, cfull);            \
+    mg_sum_rows_block_##T(out, a, b, row, krow, R, 3, tstep, kstride, C, cfull, 1);         \
 }
 
 #endif
