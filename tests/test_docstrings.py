@@ -17,6 +17,7 @@ import pytest
 
 import minigrad as mg
 from minigrad import layers
+from minigrad.layers.layer_weights import LayerWeights
 
 MODULES = ["minigrad", "minigrad.layers", "minigrad.ops", "minigrad.losses", "minigrad.metrics",
            "minigrad.optimizers", "minigrad.callbacks", "minigrad.initializers",
@@ -35,7 +36,8 @@ MODULES = ["minigrad", "minigrad.layers", "minigrad.ops", "minigrad.losses", "mi
            "minigrad.initializer_base", "minigrad.loss_functions",
            "minigrad.activation_functions", "minigrad.sample_weights",
            "minigrad.optimizers.clipping", "minigrad.optimizers.argument_checks",
-           "minigrad.tape_views", "minigrad.saving.onnx_layers"]
+           "minigrad.tape_views", "minigrad.saving.onnx_layers",
+           "minigrad.layers.layer_weights"]
 # The bases a layer family is built on; every other public Layer class is a full reference.
 LAYER_BASES = {layers.Layer, layers.Merge, layers.Conv, layers.BaseDepthwiseSeparableConv}
 FULL_REFERENCE = sorted({obj for obj in vars(layers).values()
@@ -176,7 +178,7 @@ METHODS = [mg.Model.compile, mg.Model.fit, mg.Model.evaluate, mg.Model.predict,
            mg.optimizers.Optimizer.update_step, mg.metrics.Metric.values]
 METHODS += [getattr(mg.callbacks.Callback, name) for name in dir(mg.callbacks.Callback)
             if name.startswith(("on_", "set_"))]      # the hooks a callback overrides
-METHODS += [function for cls in (mg.Tensor, mg.Variable, layers.Layer)
+METHODS += [function for cls in (mg.Tensor, mg.Variable, layers.Layer, LayerWeights)
             for name, function in vars(cls).items()
             if not name.startswith("_") and inspect.isfunction(function)]
 for _method in METHODS:

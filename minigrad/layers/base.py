@@ -12,6 +12,10 @@ bookkeeping Keras users expect:
 * ``get_weights`` / ``set_weights`` (validated in full before anything changes),
 * ``get_config`` / ``from_config``, ``count_params``, ``compute_output_shape``,
 * the Keras 2 keywords ``input_shape``, ``batch_input_shape``, ``batch_size``, ``weights``.
+
+The weights part (``add_weight``, the ``weights`` lists, ``trainable``, ``count_params``,
+``get_weights`` / ``set_weights``) is :class:`~minigrad.layers.layer_weights.LayerWeights`
+in ``layers/layer_weights.py``, which ``Layer`` inherits.
 """
 import functools
 import inspect
@@ -22,15 +26,17 @@ import numpy as np
 
 from ..tape import layer_scope
 from ..naming import clear_session, unique_name  # noqa: F401 (re-exported)
-from ..tensor import Tensor, Variable
+from ..tensor import Tensor
 from .input_spec import InputSpec, _batch_input_shape, _normalize_dtype  # noqa: F401 (re-exported)
+from .layer_weights import LayerWeights
+
 
 def _snake_case(name):
     name = re.sub(r"(.)([A-Z][a-z]+)", r"\1_\2", name)
     return re.sub(r"([a-z])([A-Z])", r"\1_\2", name).lower()
 
 
-class Layer:
+class Layer(LayerWeights):
     """Base class of all layers.
 
     Subclasses implement ``build(input_shape)`` (create weights with ``add_weight``),
@@ -128,63 +134,7 @@ class Layer:
         build_and_mark._marks_built = True
         cls.build = build_and_mark
 
-    # -- weights -----------------------------------------------------------------
-    def add_weight(self, name, shape, initializer="glorot_uniform", regularizer=None,
-                   constraint=None, trainable=True, dtype=None):
-        """Create a Variable owned by this layer (named ``<layer>/<name>``).
-
-        Args:
-            name (str): the weight's name within the layer (``"kernel"``).
-            shape (tuple of int): its shape.
-            initializer (str or Initializer, default "glorot_uniform"): its first value.
-            regularizer (Regularizer or None, default None): its penalty, in ``losses``.
-            constraint (Constraint or None, default None): applied after each optimizer
-                step.
-            trainable (bool, default True): updated by optimizers.
-            dtype (str or None, default None): None means the layer's dtype.
-
-        Returns:
-            Variable
-        """
-        from .. import constraints, initializers, regularizers
-        shape = tuple(int(s) for s in shape)
-        dtype = self.dtype if dtype is None else _normalize_dtype(dtype)
-        init = initializers.get(initializer)
-        try:
-            value = init(shape, dtype=dtype) if init is not None else np.zeros(shape, dtype)
-        except (MemoryError, ValueError) as e:
-            size = dtype.itemsize
-            for n in shape:
-                size *= n
-            if size < 2**31 and not isinstance(e, MemoryError):
-                raise
-            raise ValueError(f"Layer '{self.name}': the weight '{name}' of shape {shape} "
-                             f"({size} bytes) is too large to allocate ({type(e).__name__}: "
-                             f"{e}). Check the layer's size arguments.") from None
-        variable = Variable(np.asarray(value, dtype=dtype), name=name,
-                            trainable=bool(trainable) and self._trainable,
-                            constraint=constraints.get(constraint),
-                            regularizer=regularizers.get(regularizer))
-        variable.path = f"{self.name}/{name}"
-        self._weights.append(variable)
-        self._requested_trainable[id(variable)] = bool(trainable)
-        return variable
-
-    @property
-    def trainable(self):
-        return self._trainable
-
-    @trainable.setter
-    def trainable(self, value):
-        if not isinstance(value, (bool, np.bool_)):
-            raise ValueError(f"Expected `trainable` to be a boolean. Received: "
-                             f"trainable={value!r} (of type {type(value)})")
-        self._trainable = bool(value)
-        for w in self._weights:
-            w.trainable = self._trainable and self._requested_trainable.get(id(w), True)
-        for layer in self._sublayers():
-            layer.trainable = value
-
+    # -- weights: add_weight, weights, trainable, get/set_weights in layer_weights.py --
     def _sublayers(self):
         """The layers this layer holds as attributes, in assignment order (each once)."""
         result, seen = [], {id(self)}
@@ -194,76 +144,6 @@ class Layer:
                     seen.add(id(layer))
                     result.append(layer)
         return result
-
-    @property
-    def weights(self):
-        """All weights: the layer's own in creation order, then each sublayer's (Keras
-        order); a weight shared by two sublayers is listed once."""
-        own, seen = list(self._weights), {id(w) for w in self._weights}
-        for layer in self._sublayers():
-            for w in layer.weights:
-                if id(w) not in seen:
-                    seen.add(id(w))
-                    own.append(w)
-        return own
-
-    @property
-    def trainable_weights(self):
-        return [w for w in self.weights if w.trainable] if self._trainable else []
-
-    @property
-    def non_trainable_weights(self):
-        trainable = {id(w) for w in self.trainable_weights}
-        return [w for w in self.weights if id(w) not in trainable]
-
-    @property
-    def trainable_variables(self):
-        return self.trainable_weights
-
-    @property
-    def variables(self):
-        return self.weights
-
-    def count_params(self):
-        """Number of scalars in all weights (the layer must be built)."""
-        if not self.built:
-            raise ValueError(f"You tried to call `count_params` on layer '{self.name}', but "
-                             "the layer isn't built. Call it on an input (or call "
-                             "`build(input_shape)`) first.")
-        return int(sum(w.size for w in self.weights))
-
-    def get_weights(self):
-        """Copies of the weight values, in ``weights`` order."""
-        return [np.array(w.data, copy=True) for w in self.weights]
-
-    def set_weights(self, weights):
-        """Replace every weight value. Count and shapes are checked before any change.
-
-        Args:
-            weights (list of array-like): one per weight, in ``weights`` order.
-
-        Raises:
-            ValueError: for a wrong count or shape (naming the weight), before any change.
-        """
-        current = self.weights
-        weights = list(weights)
-        if len(weights) != len(current):
-            raise ValueError(f"You called `set_weights(weights)` on layer '{self.name}' with a "
-                             f"weight list of length {len(weights)}, but the layer was "
-                             f"expecting {len(current)} weights.")
-        arrays = []
-        for w, value in zip(current, weights):
-            value = np.asarray(value.data if isinstance(value, Tensor) else value)
-            if value.shape != w.shape:
-                raise ValueError(f"Layer '{self.name}' weight shape {w.shape} is not compatible "
-                                 f"with provided weight shape {value.shape} (weight "
-                                 f"'{w.path}').")
-            if value.dtype.kind not in "biuf":
-                raise TypeError(f"set_weights: the value for weight '{w.path}' has dtype "
-                                f"{value.dtype}; expected numbers.")
-            arrays.append(value)
-        for w, value in zip(current, arrays):
-            w.assign(value)
 
     # -- losses ------------------------------------------------------------------
     @property
