@@ -371,7 +371,7 @@ def test_fused_backward_agrees_with_twin(g, seed, threads):
 @pytest.mark.parametrize("C, M", [(48, 1), (20, 1), (13, 3), (6, 4), (5, 8), (4, 5), (9, 2)])
 def test_row_paths_agree_with_twin(dtype, kw, pads, C, M):
     """Rows long enough for every path of the compiled tap sums: the 3-wide blocks of 8
-    positions, the blocks of 4 for other widths and strides, the border positions and
+    positions, the blocks of 4 for other widths, strides and dilations, the border positions and
     leftover channels, read forwards (forward pass) and backwards (input gradient), fused or
     not."""
     rng = np.random.default_rng(kw * 100 + C)
@@ -379,7 +379,9 @@ def test_row_paths_agree_with_twin(dtype, kw, pads, C, M):
                                   ((5, 29), (3, kw), ((1, 1), (1, 1), ((1, 1), pads))),
                                   ((6, 23), (2, kw), ((2, 1), (2, 1), ((1, 0), pads))),
                                   ((5, 40), (3, kw), ((1, 2), (1, 1), ((1, 1), pads))),
-                                  ((53,), (kw,), ((3,), (1,), (pads,)))]:
+                                  ((53,), (kw,), ((3,), (1,), (pads,))),
+                                  ((4, 45), (3, kw), ((1, 1), (2, 2), ((2, 2), pads))),
+                                  ((61,), (kw,), ((2,), (3,), (pads,)))]:
         x = rng.standard_normal((2,) + spatial + (C,)).astype(dtype)
         kernel = rng.standard_normal(ks + (C, M)).astype(dtype)
         y = compiled.depthwise_forward(x, kernel, *geometry)

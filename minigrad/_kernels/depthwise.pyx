@@ -32,9 +32,8 @@ Ideas shared by every loop nest:
 * Padding is never materialised: for every kernel tap the loops compute the range of output
   positions whose input index falls inside the real input, and skip the rest.
 * The channel axis is innermost, in blocks of 64 bytes held in vector registers.
-* At stride and dilation 1 along the row (the common case), the kernel is first packed by
-  channel blocks (``_packed_kernel``) so that the inner loops read it in order and keep a
-  kernel row in registers (simd.h explains why that matters).
+* The kernel is first packed by channel blocks (``_packed_kernel``) so that the inner loops
+  read it in order and keep a kernel row in registers (simd.h explains why that matters).
 * ``depth_multiplier`` M > 1 runs on the M = 1 loops: an input row is first expanded to C*M
   channels (``x[w, c]`` repeated M times), after which every output channel ``c*M + m`` is
   an ordinary channel with its own kernel column. The input gradient sums the M channels of
@@ -363,14 +362,13 @@ def _threads(g):
     return kernel_threads(work, PARALLEL_MIN_WORK), work
 
 
-def _packed_kernel(k, g, taps_in_rows):
+def _packed_kernel(k, g):
     """k (KH, KW, C*M) as (C*M // B, KH, KW, B), B = the channels of 64 bytes: for each
-    channel block, its kernel taps one after the other (what _sum_taps reads in order when
-    ``krow`` is given). Empty, so _sum_taps keeps its tap tables, unless ``taps_in_rows``
-    (dilation 1 along the row: its taps are neighbours) and one whole block of channels."""
+    channel block, its kernel taps one after the other (what _sum_taps reads in order through
+    ``krow``). Empty when there is not one whole block of channels (plain loops then)."""
     B = 64 // k.itemsize
     nb = k.shape[2] // B
-    if not taps_in_rows or nb == 0:
+    if nb == 0:
         return np.empty((0, 1, 1, B), k.dtype)
     return np.ascontiguousarray(k[:, :, :nb * B].reshape(g["KH"], g["KW"], nb, B).transpose(2, 0, 1, 3))
 
@@ -399,7 +397,7 @@ def depthwise_forward(x, kernel, strides, dilation, pads):
         return y
     k = np.ascontiguousarray(kernel).reshape(g["KH"], g["KW"], C * M)
     nthreads, _ = _threads(g)
-    kp = _packed_kernel(k, g, g["dw"] == 1)
+    kp = _packed_kernel(k, g)
     _run_forward(_as4(x, g, (g["H"], g["W"])), k, kp, y.reshape(N, g["OH"], g["OW"], C * M), g, nthreads)
     return y
 
@@ -475,7 +473,7 @@ def _backward(grad_y, x, kernel, r, strides, dilation, pads, out, input_shape, w
     nchunks = _reduction_chunks(N * H, work) if with_kernel else min(N * H, 64)
     partial = np.empty((nchunks, g["KH"] * g["KW"], C * M) if with_kernel else (1, 1, 1), grad_y.dtype)
     xs = _as4(x, g, (H, W)) if with_kernel else gx
-    kp = _packed_kernel(k, g, g["dw"] == 1)
+    kp = _packed_kernel(k, g)
     _run_backward_rows(gy, k, kp, xs, gx, partial, nchunks, with_kernel, g, nthreads)
     if not with_kernel:
         return grad_x, None

@@ -98,10 +98,10 @@ cdef inline void _sum_taps(floating* out, isize npos, const floating** src, cons
     form. In C (rows.h on simd.h's blocks): the interior positions in vector blocks, the
     border positions and leftover channels with plain loops.
 
-    ``krow`` (or NULL): when the taps are rows of ``KW`` neighbouring positions (dilation 1,
-    any stride), ``krow[j]`` is kernel row j packed by 64-byte channel blocks (see
-    ``_packed_kernel``, ``kstride`` elements from one block to the next). The interior then
-    runs without the tap tables, a kernel row held in registers.
+    The taps come in rows of ``KW`` (one kernel row each); ``krow[j]`` is kernel row j packed
+    by 64-byte channel blocks (``_packed_kernel``, ``kstride`` elements from one block to the
+    next), or ``krow`` is NULL when there is no whole block. The interior runs on one pointer
+    per row, without the tap tables, a kernel row held in registers.
     """
     if floating is float:
         mg_sum_taps_float(out, npos, src, ker, off, ntaps, step, C, n_in, krow, kstride, KW)

@@ -27,6 +27,7 @@ static inline mg_isize mg_imin(mg_isize a, mg_isize b) { return a < b ? a : b; }
 static inline mg_isize mg_imax(mg_isize a, mg_isize b) { return a > b ? a : b; }
 
 #define MG_MAX_BORDER_TAPS 64
+#define MG_MAX_ROWS 256     /* kernel rows (of 3 taps, or of KW) in the row-block paths */
 
 #define MG_DEFINE_ROWS(T)                                                                   \
 /* one position p, channels [c_lo, c_hi), plain loops */                                   \
@@ -66,7 +67,7 @@ static void mg_sum_taps_##T(T *out, mg_isize npos, const T **src, const T **ker,
                             const mg_isize *off, mg_isize ntaps, mg_isize step, mg_isize C, \
                             mg_isize n_in, const T **krow, mg_isize kstride, mg_isize KW) { \
     const mg_isize CB = 64 / sizeof(T), cfull = C - C % CB;                                 \
-    /* [a, b): positions where every tap is inside the row; [a, bfull) in blocks of 4 */    \
+    /* [a, b): the interior positions, where every tap is inside the row */                \
     mg_isize a = 0, b = npos, p;                                                            \
     for (mg_isize t = 0; t < ntaps; t++) {     /* (no divisions at stride 1: once per row) */ \
         mg_isize lo = step == 1 ? -off[t] : mg_ceil_div(-off[t], step);                     \
@@ -76,13 +77,12 @@ static void mg_sum_taps_##T(T *out, mg_isize npos, const T **src, const T **ker,
     }                                                                                       \
     if (a > npos) a = npos;                                                                 \
     if (b < a) b = a;                                                                       \
-    const mg_isize bfull = a + (b - a) / 4 * 4;                                             \
-    if (krow != NULL && b - a >= 4 && ntaps / 3 <= MG_MAX_BORDER_TAPS) {                     \
-        /* the taps are rows of KW neighbours (krow: their packed kernel rows) */           \
-        const T *row[MG_MAX_BORDER_TAPS], *krow3[MG_MAX_BORDER_TAPS];                       \
+    if (krow != NULL && b - a >= 4 && ntaps / 3 <= MG_MAX_ROWS) {                             \
+        /* the taps are R kernel rows of KW taps each (krow: their packed kernel rows) */   \
+        const T *row[MG_MAX_ROWS], *krow3[MG_MAX_ROWS];                                     \
         const mg_isize R = ntaps / KW, tstep = KW > 1 ? (off[1] - off[0]) * C : 0;          \
         for (mg_isize j = 0; j < R; j++) row[j] = src[j * KW] + off[j * KW] * C;            \
-        if (KW % 3 == 0 && step == 1 && b - a >= 8) {                                       \
+        if (KW % 3 == 0 && step == 1 && (tstep == C || tstep == -C) && b - a >= 8) {        \
             /* a row of 3n taps is n rows of 3 taps (taps 3i..3i+2 start 3i taps further) */ \
             for (mg_isize j = R - 1; j >= 0; j--)                                           \
                 for (mg_isize i = KW / 3 - 1; i >= 0; i--) {                                \
@@ -95,24 +95,8 @@ static void mg_sum_taps_##T(T *out, mg_isize npos, const T **src, const T **ker,
         }                                                                                   \
         for (p = a; p < b && cfull < C; p++)                                                \
             mg_sum_taps_at_##T(out, p, cfull, C, src, ker, off, ntaps, step, C, n_in);      \
-    } else {                                                                                \
-        for (p = a; p < bfull; p += 4) {                                                    \
-            for (mg_isize c0 = 0; c0 < cfull; c0 += CB)                                     \
-                mg_sum_taps_block4_##T(out, src, ker, off, ntaps, p, step, C, c0);          \
-            if (cfull < C)                                                                  \
-                for (mg_isize i = 0; i < 4; i++)                                            \
-                    mg_sum_taps_at_##T(out, p + i, cfull, C, src, ker, off, ntaps, step, C, n_in); \
-        }                                                                                   \
-        if (bfull < b && b - a >= 4) {   /* the last 1-3 interior positions: one more block \
-                                            of 4 ending at b (rewrites a few, same values) */ \
-            for (mg_isize c0 = 0; c0 < cfull; c0 += CB)                                     \
-                mg_sum_taps_block4_##T(out, src, ker, off, ntaps, b - 4, step, C, c0);      \
-            for (p = bfull; p < b && cfull < C; p++)                                        \
-                mg_sum_taps_at_##T(out, p, cfull, C, src, ker, off, ntaps, step, C, n_in);  \
-        } else {                                                                            \
-            for (p = bfull; p < b; p++)                                                     \
-                mg_sum_taps_one_##T(out, p, src, ker, off, ntaps, step, C, n_in);           \
-        }                                                                                   \
+    } else {       /* short rows, no whole block of channels, or (many) hundreds of taps */  \
+        for (p = a; p < b; p++) mg_sum_taps_one_##T(out, p, src, ker, off, ntaps, step, C, n_in); \
     }                                                                                       \
     for (p = 0; p < a; p++) mg_sum_taps_one_##T(out, p, src, ker, off, ntaps, step, C, n_in); \
     for (p = b; p < npos; p++) mg_sum_taps_one_##T(out, p, src, ker, off, ntaps, step, C, n_in); \

@@ -19,18 +19,18 @@
  * into SSE halves. Streaming stores are used only when the compiler targets AVX (__AVX__),
  * which AVX2 and AVX-512 machines both define.
  *
- *   mg_sum_taps_block4_T  out[p+b, c] = sum_t ker[t][c] * src[t][((p+b)*step + off[t]), c],
- *                         b = 0..3 (four positions: each kernel vector loaded is used 4 times)
- *   mg_sum_taps_block1_T  the same for one position
+ *   mg_sum_taps_block1_T  out[p, c] = sum_t ker[t][c] * src[t][p*step + off[t], c] for one
+ *                         position p (the border positions, with the taps on padding removed)
  *   mg_dot_block_T        g[c] += sum_{p in [lo, hi)} x[p*step, c] * gy[p, c]
  *                         (four independent partial sums per channel, added at the end)
  *   mg_dot3_block_T       the same for three neighbouring taps at once (3-wide kernel rows)
- *   mg_sum_rows3_block_T  the interior of a row whose taps are R rows of 3 neighbouring
- *                         positions (stride and dilation 1; a row of 3n taps is n such
- *                         rows): 8 positions x one vector, the kernel row in registers,
- *                         each input vector loaded once for the three outputs it feeds
- *   mg_sum_rows_block_T   the same for rows of any width KW and any stride, 4 positions x 64
- *                         bytes: one pointer per row, the kernel packed to be read in order
+ *   mg_sum_rows_block_T   the interior positions of a row: its taps are R kernel rows of KW
+ *                         taps, tstep apart, each row read through one pointer, the kernel
+ *                         packed to be read in order; 4 positions x 64 bytes of channels
+ *   mg_sum_rows3_block_T  the same for rows of 3 neighbouring taps (stride and dilation 1; a
+ *                         row of 3n taps is n such rows): 8 positions x one vector, the kernel
+ *                         row in registers, each input vector loaded once for the three
+ *                         outputs it feeds
  *
  * Whole rows of any number of channels are built on them in rows.h, which the loop nests
  * in depthwise.pyx call.
@@ -76,27 +76,6 @@ typedef double mg_vec_double __attribute__((vector_size(32)));
 #define MG_DEFINE_BLOCKS(T)                                                                 \
 static inline mg_vec_##T mg_load_##T(const T *p) { mg_vec_##T v; memcpy(&v, p, sizeof v); return v; } \
 static inline void mg_store_##T(T *p, mg_vec_##T v) { memcpy(p, &v, sizeof v); }          \
-                                                                                            \
-static void mg_sum_taps_block4_##T(T *out, const T **src, const T **ker, const mg_isize *off, \
-                                   mg_isize ntaps, mg_isize p, mg_isize step, mg_isize C,    \
-                                   mg_isize c0) {                                          \
-    const mg_isize L = 32 / sizeof(T), rs = step * C;                                       \
-    mg_vec_##T a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0}, c0v = {0}, c1 = {0}, d0 = {0}, d1 = {0}; \
-    for (mg_isize t = 0; t < ntaps; t++) {                                                  \
-        const T *s = src[t] + (p * step + off[t]) * C + c0;                                 \
-        const T *k = ker[t] + c0;                                                           \
-        mg_vec_##T k0 = mg_load_##T(k), k1 = mg_load_##T(k + L);                            \
-        a0 += k0 * mg_load_##T(s);           a1 += k1 * mg_load_##T(s + L);                 \
-        b0 += k0 * mg_load_##T(s + rs);      b1 += k1 * mg_load_##T(s + rs + L);            \
-        c0v += k0 * mg_load_##T(s + 2 * rs); c1 += k1 * mg_load_##T(s + 2 * rs + L);        \
-        d0 += k0 * mg_load_##T(s + 3 * rs);  d1 += k1 * mg_load_##T(s + 3 * rs + L);        \
-    }                                                                                       \
-    T *o = out + p * C + c0;                                                                \
-    MG_STREAM(T, o, a0);          MG_STREAM(T, o + L, a1);                                  \
-    MG_STREAM(T, o + C, b0);      MG_STREAM(T, o + C + L, b1);                              \
-    MG_STREAM(T, o + 2 * C, c0v); MG_STREAM(T, o + 2 * C + L, c1);                          \
-    MG_STREAM(T, o + 3 * C, d0);  MG_STREAM(T, o + 3 * C + L, d1);                          \
-}                                                                                           \
                                                                                             \
 static void mg_sum_taps_block1_##T(T *out, const T **src, const T **ker, const mg_isize *off, \
                                    mg_isize ntaps, mg_isize p, mg_isize step, mg_isize C,    \
@@ -240,19 +219,6 @@ static void mg_sum_rows_block_##T(T *out, mg_isize a, mg_isize b, const T **row,
 #else  /* no vector extensions: the same arithmetic as plain loops */
 
 #define MG_DEFINE_BLOCKS(T)                                                                 \
-static void mg_sum_taps_block4_##T(T *out, const T **src, const T **ker, const mg_isize *off, \
-                                   mg_isize ntaps, mg_isize p, mg_isize step, mg_isize C,    \
-                                   mg_isize c0) {                                          \
-    enum { LANES = 64 / sizeof(T) };                                                        \
-    T acc[4][LANES] = {{0}};                                                                \
-    for (mg_isize t = 0; t < ntaps; t++)                                                    \
-        for (int b = 0; b < 4; b++)                                                         \
-            for (int i = 0; i < LANES; i++)                                                 \
-                acc[b][i] += ker[t][c0 + i] * src[t][((p + b) * step + off[t]) * C + c0 + i]; \
-    for (int b = 0; b < 4; b++)                                                             \
-        for (int i = 0; i < LANES; i++)                                                     \
-            out[(p + b) * C + c0 + i] = acc[b][i];                                          \
-}                                                                                           \
 static void mg_sum_taps_block1_##T(T *out, const T **src, const T **ker, const mg_isize *off, \
                                    mg_isize ntaps, mg_isize p, mg_isize step, mg_isize C,    \
                                    mg_isize c0) {                                          \
