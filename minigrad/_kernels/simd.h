@@ -156,6 +156,9 @@ static void mg_sum_rows3_block_##T(T *out, mg_isize a, mg_isize b, const T **row
                                    mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, \
                                    mg_isize cfull) {                                        \
     const mg_isize L = 32 / sizeof(T), CB = 2 * L;                                          \
+    mg_vec_##T half[8];           /* the first half of each output cache line, kept until the \
+                                     second is done: the streaming stores then write whole \
+                                     lines (half lines written apart made some calls 3x slower) */ \
     for (mg_isize p = a; p < b; p += 8) {                                                   \
         if (p + 8 > b) p = b - 8;     /* the last block ends at b (rewrites a few outputs) */ \
         for (mg_isize c = 0; c < cfull; c += L) {                                           \
@@ -180,11 +183,20 @@ static void mg_sum_rows3_block_##T(T *out, mg_isize a, mg_isize b, const T **row
                 v = mg_load_##T(s + 8 * C); MG_IN_REGISTER(v); y7 += k1 * v; y6 += k2 * v; \
                 v = mg_load_##T(s + 9 * C); MG_IN_REGISTER(v); y7 += k2 * v;           \
             }                                                                               \
-            T *o = out + p * C + c;                                                         \
-            MG_STREAM(T, o, y0);         MG_STREAM(T, o + C, y1);                           \
-            MG_STREAM(T, o + 2 * C, y2); MG_STREAM(T, o + 3 * C, y3);                       \
-            MG_STREAM(T, o + 4 * C, y4); MG_STREAM(T, o + 5 * C, y5);                       \
-            MG_STREAM(T, o + 6 * C, y6); MG_STREAM(T, o + 7 * C, y7);                       \
+            if (c % CB == 0) {        /* (cfull is whole 64-byte blocks: a second half follows) */ \
+                half[0] = y0; half[1] = y1; half[2] = y2; half[3] = y3;                     \
+                half[4] = y4; half[5] = y5; half[6] = y6; half[7] = y7;                     \
+                continue;                                                                   \
+            }                                                                               \
+            T *o = out + p * C + c - L;                                                     \
+            MG_STREAM(T, o, half[0]);         MG_STREAM(T, o + L, y0);                      \
+            MG_STREAM(T, o + C, half[1]);     MG_STREAM(T, o + C + L, y1);                  \
+            MG_STREAM(T, o + 2 * C, half[2]); MG_STREAM(T, o + 2 * C + L, y2);              \
+            MG_STREAM(T, o + 3 * C, half[3]); MG_STREAM(T, o + 3 * C + L, y3);              \
+            MG_STREAM(T, o + 4 * C, half[4]); MG_STREAM(T, o + 4 * C + L, y4);              \
+            MG_STREAM(T, o + 5 * C, half[5]); MG_STREAM(T, o + 5 * C + L, y5);              \
+            MG_STREAM(T, o + 6 * C, half[6]); MG_STREAM(T, o + 6 * C + L, y6);              \
+            MG_STREAM(T, o + 7 * C, half[7]); MG_STREAM(T, o + 7 * C + L, y7);              \
         }                                                                                   \
     }                                                                                       \
 }                                                                                           \
