@@ -269,6 +269,10 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="fewer repeats")
     parser.add_argument("--repeats", type=int, default=None)
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternating rounds of the two 'alone' children (default 3): the "
+                             "machine's speed drifts by tens of percent over a minute, so each "
+                             "library is timed in every round and the medians are compared")
     parser.add_argument("--threads", type=int, default=2,
                         help="threads for both minigrad (OMP_NUM_THREADS) and PyTorch (default 2)")
     parser.add_argument("--torch-child", action="store_true", help=argparse.SUPPRESS)
@@ -297,14 +301,20 @@ def main():
         for name, _, make_mg, _, _ in cases:
             print(f"{name:<34}minigrad {median_time(make_mg(), repeats) * 1e3:.2f} ms")
     else:
-        default = _child_times("torch", args.threads, repeats)
-        alone = _child_times("minigrad", args.threads, repeats)
+        rounds = [(_child_times("torch", args.threads, repeats),
+                   _child_times("minigrad", args.threads, repeats)) for _ in range(max(1, args.rounds))]
+        default = {name: [statistics.median(r[0][name][i] for r in rounds) for i in (0, 1)]
+                   for name in rounds[0][0]}
+        alone = {name: statistics.median(r[1][name] for r in rounds) for name in rounds[0][1]}
+        spread = {name: [r[1][name] / min(r[0][name]) for r in rounds] for name in alone}
         bandwidth = [copy_bandwidth()]
         print("same process: minigrad and PyTorch timed in turn in this process")
         print("alone:        each in a child process without the other (as users run them)")
-        print("ratio = minigrad / faster PyTorch layout; the target is checked on the 'alone' ratio\n")
+        print("ratio = minigrad / faster PyTorch layout; the target is checked on the 'alone' ratio")
+        print(f"alone times: median of {len(rounds)} alternating rounds of the two children; "
+              "'rounds' = the lowest and highest ratio of one round\n")
         header = (f"{'case':<33}| {'same process':^35}{'ratio':>6} | "
-                  f"{'alone':^35}{'ratio':>6}  target")
+                  f"{'alone':^35}{'ratio':>6}  {'rounds':^11}  target")
         sub = (f"{'':<33}| {'minigrad':>10}{'NCHW':>12}{'NHWC':>13}{'':>6} | "
                f"{'minigrad':>10}{'NCHW':>12}{'NHWC':>13}")
         print(header)
@@ -319,7 +329,8 @@ def main():
             ok = "ok" if apart <= target else "MISSED"
             print(f"{name:<33}| {t_mg * 1e3:>8.2f}ms{t_nchw * 1e3:>10.2f}ms{t_nhwc * 1e3:>11.2f}ms"
                   f"{same:>6.2f} | {a_mg * 1e3:>8.2f}ms{d_nchw * 1e3:>10.2f}ms{d_nhwc * 1e3:>11.2f}ms"
-                  f"{apart:>6.2f}  <={target} {ok}", flush=True)
+                  f"{apart:>6.2f}  {min(spread[name]):>4.2f}-{max(spread[name]):<4.2f}  <={target} {ok}",
+                  flush=True)
             moved.append((name, nbytes, a_mg))
         bandwidth.append(copy_bandwidth())                 # once before and once after the cases
         bw = max(bandwidth)
