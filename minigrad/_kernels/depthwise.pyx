@@ -90,7 +90,7 @@ cdef void _forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
 
     ``kp``: the kernel packed for _sum_taps's rows (``_packed_kernel``), or empty."""
     cdef isize CM = g.C * g.M, row, n, oh, jh, jw, ih, ntaps, i0, nrows
-    cdef bint rows = kp.shape[0] > 0
+    cdef bint packed = kp.shape[0] > 0
     cdef const floating** krow
     cdef const floating** src
     cdef const floating** ker
@@ -128,7 +128,7 @@ cdef void _forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
             for jh in range(g.KH):
                 if xrows[jh] == NULL:
                     continue
-                if rows:
+                if packed:
                     krow[nrows] = &kp[0, jh, 0, 0]
                 nrows = nrows + 1
                 for jw in range(g.KW):
@@ -137,7 +137,7 @@ cdef void _forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
                     off[ntaps] = jw * g.dw - g.pw
                     ntaps = ntaps + 1
             _sum_taps(&y[n, oh, 0, 0], g.OW, src, ker, off, ntaps, g.sw, CM, g.W,
-                      krow if rows else NULL, g.KH * g.KW * kp.shape[3], g.KW)
+                      krow if packed else NULL, g.KH * g.KW * kp.shape[3], g.KW)
         free(src)
         free(ker)
         free(off)
