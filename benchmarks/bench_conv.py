@@ -18,7 +18,9 @@ Every case also prints the bytes its computation must move at the least (each ar
 written once per pass that needs it, formulas in ``_bytes_moved``), the machine's copy
 bandwidth measured in the same run by a child process that does not import minigrad (a
 256 MB ``np.copyto``, read + write counted), and the fraction of that bandwidth minigrad
-reached (bytes / time / bandwidth).
+reached (bytes / time / bandwidth). One copy runs on one core; as many children as the
+kernels have threads then copy at once, and the last column is the fraction of their sum,
+the bandwidth the kernels' threads could have together.
 """
 import argparse
 import json
@@ -236,20 +238,29 @@ def _cases(rng):
 
 
 COPY_BANDWIDTH = """
-import time, numpy as np
+import sys, time, numpy as np
 a = np.ones(64 << 20, np.float32); b = np.zeros_like(a)      # 256 MB each, pages touched
-best = min((lambda t: (np.copyto(b, a), time.perf_counter() - t)[1])(time.perf_counter())
-           for _ in range(7))
+seconds = float(sys.argv[1])
+if seconds == 0:                     # alone: the best of 7
+    best = min((lambda t: (np.copyto(b, a), time.perf_counter() - t)[1])(time.perf_counter())
+               for _ in range(7))
+else:                                # beside other copies: the median over a stretch of time
+    times, end = [], time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        t = time.perf_counter(); np.copyto(b, a); times.append(time.perf_counter() - t)
+    best = sorted(times)[len(times) // 2]
 print(2 * a.nbytes / best / 1e9)
 """
 
 
-def copy_bandwidth():
-    """GB/s of a 256 MB NumPy copy (read + write), best of 7, in a child process that does
-    not import minigrad."""
-    out = subprocess.run([sys.executable, "-c", COPY_BANDWIDTH], capture_output=True, text=True,
-                         check=True)
-    return float(out.stdout.strip())
+def copy_bandwidth(copies=1):
+    """GB/s of a 256 MB NumPy copy (read + write) in a child process that does not import
+    minigrad: the best of 7. With ``copies`` > 1, that many children copy at the same time
+    for two seconds (one per core, as the kernels' threads run), and their medians add up."""
+    seconds = "0" if copies == 1 else "2"
+    children = [subprocess.Popen([sys.executable, "-c", COPY_BANDWIDTH, seconds],
+                                 stdout=subprocess.PIPE, text=True) for _ in range(copies)]
+    return sum(float(child.communicate()[0].strip()) for child in children)
 
 
 def _child_times(who, threads, repeats):
@@ -333,16 +344,18 @@ def main():
                   flush=True)
             moved.append((name, nbytes, a_mg))
         bandwidth.append(copy_bandwidth())                 # once before and once after the cases
-        bw = max(bandwidth)
+        bw, bw_all = max(bandwidth), copy_bandwidth(args.threads)
         print(f"\nmemory: copy bandwidth {bandwidth[0]:.1f} GB/s before the cases, {bandwidth[1]:.1f} "
               f"after (child process, 256 MB np.copyto, read + write); fractions use {bw:.1f}")
+        print(f"        {args.threads} copies at once (one child per thread, median over 2 s each): "
+              f"{bw_all:.1f} GB/s in all; 'of all' is the fraction of that")
         print(f"{'case':<33}{'bytes moved':>12}{'at copy bw':>12}{'minigrad':>10}{'fraction':>10}"
-              "   (minigrad alone)")
+              f"{'of all':>8}   (minigrad alone)")
         for name, nbytes, t_mg in moved:
             floor = nbytes / (bw * 1e9)
             target = "  (target >= 0.50)" if name == "2D depthwise fwd+bwd float32" else ""
             print(f"{name:<33}{nbytes / 1e6:>10.1f}MB{floor * 1e3:>10.2f}ms{t_mg * 1e3:>8.2f}ms"
-                  f"{floor / t_mg:>10.2f}{target}")
+                  f"{floor / t_mg:>10.2f}{nbytes / (bw_all * 1e9) / t_mg:>8.2f}{target}")
 
     print("\nminigrad vs naive NumPy (loop over output positions and taps), depthwise fwd+bwd float32:")
     for dim, cfg in CONFIGS.items():
@@ -374,14 +387,30 @@ def main():
 
 
 def _cpu_model():
+    """The CPU's name, its widest vector extension and its per-core caches (Linux), e.g.
+    "AMD EPYC (AVX2; L1d 32K, L2 512K per core)"; the kernels' speed depends on all three."""
+    model, flags = platform.processor() or "unknown", set()
     try:
         with open("/proc/cpuinfo") as f:
             for line in f:
                 if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
+                    model = line.split(":", 1)[1].strip()
+                elif line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    break
     except OSError:
-        pass
-    return platform.processor() or "unknown"
+        return model
+    vector = next((name.upper() for name in ("avx512f", "avx2", "avx", "sse2") if name in flags), "")
+    caches = []
+    for index, label in ((0, "L1d"), (2, "L2")):
+        try:
+            with open(f"/sys/devices/system/cpu/cpu0/cache/index{index}/size") as f:
+                caches.append(f"{label} {f.read().strip()}")
+        except OSError:
+            pass
+    details = "; ".join(part for part in (vector.replace("AVX512F", "AVX-512"),
+                                          ", ".join(caches) + " per core" if caches else "") if part)
+    return f"{model} ({details})" if details else model
 
 
 if __name__ == "__main__":
