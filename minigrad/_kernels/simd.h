@@ -152,9 +152,9 @@ static void mg_dot3_block_##T(T *g, mg_isize gs, const T *x, const T *gy, mg_isi
    a row in registers, each input vector loaded once and used by the (up to) three output    \
    positions it meets; the channel vectors innermost, so that the two halves of an output   \
    cache line are written one after the other. Needs b - a >= 8. */                         \
-static void mg_sum_rows3_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
-                                   mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, \
-                                   mg_isize cfull) {                                        \
+static inline __attribute__((always_inline)) void                                         \
+mg_rows3_body_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow,            \
+                  mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, mg_isize cfull) { \
     const mg_isize L = 32 / sizeof(T), CB = 2 * L;                                          \
     mg_vec_##T half[8];           /* the first half of each output cache line, kept until the \
                                      second is done: the streaming stores then write whole \
@@ -201,6 +201,18 @@ static void mg_sum_rows3_block_##T(T *out, mg_isize a, mg_isize b, const T **row
     }                                                                                       \
 }                                                                                           \
                                                                                             \
+/* R (kernel rows of 3 taps) a compile-time constant for the common 1, 2, 3: the loop over  \
+   the rows is then straight-line code, and the row pointers stay in registers */          \
+static void mg_sum_rows3_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
+                                   mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, \
+                                   mg_isize cfull) {                                        \
+    switch (R) {                                                                            \
+    case 1: mg_rows3_body_##T(out, a, b, row, krow, 1, tstep, kstride, C, cfull); return;   \
+    case 2: mg_rows3_body_##T(out, a, b, row, krow, 2, tstep, kstride, C, cfull); return;   \
+    case 3: mg_rows3_body_##T(out, a, b, row, krow, 3, tstep, kstride, C, cfull); return;   \
+    }                                                                                       \
+    mg_rows3_body_##T(out, a, b, row, krow, R, tstep, kstride, C, cfull);                   \
+}                                                                                           \
 static void mg_sum_rows_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
                                   mg_isize R, mg_isize KW, mg_isize tstep, mg_isize kstride, \
                                   mg_isize C, mg_isize cfull, mg_isize step) {              \
