@@ -30,7 +30,8 @@
  *   mg_sum_rows3_block_T  the same for rows of 3 neighbouring taps (stride and dilation 1; a
  *                         row of 3n taps is n such rows): 8 positions x one vector, the kernel
  *                         row in registers, each input vector loaded once for the three
- *                         outputs it feeds
+ *                         outputs it feeds; it prefetches the row `ahead` (the next call's
+ *                         new input row) position by position as it goes
  *
  * Whole rows of any number of channels are built on them in rows.h, which the loop nests
  * in depthwise.pyx call.
@@ -154,13 +155,17 @@ static void mg_dot3_block_##T(T *g, mg_isize gs, const T *x, const T *gy, mg_isi
    cache line are written one after the other. Needs b - a >= 8. */                         \
 static inline __attribute__((always_inline)) void                                         \
 mg_rows3_body_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow,            \
-                  mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, mg_isize cfull) { \
+                  mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, mg_isize cfull,  \
+                  const char *ahead) {                                                     \
     const mg_isize L = 32 / sizeof(T), CB = 2 * L;                                          \
     mg_vec_##T half[8];           /* the first half of each output cache line, kept until the \
                                      second is done: the streaming stores then write whole \
                                      lines (half lines written apart made some calls 3x slower) */ \
     for (mg_isize p = a; p < b; p += 8) {                                                   \
         if (p + 8 > b) p = b - 8;     /* the last block ends at b (rewrites a few outputs) */ \
+        if (ahead != NULL)    /* the same positions of the row the next call reads (or NULL) */ \
+            for (mg_isize i = 0; i < 8 * C * (mg_isize)sizeof(T); i += 64)                  \
+                __builtin_prefetch(ahead + p * C * (mg_isize)sizeof(T) + i, 0, 3);          \
         for (mg_isize c = 0; c < cfull; c += L) {                                           \
             mg_vec_##T y0 = {0}, y1 = {0}, y2 = {0}, y3 = {0}, y4 = {0}, y5 = {0}, y6 = {0}, y7 = {0}; \
             for (mg_isize j = 0; j < R; j++) {                                              \
@@ -205,13 +210,13 @@ mg_rows3_body_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow,
    the rows is then straight-line code, and the row pointers stay in registers */          \
 static void mg_sum_rows3_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
                                    mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, \
-                                   mg_isize cfull) {                                        \
+                                   mg_isize cfull, const char *ahead) {                     \
     switch (R) {                                                                            \
-    case 1: mg_rows3_body_##T(out, a, b, row, krow, 1, tstep, kstride, C, cfull); return;   \
-    case 2: mg_rows3_body_##T(out, a, b, row, krow, 2, tstep, kstride, C, cfull); return;   \
-    case 3: mg_rows3_body_##T(out, a, b, row, krow, 3, tstep, kstride, C, cfull); return;   \
+    case 1: mg_rows3_body_##T(out, a, b, row, krow, 1, tstep, kstride, C, cfull, ahead); return; \
+    case 2: mg_rows3_body_##T(out, a, b, row, krow, 2, tstep, kstride, C, cfull, ahead); return; \
+    case 3: mg_rows3_body_##T(out, a, b, row, krow, 3, tstep, kstride, C, cfull, ahead); return; \
     }                                                                                       \
-    mg_rows3_body_##T(out, a, b, row, krow, R, tstep, kstride, C, cfull);                   \
+    mg_rows3_body_##T(out, a, b, row, krow, R, tstep, kstride, C, cfull, ahead);            \
 }                                                                                           \
 static void mg_sum_rows_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
                                   mg_isize R, mg_isize KW, mg_isize tstep, mg_isize kstride, \
@@ -291,7 +296,8 @@ static void mg_sum_rows_block_##T(T *out, mg_isize a, mg_isize b, const T **row,
 }                                                                                           \
 static void mg_sum_rows3_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
                                    mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, \
-                                   mg_isize cfull) {                                        \
+                                   mg_isize cfull, const char *ahead) {                     \
+    (void)ahead;                                                                            \
     mg_sum_rows_block_##T(out, a, b, row, krow, R, 3, tstep, kstride, C, cfull, 1);         \
 }
 
