@@ -172,6 +172,56 @@ def test_no_compiler_still_installs_and_says_so(tmp_path):
     assert required.returncode != 0 and "MINIGRAD_REQUIRE_KERNELS" in required.stderr
 
 
+def _compiler_runs():
+    """A C compiler answers (CI's twin stage sets CC=false: no compiler)."""
+    cc = os.environ.get("CC", "cc").split()[0]
+    if shutil.which(cc) is None:
+        return False
+    return subprocess.run([cc, "--version"], capture_output=True).returncode == 0
+
+
+PORTABLE_CHECK = """
+import numpy as np
+from minigrad import _kernels
+assert _kernels.BACKEND == "cython", _kernels.BACKEND
+compiled, twin = _kernels.get_backend("cython"), _kernels.get_backend("numpy")
+rng = np.random.default_rng(0)
+for dtype, tol in ((np.float32, 1e-4), (np.float64, 1e-11)):
+    for shape, k, geometry in (((2, 12, 21, 40), (3, 3), ((1, 1), (1, 1), ((1, 1), (1, 1)))),
+                               ((2, 45, 24), (9,), ((1,), (1,), ((4, 4),)))):
+        x = rng.standard_normal(shape).astype(dtype)
+        kernel = rng.standard_normal(k + (shape[-1], 1)).astype(dtype)
+        y = compiled.depthwise_forward(x, kernel, *geometry)
+        np.testing.assert_allclose(y, twin.depthwise_forward(x, kernel, *geometry), rtol=tol, atol=tol)
+        g = rng.standard_normal(y.shape).astype(dtype)
+        for got, want in zip(compiled.depthwise_backward(g, x, kernel, *geometry),
+                             twin.depthwise_backward(g, x, kernel, *geometry)):
+            np.testing.assert_allclose(got, want, rtol=tol, atol=tol * 10)
+        w = rng.standard_normal((shape[-1], 7)).astype(dtype)
+        rows = x.reshape(-1, shape[-1])
+        np.testing.assert_allclose(compiled.pointwise_forward(rows, w, None),
+                                   twin.pointwise_forward(rows, w, None), rtol=tol, atol=tol * 10)
+print("portable kernels agree")
+"""
+
+
+@pytest.mark.skipif(not _compiler_runs(), reason="no C compiler")
+def test_a_portable_build_compiles_and_agrees_with_the_twins(tmp_path):
+    """``MINIGRAD_PORTABLE=1`` builds without ``-march=native``: on x86-64 the kernels then
+    have SSE2 only, and the vector code must compile there too (it once asked for a 32-byte
+    vector in one register, which needs AVX) and compute the same as the twins."""
+    copy = _copy_sources(tmp_path)
+    done = _build(copy, MINIGRAD_PORTABLE="1", MINIGRAD_REQUIRE_KERNELS="1",
+                  MINIGRAD_BUILD_CACHE="off")
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "-march=native" not in done.stdout + done.stderr
+    env = dict(os.environ, PYTHONPATH=str(copy), MINIGRAD_KERNELS="cython")
+    checked = subprocess.run([sys.executable, "-c", PORTABLE_CHECK], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=300)
+    assert checked.returncode == 0, checked.stderr[-3000:]
+    assert "portable kernels agree" in checked.stdout
+
+
 @pytest.mark.skipif(shutil.which(os.environ.get("CC", "cc").split()[0]) is None,
                     reason="no C compiler: the cache is only consulted when one is present")
 def test_a_cached_kernel_is_copied_not_compiled(tmp_path):

@@ -71,8 +71,14 @@ typedef double mg_vec_double __attribute__((vector_size(32)));
 
 /* Keep v in a register: an empty asm statement that "changes" v. Without it GCC folds a
    vector loaded once and used three times back into three loads from memory (one per
-   multiply-add), which makes the loops bound by loads instead of multiply-adds. */
+   multiply-add), which makes the loops bound by loads instead of multiply-adds. Only with
+   AVX does a 32-byte vector fit one register ("x": an xmm/ymm register); without it (a
+   portable build: SSE2 only, or another architecture) the hint is left out. */
+#if defined(__AVX__)
 #define MG_IN_REGISTER(v) __asm__("" : "+x"(v))
+#else
+#define MG_IN_REGISTER(v) ((void)0)
+#endif
 
 #define MG_DEFINE_BLOCKS(T)                                                                 \
 static inline mg_vec_##T mg_load_##T(const T *p) { mg_vec_##T v; memcpy(&v, p, sizeof v); return v; } \
