@@ -363,14 +363,15 @@ def _threads(g):
 
 
 def _packed_kernel(k, g):
-    """k (KH, KW, C*M) as (C*M // B, KH, KW, B), B = the channels of 64 bytes: for each
+    """k (KH, KW, C*M) as (ceil(C*M / B), KH, KW, B), B = the channels of 64 bytes: for each
     channel block, its kernel taps one after the other (what _sum_taps reads in order through
-    ``krow``). Empty when there is not one whole block of channels (plain loops then)."""
+    ``krow``). The last block is zero-padded: the 3-wide blocks read a last, lone vector of
+    channels from it."""
     B = 64 // k.itemsize
-    nb = k.shape[2] // B
-    if nb == 0:
-        return np.empty((0, 1, 1, B), k.dtype)
-    return np.ascontiguousarray(k[:, :, :nb * B].reshape(g["KH"], g["KW"], nb, B).transpose(2, 0, 1, 3))
+    nb = -(-k.shape[2] // B)
+    padded = np.zeros((g["KH"], g["KW"], nb * B), k.dtype)
+    padded[:, :, :k.shape[2]] = k
+    return np.ascontiguousarray(padded.reshape(g["KH"], g["KW"], nb, B).transpose(2, 0, 1, 3))
 
 
 def _reduction_chunks(rows, work):

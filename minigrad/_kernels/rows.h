@@ -4,8 +4,11 @@
  * A row is positions x C channels, channels innermost (C = the row stride in elements).
  * These functions find which positions every kernel tap reads inside the row (the
  * interior, run in vector blocks) and which read the padding (the borders, run one position
- * at a time with those taps left out), and cut the channels into 64-byte blocks plus a
- * plain-loop remainder.
+ * at a time with those taps left out), and cut the channels into 64-byte blocks, one more
+ * 32-byte vector where the 3-wide blocks run (a channel count such as 24 floats), and a
+ * plain-loop remainder. Rows whose positions are not whole 64-byte blocks are written with
+ * plain stores: streaming stores to parts of cache lines that plain stores also write were
+ * 4-15x slower.
  */
 #ifndef MINIGRAD_ROWS_H
 #define MINIGRAD_ROWS_H
@@ -66,7 +69,10 @@ static void mg_sum_taps_one_##T(T *out, mg_isize p, const T **src, const T **ker
 static void mg_sum_taps_##T(T *out, mg_isize npos, const T **src, const T **ker,            \
                             const mg_isize *off, mg_isize ntaps, mg_isize step, mg_isize C, \
                             mg_isize n_in, const T **krow, mg_isize kstride, mg_isize KW) { \
-    const mg_isize CB = 64 / sizeof(T), cfull = C - C % CB;                                 \
+    /* cfull: the channels in whole 64-byte blocks; cvec: in whole vectors (32 bytes), which \
+       the 3-wide blocks take (krow: every block packed, the last one zero-padded) */      \
+    const mg_isize CB = 64 / sizeof(T), cfull = C - C % CB, cvec = C - C % (CB / 2);        \
+    mg_isize done = cfull;             /* the channels the vector blocks computed */        \
     /* [a, b): the interior positions, where every tap is inside the row */                \
     mg_isize a = 0, b = npos, p;                                                            \
     for (mg_isize t = 0; t < ntaps; t++) {     /* (no divisions at stride 1: once per row) */ \
@@ -96,12 +102,13 @@ static void mg_sum_taps_##T(T *out, mg_isize npos, const T **src, const T **ker,
             const T *newest = src[0];                                                       \
             for (mg_isize j = 1; j < R; j++) if (src[j * KW] > newest) newest = src[j * KW]; \
             const char *ahead = R > 1 ? (const char *)((uintptr_t)newest + n_in * C * sizeof(T)) : NULL; \
-            mg_sum_rows3_block_##T(out, a, b, row, krow3, ntaps / 3, tstep, kstride, C, cfull, ahead); \
+            mg_sum_rows3_block_##T(out, a, b, row, krow3, ntaps / 3, tstep, kstride, C, cvec, ahead); \
+            done = cvec;                                                                    \
         } else {                                                                            \
             mg_sum_rows_block_##T(out, a, b, row, krow, R, KW, tstep, kstride, C, cfull, step); \
         }                                                                                   \
-        for (p = a; p < b && cfull < C; p++)                                                \
-            mg_sum_taps_at_##T(out, p, cfull, C, src, ker, off, ntaps, step, C, n_in);      \
+        for (p = a; p < b && done < C; p++)                                                 \
+            mg_sum_taps_at_##T(out, p, done, C, src, ker, off, ntaps, step, C, n_in);       \
     } else {       /* short rows, no whole block of channels, or (many) hundreds of taps */  \
         for (p = a; p < b; p++) mg_sum_taps_one_##T(out, p, src, ker, off, ntaps, step, C, n_in); \
     }                                                                                       \
@@ -126,16 +133,18 @@ static void mg_dot_positions_##T(T *g, const T *xrow, const T *gyrow, mg_isize l
 static void mg_dot3_positions_##T(T *g, mg_isize gs, const T *xrow, const T *gyrow,         \
                                   mg_isize lo, mg_isize hi, mg_isize C, mg_isize xlo,       \
                                   mg_isize xhi) {                                           \
-    const mg_isize CB = 64 / sizeof(T), cfull = C - C % CB;                                 \
+    const mg_isize CB = 64 / sizeof(T), cfull = C - C % CB, cvec = C - C % (CB / 2);        \
     if (lo < xlo - 2) lo = xlo - 2;    /* positions whose three taps all read padding */    \
     if (hi > xhi) hi = xhi;                                                                 \
     if (lo >= hi) return;                                                                   \
     for (mg_isize c0 = 0; c0 < cfull; c0 += CB)                                             \
         mg_dot3_block_##T(g + c0, gs, xrow + c0, gyrow + c0, lo, hi, C, xlo, xhi);          \
-    for (mg_isize p = lo; p < hi && cfull < C; p++)                                         \
+    if (cfull < cvec)                  /* a last, lone vector of channels */                \
+        mg_dot3_block1_##T(g + cfull, gs, xrow + cfull, gyrow + cfull, lo, hi, C, xlo, xhi); \
+    for (mg_isize p = lo; p < hi && cvec < C; p++)                                          \
         for (mg_isize j = 0; j < 3; j++)                                                    \
             if (p + j >= xlo && p + j < xhi)                                                \
-                for (mg_isize c = cfull; c < C; c++)                                        \
+                for (mg_isize c = cvec; c < C; c++)                                         \
                     g[j * gs + c] += xrow[(p + j) * C + c] * gyrow[p * C + c];              \
 }
 

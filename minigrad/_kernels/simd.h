@@ -155,13 +155,41 @@ static void mg_dot3_block_##T(T *g, mg_isize gs, const T *x, const T *gy, mg_isi
     mg_store_##T(g + 2 * gs, mg_load_##T(g + 2 * gs) + c0v); mg_store_##T(g + 2 * gs + L, mg_load_##T(g + 2 * gs + L) + c1); \
 }                                                                                           \
                                                                                             \
+/* mg_dot3_block for one vector of channels (the last, lone vector of a row's channels) */ \
+static void mg_dot3_block1_##T(T *g, mg_isize gs, const T *x, const T *gy, mg_isize lo,     \
+                               mg_isize hi, mg_isize C, mg_isize xlo, mg_isize xhi) {       \
+    const mg_isize pb = hi < xhi - 2 ? hi : xhi - 2;                                        \
+    const mg_vec_##T zero = {0};                                                            \
+    mg_vec_##T a0 = {0}, b0 = {0}, c0v = {0}, u0 = zero, v0 = zero, w0, g0;                 \
+    if (lo >= xlo && lo < xhi) u0 = mg_load_##T(x + lo * C);                                \
+    if (lo + 1 >= xlo && lo + 1 < xhi) v0 = mg_load_##T(x + (lo + 1) * C);                 \
+    mg_isize p = lo;                                                                        \
+    for (; p < pb; p++) {                                                                   \
+        w0 = mg_load_##T(x + (p + 2) * C);                                                  \
+        g0 = mg_load_##T(gy + p * C);                                                       \
+        MG_IN_REGISTER(g0);                                                                 \
+        a0 += u0 * g0; b0 += v0 * g0; c0v += w0 * g0;                                       \
+        u0 = v0; v0 = w0;                                                                   \
+    }                                                                                       \
+    for (; p < hi; p++) {                                                                   \
+        g0 = mg_load_##T(gy + p * C);                                                       \
+        a0 += u0 * g0; b0 += v0 * g0;                                                       \
+        u0 = v0; v0 = zero;                                                                 \
+    }                                                                                       \
+    mg_store_##T(g, mg_load_##T(g) + a0);                                                   \
+    mg_store_##T(g + gs, mg_load_##T(g + gs) + b0);                                         \
+    mg_store_##T(g + 2 * gs, mg_load_##T(g + 2 * gs) + c0v);                                \
+}                                                                                           \
+                                                                                            \
 /* the same for KW = 3, 8 positions x one vector of channels: the three kernel vectors of  \
    a row in registers, each input vector loaded once and used by the (up to) three output    \
    positions it meets; the channel vectors innermost, so that the two halves of an output   \
-   cache line are written one after the other. Needs b - a >= 8. */                         \
+   cache line are written one after the other. Channels [0, cvec), cvec whole vectors (a    \
+   last lone vector is a 64-byte block's first half: krow is packed and zero-padded to      \
+   whole blocks). Needs b - a >= 8. */                                                      \
 static inline __attribute__((always_inline)) void                                         \
 mg_rows3_body_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow,            \
-                  mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, mg_isize cfull,  \
+                  mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, mg_isize cvec,   \
                   const char *ahead) {                                                     \
     const mg_isize L = 32 / sizeof(T), CB = 2 * L;                                          \
     mg_vec_##T half[8];           /* the first half of each output cache line, kept until the \
@@ -172,7 +200,7 @@ mg_rows3_body_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow,
         if (ahead != NULL)    /* the same positions of the row the next call reads (or NULL) */ \
             for (mg_isize i = 0; i < 8 * C * (mg_isize)sizeof(T); i += 64)                  \
                 __builtin_prefetch(ahead + p * C * (mg_isize)sizeof(T) + i, 0, 3);          \
-        for (mg_isize c = 0; c < cfull; c += L) {                                           \
+        for (mg_isize c = 0; c < cvec; c += L) {                                            \
             mg_vec_##T y0 = {0}, y1 = {0}, y2 = {0}, y3 = {0}, y4 = {0}, y5 = {0}, y6 = {0}, y7 = {0}; \
             for (mg_isize j = 0; j < R; j++) {                                              \
                 /* taps t = 0, 1, 2 read s + (b + t)*C for output p + b; a row read backwards \
@@ -194,12 +222,32 @@ mg_rows3_body_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow,
                 v = mg_load_##T(s + 8 * C); MG_IN_REGISTER(v); y7 += k1 * v; y6 += k2 * v; \
                 v = mg_load_##T(s + 9 * C); MG_IN_REGISTER(v); y7 += k2 * v;           \
             }                                                                               \
-            if (c % CB == 0) {        /* (cfull is whole 64-byte blocks: a second half follows) */ \
+            if (c % CB == 0 && c + L < cvec) {    /* a second half follows */               \
                 half[0] = y0; half[1] = y1; half[2] = y2; half[3] = y3;                     \
                 half[4] = y4; half[5] = y5; half[6] = y6; half[7] = y7;                     \
                 continue;                                                                   \
             }                                                                               \
+            if (c % CB == 0) {                    /* the last, lone vector */               \
+                T *o = out + p * C + c;                                                     \
+                mg_store_##T(o, y0);         mg_store_##T(o + C, y1);                       \
+                mg_store_##T(o + 2 * C, y2); mg_store_##T(o + 3 * C, y3);                   \
+                mg_store_##T(o + 4 * C, y4); mg_store_##T(o + 5 * C, y5);                   \
+                mg_store_##T(o + 6 * C, y6); mg_store_##T(o + 7 * C, y7);                   \
+                continue;                                                                   \
+            }                                                                               \
             T *o = out + p * C + c - L;                                                     \
+            if (C % CB != 0) {    /* positions not whole cache lines: streaming stores of   \
+                                     parts of lines that plain stores also write are slow */ \
+                mg_store_##T(o, half[0]);         mg_store_##T(o + L, y0);                  \
+                mg_store_##T(o + C, half[1]);     mg_store_##T(o + C + L, y1);              \
+                mg_store_##T(o + 2 * C, half[2]); mg_store_##T(o + 2 * C + L, y2);          \
+                mg_store_##T(o + 3 * C, half[3]); mg_store_##T(o + 3 * C + L, y3);          \
+                mg_store_##T(o + 4 * C, half[4]); mg_store_##T(o + 4 * C + L, y4);          \
+                mg_store_##T(o + 5 * C, half[5]); mg_store_##T(o + 5 * C + L, y5);          \
+                mg_store_##T(o + 6 * C, half[6]); mg_store_##T(o + 6 * C + L, y6);          \
+                mg_store_##T(o + 7 * C, half[7]); mg_store_##T(o + 7 * C + L, y7);          \
+                continue;                                                                   \
+            }                                                                               \
             MG_STREAM(T, o, half[0]);         MG_STREAM(T, o + L, y0);                      \
             MG_STREAM(T, o + C, half[1]);     MG_STREAM(T, o + C + L, y1);                  \
             MG_STREAM(T, o + 2 * C, half[2]); MG_STREAM(T, o + 2 * C + L, y2);              \
@@ -216,13 +264,13 @@ mg_rows3_body_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow,
    the rows is then straight-line code, and the row pointers stay in registers */          \
 static void mg_sum_rows3_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
                                    mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, \
-                                   mg_isize cfull, const char *ahead) {                     \
+                                   mg_isize cvec, const char *ahead) {                     \
     switch (R) {                                                                            \
-    case 1: mg_rows3_body_##T(out, a, b, row, krow, 1, tstep, kstride, C, cfull, ahead); return; \
-    case 2: mg_rows3_body_##T(out, a, b, row, krow, 2, tstep, kstride, C, cfull, ahead); return; \
-    case 3: mg_rows3_body_##T(out, a, b, row, krow, 3, tstep, kstride, C, cfull, ahead); return; \
+    case 1: mg_rows3_body_##T(out, a, b, row, krow, 1, tstep, kstride, C, cvec, ahead); return; \
+    case 2: mg_rows3_body_##T(out, a, b, row, krow, 2, tstep, kstride, C, cvec, ahead); return; \
+    case 3: mg_rows3_body_##T(out, a, b, row, krow, 3, tstep, kstride, C, cvec, ahead); return; \
     }                                                                                       \
-    mg_rows3_body_##T(out, a, b, row, krow, R, tstep, kstride, C, cfull, ahead);            \
+    mg_rows3_body_##T(out, a, b, row, krow, R, tstep, kstride, C, cvec, ahead);            \
 }                                                                                           \
 static void mg_sum_rows_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
                                   mg_isize R, mg_isize KW, mg_isize tstep, mg_isize kstride, \
@@ -243,6 +291,13 @@ static void mg_sum_rows_block_##T(T *out, mg_isize a, mg_isize b, const T **row,
                 }                                                                           \
             }                                                                               \
             T *o = out + p * C + c0;                                                        \
+            if (C % CB != 0) {        /* as in mg_sum_rows3_block: plain stores */          \
+                mg_store_##T(o, a0);          mg_store_##T(o + L, a1);                      \
+                mg_store_##T(o + C, b0);      mg_store_##T(o + C + L, b1);                  \
+                mg_store_##T(o + 2 * C, c0v); mg_store_##T(o + 2 * C + L, c1);              \
+                mg_store_##T(o + 3 * C, d0);  mg_store_##T(o + 3 * C + L, d1);              \
+                continue;                                                                   \
+            }                                                                               \
             MG_STREAM(T, o, a0);          MG_STREAM(T, o + L, a1);                          \
             MG_STREAM(T, o + C, b0);      MG_STREAM(T, o + C + L, b1);                      \
             MG_STREAM(T, o + 2 * C, c0v); MG_STREAM(T, o + 2 * C + L, c1);                  \
@@ -302,9 +357,27 @@ static void mg_sum_rows_block_##T(T *out, mg_isize a, mg_isize b, const T **row,
 }                                                                                           \
 static void mg_sum_rows3_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
                                    mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, \
-                                   mg_isize cfull, const char *ahead) {                     \
+                                   mg_isize cvec, const char *ahead) {                      \
+    enum { CB = 64 / sizeof(T) };                                                           \
     (void)ahead;                                                                            \
-    mg_sum_rows_block_##T(out, a, b, row, krow, R, 3, tstep, kstride, C, cfull, 1);         \
+    for (mg_isize p = a; p < b; p++)                                                        \
+        for (mg_isize c = 0; c < cvec; c++) {                                               \
+            T acc = 0;                                                                      \
+            for (mg_isize j = 0; j < R; j++)                                                \
+                for (mg_isize t = 0; t < 3; t++)                                            \
+                    acc += krow[j][(c / CB) * kstride + t * CB + c % CB]                    \
+                           * row[j][p * C + t * tstep + c];                                 \
+            out[p * C + c] = acc;                                                           \
+        }                                                                                   \
+}                                                                                           \
+static void mg_dot3_block1_##T(T *g, mg_isize gs, const T *x, const T *gy, mg_isize lo,     \
+                               mg_isize hi, mg_isize C, mg_isize xlo, mg_isize xhi) {       \
+    enum { LANES = 32 / sizeof(T) };                                                        \
+    for (mg_isize p = lo; p < hi; p++)                                                      \
+        for (int j = 0; j < 3; j++)                                                         \
+            if (p + j >= xlo && p + j < xhi)                                                \
+                for (int i = 0; i < LANES; i++)                                             \
+                    g[j * gs + i] += x[(p + j) * C + i] * gy[p * C + i];                    \
 }
 
 #endif
