@@ -31,7 +31,8 @@ Ideas shared by every loop nest:
 * A 1D convolution runs as a 2D one with a height of 1 (a free reshape).
 * Padding is never materialised: for every kernel tap the loops compute the range of output
   positions whose input index falls inside the real input, and skip the rest.
-* The channel axis is innermost, in blocks of 64 bytes held in vector registers.
+* The channel axis is innermost, in blocks of 64 bytes held in vector registers (the 3-wide
+  kernel rows take one more 32-byte vector; the rest of the channels run in plain loops).
 * The kernel is first packed by channel blocks (``_packed_kernel``) so that the inner loops
   read it in order and keep a kernel row in registers (simd.h explains why that matters).
 * ``depth_multiplier`` M > 1 runs on the M = 1 loops: an input row is first expanded to C*M
@@ -88,7 +89,8 @@ cdef void _forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
                    int nthreads) noexcept nogil:
     """y[n, oh, ow] = sum_{jh, jw} k[jh, jw] * x[n, oh*sh + jh*dh - ph, ow*sw + jw*dw - pw].
 
-    ``kp``: the kernel packed for _sum_taps's rows (``_packed_kernel``), or empty."""
+    ``kp``: the kernel packed for _sum_taps's rows (``_packed_kernel``); an empty one makes
+    every row run in plain loops."""
     cdef isize CM = g.C * g.M, row, n, oh, jh, jw, ih, ntaps, i0, nrows
     cdef bint packed = kp.shape[0] > 0
     cdef const floating** krow
