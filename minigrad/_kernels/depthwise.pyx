@@ -89,8 +89,8 @@ cdef void _forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
                    int nthreads) noexcept nogil:
     """y[n, oh, ow] = sum_{jh, jw} k[jh, jw] * x[n, oh*sh + jh*dh - ph, ow*sw + jw*dw - pw].
 
-    ``kp``: the kernel packed for _sum_taps's rows (``_packed_kernel``); an empty one makes
-    every row run in plain loops."""
+    ``kp``: the kernel packed for _sum_taps's rows (``_packed_kernel``); with an empty one
+    every position runs on its own, as the border positions do."""
     cdef isize CM = g.C * g.M, row, n, oh, jh, jw, ih, ntaps, i0, nrows
     cdef bint packed = kp.shape[0] > 0
     cdef const floating** krow

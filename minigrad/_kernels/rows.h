@@ -7,8 +7,8 @@
  * at a time with those taps left out), and cut the channels into 64-byte blocks, one more
  * 32-byte vector where the 3-wide blocks run (a channel count such as 24 floats), and a
  * plain-loop remainder. Rows whose positions are not whole 64-byte blocks are written with
- * plain stores: streaming stores to parts of cache lines that plain stores also write were
- * 4-15x slower.
+ * plain stores: streaming stores to parts of cache lines that plain stores also write made
+ * such rows 4-16x slower.
  */
 #ifndef MINIGRAD_ROWS_H
 #define MINIGRAD_ROWS_H
@@ -109,7 +109,7 @@ static void mg_sum_taps_##T(T *out, mg_isize npos, const T **src, const T **ker,
         }                                                                                   \
         for (p = a; p < b && done < C; p++)                                                 \
             mg_sum_taps_at_##T(out, p, done, C, src, ker, off, ntaps, step, C, n_in);       \
-    } else {       /* short rows, no whole block of channels, or (many) hundreds of taps */  \
+    } else {       /* short rows, no packed kernel, or (many) hundreds of taps */           \
         for (p = a; p < b; p++) mg_sum_taps_one_##T(out, p, src, ker, off, ntaps, step, C, n_in); \
     }                                                                                       \
     for (p = 0; p < a; p++) mg_sum_taps_one_##T(out, p, src, ker, off, ntaps, step, C, n_in); \
