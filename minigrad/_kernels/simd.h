@@ -83,6 +83,11 @@ typedef double mg_vec_double __attribute__((vector_size(32)));
 #define MG_DEFINE_BLOCKS(T)                                                                 \
 static inline mg_vec_##T mg_load_##T(const T *p) { mg_vec_##T v; memcpy(&v, p, sizeof v); return v; } \
 static inline void mg_store_##T(T *p, mg_vec_##T v) { memcpy(p, &v, sizeof v); }          \
+/* an output vector: a streaming store where a row's positions are whole cache lines, else a \
+   plain one (streaming stores to parts of lines that plain stores also write are slow) */ \
+static inline void mg_put_##T(T *p, mg_vec_##T v, int stream) {                             \
+    if (stream) MG_STREAM(T, p, v); else mg_store_##T(p, v);                                \
+}                                                                                           \
                                                                                             \
 static void mg_sum_taps_block1_##T(T *out, const T **src, const T **ker, const mg_isize *off, \
                                    mg_isize ntaps, mg_isize p, mg_isize step, mg_isize C,    \
@@ -192,6 +197,7 @@ mg_rows3_body_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow,
                   mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, mg_isize cvec,   \
                   const char *ahead) {                                                     \
     const mg_isize L = 32 / sizeof(T), CB = 2 * L;                                          \
+    const int st = C % CB == 0;   /* streaming stores (mg_put) */                           \
     mg_vec_##T half[8];           /* the first half of each output cache line, kept until the \
                                      second is done: the streaming stores then write whole \
                                      lines (half lines written apart made some calls 3x slower) */ \
@@ -236,26 +242,14 @@ mg_rows3_body_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow,
                 continue;                                                                   \
             }                                                                               \
             T *o = out + p * C + c - L;                                                     \
-            if (C % CB != 0) {    /* positions not whole cache lines: streaming stores of   \
-                                     parts of lines that plain stores also write are slow */ \
-                mg_store_##T(o, half[0]);         mg_store_##T(o + L, y0);                  \
-                mg_store_##T(o + C, half[1]);     mg_store_##T(o + C + L, y1);              \
-                mg_store_##T(o + 2 * C, half[2]); mg_store_##T(o + 2 * C + L, y2);          \
-                mg_store_##T(o + 3 * C, half[3]); mg_store_##T(o + 3 * C + L, y3);          \
-                mg_store_##T(o + 4 * C, half[4]); mg_store_##T(o + 4 * C + L, y4);          \
-                mg_store_##T(o + 5 * C, half[5]); mg_store_##T(o + 5 * C + L, y5);          \
-                mg_store_##T(o + 6 * C, half[6]); mg_store_##T(o + 6 * C + L, y6);          \
-                mg_store_##T(o + 7 * C, half[7]); mg_store_##T(o + 7 * C + L, y7);          \
-                continue;                                                                   \
-            }                                                                               \
-            MG_STREAM(T, o, half[0]);         MG_STREAM(T, o + L, y0);                      \
-            MG_STREAM(T, o + C, half[1]);     MG_STREAM(T, o + C + L, y1);                  \
-            MG_STREAM(T, o + 2 * C, half[2]); MG_STREAM(T, o + 2 * C + L, y2);              \
-            MG_STREAM(T, o + 3 * C, half[3]); MG_STREAM(T, o + 3 * C + L, y3);              \
-            MG_STREAM(T, o + 4 * C, half[4]); MG_STREAM(T, o + 4 * C + L, y4);              \
-            MG_STREAM(T, o + 5 * C, half[5]); MG_STREAM(T, o + 5 * C + L, y5);              \
-            MG_STREAM(T, o + 6 * C, half[6]); MG_STREAM(T, o + 6 * C + L, y6);              \
-            MG_STREAM(T, o + 7 * C, half[7]); MG_STREAM(T, o + 7 * C + L, y7);              \
+            mg_put_##T(o, half[0], st);         mg_put_##T(o + L, y0, st);                  \
+            mg_put_##T(o + C, half[1], st);     mg_put_##T(o + C + L, y1, st);              \
+            mg_put_##T(o + 2 * C, half[2], st); mg_put_##T(o + 2 * C + L, y2, st);          \
+            mg_put_##T(o + 3 * C, half[3], st); mg_put_##T(o + 3 * C + L, y3, st);          \
+            mg_put_##T(o + 4 * C, half[4], st); mg_put_##T(o + 4 * C + L, y4, st);          \
+            mg_put_##T(o + 5 * C, half[5], st); mg_put_##T(o + 5 * C + L, y5, st);          \
+            mg_put_##T(o + 6 * C, half[6], st); mg_put_##T(o + 6 * C + L, y6, st);          \
+            mg_put_##T(o + 7 * C, half[7], st); mg_put_##T(o + 7 * C + L, y7, st);          \
         }                                                                                   \
     }                                                                                       \
 }                                                                                           \
@@ -291,17 +285,11 @@ static void mg_sum_rows_block_##T(T *out, mg_isize a, mg_isize b, const T **row,
                 }                                                                           \
             }                                                                               \
             T *o = out + p * C + c0;                                                        \
-            if (C % CB != 0) {        /* as in mg_sum_rows3_block: plain stores */          \
-                mg_store_##T(o, a0);          mg_store_##T(o + L, a1);                      \
-                mg_store_##T(o + C, b0);      mg_store_##T(o + C + L, b1);                  \
-                mg_store_##T(o + 2 * C, c0v); mg_store_##T(o + 2 * C + L, c1);              \
-                mg_store_##T(o + 3 * C, d0);  mg_store_##T(o + 3 * C + L, d1);              \
-                continue;                                                                   \
-            }                                                                               \
-            MG_STREAM(T, o, a0);          MG_STREAM(T, o + L, a1);                          \
-            MG_STREAM(T, o + C, b0);      MG_STREAM(T, o + C + L, b1);                      \
-            MG_STREAM(T, o + 2 * C, c0v); MG_STREAM(T, o + 2 * C + L, c1);                  \
-            MG_STREAM(T, o + 3 * C, d0);  MG_STREAM(T, o + 3 * C + L, d1);                  \
+            const int st = C % CB == 0;       /* streaming stores (mg_put) */               \
+            mg_put_##T(o, a0, st);          mg_put_##T(o + L, a1, st);                      \
+            mg_put_##T(o + C, b0, st);      mg_put_##T(o + C + L, b1, st);                  \
+            mg_put_##T(o + 2 * C, c0v, st); mg_put_##T(o + 2 * C + L, c1, st);              \
+            mg_put_##T(o + 3 * C, d0, st);  mg_put_##T(o + 3 * C + L, d1, st);              \
         }                                                                                   \
     }                                                                                       \
 }
