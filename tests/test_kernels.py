@@ -367,14 +367,15 @@ def test_fused_backward_agrees_with_twin(g, seed, threads):
 
 @needs_compiled
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("kw, pads", [(3, (1, 1)), (3, (0, 2)), (5, (2, 2)), (9, (4, 4)), (2, (0, 1))])
+@pytest.mark.parametrize("kw, pads", [(3, (1, 1)), (3, (0, 2)), (3, (2, 0)), (3, (2, 3)), (3, (0, 0)),
+                                      (5, (2, 2)), (9, (4, 4)), (2, (0, 1))])
 @pytest.mark.parametrize("C, M", [(48, 1), (20, 1), (13, 3), (6, 4), (5, 8), (4, 5), (9, 2), (8, 1),
                                   (12, 1), (3, 8)])
 def test_row_paths_agree_with_twin(dtype, kw, pads, C, M):
     """Rows long enough for every path of the compiled tap sums: the 3-wide blocks of 8
-    positions, the blocks of 4 for other widths, strides and dilations, the border positions and
-    leftover channels, read forwards (forward pass) and backwards (input gradient), fused or
-    not."""
+    positions (with padding in the first and last blocks, on rows as short as 9 positions), the
+    blocks of 4 for other widths, strides and dilations, the border positions and leftover
+    channels, read forwards (forward pass) and backwards (input gradient), fused or not."""
     rng = np.random.default_rng(kw * 100 + C)
     for spatial, ks, geometry in [((37,), (kw,), ((1,), (1,), (pads,))),
                                   ((5, 29), (3, kw), ((1, 1), (1, 1), ((1, 1), pads))),
@@ -382,7 +383,9 @@ def test_row_paths_agree_with_twin(dtype, kw, pads, C, M):
                                   ((5, 40), (3, kw), ((1, 2), (1, 1), ((1, 1), pads))),
                                   ((53,), (kw,), ((3,), (1,), (pads,))),
                                   ((4, 45), (3, kw), ((1, 1), (2, 2), ((2, 2), pads))),
-                                  ((61,), (kw,), ((2,), (3,), (pads,)))]:
+                                  ((61,), (kw,), ((2,), (3,), (pads,))),
+                                  ((9,), (kw,), ((1,), (1,), (pads,))),
+                                  ((3, 11), (3, kw), ((1, 1), (1, 1), ((2, 0), pads)))]:
         x = rng.standard_normal((2,) + spatial + (C,)).astype(dtype)
         kernel = rng.standard_normal(ks + (C, M)).astype(dtype)
         y = compiled.depthwise_forward(x, kernel, *geometry)

@@ -140,6 +140,7 @@ cdef void _forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
                     ntaps = ntaps + 1
             _sum_taps(&y[n, oh, 0, 0], g.OW, src, ker, off, ntaps, g.sw, CM, g.W,
                       krow if packed else NULL, g.KH * g.KW * kp.shape[3], g.KW)
+        mg_stream_fence()
         free(src)
         free(ker)
         free(off)
@@ -232,6 +233,7 @@ cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, :
                     for q in range(g.KH):
                         xrows[q] = xrow if q == jh else NULL
                     _kernel_grad_row(acc, xrows, &gy[n, ohs[jh], 0, 0], g)
+        mg_stream_fence()
         free(src)
         free(ker)
         free(off)

@@ -26,6 +26,9 @@ cdef extern from "rows.h" nogil:
     void mg_expand_double(double* xe, const double* x, isize W, isize C, isize M)
     void mg_sum_over_m_float(float* gx, const float* t, isize W, isize C, isize M)
     void mg_sum_over_m_double(double* gx, const double* t, isize W, isize C, isize M)
+    # after a thread's last _sum_taps row: its streaming stores reach memory before other
+    # threads read them (an sfence; nothing without streaming stores)
+    void mg_stream_fence()
     # ceil(a / b) for b > 0 and any sign of a (C division truncates toward zero); min; max
     isize _ceil_div "mg_ceil_div"(isize a, isize b)
     isize _imin "mg_imin"(isize a, isize b)

@@ -3,8 +3,9 @@
  *
  * A row is positions x C channels, channels innermost (C = the row stride in elements).
  * These functions find which positions every kernel tap reads inside the row (the
- * interior, run in vector blocks) and which read the padding (the borders, run one position
- * at a time with those taps left out), and cut the channels into 64-byte blocks, one more
+ * interior, run in vector blocks) and which read the padding (the borders: in the 3-wide
+ * blocks too where they can, with zero vectors for the padding; otherwise one position at a
+ * time with those taps left out), and cut the channels into 64-byte blocks, one more
  * 32-byte vector where the 3-wide blocks run (a channel count such as 24 floats), and a
  * plain-loop remainder. Rows whose positions are not whole 64-byte blocks are written with
  * plain stores: streaming stores to parts of cache lines that plain stores also write made
@@ -20,6 +21,9 @@
  *   mg_sum_taps_T      out[p, c] = sum_t ker[t][c] * src[t][p*step + off[t], c] for p < npos,
  *                      skipping the taps whose source position falls outside [0, n_in)
  *                      (the padding). The forward pass and the stride-1 input gradient.
+ *                      Its streaming stores are not fenced: a thread calls mg_stream_fence
+ *                      once after its last row, before other threads may read its rows (a
+ *                      fence after every row waited for each row to reach memory: +20%).
  *   mg_dot_positions_T g[c] += sum_{p in [lo, hi)} xrow[p*step + off, c] * gyrow[p, c]:
  *                      one tap's share of the kernel gradient.
  */
@@ -83,12 +87,22 @@ static void mg_sum_taps_##T(T *out, mg_isize npos, const T **src, const T **ker,
     }                                                                                       \
     if (a > npos) a = npos;                                                                 \
     if (b < a) b = a;                                                                       \
+    mg_isize lo = a, hi = b;           /* the positions the vector blocks computed */       \
     if (krow != NULL && b - a >= 4 && ntaps / 3 <= MG_MAX_ROWS) {                             \
         /* the taps are R kernel rows of KW taps each (krow: their packed kernel rows) */   \
         const T *row[MG_MAX_ROWS], *krow3[MG_MAX_ROWS];                                     \
         const mg_isize R = ntaps / KW, tstep = KW > 1 ? (off[1] - off[0]) * C : 0;          \
         for (mg_isize j = 0; j < R; j++) row[j] = src[j * KW] + off[j * KW] * C;            \
-        if (KW % 3 == 0 && step == 1 && (tstep == C || tstep == -C) && b - a >= 8) {        \
+        /* rows of 3 taps read the ten inputs p + first + i, i < 10, for outputs [p, p + 8) \
+           (every kernel row has the same offsets); with KW = 3 the blocks also take the    \
+           positions whose padding is at most two of those ten, on either side */           \
+        mg_isize first = off[0] - (tstep > 0 ? 0 : 2), nin = b + 10;  /* (no padding read) */ \
+        if (KW == 3) {                                                                      \
+            lo = mg_imax(0, -2 - first);                                                    \
+            hi = mg_imax(lo, mg_imin(npos, n_in - first));                                  \
+            nin = n_in;                                                                     \
+        }                                                                                   \
+        if (KW % 3 == 0 && step == 1 && (tstep == C || tstep == -C) && hi - lo >= 8) {      \
             /* a row of 3n taps is n rows of 3 taps (taps 3i..3i+2 start 3i taps further) */ \
             for (mg_isize j = R - 1; j >= 0; j--)                                           \
                 for (mg_isize i = KW / 3 - 1; i >= 0; i--) {                                \
@@ -102,19 +116,20 @@ static void mg_sum_taps_##T(T *out, mg_isize npos, const T **src, const T **ker,
             const T *newest = src[0];                                                       \
             for (mg_isize j = 1; j < R; j++) if (src[j * KW] > newest) newest = src[j * KW]; \
             const char *ahead = R > 1 ? (const char *)((uintptr_t)newest + n_in * C * sizeof(T)) : NULL; \
-            mg_sum_rows3_block_##T(out, a, b, row, krow3, ntaps / 3, tstep, kstride, C, cvec, ahead); \
+            mg_sum_rows3_block_##T(out, lo, hi, row, krow3, ntaps / 3, tstep, kstride, C, cvec, \
+                                   ahead, first, nin);                                      \
             done = cvec;                                                                    \
         } else {                                                                            \
+            lo = a; hi = b;                                                                 \
             mg_sum_rows_block_##T(out, a, b, row, krow, R, KW, tstep, kstride, C, cfull, step); \
         }                                                                                   \
-        for (p = a; p < b && done < C; p++)                                                 \
+        for (p = lo; p < hi && done < C; p++)                                               \
             mg_sum_taps_at_##T(out, p, done, C, src, ker, off, ntaps, step, C, n_in);       \
     } else {       /* short rows, no packed kernel, or (many) hundreds of taps */           \
         for (p = a; p < b; p++) mg_sum_taps_one_##T(out, p, src, ker, off, ntaps, step, C, n_in); \
     }                                                                                       \
-    for (p = 0; p < a; p++) mg_sum_taps_one_##T(out, p, src, ker, off, ntaps, step, C, n_in); \
-    for (p = b; p < npos; p++) mg_sum_taps_one_##T(out, p, src, ker, off, ntaps, step, C, n_in); \
-    mg_stream_fence();                                                                      \
+    for (p = 0; p < lo; p++) mg_sum_taps_one_##T(out, p, src, ker, off, ntaps, step, C, n_in); \
+    for (p = hi; p < npos; p++) mg_sum_taps_one_##T(out, p, src, ker, off, ntaps, step, C, n_in); \
 }                                                                                           \
 static void mg_dot_positions_##T(T *g, const T *xrow, const T *gyrow, mg_isize lo,          \
                                  mg_isize hi, mg_isize step, mg_isize off, mg_isize C) {    \

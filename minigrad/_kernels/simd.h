@@ -31,7 +31,8 @@
  *                         row of 3n taps is n such rows): 8 positions x one vector, the kernel
  *                         row in registers, each input vector loaded once for the three
  *                         outputs it feeds; it prefetches the row `ahead` (the next call's
- *                         new input row) position by position as it goes
+ *                         new input row) position by position as it goes, and takes the
+ *                         border positions too (their padding taps read zero vectors)
  *
  * Whole rows of any number of channels are built on them in rows.h, which the loop nests
  * in depthwise.pyx call.
@@ -64,7 +65,7 @@ static inline void mg_stream_fence(void) { _mm_sfence(); }
 static inline void mg_stream_fence(void) { }
 #endif
 
-#if defined(__GNUC__) || defined(__clang__)
+#if (defined(__GNUC__) || defined(__clang__)) && !defined(MG_PLAIN_LOOPS)
 
 typedef float mg_vec_float __attribute__((vector_size(32)));
 typedef double mg_vec_double __attribute__((vector_size(32)));
@@ -79,6 +80,9 @@ typedef double mg_vec_double __attribute__((vector_size(32)));
 #else
 #define MG_IN_REGISTER(v) ((void)0)
 #endif
+
+/* input vector i of a 3-wide block's row (zero where it is padding: see mg_rows3_cols) */
+#define MG_VAT(T, i) mg_vat_##T(s, (i), C, edge, zlo, zhi)
 
 #define MG_DEFINE_BLOCKS(T)                                                                 \
 static inline mg_vec_##T mg_load_##T(const T *p) { mg_vec_##T v; memcpy(&v, p, sizeof v); return v; } \
@@ -191,80 +195,138 @@ static void mg_dot3_block1_##T(T *g, mg_isize gs, const T *x, const T *gy, mg_is
    positions it meets; the channel vectors innermost, so that the two halves of an output   \
    cache line are written one after the other. Channels [0, cvec), cvec whole vectors (a    \
    last lone vector is a 64-byte block's first half: krow is packed and zero-padded to      \
-   whole blocks). Needs b - a >= 8. */                                                      \
+   whole blocks).                                                                           \
+   A block of positions [p, p + 8) reads the ten input vectors at positions p + first + i,  \
+   i < 10, of each row. Those outside [0, n_in) are padding: with edge set (a compile-time  \
+   constant), the first zlo and the last zhi of them are zero instead of loaded, so that the \
+   border positions of a row run in the same blocks as its interior. */                     \
+static inline __attribute__((always_inline)) mg_vec_##T                                    \
+mg_vat_##T(const T *s, mg_isize i, mg_isize C, const int edge, mg_isize zlo, mg_isize zhi) { \
+    const mg_vec_##T zero = {0};                                                            \
+    return edge && (i < zlo || i >= 10 - zhi) ? zero : mg_load_##T(s + i * C);              \
+}                                                                                           \
 static inline __attribute__((always_inline)) void                                         \
-mg_rows3_body_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow,            \
-                  mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, mg_isize cvec,   \
-                  const char *ahead) {                                                     \
+mg_rows3_cols_##T(T *out, mg_isize p, const T **row, const T **krow, mg_isize R,            \
+                  mg_isize tstep, mg_isize kstride, mg_isize C, mg_isize cvec,               \
+                  const int edge, mg_isize zlo, mg_isize zhi) {                            \
     const mg_isize L = 32 / sizeof(T), CB = 2 * L;                                          \
     const int st = C % CB == 0;   /* streaming stores (mg_put) */                           \
     mg_vec_##T half[8];           /* the first half of each output cache line, kept until the \
                                      second is done: the streaming stores then write whole \
                                      lines (half lines written apart made some calls 3x slower) */ \
-    for (mg_isize p = a; p < b; p += 8) {                                                   \
-        if (p + 8 > b) p = b - 8;     /* the last block ends at b (rewrites a few outputs) */ \
-        if (ahead != NULL)    /* the same positions of the row the next call reads (or NULL) */ \
-            for (mg_isize i = 0; i < 8 * C * (mg_isize)sizeof(T); i += 64)                  \
-                __builtin_prefetch(ahead + p * C * (mg_isize)sizeof(T) + i, 0, 3);          \
-        for (mg_isize c = 0; c < cvec; c += L) {                                            \
-            mg_vec_##T y0 = {0}, y1 = {0}, y2 = {0}, y3 = {0}, y4 = {0}, y5 = {0}, y6 = {0}, y7 = {0}; \
-            for (mg_isize j = 0; j < R; j++) {                                              \
-                /* taps t = 0, 1, 2 read s + (b + t)*C for output p + b; a row read backwards \
-                   (tstep = -C, the input gradient) is the same with the taps reversed */   \
-                const T *k = krow[j] + (c / CB) * kstride + c % CB;                         \
-                const mg_isize f = tstep > 0 ? 0 : 2, d = tstep > 0 ? CB : -CB;             \
-                const mg_vec_##T k0 = mg_load_##T(k + f * CB), k1 = mg_load_##T(k + f * CB + d); \
-                const mg_vec_##T k2 = mg_load_##T(k + f * CB + 2 * d);                      \
-                const T *s = row[j] + (p - f) * C + c;                                      \
-                mg_vec_##T v;                                                               \
-                v = mg_load_##T(s);             MG_IN_REGISTER(v); y0 += k0 * v;           \
-                v = mg_load_##T(s + C);     MG_IN_REGISTER(v); y1 += k0 * v; y0 += k1 * v; \
-                v = mg_load_##T(s + 2 * C); MG_IN_REGISTER(v); y2 += k0 * v; y1 += k1 * v; y0 += k2 * v; \
-                v = mg_load_##T(s + 3 * C); MG_IN_REGISTER(v); y3 += k0 * v; y2 += k1 * v; y1 += k2 * v; \
-                v = mg_load_##T(s + 4 * C); MG_IN_REGISTER(v); y4 += k0 * v; y3 += k1 * v; y2 += k2 * v; \
-                v = mg_load_##T(s + 5 * C); MG_IN_REGISTER(v); y5 += k0 * v; y4 += k1 * v; y3 += k2 * v; \
-                v = mg_load_##T(s + 6 * C); MG_IN_REGISTER(v); y6 += k0 * v; y5 += k1 * v; y4 += k2 * v; \
-                v = mg_load_##T(s + 7 * C); MG_IN_REGISTER(v); y7 += k0 * v; y6 += k1 * v; y5 += k2 * v; \
-                v = mg_load_##T(s + 8 * C); MG_IN_REGISTER(v); y7 += k1 * v; y6 += k2 * v; \
-                v = mg_load_##T(s + 9 * C); MG_IN_REGISTER(v); y7 += k2 * v;           \
-            }                                                                               \
-            if (c % CB == 0 && c + L < cvec) {    /* a second half follows */               \
-                half[0] = y0; half[1] = y1; half[2] = y2; half[3] = y3;                     \
-                half[4] = y4; half[5] = y5; half[6] = y6; half[7] = y7;                     \
-                continue;                                                                   \
-            }                                                                               \
-            if (c % CB == 0) {                    /* the last, lone vector */               \
-                T *o = out + p * C + c;                                                     \
-                mg_store_##T(o, y0);         mg_store_##T(o + C, y1);                       \
-                mg_store_##T(o + 2 * C, y2); mg_store_##T(o + 3 * C, y3);                   \
-                mg_store_##T(o + 4 * C, y4); mg_store_##T(o + 5 * C, y5);                   \
-                mg_store_##T(o + 6 * C, y6); mg_store_##T(o + 7 * C, y7);                   \
-                continue;                                                                   \
-            }                                                                               \
-            T *o = out + p * C + c - L;                                                     \
-            mg_put_##T(o, half[0], st);         mg_put_##T(o + L, y0, st);                  \
-            mg_put_##T(o + C, half[1], st);     mg_put_##T(o + C + L, y1, st);              \
-            mg_put_##T(o + 2 * C, half[2], st); mg_put_##T(o + 2 * C + L, y2, st);          \
-            mg_put_##T(o + 3 * C, half[3], st); mg_put_##T(o + 3 * C + L, y3, st);          \
-            mg_put_##T(o + 4 * C, half[4], st); mg_put_##T(o + 4 * C + L, y4, st);          \
-            mg_put_##T(o + 5 * C, half[5], st); mg_put_##T(o + 5 * C + L, y5, st);          \
-            mg_put_##T(o + 6 * C, half[6], st); mg_put_##T(o + 6 * C + L, y6, st);          \
-            mg_put_##T(o + 7 * C, half[7], st); mg_put_##T(o + 7 * C + L, y7, st);          \
+    for (mg_isize c = 0; c < cvec; c += L) {                                                \
+        mg_vec_##T y0 = {0}, y1 = {0}, y2 = {0}, y3 = {0}, y4 = {0}, y5 = {0}, y6 = {0}, y7 = {0}; \
+        for (mg_isize j = 0; j < R; j++) {                                                  \
+            /* taps t = 0, 1, 2 read s + (b + t)*C for output p + b; a row read backwards   \
+               (tstep = -C, the input gradient) is the same with the taps reversed */       \
+            const T *k = krow[j] + (c / CB) * kstride + c % CB;                             \
+            const mg_isize f = tstep > 0 ? 0 : 2, d = tstep > 0 ? CB : -CB;                 \
+            const mg_vec_##T k0 = mg_load_##T(k + f * CB), k1 = mg_load_##T(k + f * CB + d); \
+            const mg_vec_##T k2 = mg_load_##T(k + f * CB + 2 * d);                          \
+            const T *s = row[j] + (p - f) * C + c;                                          \
+            mg_vec_##T v;                                                                   \
+            v = MG_VAT(T, 0); MG_IN_REGISTER(v); y0 += k0 * v;                              \
+            v = MG_VAT(T, 1); MG_IN_REGISTER(v); y1 += k0 * v; y0 += k1 * v;                \
+            v = MG_VAT(T, 2); MG_IN_REGISTER(v); y2 += k0 * v; y1 += k1 * v; y0 += k2 * v;  \
+            v = MG_VAT(T, 3); MG_IN_REGISTER(v); y3 += k0 * v; y2 += k1 * v; y1 += k2 * v;  \
+            v = MG_VAT(T, 4); MG_IN_REGISTER(v); y4 += k0 * v; y3 += k1 * v; y2 += k2 * v;  \
+            v = MG_VAT(T, 5); MG_IN_REGISTER(v); y5 += k0 * v; y4 += k1 * v; y3 += k2 * v;  \
+            v = MG_VAT(T, 6); MG_IN_REGISTER(v); y6 += k0 * v; y5 += k1 * v; y4 += k2 * v;  \
+            v = MG_VAT(T, 7); MG_IN_REGISTER(v); y7 += k0 * v; y6 += k1 * v; y5 += k2 * v;  \
+            v = MG_VAT(T, 8); MG_IN_REGISTER(v); y7 += k1 * v; y6 += k2 * v;                \
+            v = MG_VAT(T, 9); MG_IN_REGISTER(v); y7 += k2 * v;                              \
         }                                                                                   \
+        if (c % CB == 0 && c + L < cvec) {    /* a second half follows */                   \
+            half[0] = y0; half[1] = y1; half[2] = y2; half[3] = y3;                         \
+            half[4] = y4; half[5] = y5; half[6] = y6; half[7] = y7;                         \
+            continue;                                                                       \
+        }                                                                                   \
+        if (c % CB == 0) {                    /* the last, lone vector */                   \
+            T *o = out + p * C + c;                                                         \
+            mg_store_##T(o, y0);         mg_store_##T(o + C, y1);                           \
+            mg_store_##T(o + 2 * C, y2); mg_store_##T(o + 3 * C, y3);                       \
+            mg_store_##T(o + 4 * C, y4); mg_store_##T(o + 5 * C, y5);                       \
+            mg_store_##T(o + 6 * C, y6); mg_store_##T(o + 7 * C, y7);                       \
+            continue;                                                                       \
+        }                                                                                   \
+        T *o = out + p * C + c - L;                                                         \
+        mg_put_##T(o, half[0], st);         mg_put_##T(o + L, y0, st);                      \
+        mg_put_##T(o + C, half[1], st);     mg_put_##T(o + C + L, y1, st);                  \
+        mg_put_##T(o + 2 * C, half[2], st); mg_put_##T(o + 2 * C + L, y2, st);              \
+        mg_put_##T(o + 3 * C, half[3], st); mg_put_##T(o + 3 * C + L, y3, st);              \
+        mg_put_##T(o + 4 * C, half[4], st); mg_put_##T(o + 4 * C + L, y4, st);              \
+        mg_put_##T(o + 5 * C, half[5], st); mg_put_##T(o + 5 * C + L, y5, st);              \
+        mg_put_##T(o + 6 * C, half[6], st); mg_put_##T(o + 6 * C + L, y6, st);              \
+        mg_put_##T(o + 7 * C, half[7], st); mg_put_##T(o + 7 * C + L, y7, st);              \
     }                                                                                       \
 }                                                                                           \
-                                                                                            \
-/* R (kernel rows of 3 taps) a compile-time constant for the common 1, 2, 3: the loop over  \
-   the rows is then straight-line code, and the row pointers stay in registers */          \
-static void mg_sum_rows3_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
-                                   mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, \
-                                   mg_isize cvec, const char *ahead) {                     \
+/* `ahead`, the row the next call reads (or NULL): its positions [p, p + 8) into the cache */ \
+static inline __attribute__((always_inline)) void                                         \
+mg_prefetch_block_##T(const char *ahead, mg_isize p, mg_isize C) {                          \
+    if (ahead != NULL)                                                                      \
+        for (mg_isize i = 0; i < 8 * C * (mg_isize)sizeof(T); i += 64)                      \
+            __builtin_prefetch(ahead + p * C * (mg_isize)sizeof(T) + i, 0, 3);              \
+}                                                                                           \
+/* the blocks of positions [a, b) (b - a >= 8; the last block ends at b and rewrites a few    \
+   outputs), none of which reads padding */                                                  \
+static inline __attribute__((always_inline)) void                                         \
+mg_rows3_body_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow,            \
+                  mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, mg_isize cvec,   \
+                  const char *ahead) {                                                     \
+    for (mg_isize p = a; p < b; p += 8) {                                                   \
+        if (p + 8 > b) p = b - 8;                                                           \
+        mg_prefetch_block_##T(ahead, p, C);                                                 \
+        mg_rows3_cols_##T(out, p, row, krow, R, tstep, kstride, C, cvec, 0, 0, 0);          \
+    }                                                                                       \
+}                                                                                           \
+/* blocks without padding, R (kernel rows of 3 taps) a compile-time constant for the common \
+   1, 2, 3: the loop over the rows is then straight-line code, and the row pointers stay in   \
+   registers (a function of its own: its code does not depend on what calls it) */          \
+static __attribute__((noinline)) void                                                       \
+mg_rows3_interior_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow,        \
+                      mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C,             \
+                      mg_isize cvec, const char *ahead) {                                  \
     switch (R) {                                                                            \
     case 1: mg_rows3_body_##T(out, a, b, row, krow, 1, tstep, kstride, C, cvec, ahead); return; \
     case 2: mg_rows3_body_##T(out, a, b, row, krow, 2, tstep, kstride, C, cvec, ahead); return; \
     case 3: mg_rows3_body_##T(out, a, b, row, krow, 3, tstep, kstride, C, cvec, ahead); return; \
     }                                                                                       \
     mg_rows3_body_##T(out, a, b, row, krow, R, tstep, kstride, C, cvec, ahead);            \
+}                                                                                           \
+/* one block that reads padding (at most two of its ten input positions on either side) */  \
+static void mg_rows3_edge_##T(T *out, mg_isize p, const T **row, const T **krow, mg_isize R, \
+                              mg_isize tstep, mg_isize kstride, mg_isize C, mg_isize cvec,   \
+                              const char *ahead, mg_isize first, mg_isize n_in) {          \
+    const mg_isize zlo = p + first < 0 ? -(p + first) : 0;                                  \
+    const mg_isize zhi = p + first + 10 > n_in ? p + first + 10 - n_in : 0;                 \
+    mg_prefetch_block_##T(ahead, p, C);                                                     \
+    mg_rows3_cols_##T(out, p, row, krow, R, tstep, kstride, C, cvec, 1, zlo, zhi);          \
+}                                                                                           \
+                                                                                            \
+/* Positions [a, b) (b - a >= 8) of rows of ``n_in`` positions, in blocks of 8 from a (the   \
+   last one ends at b); outputs [p, p + 8) read inputs p + first + i, i < 10. The blocks      \
+   without padding run in mg_rows3_interior; those with padding, the first and the last, one \
+   by one (the border positions of 'same' and 'causal' padding: no pass of their own). */   \
+static void mg_sum_rows3_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
+                                   mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, \
+                                   mg_isize cvec, const char *ahead, mg_isize first,        \
+                                   mg_isize n_in) {                                         \
+    mg_isize p = a;                                                                         \
+    for (; p < b && p + first < 0; p += 8)                                                  \
+        mg_rows3_edge_##T(out, p < b - 8 ? p : b - 8, row, krow, R, tstep, kstride, C, cvec, \
+                          ahead, first, n_in);                                              \
+    if (p >= b)                                                                             \
+        return;                                                                             \
+    const int tail = b - 8 + first + 10 > n_in;      /* the last block reads padding */     \
+    const mg_isize end = tail ? b - 8 : b;                                                  \
+    if (end - p >= 8) {                                                                     \
+        mg_rows3_interior_##T(out, p, end, row, krow, R, tstep, kstride, C, cvec, ahead);   \
+    } else if (end > p) {                /* fewer than 8 between: one more block */         \
+        mg_rows3_edge_##T(out, p < b - 8 ? p : b - 8, row, krow, R, tstep, kstride, C, cvec, \
+                          ahead, first, n_in);                                              \
+    }                                                                                       \
+    if (tail)                                                                               \
+        mg_rows3_edge_##T(out, b - 8, row, krow, R, tstep, kstride, C, cvec, ahead, first, n_in); \
 }                                                                                           \
 static void mg_sum_rows_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
                                   mg_isize R, mg_isize KW, mg_isize tstep, mg_isize kstride, \
@@ -345,16 +407,21 @@ static void mg_sum_rows_block_##T(T *out, mg_isize a, mg_isize b, const T **row,
 }                                                                                           \
 static void mg_sum_rows3_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
                                    mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, \
-                                   mg_isize cvec, const char *ahead) {                      \
+                                   mg_isize cvec, const char *ahead, mg_isize first,        \
+                                   mg_isize n_in) {                                         \
     enum { CB = 64 / sizeof(T) };                                                           \
+    const mg_isize dir = tstep > 0 ? 1 : -1, off0 = first + (tstep > 0 ? 0 : 2);            \
     (void)ahead;                                                                            \
     for (mg_isize p = a; p < b; p++)                                                        \
         for (mg_isize c = 0; c < cvec; c++) {                                               \
             T acc = 0;                                                                      \
             for (mg_isize j = 0; j < R; j++)                                                \
-                for (mg_isize t = 0; t < 3; t++)                                            \
-                    acc += krow[j][(c / CB) * kstride + t * CB + c % CB]                    \
-                           * row[j][p * C + t * tstep + c];                                 \
+                for (mg_isize t = 0; t < 3; t++) {                                          \
+                    const mg_isize q = p + off0 + t * dir;    /* the input position read */ \
+                    if (q >= 0 && q < n_in)                                                 \
+                        acc += krow[j][(c / CB) * kstride + t * CB + c % CB]                \
+                               * row[j][p * C + t * tstep + c];                             \
+                }                                                                           \
             out[p * C + c] = acc;                                                           \
         }                                                                                   \
 }                                                                                           \
