@@ -178,7 +178,12 @@ cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, :
     cdef isize* off
     cdef isize* ohs
     cdef floating* tmp
+    cdef const floating** gyrows
+    # a 3x3 kernel, stride and dilation 1 along the rows: the kernel gradient of an input row
+    # against its three grad_y rows in one pass (_kernel_grad_rows3)
+    cdef bint rows3 = g.KH == 3 and g.KW == 3 and g.sw == 1 and g.dw == 1
     with parallel(num_threads=nthreads):
+        gyrows = <const floating**>malloc(3 * sizeof(floating*))
         src = <const floating**>malloc(KK * sizeof(floating*))
         ker = <const floating**>malloc(KK * sizeof(floating*))
         off = <isize*>malloc(KK * sizeof(isize))
@@ -227,6 +232,11 @@ cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, :
                 if g.M > 1:
                     _expand(tmp + g.W * CM, xrow, g.W, g.C, g.M)
                     xrow = tmp + g.W * CM
+                if rows3 and ohs[0] >= 0 and ohs[1] >= 0 and ohs[2] >= 0:
+                    for jh in range(3):
+                        gyrows[jh] = &gy[n, ohs[jh], 0, 0]
+                    _kernel_grad_rows3(acc, xrow, gyrows, g)
+                    continue
                 for jh in range(g.KH):
                     if ohs[jh] < 0:
                         continue
@@ -234,6 +244,7 @@ cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, :
                         xrows[q] = xrow if q == jh else NULL
                     _kernel_grad_row(acc, xrows, &gy[n, ohs[jh], 0, 0], g)
         mg_stream_fence()
+        free(gyrows)
         free(src)
         free(ker)
         free(off)

@@ -161,6 +161,27 @@ static void mg_dot3_positions_##T(T *g, mg_isize gs, const T *xrow, const T *gyr
             if (p + j >= xlo && p + j < xhi)                                                \
                 for (mg_isize c = cvec; c < C; c++)                                         \
                     g[j * gs + c] += xrow[(p + j) * C + c] * gyrow[p * C + c];              \
+}                                                                                           \
+/* mg_dot3_positions for a 3x3 kernel's three rows at once: g + r*3*gs (kernel row r) against \
+   gyrow[r], the input row shared (the fused backward's kernel gradient); vector by vector  \
+   over [lo, hi), a tile of positions whose rows stay in L1 cache */                         \
+static void mg_dot3x3_positions_##T(T *g, mg_isize gs, const T *xrow, const T **gyrow,      \
+                                    mg_isize lo, mg_isize hi, mg_isize C, mg_isize xlo,     \
+                                    mg_isize xhi) {                                         \
+    const mg_isize CB = 64 / sizeof(T), cvec = C - C % (CB / 2);                            \
+    if (lo < xlo - 2) lo = xlo - 2;    /* positions whose three taps all read padding */    \
+    if (hi > xhi) hi = xhi;                                                                 \
+    if (lo >= hi) return;                                                                   \
+    for (mg_isize c0 = 0; c0 < cvec; c0 += CB / 2)                                          \
+        mg_dot3x3_block1_##T(g + c0, g + 3 * gs + c0, g + 6 * gs + c0, gs, xrow + c0,       \
+                             gyrow[0] + c0, gyrow[1] + c0, gyrow[2] + c0, lo, hi, C, xlo, xhi); \
+    if (cvec < C)                      /* the channels after the last whole vector */       \
+        for (mg_isize r = 0; r < 3; r++)                                                    \
+            for (mg_isize p = lo; p < hi; p++)                                              \
+                for (mg_isize j = 0; j < 3; j++)                                            \
+                    if (p + j >= xlo && p + j < xhi)                                        \
+                        for (mg_isize c = cvec; c < C; c++)                                 \
+                            g[(3 * r + j) * gs + c] += xrow[(p + j) * C + c] * gyrow[r][p * C + c]; \
 }
 
 MG_DEFINE_ROWS(float)

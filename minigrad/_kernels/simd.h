@@ -24,6 +24,8 @@
  *   mg_dot_block_T        g[c] += sum_{p in [lo, hi)} x[p*step, c] * gy[p, c]
  *                         (four independent partial sums per channel, added at the end)
  *   mg_dot3_block_T       the same for three neighbouring taps at once (3-wide kernel rows)
+ *   mg_dot3x3_block1_T    the same for three kernel rows of 3 taps, one input row against
+ *                         three grad_y rows, one vector of channels (nine accumulators)
  *   mg_sum_rows_block_T   the interior positions of a row: its taps are R kernel rows of KW
  *                         taps, tstep apart, each row read through one pointer, the kernel
  *                         packed to be read in order; 4 positions x 64 bytes of channels
@@ -188,6 +190,40 @@ static void mg_dot3_block1_##T(T *g, mg_isize gs, const T *x, const T *gy, mg_is
     mg_store_##T(g, mg_load_##T(g) + a0);                                                   \
     mg_store_##T(g + gs, mg_load_##T(g + gs) + b0);                                         \
     mg_store_##T(g + 2 * gs, mg_load_##T(g + 2 * gs) + c0v);                                \
+}                                                                                           \
+                                                                                            \
+/* mg_dot3_block1 for three kernel rows at once, the input row shared: g_r[j*gs + c] +=      \
+   sum_{p in [lo, hi)} x[(p + j)*C + c] * gy_r[p*C + c], r, j = 0, 1, 2 (the fused backward's \
+   kernel gradient of a 3x3 kernel: input row ih against the three grad_y rows it meets).   \
+   Nine accumulators, one multiply-add each per position, so they do not wait for each      \
+   other (the three of one kernel row at a time ran at 1.5 multiply-adds per cycle); each    \
+   input vector loaded serves nine of them. */                                              \
+static void mg_dot3x3_block1_##T(T *g0, T *g1, T *g2, mg_isize gs, const T *x, const T *gy0, \
+                                 const T *gy1, const T *gy2, mg_isize lo, mg_isize hi,      \
+                                 mg_isize C, mg_isize xlo, mg_isize xhi) {                  \
+    const mg_isize pb = hi < xhi - 2 ? hi : xhi - 2;                                        \
+    const mg_vec_##T zero = {0};                                                            \
+    mg_vec_##T a0 = zero, a1 = zero, a2 = zero, b0 = zero, b1 = zero, b2 = zero;            \
+    mg_vec_##T c0v = zero, c1 = zero, c2 = zero, u = zero, v = zero, w, h;                  \
+    if (lo >= xlo && lo < xhi) u = mg_load_##T(x + lo * C);                                 \
+    if (lo + 1 >= xlo && lo + 1 < xhi) v = mg_load_##T(x + (lo + 1) * C);                  \
+    for (mg_isize p = lo; p < hi; p++) {                                                    \
+        w = p < pb ? mg_load_##T(x + (p + 2) * C) : zero;   /* x at p + 2, or padding */    \
+        MG_IN_REGISTER(w);                                                                  \
+        h = mg_load_##T(gy0 + p * C); MG_IN_REGISTER(h); a0 += u * h; a1 += v * h; a2 += w * h; \
+        h = mg_load_##T(gy1 + p * C); MG_IN_REGISTER(h); b0 += u * h; b1 += v * h; b2 += w * h; \
+        h = mg_load_##T(gy2 + p * C); MG_IN_REGISTER(h); c0v += u * h; c1 += v * h; c2 += w * h; \
+        u = v; v = w;                                                                       \
+    }                                                                                       \
+    mg_store_##T(g0, mg_load_##T(g0) + a0);                                                 \
+    mg_store_##T(g0 + gs, mg_load_##T(g0 + gs) + a1);                                       \
+    mg_store_##T(g0 + 2 * gs, mg_load_##T(g0 + 2 * gs) + a2);                               \
+    mg_store_##T(g1, mg_load_##T(g1) + b0);                                                 \
+    mg_store_##T(g1 + gs, mg_load_##T(g1 + gs) + b1);                                       \
+    mg_store_##T(g1 + 2 * gs, mg_load_##T(g1 + 2 * gs) + b2);                               \
+    mg_store_##T(g2, mg_load_##T(g2) + c0v);                                                \
+    mg_store_##T(g2 + gs, mg_load_##T(g2 + gs) + c1);                                       \
+    mg_store_##T(g2 + 2 * gs, mg_load_##T(g2 + 2 * gs) + c2);                               \
 }                                                                                           \
                                                                                             \
 /* the same for KW = 3, 8 positions x one vector of channels: the three kernel vectors of  \
@@ -424,6 +460,19 @@ static void mg_sum_rows3_block_##T(T *out, mg_isize a, mg_isize b, const T **row
                 }                                                                           \
             out[p * C + c] = acc;                                                           \
         }                                                                                   \
+}                                                                                           \
+static void mg_dot3x3_block1_##T(T *g0, T *g1, T *g2, mg_isize gs, const T *x, const T *gy0, \
+                                 const T *gy1, const T *gy2, mg_isize lo, mg_isize hi,      \
+                                 mg_isize C, mg_isize xlo, mg_isize xhi) {                  \
+    enum { LANES = 32 / sizeof(T) };                                                        \
+    T *gr[3] = {g0, g1, g2};                                                                \
+    const T *gyr[3] = {gy0, gy1, gy2};                                                      \
+    for (mg_isize p = lo; p < hi; p++)                                                      \
+        for (int r = 0; r < 3; r++)                                                         \
+            for (int j = 0; j < 3; j++)                                                     \
+                if (p + j >= xlo && p + j < xhi)                                            \
+                    for (int i = 0; i < LANES; i++)                                         \
+                        gr[r][j * gs + i] += x[(p + j) * C + i] * gyr[r][p * C + i];        \
 }                                                                                           \
 static void mg_dot3_block1_##T(T *g, mg_isize gs, const T *x, const T *gy, mg_isize lo,     \
                                mg_isize hi, mg_isize C, mg_isize xlo, mg_isize xhi) {       \
