@@ -368,7 +368,7 @@ def test_fused_backward_agrees_with_twin(g, seed, threads):
 @needs_compiled
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("kw, pads", [(3, (1, 1)), (3, (0, 2)), (3, (2, 0)), (3, (2, 3)), (3, (0, 0)),
-                                      (5, (2, 2)), (9, (4, 4)), (2, (0, 1))])
+                                      (5, (2, 2)), (9, (4, 4)), (9, (12, 3)), (2, (0, 1))])
 @pytest.mark.parametrize("C, M", [(48, 1), (20, 1), (13, 3), (6, 4), (5, 8), (4, 5), (9, 2), (8, 1),
                                   (12, 1), (3, 8)])
 def test_row_paths_agree_with_twin(dtype, kw, pads, C, M):
