@@ -36,8 +36,8 @@ Ratios are medians, minigrad / other; the issue's targets are <= 0.7 (PyTorch) a
     python benchmarks/bench_training.py --model mobilenet --quick
     python benchmarks/bench_training.py --batch-size 64 --repeat 7 --threads 1
 
-Needs ``pip install torch==2.13.0`` (and ``keras`` with ``KERAS_BACKEND=torch`` for the
-Keras column). The machine may be shared: compare ratios from the same run, read the load
+Needs ``pip install torch==2.13.0`` (and ``keras`` for the Keras column, which is Keras on
+torch: ``KERAS_BACKEND`` is set to ``torch`` unless it is set already). The machine may be shared: compare ratios from the same run, read the load
 average printed with them, and run it more than once.
 """
 import argparse
@@ -303,10 +303,13 @@ class KerasRun:
 def _keras_or_none(args):
     if args.no_keras:
         return None
+    # Keras 3 picks its backend at import, TensorFlow unless told: the Keras column is Keras
+    # on torch, so that is the default here (an explicit KERAS_BACKEND is kept)
+    os.environ.setdefault("KERAS_BACKEND", "torch")
     try:
         import keras
-    except ImportError:
-        print("Keras is not installed (pip install keras): no Keras column")
+    except ImportError as error:
+        print(f"Keras could not be imported ({error}; pip install keras): no Keras column")
         return None
     if keras.backend.backend() != "torch":
         print(f"Keras runs on {keras.backend.backend()!r}, not torch "
