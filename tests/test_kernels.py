@@ -28,9 +28,9 @@ TOL = {np.float32: dict(rtol=2e-4, atol=2e-4), np.float64: dict(rtol=1e-10, atol
 def geometries(draw):
     """A valid depthwise problem: shapes, strides, dilation, pads (output length >= 1)."""
     r = draw(st.integers(1, 2))
-    # widths 6 and 9 run as rows of 3 taps; pads past the kernel's width only come from
-    # explicit padding, and reach the row paths' rarer branches
-    ks = tuple(draw(st.one_of(st.integers(1, 4), st.sampled_from([6, 9]))) for _ in range(r))
+    # widths 6 and 9 run as rows of 3 taps, 5 and 7 tap by tap; pads past the kernel's width
+    # come from explicit padding, and reach the row paths' rarer branches
+    ks = tuple(draw(st.one_of(st.integers(1, 4), st.sampled_from([5, 6, 7, 9]))) for _ in range(r))
     strides = tuple(draw(st.integers(1, 3)) for _ in range(r))
     dilation = tuple(draw(st.integers(1, 3)) for _ in range(r))
     pad = st.one_of(st.integers(0, 4), st.integers(5, 12))
