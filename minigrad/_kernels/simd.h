@@ -4,14 +4,16 @@
  * 4 or 8 doubles) for one or several output positions. The accumulators are named vector
  * variables (GCC/Clang vector extensions), so the compiler keeps them in registers; a plain
  * C array of accumulators was kept in memory (2.5x slower). Any compiler without vector
- * extensions gets the same arithmetic as plain loops.
+ * extensions gets the same arithmetic as plain loops (-DMG_PLAIN_LOOPS forces those on GCC
+ * too, to check that branch against the NumPy twins).
  *
  * What makes these loops fast, measured on AVX2 (16 vector registers): the multiply-adds
  * must not wait for loads. Every address in the inner loop is a register plus a constant
  * (tap tables read per tap cost a third of the speed), and a vector used by several
  * multiply-adds is loaded once (MG_IN_REGISTER below). On rows in L1 cache the 3-wide
  * blocks then run 4.4-5 G vector multiply-adds per second on one core of a Zen 3 EPYC
- * (sgemm: 5.8 G); out of cache, memory bounds them (see benchmarks/README.md).
+ * (sgemm: 5.8 G; a loop of independent multiply-adds: 8 G); out of cache, memory bounds
+ * them (see benchmarks/README.md).
  *
  * The vectors are 32 bytes wide whatever the target: with -march=native on an AVX-512
  * machine GCC still emits correct code for them (two AVX2-width halves or one AVX-512
