@@ -10,10 +10,10 @@ cdef extern from "rows.h" nogil:
     # the row primitives in C (rows.h): see _sum_taps and _dot_positions below
     void mg_sum_taps_float(float* out, isize npos, const float** src, const float** ker,
                            const isize* off, isize ntaps, isize step, isize C, isize n_in,
-                           const float** krow, isize kstride, isize KW)
+                           const float** krow, isize kstride, isize KW, const float* fetch)
     void mg_sum_taps_double(double* out, isize npos, const double** src, const double** ker,
                             const isize* off, isize ntaps, isize step, isize C, isize n_in,
-                            const double** krow, isize kstride, isize KW)
+                            const double** krow, isize kstride, isize KW, const double* fetch)
     void mg_dot_positions_float(float* g, const float* xrow, const float* gyrow, isize lo, isize hi,
                                 isize step, isize off, isize C)
     void mg_dot_positions_double(double* g, const double* xrow, const double* gyrow, isize lo,
@@ -97,7 +97,8 @@ cdef inline void _sum_over_m(floating* gx, const floating* t, isize W, isize C, 
 
 cdef inline void _sum_taps(floating* out, isize npos, const floating** src, const floating** ker,
                            const isize* off, isize ntaps, isize step, isize C, isize n_in,
-                           const floating** krow, isize kstride, isize KW) noexcept nogil:
+                           const floating** krow, isize kstride, isize KW,
+                           const floating* fetch) noexcept nogil:
     """out[p, c] = sum_t ker[t][c] * src[t][p*step + off[t], c] for p in [0, npos).
 
     ``src[t]`` is a row of ``n_in`` positions x C channels; taps reading outside it (the
@@ -109,11 +110,14 @@ cdef inline void _sum_taps(floating* out, isize npos, const floating** src, cons
     by 64-byte channel blocks (``_packed_kernel``, ``kstride`` elements from one block to the
     next), or ``krow`` is NULL when there is no whole block. The interior runs on one pointer
     per row, without the tap tables, a kernel row held in registers.
+
+    ``fetch`` (or NULL): a row of ``npos`` positions x C channels that the caller reads
+    next; the 3-wide blocks prefetch it position by position as they go.
     """
     if floating is float:
-        mg_sum_taps_float(out, npos, src, ker, off, ntaps, step, C, n_in, krow, kstride, KW)
+        mg_sum_taps_float(out, npos, src, ker, off, ntaps, step, C, n_in, krow, kstride, KW, fetch)
     else:
-        mg_sum_taps_double(out, npos, src, ker, off, ntaps, step, C, n_in, krow, kstride, KW)
+        mg_sum_taps_double(out, npos, src, ker, off, ntaps, step, C, n_in, krow, kstride, KW, fetch)
 
 
 cdef inline void _dot_positions(floating* g, const floating* xrow, const floating* gyrow,

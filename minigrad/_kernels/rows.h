@@ -24,6 +24,8 @@
  *                      Its streaming stores are not fenced: a thread calls mg_stream_fence
  *                      once after its last row, before other threads may read its rows (a
  *                      fence after every row made the 2D forward 4-12% slower).
+ *                      `fetch` (or NULL): a row of npos x C that the caller reads next,
+ *                      brought into the cache by the 3-wide blocks as they go.
  *   mg_dot_positions_T g[c] += sum_{p in [lo, hi)} xrow[p*step + off, c] * gyrow[p, c]:
  *                      one tap's share of the kernel gradient.
  */
@@ -72,7 +74,8 @@ static void mg_sum_taps_one_##T(T *out, mg_isize p, const T **src, const T **ker
 }                                                                                           \
 static void mg_sum_taps_##T(T *out, mg_isize npos, const T **src, const T **ker,            \
                             const mg_isize *off, mg_isize ntaps, mg_isize step, mg_isize C, \
-                            mg_isize n_in, const T **krow, mg_isize kstride, mg_isize KW) { \
+                            mg_isize n_in, const T **krow, mg_isize kstride, mg_isize KW,   \
+                            const T *fetch) {                                               \
     /* cfull: the channels in whole 64-byte blocks; cvec: in whole vectors (32 bytes), which \
        the 3-wide blocks take (krow: every block packed, the last one zero-padded) */      \
     const mg_isize CB = 64 / sizeof(T), cfull = C - C % CB, cvec = C - C % (CB / 2);        \
@@ -117,7 +120,9 @@ static void mg_sum_taps_##T(T *out, mg_isize npos, const T **src, const T **ker,
                address may lie past the array; a prefetch never faults. */                  \
             const T *newest = src[0];                                                       \
             for (mg_isize j = 1; j < R; j++) if (src[j * KW] > newest) newest = src[j * KW]; \
-            const char *ahead = R > 1 ? (const char *)((uintptr_t)newest + n_in * C * sizeof(T)) : NULL; \
+            const char *ahead[2] = {                                                        \
+                R > 1 ? (const char *)((uintptr_t)newest + n_in * C * sizeof(T)) : NULL,     \
+                (const char *)fetch};                                                       \
             mg_sum_rows3_block_##T(out, lo, hi, row, krow3, ntaps / 3, tstep, kstride, C, cvec, \
                                    ahead, first, nin);                                      \
             done = cvec;                                                                    \

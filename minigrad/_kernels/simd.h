@@ -34,9 +34,10 @@
  *   mg_sum_rows3_block_T  the same for rows of 3 neighbouring taps (stride and dilation 1; a
  *                         row of 3n taps is n such rows): 8 positions x one vector, the kernel
  *                         row in registers, each input vector loaded once for the three
- *                         outputs it feeds; it prefetches the row `ahead` (the next call's
- *                         new input row) position by position as it goes, and takes the
- *                         border positions too (their padding taps read zero vectors)
+ *                         outputs it feeds; it prefetches the rows `ahead` (the next call's
+ *                         new input row, and a row the caller reads next) position by
+ *                         position as it goes, and takes the border positions too (their
+ *                         padding taps read zero vectors)
  *
  * Whole rows of any number of channels are built on them in rows.h, which the loop nests
  * in depthwise.pyx call.
@@ -298,19 +299,21 @@ mg_rows3_cols_##T(T *out, mg_isize p, const T **row, const T **krow, mg_isize R,
         mg_put_##T(o + 7 * C, half[7], st); mg_put_##T(o + 7 * C + L, y7, st);              \
     }                                                                                       \
 }                                                                                           \
-/* `ahead`, the row the next call reads (or NULL): its positions [p, p + 8) into the cache */ \
+/* ahead[0], the row the next call reads, and ahead[1], a row of the output's shape that the \
+   caller reads next (either may be NULL): their positions [p, p + 8) into the cache */    \
 static inline __attribute__((always_inline)) void                                         \
-mg_prefetch_block_##T(const char *ahead, mg_isize p, mg_isize C) {                          \
-    if (ahead != NULL)                                                                      \
-        for (mg_isize i = 0; i < 8 * C * (mg_isize)sizeof(T); i += 64)                      \
-            __builtin_prefetch(ahead + p * C * (mg_isize)sizeof(T) + i, 0, 3);              \
+mg_prefetch_block_##T(const char *const *ahead, mg_isize p, mg_isize C) {                   \
+    for (int r = 0; r < 2; r++)                                                             \
+        if (ahead[r] != NULL)                                                               \
+            for (mg_isize i = 0; i < 8 * C * (mg_isize)sizeof(T); i += 64)                  \
+                __builtin_prefetch(ahead[r] + p * C * (mg_isize)sizeof(T) + i, 0, 3);       \
 }                                                                                           \
 /* the blocks of positions [a, b) (b - a >= 8; the last block ends at b and rewrites a few    \
    outputs), none of which reads padding */                                                  \
 static inline __attribute__((always_inline)) void                                         \
 mg_rows3_body_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow,            \
                   mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, mg_isize cvec,   \
-                  const char *ahead) {                                                     \
+                  const char *const *ahead) {                                                     \
     for (mg_isize p = a; p < b; p += 8) {                                                   \
         if (p + 8 > b) p = b - 8;                                                           \
         mg_prefetch_block_##T(ahead, p, C);                                                 \
@@ -323,7 +326,7 @@ mg_rows3_body_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow,
 static __attribute__((noinline)) void                                                       \
 mg_rows3_interior_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow,        \
                       mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C,             \
-                      mg_isize cvec, const char *ahead) {                                  \
+                      mg_isize cvec, const char *const *ahead) {                                  \
     switch (R) {                                                                            \
     case 1: mg_rows3_body_##T(out, a, b, row, krow, 1, tstep, kstride, C, cvec, ahead); return; \
     case 2: mg_rows3_body_##T(out, a, b, row, krow, 2, tstep, kstride, C, cvec, ahead); return; \
@@ -334,7 +337,7 @@ mg_rows3_interior_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **k
 /* one block that reads padding (at most two of its ten input positions on either side) */  \
 static void mg_rows3_edge_##T(T *out, mg_isize p, const T **row, const T **krow, mg_isize R, \
                               mg_isize tstep, mg_isize kstride, mg_isize C, mg_isize cvec,   \
-                              const char *ahead, mg_isize first, mg_isize n_in) {          \
+                              const char *const *ahead, mg_isize first, mg_isize n_in) {          \
     const mg_isize zlo = p + first < 0 ? -(p + first) : 0;                                  \
     const mg_isize zhi = p + first + 10 > n_in ? p + first + 10 - n_in : 0;                 \
     mg_prefetch_block_##T(ahead, p, C);                                                     \
@@ -347,7 +350,7 @@ static void mg_rows3_edge_##T(T *out, mg_isize p, const T **row, const T **krow,
    by one (the border positions of 'same' and 'causal' padding: no pass of their own). */   \
 static void mg_sum_rows3_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
                                    mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, \
-                                   mg_isize cvec, const char *ahead, mg_isize first,        \
+                                   mg_isize cvec, const char *const *ahead, mg_isize first,        \
                                    mg_isize n_in) {                                         \
     mg_isize p = a;                                                                         \
     for (; p < b && p + first < 0; p += 8)                                                  \
@@ -445,7 +448,7 @@ static void mg_sum_rows_block_##T(T *out, mg_isize a, mg_isize b, const T **row,
 }                                                                                           \
 static void mg_sum_rows3_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
                                    mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, \
-                                   mg_isize cvec, const char *ahead, mg_isize first,        \
+                                   mg_isize cvec, const char *const *ahead, mg_isize first,        \
                                    mg_isize n_in) {                                         \
     enum { CB = 64 / sizeof(T) };                                                           \
     const mg_isize dir = tstep > 0 ? 1 : -1, off0 = first + (tstep > 0 ? 0 : 2);            \
