@@ -406,3 +406,32 @@ def test_explicit_padding_forms():
     np.testing.assert_array_equal(a, c)
     d = depthwise_conv(x, k, padding=(1,)).numpy()               # an int per axis: symmetric
     np.testing.assert_array_equal(d, depthwise_conv(x, k, padding="same").numpy())
+
+
+def test_int_arguments_fast_and_slow_paths_agree():
+    """The op-level and kernel-level integer checks take plain ints in range at once; every
+    other value (bools, NumPy ints, out of range, wrong length) still goes through the full
+    check, with the same results and errors as before."""
+    from minigrad._kernels import guards
+    from minigrad.ops.geometry import MAX_GEOMETRY, int_tuple
+    assert int_tuple(2, 2, "strides") == (2, 2)
+    assert int_tuple((1, 3), 2, "strides") == (1, 3)
+    converted = int_tuple((np.int64(2), 1), 2, "strides")
+    assert converted == (2, 1) and all(type(v) is int for v in converted)
+    for bad in (True, (True, 1), (1, np.bool_(True)), 0, (1, 0), (1,), (1, 2, 3),
+                MAX_GEOMETRY + 1, (1, MAX_GEOMETRY + 1), "2", 2.0):
+        with pytest.raises(ValueError, match="strides"):
+            int_tuple(bad, 2, "strides")
+    assert guards.int_tuple("strides", (1, 2), 2, 1) == (1, 2)
+    converted = guards.int_tuple("strides", (np.int32(1), 2), 2, 1)
+    assert converted == (1, 2) and all(type(v) is int for v in converted)
+    with pytest.raises(TypeError, match="strides"):
+        guards.int_tuple("strides", (True, 1), 2, 1)
+    with pytest.raises(ValueError, match="strides"):
+        guards.int_tuple("strides", (0, 1), 2, 1)
+    with pytest.raises(ValueError, match="strides"):                 # caught one level up
+        guards.depthwise_geometry((1, 8, 8, 2), (3, 3, 2, 1), (MAX_GEOMETRY + 1, 1), (1, 1),
+                                  ((0, 0), (0, 0)), "x")
+    with pytest.raises(TypeError, match="strides"):
+        guards.depthwise_geometry((1, 8, 8, 2), (3, 3, 2, 1), (True, 1), (1, 1),
+                                  ((0, 0), (0, 0)), "x")

@@ -33,6 +33,9 @@ def check_same_dtype(names, arrays):
 
 def int_tuple(name, value, r, minimum):
     """A tuple of r Python ints in [minimum, MAX_GEOMETRY], or a clear error."""
+    if (type(value) is tuple and len(value) == r      # what the ops pass: checked at once
+            and all(type(v) is int and minimum <= v <= MAX_GEOMETRY for v in value)):
+        return value
     try:
         items = tuple(value)
     except TypeError:
@@ -72,9 +75,9 @@ def depthwise_geometry(x_shape, kernel_shape, strides, dilation, pads, x_name):
     if len(x_shape) != r + 2:
         raise ValueError(f"`{x_name}` must have rank {r + 2} (N, *spatial, C) for a kernel of shape "
                          f"{tuple(kernel_shape)}, received shape {tuple(x_shape)}.")
-    if any(v <= 0 for v in kernel_shape):
+    if min(kernel_shape) <= 0:
         raise ValueError(f"Kernel dimensions must be positive, received kernel shape {tuple(kernel_shape)}.")
-    if any(v <= 0 for v in x_shape[1:]):
+    if min(x_shape[1:]) <= 0:
         raise ValueError(f"Spatial and channel dimensions of `{x_name}` must be positive, "
                          f"received shape {tuple(x_shape)}.")
     if x_shape[-1] != kernel_shape[-2]:

@@ -69,6 +69,12 @@ def int_tuple(value, rank, name, owner=None, minimum=1, maximum=MAX_GEOMETRY):
         >>> int_tuple(3, 2, "kernel_size")
         (3, 3)
     """
+    # the common case first: plain ints in range (a bool is not one, type(True) is bool)
+    if type(value) is int and minimum <= value <= maximum:
+        return (value,) * rank
+    if (type(value) is tuple and len(value) == rank
+            and all(type(v) is int and minimum <= v <= maximum for v in value)):
+        return value
     items = None
     if is_int(value):
         items = (value,) * rank
