@@ -49,6 +49,14 @@ import time
 
 import numpy as np
 
+# Importing minigrad sets OMP_WAIT_POLICY and GOMP_SPINCOUNT (unless the policy is set), and
+# every library in a process shares one OpenMP runtime. So PyTorch and Keras are also timed
+# in a child process that loads torch, and with it that runtime, before minigrad, in the
+# environment the user had: as users run them (see _torch_alone).
+USER_OPENMP_ENV = {name: os.environ.get(name) for name in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
+if "--torch-alone-child" in sys.argv:
+    import torch  # noqa: F401
+
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import minigrad as mg  # noqa: E402
@@ -426,7 +434,7 @@ def mobilenet_epoch(args, torch):
         ratio = med["minigrad"] / med["keras/torch"]
         print(f"ratio minigrad / keras/torch: {ratio:.2f} (median; target <= 0.3: "
               f"{'ok' if ratio <= 0.3 else 'MISSED'})")
-    alone = _minigrad_alone(args)
+    alone = _child(args, "--alone-child", "minigrad alone")
     if alone is not None:
         wall, cpu_alone = statistics.median(alone["wall"]), statistics.median(alone["cpu"])
         print(f"minigrad alone (a child process without torch or Keras, run after the table): "
@@ -434,29 +442,91 @@ def mobilenet_epoch(args, torch):
               f"/ {torch_best} {wall / med[torch_best]:.2f}" + (
                   f", / keras/torch {wall / med['keras/torch']:.2f}" if "keras/torch" in med
                   else ""))
+    others = _torch_alone(args)
+    if alone is not None and others:
+        wall = statistics.median(alone["wall"])
+        alone_med = {name: statistics.median(t["wall"]) for name, t in others.items()}
+        best = min((n for n in alone_med if n.startswith("pytorch")), key=alone_med.get)
+        print("PyTorch and Keras alone (a child process that loaded torch before minigrad, with "
+              "the user's OpenMP settings): " + ", ".join(
+                  f"{n} {t:.3f}s" for n, t in alone_med.items()))
+        print(f"alone ratios (the targets): minigrad / {best} {wall / alone_med[best]:.2f} "
+              f"(target <= 0.7: {'ok' if wall / alone_med[best] <= 0.7 else 'MISSED'})" + (
+                  f", minigrad / keras/torch {wall / alone_med['keras/torch']:.2f} (target "
+                  f"<= 0.3: {'ok' if wall / alone_med['keras/torch'] <= 0.3 else 'MISSED'})"
+                  if "keras/torch" in alone_med else ""))
     return status
 
 
-def _minigrad_alone(args):
-    """minigrad's epochs timed in a child process that imports neither torch nor Keras: what
-    a user running minigrad alone gets (in this process the other frameworks' allocations
-    change glibc's heap thresholds, and with them minigrad's page faults)."""
+def _torch_alone(args):
+    """PyTorch's (and Keras's) epochs in a child process where torch, and with it the OpenMP
+    runtime the process shares, is loaded before minigrad, in the user's environment (without
+    the OpenMP variables minigrad's import set in this process)."""
+    env = dict(os.environ)
+    for name, value in USER_OPENMP_ENV.items():
+        if value is None:
+            env.pop(name, None)
+    return _child(args, "--torch-alone-child", "PyTorch alone", env)
+
+
+def _child(args, flag, what, env=None):
+    """Run this script with ``flag`` (a child that prints its epoch times as JSON)."""
     import json
     import subprocess
-    command = [sys.executable, os.path.abspath(__file__), "--alone-child",
-               "--batch-size", str(args.batch_size), "--repeat", str(args.repeat),
-               "--seed", str(args.seed)] + (["--quick"] if args.quick else [])
+    command = [sys.executable, os.path.abspath(__file__), flag, "--batch-size",
+               str(args.batch_size), "--repeat", str(args.repeat), "--seed", str(args.seed),
+               "--threads", str(args.threads)] + (["--quick"] if args.quick else []) + (
+                   ["--no-keras"] if args.no_keras else [])
     try:
-        done = subprocess.run(command, capture_output=True, text=True, timeout=600)
+        done = subprocess.run(command, capture_output=True, text=True, timeout=900, env=env)
         return json.loads(done.stdout.strip().splitlines()[-1])
     except (subprocess.SubprocessError, ValueError, IndexError, OSError) as error:
-        print(f"minigrad alone: the child process failed ({error})")
+        print(f"{what}: the child process failed ({error})")
         return None
 
 
+def torch_alone_child(args):
+    """The child of :func:`_torch_alone`: PyTorch in both layouts and Keras on torch, on the
+    same model, data, batches and warm-up epoch as in :func:`mobilenet_epoch`, taking turns;
+    prints {name: {"wall": [...], "cpu": [...]}} as JSON."""
+    import json
+    import torch
+    from twins import TorchGraph, keras_twin
+    torch.set_num_threads(args.threads)
+    keras = _keras_or_none(args)
+    mg.set_random_seed(args.seed)
+    (x, y), _ = datasets.load_digits(seed=args.seed)
+    if args.quick:
+        x, y = x[:480], y[:480]
+    lr, momentum, bs = 0.05, 0.9, args.batch_size
+    model = mobilenet_model()
+    runs = {f"pytorch/{layout}": TorchRun(TorchGraph(model, torch), torch, layout, lr, momentum)
+            for layout in ("nchw", "channels_last")}
+    if keras is not None:
+        runs["keras/torch"] = KerasRun(keras_twin(model, keras), keras, lr, momentum)
+    rng = np.random.default_rng(args.seed)
+    order = rng.permutation(len(x))
+    for run in runs.values():
+        run.epoch(x[order], y[order], bs)                             # warm-up
+    times = {name: {"wall": [], "cpu": []} for name in runs}
+    names = list(runs)
+    for r in range(args.repeat):
+        order = rng.permutation(len(x))
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            start, cpu_start = time.perf_counter(), time.process_time()
+            runs[name].epoch(x[order], y[order], bs)
+            times[name]["wall"].append(time.perf_counter() - start)
+            times[name]["cpu"].append(time.process_time() - cpu_start)
+    print(json.dumps(times))
+    return 0
+
+
 def alone_child(args):
-    """The child of :func:`_minigrad_alone`: the same model, data, batches and warm-up epoch
-    as in :func:`mobilenet_epoch`; prints {"wall": [...], "cpu": [...]} as JSON."""
+    """minigrad's epochs timed in a child process that imports neither torch nor Keras: what
+    a user running minigrad alone gets (in the parent the other frameworks' allocations
+    change glibc's heap thresholds, and with them minigrad's page faults). The same model,
+    data, batches and warm-up epoch as in :func:`mobilenet_epoch`; prints {"wall": [...],
+    "cpu": [...]} as JSON."""
     import json
     mg.set_random_seed(args.seed)
     (x, y), _ = datasets.load_digits(seed=args.seed)
@@ -508,11 +578,14 @@ def main(argv=None):
                         help="leave Keras out of the MobileNetV2 epoch")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--alone-child", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--torch-alone-child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.repeat is None:
         args.repeat = 3 if args.quick else 5
     if args.alone_child:
         return alone_child(args)
+    if args.torch_alone_child:
+        return torch_alone_child(args)
     try:
         import torch
     except ImportError:
