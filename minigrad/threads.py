@@ -1,4 +1,4 @@
-"""Thread pools during training: one BLAS thread, OpenMP threads that sleep soon when idle.
+"""Thread pools during training: one BLAS thread, OpenMP threads that sleep when idle.
 
 Two thread pools live in a minigrad process: NumPy's OpenBLAS (Dense layers, ``@``) and
 OpenMP (the compiled depthwise and pointwise kernels). After each call, OpenBLAS and OpenMP threads *spin* for a while waiting for more
@@ -9,19 +9,6 @@ are many small matrix products, which gain nothing from a second BLAS thread any
 
 So ``fit``/``evaluate``/``predict`` run inside :func:`limit_blas_threads`, and
 ``minigrad._kernels`` sets ``OMP_WAIT_POLICY=PASSIVE`` unless the user chose a policy.
-
-Sleeping at once has its own cost, though: a sleeping thread takes ~0.1-0.2 ms to wake
-on a 2-core virtual machine, at the start of every parallel loop (the other thread meanwhile
-works alone) and at its end (whichever thread finished first waits in the closing barrier).
-So with that policy minigrad also sets ``GOMP_SPINCOUNT`` to ``OPENMP_SPIN_COUNT`` (unless
-set): an idle thread spins that many rounds, ~0.3 ms of CPU on a Zen 3 core, then sleeps
-(OpenMP's own default spins 30 times as long). Kernel calls in a training step follow each
-other closer than that, so the second thread is still awake when the next call starts.
-Measured against sleeping at once, on 2 cores (benchmarks/README.md): back-to-back calls,
-1D depthwise forward 8-19% faster, 2D forward 7-38%, the 2D training pass 5-14%; with up to
-1 ms of other work between calls still 35-45% faster on a small call, the same at 3 ms
-and more; a MobileNetV2 training epoch the same (0.57 against 0.60 s, medians of five runs).
-A call after the whole process slept (``time.sleep``) took ~0.5 ms longer.
 
 The compiled kernels' own thread count (OpenMP) is one helper here, :func:`kernel_threads`,
 shared by ``depthwise.pyx`` and ``pointwise.pyx``; :func:`limit_kernel_threads` sets it for a block.
@@ -34,10 +21,6 @@ from .heap import keep_heap
 
 # BLAS threads used inside fit/evaluate/predict; None leaves the pools as they are.
 TRAINING_BLAS_THREADS = 1
-
-# Rounds an idle OpenMP thread spins before it sleeps (GOMP_SPINCOUNT, set at import with
-# OMP_WAIT_POLICY=PASSIVE unless the user set either; see the module docstring).
-OPENMP_SPIN_COUNT = 10000
 
 _controller = None
 

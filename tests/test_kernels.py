@@ -253,24 +253,6 @@ def test_backend_switch_from_environment():
     assert out.stdout.split() == ["numpy", "minigrad._kernels.depthwise_twin"]
 
 
-@pytest.mark.parametrize("preset, expected", [
-    ({}, "PASSIVE 10000"),                                  # minigrad's settings
-    ({"GOMP_SPINCOUNT": "5"}, "PASSIVE 5"),                 # the user's spin count is kept
-    ({"OMP_WAIT_POLICY": "ACTIVE"}, "ACTIVE None"),         # the user's policy: nothing added
-    ({"OMP_WAIT_POLICY": "PASSIVE"}, "PASSIVE None"),
-])
-def test_openmp_settings_at_import(preset, expected):
-    """Importing the kernels sets OMP_WAIT_POLICY=PASSIVE and a short GOMP_SPINCOUNT unless
-    the user chose a policy (minigrad/threads.py says why)."""
-    code = ("import os, minigrad._kernels; "
-            "print(os.environ.get('OMP_WAIT_POLICY'), os.environ.get('GOMP_SPINCOUNT'))")
-    env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT")}
-    out = subprocess.run([sys.executable, "-c", code], env=dict(env, **preset), capture_output=True,
-                         text=True, cwd=os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-    assert out.returncode == 0, out.stderr
-    assert out.stdout.strip() == expected
-
-
 def test_get_backend_names():
     assert twin.NAME == "numpy" and twin.depthwise_forward.__module__.endswith("depthwise_twin")
     assert _kernels.BACKEND in ("cython", "numpy")

@@ -17,10 +17,8 @@ module explicitly (the tests compare them), ``compiled`` is the Cython module or
 
 What importing the kernels changes in the process, and how to turn it off:
 
-* ``OMP_WAIT_POLICY=PASSIVE`` and ``GOMP_SPINCOUNT=10000`` are set unless the environment
-  already sets the policy: idle OpenMP threads spin briefly (~0.3 ms), then sleep, instead
-  of spinning for milliseconds (see ``minigrad/threads.py``). A ``GOMP_SPINCOUNT`` of the
-  user's own is kept.
+* ``OMP_WAIT_POLICY=PASSIVE`` is set unless the environment already sets it: idle OpenMP
+  threads sleep instead of spinning (see ``minigrad/threads.py``).
 * Nothing in the memory allocator. The kernels' large outputs (forward results, input
   gradients) come from a small cache of reused, huge-page-backed buffers (``buffers.py``),
   so a training step does not page-fault them in again every time; other arrays, and other
@@ -43,15 +41,11 @@ Functions (all arrays channels_last, float32 or float64, one dtype per call)::
 import os
 import warnings
 
-from ..threads import OPENMP_SPIN_COUNT
 from . import numpy_backend
 
-# Idle OpenMP threads sleep after a short spin instead of a long one: spinning threads
-# starve the BLAS calls between kernels on a 2-core machine, and waking a thread that sleeps
-# at once delays every parallel loop (see minigrad/threads.py). The user's choice wins.
-if "OMP_WAIT_POLICY" not in os.environ:
-    os.environ["OMP_WAIT_POLICY"] = "PASSIVE"
-    os.environ.setdefault("GOMP_SPINCOUNT", str(OPENMP_SPIN_COUNT))
+# Idle OpenMP threads sleep instead of spinning: spinning threads starve the BLAS calls
+# between kernels on a 2-core machine (see minigrad/threads.py). The user's choice wins.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 try:
     from . import cython_backend
