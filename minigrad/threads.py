@@ -10,6 +10,15 @@ are many small matrix products, which gain nothing from a second BLAS thread any
 So ``fit``/``evaluate``/``predict`` run inside :func:`limit_blas_threads`, and
 ``minigrad._kernels`` sets ``OMP_WAIT_POLICY=PASSIVE`` unless the user chose a policy.
 
+Sleeping at once has a price of its own, measured on a 2-core virtual machine (see
+benchmarks/README.md): waking an idle thread takes ~0.1-0.2 ms, paid by every parallel
+kernel call that follows a pause, so back-to-back calls of the large benchmark cases ran
+5-38% faster with ``GOMP_SPINCOUNT=10000`` (idle threads spin ~0.3 ms, then sleep). That
+spin is not the default because it starves multi-threaded BLAS calls made right after a
+kernel call (outside ``fit``, which keeps BLAS on one thread): a depthwise call followed by
+three 128x128 float32 matrix products took 1.2 ms with it and 0.45 ms without. Set it
+before importing minigrad if your program calls the kernels back to back.
+
 The compiled kernels' own thread count (OpenMP) is one helper here, :func:`kernel_threads`,
 shared by ``depthwise.pyx`` and ``pointwise.pyx``; :func:`limit_kernel_threads` sets it for a block.
 """
