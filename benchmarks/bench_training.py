@@ -356,17 +356,23 @@ def agreement_float64(model, torch, x, y, batch_size, lr, momentum):
     return 0
 
 
+def _mobilenet_data_and_model(args):
+    """The digits (480 of them with --quick) and the small MobileNetV2 with the seed's initial
+    weights: the same in this process and in the children that time one contender alone."""
+    mg.set_random_seed(args.seed)
+    (x, y), _ = datasets.load_digits(seed=args.seed)
+    if args.quick:
+        x, y = x[:480], y[:480]
+    return x, y, mobilenet_model()
+
+
 def mobilenet_epoch(args, torch):
     """One epoch of the small MobileNetV2 in minigrad (fit), PyTorch (a plain loop, NCHW and
     channels_last) and Keras 3 on torch (fit): same weights, batches, optimizer and loss."""
     from twins import TorchGraph, keras_twin
     keras = _keras_or_none(args)
-    mg.set_random_seed(args.seed)
-    (x, y), _ = datasets.load_digits(seed=args.seed)
-    if args.quick:
-        x, y = x[:480], y[:480]
+    x, y, model = _mobilenet_data_and_model(args)
     lr, momentum, bs = 0.05, 0.9, args.batch_size
-    model = mobilenet_model()
     model.compile(optimizer=optimizers.SGD(learning_rate=lr, momentum=momentum),
                   loss=losses.SparseCategoricalCrossentropy(from_logits=True))
     runs = {"minigrad": MinigradRun(model)}
@@ -494,12 +500,8 @@ def torch_alone_child(args):
     from twins import TorchGraph, keras_twin
     torch.set_num_threads(args.threads)
     keras = _keras_or_none(args)
-    mg.set_random_seed(args.seed)
-    (x, y), _ = datasets.load_digits(seed=args.seed)
-    if args.quick:
-        x, y = x[:480], y[:480]
+    x, y, model = _mobilenet_data_and_model(args)
     lr, momentum, bs = 0.05, 0.9, args.batch_size
-    model = mobilenet_model()
     runs = {f"pytorch/{layout}": TorchRun(TorchGraph(model, torch), torch, layout, lr, momentum)
             for layout in ("nchw", "channels_last")}
     if keras is not None:
@@ -528,11 +530,7 @@ def alone_child(args):
     data, batches and warm-up epoch as in :func:`mobilenet_epoch`; prints {"wall": [...],
     "cpu": [...]} as JSON."""
     import json
-    mg.set_random_seed(args.seed)
-    (x, y), _ = datasets.load_digits(seed=args.seed)
-    if args.quick:
-        x, y = x[:480], y[:480]
-    model = mobilenet_model()
+    x, y, model = _mobilenet_data_and_model(args)
     model.compile(optimizer=optimizers.SGD(learning_rate=0.05, momentum=0.9),
                   loss=losses.SparseCategoricalCrossentropy(from_logits=True))
     run = MinigradRun(model)
