@@ -30,7 +30,10 @@ trained weights must agree to 1e-6 (they do to ~1e-15); the float32 epoch losses
 contenders are printed too (they drift apart by about 1%: ReLU6 kinks flip on float32
 rounding and the steps amplify it). The contenders take turns within every repeat.
 Ratios are medians, minigrad / other; the issue's targets are <= 0.7 (PyTorch) and
-<= 0.3 (Keras).
+<= 0.3 (Keras), checked on the times of each contender alone: minigrad in a child process
+without torch or Keras, PyTorch and Keras in a child that loads torch before minigrad, in
+the user's environment (in this process all of them share one OpenMP runtime with the
+``OMP_WAIT_POLICY=PASSIVE`` minigrad's import sets, which made PyTorch about 3x slower).
 
     python benchmarks/bench_training.py                    # both models, ~2 minutes
     python benchmarks/bench_training.py --model mobilenet --quick
@@ -428,7 +431,7 @@ def mobilenet_epoch(args, torch):
                      key=med.get)
     ratio = med["minigrad"] / med[torch_best]
     print(f"ratio minigrad / {torch_best} (the faster layout, {args.threads} threads): "
-          f"{ratio:.2f} (median; target <= 0.7: {'ok' if ratio <= 0.7 else 'MISSED'})")
+          f"{ratio:.2f} (median, in this process; the target is checked alone, below)")
     if "pytorch/nchw/1t" in med and med["pytorch/nchw/1t"] < med[torch_best]:
         print(f"  (PyTorch on 1 thread was faster here: ratio "
               f"{med['minigrad'] / med['pytorch/nchw/1t']:.2f})")
@@ -439,8 +442,8 @@ def mobilenet_epoch(args, torch):
               for n in ("pytorch/nchw/1t", "keras/torch") if n in cpu_med))
     if "keras/torch" in med:
         ratio = med["minigrad"] / med["keras/torch"]
-        print(f"ratio minigrad / keras/torch: {ratio:.2f} (median; target <= 0.3: "
-              f"{'ok' if ratio <= 0.3 else 'MISSED'})")
+        print(f"ratio minigrad / keras/torch: {ratio:.2f} (median, in this process; the target "
+              "is checked alone, below)")
     alone = _child(args, "--alone-child", "minigrad alone")
     if alone is not None:
         wall, cpu_alone = statistics.median(alone["wall"]), statistics.median(alone["cpu"])
@@ -450,13 +453,14 @@ def mobilenet_epoch(args, torch):
                   f", / keras/torch {wall / med['keras/torch']:.2f}" if "keras/torch" in med
                   else ""))
     others = _torch_alone(args)
-    if alone is not None and others:
-        wall = statistics.median(alone["wall"])
+    if others:
         alone_med = {name: statistics.median(t["wall"]) for name, t in others.items()}
         best = min((n for n in alone_med if n.startswith("pytorch")), key=alone_med.get)
         print("PyTorch and Keras alone (a child process that loaded torch before minigrad, with "
               "the user's OpenMP settings): " + ", ".join(
                   f"{n} {t:.3f}s" for n, t in alone_med.items()))
+    if alone is not None and others:
+        wall = statistics.median(alone["wall"])
         print(f"alone ratios (the targets): minigrad / {best} {wall / alone_med[best]:.2f} "
               f"(target <= 0.7: {'ok' if wall / alone_med[best] <= 0.7 else 'MISSED'})" + (
                   f", minigrad / keras/torch {wall / alone_med['keras/torch']:.2f} (target "
@@ -498,7 +502,8 @@ def torch_alone_child(args):
     import json
     import torch
     from twins import TorchGraph, keras_twin
-    torch.set_num_threads(args.threads)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     keras = _keras_or_none(args)
     x, y, model = _mobilenet_data_and_model(args)
     lr, momentum, bs = 0.05, 0.9, args.batch_size

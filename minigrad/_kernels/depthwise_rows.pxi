@@ -148,7 +148,7 @@ cdef void _kernel_grad_rows3(floating* acc, const floating* xrow, const floating
     all nine taps in one pass (in C, simd.h: nine accumulators, each input vector loaded once
     for the nine), in tiles of output positions read once per vector of channels. Small
     tiles measured fastest, though all sizes tried fit L1 cache: 2 KB of each of the four rows
-    for float32 (2-3% faster than 1 KB), 1 KB for float64 (5-9% faster than 2 KB, 13% than
+    for float32 (2-6% faster than 1 KB), 1 KB for float64 (5-9% faster than 2 KB, 13% than
     4 KB)."""
     cdef isize CM = g.C * g.M
     cdef isize tile_bytes = TILE_BYTES // 4 if floating is float else TILE_BYTES // 8
