@@ -75,10 +75,9 @@ REDUCTION_CHUNK_WORK = 1 << 20
 MAX_REDUCTION_CHUNKS = 16
 # Positions per tile of the kernel gradient: its input and gradient rows stay in L1.
 cdef isize TILE_BYTES = 8192
-# The fused backward prefetches the input row its kernel gradient reads next, while it
-# computes that row's input gradient, for rows up to this size (the row and the three grad_y
-# rows it meets then fit L1 cache): 2D float32 (8 KB rows) -1..-6%; float64 (16 KB) was
-# 7-9% slower with it.
+# The fused backward prefetches input row ih while it computes that row's input gradient
+# (its kernel gradient reads it next), for rows up to this size: with its three grad_y rows it
+# fits L1. 2D float32 (8 KB rows) -1..-6%; 16 KB float64 rows were 7-9% slower with it.
 cdef isize FETCH_ROW_BYTES = 8192
 
 
@@ -225,8 +224,6 @@ cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, :
                         ntaps = ntaps + 1
                 out = &gx[n, ih, 0, 0]
                 if g.M == 1:
-                    # input row ih, which the kernel gradient reads next, comes into the
-                    # cache as the blocks go (where a row fits L1 cache)
                     _sum_taps(out, g.W, src, ker, off, ntaps, 1, CM, g.OW,
                               krow if packed else NULL, KK * kp.shape[3], g.KW,
                               &x[n, ih, 0, 0] if fetch else NULL)
