@@ -30,6 +30,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import minigrad as mg  # noqa: E402
 from minigrad import datasets, losses, optimizers  # noqa: E402
 from minigrad.demo import mobilenet_model  # noqa: E402
+from minigrad.heap import keep_heap  # noqa: E402
 from minigrad.threads import limit_blas_threads, limit_kernel_threads  # noqa: E402
 
 
@@ -55,7 +56,7 @@ def profile_steps(model, x, y, batch_size, steps):
     kinds = {layer.name: type(layer).__name__ for layer in model.layers}
     loss_fn = model.loss
     n = len(x) // batch_size
-    with limit_kernel_threads(1), limit_blas_threads():
+    with limit_kernel_threads(1), limit_blas_threads(), keep_heap():   # as in fit
         for step in range(steps):
             i = step % n
             xb, yb = x[i * batch_size:(i + 1) * batch_size], y[i * batch_size:(i + 1) * batch_size]
@@ -104,7 +105,7 @@ def report(costs, totals, steps, top=12, print_fn=print):
     print_fn("  per layer type (forward + backward): " + ", ".join(
         f"{kind} {t / step:.0%}" for kind, t in by_kind.most_common()))
     print_fn("  costliest layers (forward + backward): " + ", ".join(
-        f"{name} {t * ms:.2f} ms" for name, t in costs.by_layer.most_common(6)))
+        f"{name} {t * ms:.2f} ms" for name, t in costs.by_layer.most_common(top)))
 
 
 def main(argv=None):
