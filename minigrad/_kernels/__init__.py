@@ -1,13 +1,15 @@
-"""The convolution kernels, and the one switch between their two implementations.
+"""The kernels (convolutions and batch normalisation), and the one switch between their two
+implementations.
 
-Two backend modules compute the same eight functions with the same signatures:
+Two backend modules compute the same ten functions with the same signatures:
 
-* :mod:`.cython_backend` (``"cython"``) — ``depthwise.pyx`` and ``pointwise.pyx``, compiled
-  (OpenMP loops and register-blocked matrix products).
-* :mod:`.numpy_backend` (``"numpy"``) — ``depthwise_twin.py`` and ``pointwise_twin.py``, plain
-  NumPy, written to be read.
+* :mod:`.cython_backend` (``"cython"``) — ``depthwise.pyx``, ``pointwise.pyx`` and
+  ``normalization.pyx``, compiled (OpenMP loops and register-blocked matrix products).
+* :mod:`.numpy_backend` (``"numpy"``) — ``depthwise_twin.py``, ``pointwise_twin.py`` and
+  ``normalization_twin.py``, plain NumPy, written to be read.
 
-The ops in ``minigrad.ops.convolution`` call ``active()`` to find the backend. Switch it with
+The ops in ``minigrad.ops.convolution`` and ``minigrad.ops.normalization`` call ``active()``
+to find the backend. Switch it with
 ``minigrad.ops.use_kernels("numpy" | "cython")``: called plainly it switches from then on,
 used as ``with ops.use_kernels("numpy"): ...`` it switches back at the end of the block. The
 environment variable ``MINIGRAD_KERNELS=numpy`` (read once, at import) picks the starting
@@ -27,7 +29,8 @@ What importing the kernels changes in the process, and how to turn it off:
   ``MINIGRAD_BUFFER_CACHE_MB`` bounds the unused memory the cache keeps (default 256;
   0 turns it off).
 
-Functions (all arrays channels_last, float32 or float64, one dtype per call)::
+Functions (all arrays channels_last, float32 or float64, one dtype per call; batch
+normalisation sees x as rows (P, C))::
 
     depthwise_forward(x, kernel, strides, dilation, pads) -> y
     depthwise_backward_input(grad_y, kernel, input_shape, strides, dilation, pads) -> grad_x
@@ -37,6 +40,9 @@ Functions (all arrays channels_last, float32 or float64, one dtype per call)::
     pointwise_backward_input(grad_y, w) -> grad_x
     pointwise_backward_kernel(x, grad_y, with_bias) -> (grad_w, grad_bias or None)
     pointwise_backward(x, grad_y, w, with_bias) -> (grad_x, grad_w, grad_bias or None)
+    batch_norm_forward(x, mean, variance, gamma, beta, epsilon) -> (y, mean, variance, inv_std)
+    batch_norm_backward(x, grad_y, mean, inv_std, gamma, batch_stats, with_gamma, with_beta)
+        -> (grad_x, grad_gamma or None, grad_beta or None)
 """
 import os
 import warnings

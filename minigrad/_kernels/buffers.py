@@ -118,6 +118,19 @@ def empty_aligned(shape, dtype):
     return base.reshape(shape)
 
 
+def empty_reused(shape, dtype):
+    """An uninitialised C-contiguous array: from the cache (as :func:`empty_aligned`) when it
+    is large, from ``numpy.empty`` otherwise, for outputs whose loops need no alignment
+    (the small path of :func:`empty_aligned` costs a few microseconds to align)."""
+    dtype = np.dtype(dtype)
+    count = 1
+    for d in shape:
+        count *= int(d)
+    if count * dtype.itemsize < MIN_BYTES or CACHE_BYTES == 0:
+        return np.empty(shape, dtype)
+    return empty_aligned(shape, dtype)
+
+
 def buffer_of(a):
     """The buffer (an array made by :func:`empty_aligned`) that ``a`` is a view of, or None
     when ``a`` views anything else. Code that must not hand out two views of one memory

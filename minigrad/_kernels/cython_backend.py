@@ -1,10 +1,12 @@
-"""The ``"cython"`` kernel backend: the eight kernel functions compiled from ``depthwise.pyx``
-and ``pointwise.pyx`` (OpenMP loops and register-blocked matrix products).
+"""The ``"cython"`` kernel backend: the ten kernel functions compiled from ``depthwise.pyx``,
+``pointwise.pyx`` (OpenMP loops and register-blocked matrix products) and
+``normalization.pyx`` (batch normalisation in two passes each way).
 
 Importing this module raises ``ImportError`` when the extensions are not built
 (``python setup.py build_ext --inplace`` or ``pip install -e .`` builds them).
 """
 from .depthwise import depthwise_backward, depthwise_backward_input, depthwise_backward_kernel, depthwise_forward
+from .normalization import batch_norm_backward, batch_norm_forward
 from .pointwise import pointwise_backward, pointwise_backward_input, pointwise_backward_kernel, pointwise_forward
 
 NAME = "cython"
@@ -12,4 +14,4 @@ NAME = "cython"
 __all__ = ["NAME", "depthwise_forward", "depthwise_backward_input", "depthwise_backward_kernel",
            "depthwise_backward",
            "pointwise_forward", "pointwise_backward_input", "pointwise_backward_kernel",
-           "pointwise_backward"]
+           "pointwise_backward", "batch_norm_forward", "batch_norm_backward"]

@@ -1,9 +1,10 @@
-"""The ``"numpy"`` kernel backend: the eight kernel functions from the readable NumPy twins.
+"""The ``"numpy"`` kernel backend: the ten kernel functions from the readable NumPy twins.
 
-``depthwise_twin.py`` and ``pointwise_twin.py`` hold the code; this module only gathers the
-eight functions under the names every backend shares (see ``minigrad/_kernels/__init__.py``).
+``depthwise_twin.py``, ``pointwise_twin.py`` and ``normalization_twin.py`` hold the code; this
+module only gathers the ten functions under the names every backend shares (see ``minigrad/_kernels/__init__.py``).
 """
 from .depthwise_twin import depthwise_backward, depthwise_backward_input, depthwise_backward_kernel, depthwise_forward
+from .normalization_twin import batch_norm_backward, batch_norm_forward
 from .pointwise_twin import pointwise_backward, pointwise_backward_input, pointwise_backward_kernel, pointwise_forward
 
 NAME = "numpy"
@@ -11,4 +12,4 @@ NAME = "numpy"
 __all__ = ["NAME", "depthwise_forward", "depthwise_backward_input", "depthwise_backward_kernel",
            "depthwise_backward",
            "pointwise_forward", "pointwise_backward_input", "pointwise_backward_kernel",
-           "pointwise_backward"]
+           "pointwise_backward", "batch_norm_forward", "batch_norm_backward"]

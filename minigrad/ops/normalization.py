@@ -8,6 +8,7 @@ For a feature c (the ``axis``), over all other axes (m elements)::
 """
 import numpy as np
 
+from .. import _kernels
 from ..tape import record
 from ..tensor import Tensor
 from .elementwise import sqrt
@@ -118,51 +119,35 @@ def _gradient_on_tensors(g, inputs, has_gamma, has_beta, epsilon, use_batch_stat
 def _batch_norm_rows(x, mean, variance, gamma, beta, epsilon, use_batch_stats, reduce_axes,
                      bshape):
     """:func:`batch_norm` when the feature axis is the last one of a contiguous array (the
-    channels_last layout): x is then a matrix of m rows by C features, and the sums over
-    rows are matrix-vector products with a vector of ones (one BLAS pass each). The same
-    formulas, with fewer passes over the data::
-
-        forward:   c = x - mu;  y = c * a + beta              a = gamma * inv_std
-        backward:  dbeta = sum(g)   s = sum(g * c)   dgamma = s * inv_std
-                   dx = g * a - c * (a * inv_std^2 * s / m) - a * dbeta / m   (training)
-                   dx = g * a                                                 (inference)
-    """
+    channels_last layout): x is then a matrix of m rows by C features, normalised by the
+    kernels (``minigrad/_kernels/normalization_twin.py`` holds the formulas; the compiled
+    ``normalization.pyx`` makes two passes over the rows each way, where NumPy makes one per
+    operation)."""
     xd = x.data
     dtype = xd.dtype
     rows = xd.reshape(-1, xd.shape[-1])
-    m = rows.shape[0]
-    ones = np.ones(m, dtype)
-    if use_batch_stats:
-        mean = (ones @ rows) / dtype.type(m)
-        centred = rows - mean
-        variance = np.einsum("ij,ij->j", centred, centred) / dtype.type(m)
-    else:
-        centred = rows - mean.astype(dtype)
-    inv_std = (1.0 / np.sqrt(variance.astype(dtype) + dtype.type(epsilon))).astype(dtype)
-    a = gamma.data * inv_std if gamma is not None else inv_std
-    out = centred * a
-    if beta is not None:
-        out += beta.data
-    moving_mean = mean.reshape(bshape).astype(dtype)
+    kernels = _kernels.active()
+    gamma_d = None if gamma is None else gamma.data.astype(dtype, copy=False)
+    beta_d = None if beta is None else beta.data.astype(dtype, copy=False)
+    out, mean, variance, inv_std = kernels.batch_norm_forward(
+        rows, None if use_batch_stats else mean, None if use_batch_stats else variance,
+        gamma_d, beta_d, epsilon)
+    moving_mean = mean.reshape(bshape)
 
     def gradient(g, inputs, out):
         if isinstance(inputs[0], Tensor):
             return _gradient_on_tensors(g, inputs, gamma is not None, beta is not None,
                                         epsilon, use_batch_stats, reduce_axes, bshape,
                                         moving_mean, inv_std.reshape(bshape))
-        g = g.reshape(rows.shape)
-        gx = g * a
-        dbeta = ones @ g if beta is not None or use_batch_stats else None
-        s = np.einsum("ij,ij->j", g, centred) if gamma is not None or use_batch_stats \
-            else None
-        if use_batch_stats:
-            gx -= centred * (a * inv_std * inv_std * s / dtype.type(m))
-            gx -= a * dbeta / dtype.type(m)
-        grads = [gx.reshape(xd.shape)]
+        gamma_now = None if gamma is None else inputs[1].astype(dtype, copy=False)
+        grad_x, grad_gamma, grad_beta = kernels.batch_norm_backward(
+            rows, g.reshape(rows.shape), mean, inv_std, gamma_now, use_batch_stats,
+            gamma is not None, beta is not None)
+        grads = [grad_x.reshape(xd.shape)]
         if gamma is not None:
-            grads.append(s * inv_std)
+            grads.append(grad_gamma)
         if beta is not None:
-            grads.append(dbeta)
+            grads.append(grad_beta)
         return tuple(grads)
     inputs = (x,) + tuple(t for t in (gamma, beta) if t is not None)
     return record("batch_norm", inputs, out.reshape(xd.shape), gradient=gradient), \
