@@ -6,8 +6,12 @@
  * reads: hence `restrict` on every pointer (Cython cannot say that, so the loops are here).
  * The sums are doubles for both element types.
  *
- *   mg_column_sums_T         total[c] = sum_p x[p, c]
- *   mg_squared_deviations_T  total[c] = sum_p (x[p, c] - mean[c])^2
+ *   mg_column_moments_T      mean[c] = sum_p x[p, c] / P,
+ *                            variance[c] = sum_p (x[p, c] - mean[c])^2 / P, in one pass:
+ *                            the sums are of d = x[p, c] - x[0, c], in double (a "shifted"
+ *                            sum: the first row lies a few deviations from the mean however
+ *                            far the mean is from zero, so E[d^2] - E[d]^2 keeps the
+ *                            variance where E[x^2] - E[x]^2 would lose it to rounding)
  *   mg_affine_T              y[p, c]  = (x[p, c] - mean[c]) * a[c] + b[c]
  *   mg_gradient_sums_T       sum_g[c] = sum_p g[p, c],
  *                            sum_gc[c] = sum_p g[p, c] * (x[p, c] - mean[c])
@@ -20,23 +24,24 @@
 #include <stddef.h>
 
 #define MG_NORM_PASSES(T)                                                                  \
-static void mg_column_sums_##T(const T *restrict x, ptrdiff_t P, ptrdiff_t C,              \
-                               double *restrict total) {                                   \
-    for (ptrdiff_t c = 0; c < C; c++) total[c] = 0;                                        \
-    for (ptrdiff_t p = 0; p < P; p++) {                                                    \
-        const T *restrict row = x + p * C;                                                 \
-        for (ptrdiff_t c = 0; c < C; c++) total[c] += row[c];                              \
-    }                                                                                      \
-}                                                                                          \
-static void mg_squared_deviations_##T(const T *restrict x, const T *restrict mean,         \
-                                      ptrdiff_t P, ptrdiff_t C, double *restrict total) {  \
-    for (ptrdiff_t c = 0; c < C; c++) total[c] = 0;                                        \
+static void mg_column_moments_##T(const T *restrict x, ptrdiff_t P, ptrdiff_t C,          \
+                                  double *restrict mean, double *restrict variance) {      \
+    /* sums of d = x - x[0, c] and of d^2, then mean = x[0, c] + E[d],                     \
+     * variance = E[d^2] - E[d]^2 (see the comment above) */                               \
+    for (ptrdiff_t c = 0; c < C; c++) mean[c] = variance[c] = 0;                           \
     for (ptrdiff_t p = 0; p < P; p++) {                                                    \
         const T *restrict row = x + p * C;                                                 \
         for (ptrdiff_t c = 0; c < C; c++) {                                                \
-            T d = row[c] - mean[c];                                                        \
-            total[c] += d * d;                                                             \
+            double d = (double)row[c] - (double)x[c];                                      \
+            mean[c] += d;                                                                  \
+            variance[c] += d * d;                                                          \
         }                                                                                  \
+    }                                                                                      \
+    for (ptrdiff_t c = 0; c < C; c++) {                                                    \
+        double shift = mean[c] / (double)P;                                                \
+        variance[c] = variance[c] / (double)P - shift * shift;                             \
+        if (variance[c] < 0) variance[c] = 0;                                              \
+        mean[c] = (double)x[c] + shift;                                                    \
     }                                                                                      \
 }                                                                                          \
 static void mg_affine_##T(const T *restrict x, const T *restrict mean, const T *restrict a, \

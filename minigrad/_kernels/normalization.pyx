@@ -6,14 +6,14 @@
 * ``batch_norm_backward(x, grad_y, mean, inv_std, gamma, batch_stats, with_gamma, with_beta)``
   -> (grad_x, grad_gamma or None, grad_beta or None)
 
-Same formulas; what changes is the number of passes over the (P, C) matrices. NumPy makes
-one pass per operation (x - mean, its square, the scale, the shift...), each with a
-temporary as large as x, and its broadcasting runs short inner loops when C is small
+Same results to rounding; what changes is the number of passes over the (P, C) matrices.
+NumPy makes one pass per operation (x - mean, its square, the scale, the shift...), each with
+a temporary as large as x, and its broadcasting runs short inner loops when C is small
 (16 to 144 features in a MobileNet). Here:
 
-* forward, training: one pass sums the columns, one sums the squared deviations from
-  the mean (two passes, not sum(x^2) - mean^2, which loses the variance to rounding when
-  the mean is large), and one writes ``y = (x - mean) * a + b``;
+* forward, training: one pass sums each column's deviations from its first row and their
+  squares (a shifted sum: unlike sum(x^2) - P mean^2 it keeps the variance when the mean
+  is large, see ``normalization.h``), and one writes ``y = (x - mean) * a + b``;
 * backward: one pass sums ``g`` and ``g * (x - mean)`` per column, and one writes
   ``grad_x = g * a - (x - mean) * k - m`` (k and m are per-column constants built from
   those sums);
@@ -21,11 +21,11 @@ temporary as large as x, and its broadcasting runs short inner loops when C is s
   little to rounding.
 
 The passes are in ``normalization.h``: each walks the rows in order with the columns as
-the inner loop, which the compiler vectorizes; the per-column work (C numbers) is done
-with NumPy around the passes. One
-thread: the matrices of a small network fit in L2, where a pass takes microseconds and
-waking a second thread would cost more (see ``depthwise.pyx``). Column sums in a fixed
-order give the same bits on every run.
+the inner loop, which the compiler vectorizes; the per-column work (C numbers) is done with
+NumPy around the passes. One thread: a small network's matrices are a few hundred KB to a
+few MB, where a pass takes tens of microseconds, and waking a sleeping OpenMP thread costs
+0.1-0.2 ms on the 2-core machine measured (see ``depthwise.pyx``). Sums in a fixed order
+give the same bits on every run.
 """
 import numpy as np
 
@@ -39,12 +39,10 @@ ctypedef Py_ssize_t isize
 
 
 cdef extern from "normalization.h" nogil:
-    void mg_column_sums_float(const float* x, isize P, isize C, double* total)
-    void mg_column_sums_double(const double* x, isize P, isize C, double* total)
-    void mg_squared_deviations_float(const float* x, const float* mean, isize P, isize C,
-                                     double* total)
-    void mg_squared_deviations_double(const double* x, const double* mean, isize P, isize C,
-                                      double* total)
+    void mg_column_moments_float(const float* x, isize P, isize C, double* mean,
+                                 double* variance)
+    void mg_column_moments_double(const double* x, isize P, isize C, double* mean,
+                                  double* variance)
     void mg_affine_float(const float* x, const float* mean, const float* a, const float* b,
                          float* y, isize P, isize C)
     void mg_affine_double(const double* x, const double* mean, const double* a,
@@ -65,21 +63,12 @@ cdef extern from "normalization.h" nogil:
 # Dispatch on the dtype (one compiled copy per floating type), GIL released
 # ----------------------------------------------------------------------------------------
 
-def _run_column_sums(const floating[:, ::1] x, double[::1] total):
+def _run_column_moments(const floating[:, ::1] x, double[::1] mean, double[::1] variance):
     with nogil:
         if floating is float:
-            mg_column_sums_float(&x[0, 0], x.shape[0], x.shape[1], &total[0])
+            mg_column_moments_float(&x[0, 0], x.shape[0], x.shape[1], &mean[0], &variance[0])
         else:
-            mg_column_sums_double(&x[0, 0], x.shape[0], x.shape[1], &total[0])
-
-
-def _run_squared_deviations(const floating[:, ::1] x, const floating[::1] mean,
-                            double[::1] total):
-    with nogil:
-        if floating is float:
-            mg_squared_deviations_float(&x[0, 0], &mean[0], x.shape[0], x.shape[1], &total[0])
-        else:
-            mg_squared_deviations_double(&x[0, 0], &mean[0], x.shape[0], x.shape[1], &total[0])
+            mg_column_moments_double(&x[0, 0], x.shape[0], x.shape[1], &mean[0], &variance[0])
 
 
 def _run_affine(const floating[:, ::1] x, const floating[::1] mean, const floating[::1] a,
@@ -150,11 +139,9 @@ def batch_norm_forward(x, mean, variance, gamma, beta, epsilon):
     if P == 0 or C == 0:                  # nothing for the loops to walk
         return twin.batch_norm_forward(x, mean, variance, gamma, beta, epsilon)
     if mean is None:
-        total = np.empty(C)
-        _run_column_sums(x, total)
-        mean = (total / P).astype(dtype)
-        _run_squared_deviations(x, mean, total)
-        variance = (total / P).astype(dtype)
+        mean, variance = np.empty(C), np.empty(C)
+        _run_column_moments(x, mean, variance)
+        mean, variance = mean.astype(dtype), variance.astype(dtype)
     inv_std = (1.0 / np.sqrt(variance + dtype.type(epsilon))).astype(dtype, copy=False)
     a = gamma * inv_std if gamma is not None else inv_std
     y = empty_reused(x.shape, dtype)
