@@ -1,15 +1,16 @@
-"""The kernels (convolutions and batch normalisation), and the one switch between their two
-implementations.
+"""The kernels (convolutions, batch normalisation, the capped ReLU), and the one switch
+between their two implementations.
 
-Two backend modules compute the same ten functions with the same signatures:
+Two backend modules compute the same functions with the same signatures:
 
-* :mod:`.cython_backend` (``"cython"``) — ``depthwise.pyx``, ``pointwise.pyx`` and
-  ``normalization.pyx``, compiled (OpenMP loops and register-blocked matrix products).
-* :mod:`.numpy_backend` (``"numpy"``) — ``depthwise_twin.py``, ``pointwise_twin.py`` and
-  ``normalization_twin.py``, plain NumPy, written to be read.
+* :mod:`.cython_backend` (``"cython"``) — ``depthwise.pyx``, ``pointwise.pyx``,
+  ``normalization.pyx`` and ``activation.pyx``, compiled (OpenMP loops, register-blocked
+  matrix products, vectorized row passes).
+* :mod:`.numpy_backend` (``"numpy"``) — ``depthwise_twin.py``, ``pointwise_twin.py``,
+  ``normalization_twin.py`` and ``activation_twin.py``, plain NumPy, written to be read.
 
-The ops in ``minigrad.ops.convolution`` and ``minigrad.ops.normalization`` call ``active()``
-to find the backend. Switch it with
+The ops in ``minigrad.ops.convolution``, ``minigrad.ops.normalization`` and
+``minigrad.ops.nn`` (``capped_relu``) call ``active()`` to find the backend. Switch it with
 ``minigrad.ops.use_kernels("numpy" | "cython")``: called plainly it switches from then on,
 used as ``with ops.use_kernels("numpy"): ...`` it switches back at the end of the block. The
 environment variable ``MINIGRAD_KERNELS=numpy`` (read once, at import) picks the starting
@@ -43,6 +44,8 @@ normalisation sees x as rows (P, C))::
     batch_norm_forward(x, mean, variance, gamma, beta, epsilon) -> (y, mean, variance, inv_std)
     batch_norm_backward(x, grad_y, mean, inv_std, gamma, batch_stats, with_gamma, with_beta)
         -> (grad_x, grad_gamma or None, grad_beta or None)
+    capped_relu_forward(x, cap) -> y                       (any shape)
+    capped_relu_backward(x, grad_y, cap) -> grad_x
 """
 import os
 import warnings

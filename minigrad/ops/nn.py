@@ -15,7 +15,9 @@ import math
 import numpy as np
 from scipy import special
 
+from .. import _kernels
 from ..tape import record
+from ..tensor import Tensor
 from .elementwise import _exp, _where, erf
 from .math import as_tensor, dual
 
@@ -73,9 +75,16 @@ def capped_relu(x, max_value):
     x = as_tensor(x)
     xd = x.data
     cap = float(max_value)
-    out = np.clip(xd, 0, cap).astype(xd.dtype, copy=False)
-    return record("capped_relu", (x,), out,
-                  gradient=lambda g, inputs, out: (g * ((xd > 0) & (xd <= cap)),))
+    kernels = _kernels.active()        # one pass each way (minigrad/_kernels/activation_twin.py)
+    if xd.dtype.kind != "f" or xd.dtype.itemsize not in (4, 8):
+        kernels = _kernels.numpy_backend
+    out = kernels.capped_relu_forward(xd, cap)
+
+    def gradient(g, inputs, out):
+        if isinstance(g, Tensor) or g.dtype != xd.dtype:   # a tape records: mask as constant
+            return (g * ((xd > 0) & (xd <= cap)),)
+        return (kernels.capped_relu_backward(xd, g, cap),)
+    return record("capped_relu", (x,), out, gradient=gradient)
 
 
 def leaky_relu(x, negative_slope=0.2):
