@@ -33,6 +33,8 @@ Which kernels run — the compiled ones or their NumPy twins — is the active b
 then on); an op's backward uses the same backend as its forward.
 """
 
+import math
+
 import numpy as np
 
 from .. import _kernels
@@ -207,7 +209,7 @@ def separable_conv(x, depthwise_kernel, pointwise_kernel, strides=1, padding="va
     bd = None if bias is None else np.ascontiguousarray(bias.data)
     geometry = (g.strides, g.dilation, g.pads)
     N, out = xd.shape[0], g.out
-    rows = N * int(np.prod(out))
+    rows = N * math.prod(out)
     kernels = _kernels.active()
     with g.memory_named():
         z = kernels.depthwise_forward(xd, dkd, *geometry).reshape(rows, C * M)
@@ -282,7 +284,7 @@ def conv(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=
     kd = np.ascontiguousarray(kernel.data)
     bd = None if bias is None else np.ascontiguousarray(bias.data)
     N, Cin, out = xd.shape[0], xd.shape[-1], g.out
-    rows = N * int(np.prod(out))
+    rows = N * math.prod(out)
     ksize = kd.shape[:r]
     kernels = _kernels.active()
 
@@ -357,7 +359,7 @@ def _conv_im2col(op, inputs, g, xd, xpad, kd, bd, taps, kernels):
     exactly the rows of ``kernel.reshape(taps * Cin, F)``. Backward: the pointwise
     gradients of that product, then each tap's columns added back into its window."""
     N, Cin, F, out = xd.shape[0], xd.shape[-1], kd.shape[-1], g.out
-    rows, T = N * int(np.prod(out)), len(taps)
+    rows, T = N * math.prod(out), len(taps)
     index = [(slice(None),) + tuple(slice(j * d, j * d + (o - 1) * s + 1, s)
                                     for j, o, s, d in zip(tap, out, g.strides, g.dilation))
              for tap in taps]
@@ -395,7 +397,7 @@ def _conv_gradient_on_tensors(grad_y, inputs, g, taps, kernel_shape, with_bias, 
     themselves and the pointwise family does too, so this differentiates again."""
     x, kernel = to_channels_last(inputs[0], g.channels_first), inputs[1]
     N, Cin, r, F = x.shape[0], x.shape[-1], g.rank, kernel_shape[-1]
-    rows = N * int(np.prod(g.out))
+    rows = N * math.prod(g.out)
     gy = to_channels_last(grad_y, g.channels_first).reshape(rows, F)
     xpad = pad(x, ((0, 0),) + g.pads + ((0, 0),))
     grad_xpad, grad_taps = None, []

@@ -8,6 +8,7 @@ the end. The pattern (forward and gradient side by side, gradients written with 
 can be differentiated again) is the one :mod:`minigrad.ops.math` describes.
 """
 import builtins
+import math
 import numbers
 
 import numpy as np
@@ -117,7 +118,7 @@ def mean(x, axis=None, keepdims=False):
     axes = _norm_axis(axis, x.ndim, "mean")
     out = x.data.mean(axis=axes, keepdims=keepdims)
     shape = x.shape
-    count = x.data.size if axes is None else int(np.prod([shape[a] for a in axes]))
+    count = x.data.size if axes is None else math.prod([shape[a] for a in axes])
 
     def gradient(g, inputs, out):
         return (_expand(g / count, shape, axes, keepdims),)
