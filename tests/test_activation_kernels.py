@@ -2,8 +2,9 @@
 
 The compiled loops vectorize, so lengths cross the vector widths; values are drawn around
 both edges of the mask (0 and the cap, exactly on them too), with NaN and infinities, in
-any shape and layout. The results must equal the twin's bit for bit: both compute the
-same comparisons and the same min/max on the same numbers.
+any shape and layout, and gradients include NaN and infinities. The results must equal the
+twin's bit for bit: both compute the same comparisons, min/max and products on the same
+numbers.
 """
 import numpy as np
 import pytest
@@ -38,6 +39,8 @@ def _values(rng, shape, dtype, cap):
 def test_capped_relu_kernels_equal_the_twin(shape, dtype, cap, transposed, seed):
     rng = np.random.default_rng(seed)
     x, g = _values(rng, shape, dtype, cap), rng.uniform(-1, 1, shape).astype(dtype)
+    for value in (np.nan, np.inf, -np.inf)[:g.size]:    # in or out of the mask: same NaNs
+        g.reshape(-1)[rng.integers(0, g.size)] = value
     if transposed:                                  # a non-contiguous view
         x, g = x.T, g.T
     y = compiled.capped_relu_forward(x, cap)
@@ -45,14 +48,16 @@ def test_capped_relu_kernels_equal_the_twin(shape, dtype, cap, transposed, seed)
     assert y.shape == want.shape and y.dtype == want.dtype
     np.testing.assert_array_equal(y, want)
     grad = compiled.capped_relu_backward(x, g, cap)
-    want = twin.capped_relu_backward(x, g, cap)
+    with np.errstate(invalid="ignore"):              # 0 * inf outside the mask
+        want = twin.capped_relu_backward(x, g, cap)
     assert grad.shape == want.shape and grad.dtype == want.dtype
     np.testing.assert_array_equal(grad, want)
 
 
 @pytest.mark.parametrize("call, error, match", [
     (lambda x: compiled.capped_relu_forward(x.tolist(), 6.0), TypeError, "numpy.ndarray"),
-    (lambda x: compiled.capped_relu_forward(x.astype(np.int32), 6.0), TypeError, "float32 or float64"),
+    (lambda x: compiled.capped_relu_forward(x.astype(np.int32), 6.0), TypeError,
+     "float32 or float64"),
     (lambda x: compiled.capped_relu_forward(x, -1.0), ValueError, "`cap` must be a number >= 0"),
     (lambda x: compiled.capped_relu_forward(x, float("nan")), ValueError, "`cap` must be"),
     (lambda x: compiled.capped_relu_forward(x, "6"), TypeError, "`cap` must be a number"),
@@ -63,6 +68,21 @@ def test_capped_relu_kernels_equal_the_twin(shape, dtype, cap, transposed, seed)
 def test_bad_arguments_raise_before_the_loop(call, error, match):
     with pytest.raises(error, match=match):
         call(np.ones((3, 4)))
+
+
+def test_zero_d_input_and_scalar_gradient():
+    """A 0-d input's gradient arrives as a NumPy scalar, which the op sends down the mask path."""
+    x = mg.Variable(np.float32(3.0))
+    with mg.GradientTape() as tape:
+        y = capped_relu(x, 6.0) * 2.0
+    assert float(tape.gradient(y, x).numpy()) == 2.0
+
+
+@pytest.mark.parametrize("dtype", [np.float16, np.int32])
+def test_other_dtypes_take_the_twin(dtype):
+    x = np.array([-1, 2, 7], dtype)
+    y = capped_relu(x, 6.0).numpy()
+    assert y.dtype == dtype and y.tolist() == [0, 2, 6]
 
 
 def test_gradient_passes_at_the_cap_as_relu_then_clip():

@@ -50,6 +50,8 @@ normalisation sees x as rows (P, C))::
 import os
 import warnings
 
+import numpy as np
+
 from . import numpy_backend
 
 # Idle OpenMP threads sleep instead of spinning: spinning threads starve the BLAS calls
@@ -105,6 +107,17 @@ _active = get_backend(_requested)
 def active():
     """The backend module the convolution ops use now."""
     return _active
+
+
+def active_for(dtype):
+    """The active backend for arrays of ``dtype``; the twins for dtypes the compiled kernels
+    do not take (anything but float32 and float64: float16, integers), which NumPy computes
+    as it always does. For the ops that accept any dtype (batch normalisation, the capped
+    ReLU)."""
+    return _active if dtype == _FLOAT32 or dtype == _FLOAT64 else numpy_backend
+
+
+_FLOAT32, _FLOAT64 = np.dtype(np.float32), np.dtype(np.float64)
 
 
 class use_kernels:

@@ -2,9 +2,11 @@
  * `restrict` so that the compiler vectorizes them (Cython cannot say that).
  *
  *   mg_capped_relu_T           y[i] = min(max(x[i], 0), cap)
- *   mg_capped_relu_gradient_T  gx[i] = g[i] if 0 < x[i] <= cap, else 0
+ *   mg_capped_relu_gradient_T  gx[i] = g[i] * (0 < x[i] <= cap): g times the mask, as the
+ *                              twin computes it (a NaN or infinite g[i] outside the mask
+ *                              gives NaN in both)
  *
- * NaN: y[i] is NaN (as NumPy's clip gives) and gx[i] is 0 (the comparisons are false). */
+ * NaN in x: y[i] is NaN (as NumPy's clip gives) and the mask is 0 (comparisons are false). */
 #ifndef MINIGRAD_ACTIVATION_H
 #define MINIGRAD_ACTIVATION_H
 
@@ -20,7 +22,7 @@ static void mg_capped_relu_##T(const T *restrict x, T cap, T *restrict y, ptrdif
 static void mg_capped_relu_gradient_##T(const T *restrict x, const T *restrict g, T cap,   \
                                         T *restrict gx, ptrdiff_t n) {                     \
     for (ptrdiff_t i = 0; i < n; i++)                                                      \
-        gx[i] = (x[i] > 0 && x[i] <= cap) ? g[i] : (T)0;                                   \
+        gx[i] = g[i] * (T)(x[i] > 0 && x[i] <= cap);                                       \
 }
 
 MG_CAPPED_RELU(float)

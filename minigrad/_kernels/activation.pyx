@@ -2,7 +2,7 @@
 """The capped ReLU: the compiled twin of ``activation_twin.py`` (read it first).
 
 * ``capped_relu_forward(x, cap)`` -> y = min(max(x, 0), cap)
-* ``capped_relu_backward(x, grad_y, cap)`` -> grad_x = grad_y where 0 < x <= cap, else 0
+* ``capped_relu_backward(x, grad_y, cap)`` -> grad_x = grad_y * (0 < x <= cap)
 
 One pass each over contiguous memory (the loops are in ``activation.h``); the gradient
 reads x and grad_y once, where NumPy makes four passes and two boolean temporaries. One

@@ -4,7 +4,7 @@
 its two passes are worth a kernel::
 
     y      = min(max(x, 0), cap)
-    grad_x = grad_y  where 0 < x <= cap,  else 0
+    grad_x = grad_y * (0 < x <= cap)        (grad_y where the mask is 1, else 0 * grad_y)
 
 The gradient passes at ``x == cap``: the convention of a ReLU followed by a clip, which is
 what ``activations.relu(x, max_value=cap)`` computes (see ``minigrad.ops.nn.capped_relu``).
@@ -20,5 +20,6 @@ def capped_relu_forward(x, cap):
 
 
 def capped_relu_backward(x, grad_y, cap):
-    """x, grad_y (same shape) -> grad_x = grad_y where 0 < x <= cap, else 0."""
+    """x, grad_y (same shape) -> grad_x = grad_y * (0 < x <= cap): 0 outside the mask, but
+    NaN where grad_y is NaN or infinite there (0 * inf), as any product with the mask gives."""
     return grad_y * ((x > 0) & (x <= cap))

@@ -2,11 +2,14 @@
 
 The ops in ``minigrad.ops.convolution`` validate their arguments once, at the op boundary,
 and hand the kernels canonical values. The compiled kernels (``depthwise.pyx``,
-``pointwise.pyx``) can also be called directly, though, and their loops run without bounds
-checks; these functions check what the loops rely on — array types and dtypes, ranks,
-shapes, positive strides and dilation, non-negative pads, an output of at least one
-position — and raise ``TypeError``/``ValueError`` naming the argument before any memory is
-touched. The NumPy twins trust their arguments.
+``pointwise.pyx``, ``normalization.pyx``, ``activation.pyx``) can also be called directly,
+though, and their loops run without bounds checks; these functions check what the loops
+rely on — array types and dtypes, ranks, shapes, positive strides and dilation,
+non-negative pads, an output of at least one position — and raise ``TypeError``/
+``ValueError`` naming the argument before any memory is touched. The promise covers the
+public functions (the names ``minigrad/_kernels/__init__.py`` lists); the ``_run_*``
+helpers inside the ``.pyx`` files are private, take sizes as given and check nothing. The
+NumPy twins trust their arguments.
 """
 import numpy as np
 

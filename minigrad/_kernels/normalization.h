@@ -9,9 +9,11 @@
  *   mg_column_moments_T      mean[c] = sum_p x[p, c] / P,
  *                            variance[c] = sum_p (x[p, c] - mean[c])^2 / P, in one pass:
  *                            the sums are of d = x[p, c] - x[0, c], in double (a "shifted"
- *                            sum: the first row lies a few deviations from the mean however
- *                            far the mean is from zero, so E[d^2] - E[d]^2 keeps the
- *                            variance where E[x^2] - E[x]^2 would lose it to rounding)
+ *                            sum: the first row is at most sqrt(P - 1) standard deviations
+ *                            from the mean however far the mean is from zero, so
+ *                            E[d^2] - E[d]^2 loses at most about P * 2^-53 of the variance,
+ *                            where E[x^2] - E[x]^2 would lose it all to rounding; the clamp
+ *                            at 0 only absorbs that rounding)
  *   mg_affine_T              y[p, c]  = (x[p, c] - mean[c]) * a[c] + b[c]
  *   mg_gradient_sums_T       sum_g[c] = sum_p g[p, c],
  *                            sum_gc[c] = sum_p g[p, c] * (x[p, c] - mean[c])

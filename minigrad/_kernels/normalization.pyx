@@ -22,10 +22,11 @@ a temporary as large as x, and its broadcasting runs short inner loops when C is
 
 The passes are in ``normalization.h``: each walks the rows in order with the columns as
 the inner loop, which the compiler vectorizes; the per-column work (C numbers) is done in
-the Cython functions around them, so that a call costs a few microseconds besides its passes. One thread: a small network's matrices are a few hundred KB to a
-few MB, where a pass takes tens of microseconds, and waking a sleeping OpenMP thread costs
-0.1-0.2 ms on the 2-core machine measured (see ``depthwise.pyx``). Sums in a fixed order
-give the same bits on every run.
+the Cython functions around them, so that a call costs a few microseconds besides its
+passes. One thread: a small network's matrices are a few hundred KB to a few MB, where a
+pass takes tens of microseconds, and waking a sleeping OpenMP thread costs 0.1-0.2 ms on
+the 2-core machine measured (see ``depthwise.pyx``). Sums in a fixed order give the same
+bits on every run.
 """
 import numpy as np
 

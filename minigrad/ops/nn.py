@@ -17,7 +17,6 @@ from scipy import special
 
 from .. import _kernels
 from ..tape import record
-from ..tensor import Tensor
 from .elementwise import _exp, _where, erf
 from .math import as_tensor, dual
 
@@ -75,14 +74,12 @@ def capped_relu(x, max_value):
     x = as_tensor(x)
     xd = x.data
     cap = float(max_value)
-    kernels = _kernels.active()        # one pass each way (minigrad/_kernels/activation_twin.py)
-    if xd.dtype.kind != "f" or xd.dtype.itemsize not in (4, 8):
-        kernels = _kernels.numpy_backend
+    kernels = _kernels.active_for(xd.dtype)    # one pass each way (_kernels/activation_twin.py)
     out = kernels.capped_relu_forward(xd, cap)
 
     def gradient(g, inputs, out):
-        if isinstance(g, Tensor) or g.dtype != xd.dtype:   # a tape records: mask as constant
-            return (g * ((xd > 0) & (xd <= cap)),)
+        if type(g) is not np.ndarray or g.dtype != xd.dtype:   # Tensors (a tape records),
+            return (g * ((xd > 0) & (xd <= cap)),)                # NumPy scalars: the mask
         return (kernels.capped_relu_backward(xd, g, cap),)
     return record("capped_relu", (x,), out, gradient=gradient)
 

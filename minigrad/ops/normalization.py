@@ -126,9 +126,11 @@ def _batch_norm_rows(x, mean, variance, gamma, beta, epsilon, use_batch_stats, r
     xd = x.data
     dtype = xd.dtype
     rows = xd.reshape(-1, xd.shape[-1])
-    kernels = _kernels.active()
+    kernels = _kernels.active_for(dtype)
     gamma_d = None if gamma is None else gamma.data.astype(dtype, copy=False)
     beta_d = None if beta is None else beta.data.astype(dtype, copy=False)
+    if not use_batch_stats:       # copies in x's dtype: the caller may change its arrays later
+        mean, variance = np.array(mean, dtype=dtype), np.array(variance, dtype=dtype)
     out, mean, variance, inv_std = kernels.batch_norm_forward(
         rows, None if use_batch_stats else mean, None if use_batch_stats else variance,
         gamma_d, beta_d, epsilon)

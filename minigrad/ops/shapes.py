@@ -169,7 +169,8 @@ def pad(x, pad_width, constant_values=0):
     shape = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape, widths))
     crop = tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, x.shape))
     try:
-        if type(constant_values) in (int, float) and constant_values == 0:
+        if type(constant_values) in (int, float) and constant_values == 0 \
+                and math.copysign(1, constant_values) > 0:      # not -0.0
             out = np.zeros(shape, x.dtype)     # zeros, then x inside: faster than np.pad
             out[crop] = x.data
         else:
