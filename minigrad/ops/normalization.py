@@ -142,9 +142,10 @@ def _batch_norm_rows(x, mean, variance, gamma, beta, epsilon, use_batch_stats, r
                                         epsilon, use_batch_stats, reduce_axes, bshape,
                                         moving_mean, inv_std.reshape(bshape))
         gamma_now = None if gamma is None else inputs[1].astype(dtype, copy=False)
+        g = np.asarray(g, dtype=dtype).reshape(rows.shape)     # the kernels take one dtype
         grad_x, grad_gamma, grad_beta = kernels.batch_norm_backward(
-            rows, g.reshape(rows.shape), mean, inv_std, gamma_now, use_batch_stats,
-            gamma is not None, beta is not None)
+            rows, g, mean, inv_std, gamma_now, use_batch_stats, gamma is not None,
+            beta is not None)
         grads = [grad_x.reshape(xd.shape)]
         if gamma is not None:
             grads.append(grad_gamma)
