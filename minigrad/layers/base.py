@@ -29,6 +29,7 @@ from ..naming import clear_session, unique_name  # noqa: F401 (re-exported)
 from ..tensor import Tensor
 from .input_spec import InputSpec, _batch_input_shape, _normalize_dtype  # noqa: F401 (re-exported)
 from .layer_weights import LayerWeights
+from .symbolic import is_symbolic, symbolic_call
 
 
 def _snake_case(name):
@@ -230,7 +231,6 @@ class Layer(LayerWeights):
         return True
 
     def __call__(self, inputs, training=None, **kwargs):
-        from .symbolic import is_symbolic, symbolic_call
         if training is not None and not isinstance(training, (bool, np.bool_)):
             raise ValueError(f"Layer '{self.name}': `training` must be True, False or None "
                              f"(inherit). Received: training={training!r}")
