@@ -6,7 +6,11 @@
  *                              twin computes it (a NaN or infinite g[i] outside the mask
  *                              gives NaN in both)
  *
- * NaN in x: y[i] is NaN (as NumPy's clip gives) and the mask is 0 (comparisons are false). */
+ * NaN in x: y[i] is NaN (as NumPy's clip gives) and the mask is 0 (comparisons are false).
+ *
+ * The mask is `(v > 0) & (v <= cap)`, both comparisons always made: with `&&` the second
+ * is skipped when the first fails, GCC 12 then does not vectorize the loop, and on random
+ * signs the branch costs 30x (1.1 ms against 37 us for 196,608 floats). */
 #ifndef MINIGRAD_ACTIVATION_H
 #define MINIGRAD_ACTIVATION_H
 
@@ -21,8 +25,10 @@ static void mg_capped_relu_##T(const T *restrict x, T cap, T *restrict y, ptrdif
 }                                                                                          \
 static void mg_capped_relu_gradient_##T(const T *restrict x, const T *restrict g, T cap,   \
                                         T *restrict gx, ptrdiff_t n) {                     \
-    for (ptrdiff_t i = 0; i < n; i++)                                                      \
-        gx[i] = g[i] * (T)(x[i] > 0 && x[i] <= cap);                                       \
+    for (ptrdiff_t i = 0; i < n; i++) {                                                    \
+        T v = x[i];                                                                        \
+        gx[i] = g[i] * (T)((v > 0) & (v <= cap));                                          \
+    }                                                                                      \
 }
 
 MG_CAPPED_RELU(float)
