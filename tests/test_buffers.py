@@ -18,37 +18,37 @@ def fresh_cache(monkeypatch):
     buffers.clear()
 
 
-def test_small_arrays_are_plain_and_aligned():
+def test_small_arrays_are_plain_numpy_arrays():
     mapped = buffers.stats()["mapped"]
     for dtype in (np.float32, np.float64):
-        a = buffers.empty_aligned((3, 5), dtype)
+        a = buffers.empty_output((3, 5), dtype)
         assert a.shape == (3, 5) and a.dtype == dtype and a.flags.c_contiguous
-        assert a.ctypes.data % 64 == 0
+        assert a.flags.owndata and a.base is None
     assert buffers.stats()["mapped"] == mapped
 
 
 def test_large_buffer_is_reused_after_its_array_dies():
     reused = buffers.stats()["reused"]
-    a = buffers.empty_aligned(BIG, np.float32)
+    a = buffers.empty_output(BIG, np.float32)
     assert a.shape == BIG and a.flags.c_contiguous and a.flags.writeable
     assert a.ctypes.data % buffers.HUGE_PAGE == 0
     a[...] = 1.5
     address = a.ctypes.data
     del a
     gc.collect()
-    b = buffers.empty_aligned(BIG, np.float32)
+    b = buffers.empty_output(BIG, np.float32)
     assert b.ctypes.data == address
     assert buffers.stats()["reused"] == reused + 1
 
 
 def test_a_live_view_keeps_its_buffer():
     reused = buffers.stats()["reused"]
-    a = buffers.empty_aligned(BIG, np.float64)
+    a = buffers.empty_output(BIG, np.float64)
     a[...] = 7.0
     view = a.reshape(-1)[::3]
     del a
     gc.collect()
-    b = buffers.empty_aligned(BIG, np.float64)
+    b = buffers.empty_output(BIG, np.float64)
     b[...] = -1.0
     assert (view == 7.0).all()
     assert buffers.stats()["reused"] == reused
@@ -57,10 +57,10 @@ def test_a_live_view_keeps_its_buffer():
 def test_cache_is_bounded(monkeypatch):
     monkeypatch.setattr(buffers, "CACHE_BYTES", 0)
     mapped = buffers.stats()["mapped"]
-    a = buffers.empty_aligned(BIG, np.float32)      # the cache off: plain numpy memory
-    assert buffers.stats()["mapped"] == mapped and a.ctypes.data % 64 == 0
+    a = buffers.empty_output(BIG, np.float32)      # the cache off: plain numpy memory
+    assert buffers.stats()["mapped"] == mapped and a.flags.owndata
     monkeypatch.setattr(buffers, "CACHE_BYTES", 5 << 20)
-    arrays = [buffers.empty_aligned(BIG, np.float32) for _ in range(3)]    # 4 MiB mappings
+    arrays = [buffers.empty_output(BIG, np.float32) for _ in range(3)]    # 4 MiB mappings
     del arrays
     gc.collect()
     assert buffers.stats()["cached"] <= 5 << 20
@@ -102,16 +102,17 @@ def test_out_of_memory_is_a_memory_error():
     """A request the system cannot map raises MemoryError, as numpy.empty would (the ops turn
     it into a ValueError naming the geometry)."""
     with pytest.raises(MemoryError, match="Unable to allocate"):
-        buffers.empty_aligned((1 << 26, 1 << 26), np.float64)       # 2**55 bytes
+        buffers.empty_output((1 << 26, 1 << 26), np.float64)       # 2**55 bytes
 
 
 def test_buffer_of_names_only_buffers_made_here():
-    for shape in ((3, 5), BIG):
-        a = buffers.empty_aligned(shape, np.float32)
-        assert buffers.buffer_of(a) is a.base
-        assert buffers.buffer_of(a.reshape(-1)) is a.base          # a view of the same buffer
+    a = buffers.empty_output(BIG, np.float32)
+    assert buffers.buffer_of(a) is a.base
+    assert buffers.buffer_of(a.reshape(-1)) is a.base          # a view of the same buffer
+    small = buffers.empty_output((3, 5), np.float32)            # numpy's own: not a buffer
     plain = np.zeros(BIG, np.float32)
-    assert buffers.buffer_of(plain) is None and buffers.buffer_of(plain[1:]) is None
+    for b in (small, plain):
+        assert buffers.buffer_of(b) is None and buffers.buffer_of(b[1:]) is None
 
 
 @pytest.mark.skipif(__import__("minigrad")._kernels.compiled is None, reason="compiled kernels not built")

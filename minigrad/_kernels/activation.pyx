@@ -11,7 +11,7 @@ thread, for the reason ``normalization.pyx`` gives.
 import numpy as np
 
 from . import guards
-from .buffers import empty_reused
+from .buffers import empty_output
 
 from cython cimport floating
 
@@ -59,7 +59,7 @@ def _cap(cap):
 def capped_relu_forward(x, cap):
     """See the module docstring and ``activation_twin.capped_relu_forward``."""
     flat, cap = _flat("x", x), _cap(cap)
-    y = empty_reused(np.shape(x), flat.dtype)
+    y = empty_output(np.shape(x), flat.dtype)
     if flat.size:
         _run_forward(flat, cap, y.reshape(-1))
     return y
@@ -72,7 +72,7 @@ def capped_relu_backward(x, grad_y, cap):
     if np.shape(grad_y) != np.shape(x):
         raise ValueError(f"`grad_y` must have x's shape {np.shape(x)}, received "
                          f"{np.shape(grad_y)}.")
-    grad_x = empty_reused(np.shape(x), flat.dtype)
+    grad_x = empty_output(np.shape(x), flat.dtype)
     if flat.size:
         _run_backward(flat, g, cap, grad_x.reshape(-1))
     return grad_x

@@ -21,8 +21,8 @@ is affected:
   a buffer that does not fit is unmapped. ``MINIGRAD_BUFFER_CACHE_MB=0`` turns the cache off
   (every output then comes from ``numpy.empty``).
 
-The arrays handed out are ordinary NumPy arrays (their ``base`` is the ``mmap``), C-contiguous,
-64-byte aligned, and live as long as the user keeps them. Being views, they would look shared
+The large arrays handed out are ordinary NumPy arrays (their ``base`` is the ``mmap``),
+C-contiguous, and live as long as the user keeps them. Being views, they would look shared
 to code that copies any array with a ``base`` before handing it to a user (the tape does, for
 gradients); :func:`buffer_of` tells such code which buffer made here an array views, so
 the only view of a buffer needs no copy.
@@ -76,19 +76,18 @@ def _release(mm, size):
             _state["cached"] += size
 
 
-def empty_aligned(shape, dtype):
-    """An uninitialised C-contiguous array whose data starts on a 64-byte boundary (so the
-    kernels' vector stores are aligned and can bypass the cache); large ones from the cache."""
+def empty_output(shape, dtype):
+    """An uninitialised C-contiguous array for a kernel's output. One of at least
+    ``MIN_BYTES`` comes from the cache (its data starts on a 2 MiB boundary); a smaller one
+    is ``numpy.empty``'s, which malloc keeps and hands back at no cost (the kernels check
+    each vector store's alignment themselves, so they take any address)."""
     dtype = np.dtype(dtype)
     count = 1
     for d in shape:
         count *= int(d)
     nbytes = count * dtype.itemsize
     if nbytes < MIN_BYTES or CACHE_BYTES == 0:
-        buf = np.empty(count + 64 // dtype.itemsize, dtype=dtype)
-        start = (-buf.ctypes.data % 64) // dtype.itemsize
-        _roots[id(buf)] = buf
-        return buf[start:start + count].reshape(shape)
+        return np.empty(shape, dtype)
     # one spare huge page, so that the data can start on a 2 MiB boundary
     size = -(-nbytes // HUGE_PAGE) * HUGE_PAGE + HUGE_PAGE
     with _lock:
@@ -118,22 +117,9 @@ def empty_aligned(shape, dtype):
     return base.reshape(shape)
 
 
-def empty_reused(shape, dtype):
-    """An uninitialised C-contiguous array: from the cache (as :func:`empty_aligned`) when it
-    is large, from ``numpy.empty`` otherwise, for outputs whose loops need no alignment
-    (the small path of :func:`empty_aligned` costs a few microseconds to align)."""
-    dtype = np.dtype(dtype)
-    count = 1
-    for d in shape:
-        count *= int(d)
-    if count * dtype.itemsize < MIN_BYTES or CACHE_BYTES == 0:
-        return np.empty(shape, dtype)
-    return empty_aligned(shape, dtype)
-
-
 def buffer_of(a):
-    """The buffer (an array made by :func:`empty_aligned`) that ``a`` is a view of, or None
-    when ``a`` views anything else. Code that must not hand out two views of one memory
+    """The cached buffer (an array made by :func:`empty_output`) that ``a`` is a view of, or
+    None when ``a`` views anything else. Code that must not hand out two views of one memory
     compares these; a gradient that is the only view of its buffer needs no copy."""
     root = a.base
     return root if root is not None and _roots.get(id(root)) is root else None

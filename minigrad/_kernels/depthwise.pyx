@@ -48,7 +48,7 @@ import numpy as np
 
 from ..threads import kernel_threads, sum_chunks
 from . import guards
-from .buffers import empty_aligned
+from .buffers import empty_output
 
 from cython cimport floating
 from cython.parallel cimport parallel, prange
@@ -414,7 +414,7 @@ def depthwise_forward(x, kernel, strides, dilation, pads):
                                                                 dilation, pads, "x")
     g = guards.as_rank2(r, strides, dilation, pads, out, x.shape, kernel.shape)
     N, C, M = g["N"], g["C"], g["M"]
-    y = empty_aligned((N,) + out + (C * M,), x.dtype)
+    y = empty_output((N,) + out + (C * M,), x.dtype)
     if N == 0:
         return y
     k = np.ascontiguousarray(kernel).reshape(g["KH"], g["KW"], C * M)
@@ -481,7 +481,7 @@ def _backward(grad_y, x, kernel, r, strides, dilation, pads, out, input_shape, w
     """grad_x, and with ``with_kernel`` (horizontal stride 1 only) grad_kernel in the same pass."""
     g = guards.as_rank2(r, strides, dilation, pads, out, input_shape, kernel.shape)
     N, H, W, C, M = g["N"], g["H"], g["W"], g["C"], g["M"]
-    grad_x = empty_aligned(tuple(input_shape), grad_y.dtype)
+    grad_x = empty_output(tuple(input_shape), grad_y.dtype)
     if N == 0:
         return grad_x, np.zeros(kernel.shape, dtype=grad_y.dtype)
     nthreads, work = _threads(g)

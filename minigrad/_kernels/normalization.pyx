@@ -32,7 +32,7 @@ import numpy as np
 
 from . import guards
 from . import normalization_twin as twin
-from .buffers import empty_reused
+from .buffers import empty_output
 
 from cython cimport floating
 from libc.math cimport sqrt
@@ -230,7 +230,7 @@ def batch_norm_forward(x, mean, variance, gamma, beta, epsilon):
     if batch_stats:
         mean, variance = np.empty(C, dtype), np.empty(C, dtype)
     inv_std = np.empty(C, dtype)
-    y = empty_reused(x.shape, dtype)
+    y = empty_output(x.shape, dtype)
     _run_forward(x, gamma, beta, float(epsilon), batch_stats, mean, variance, inv_std, y)
     return y, mean, variance, inv_std
 
@@ -252,7 +252,7 @@ def batch_norm_backward(x, grad_y, mean, inv_std, gamma, batch_stats, with_gamma
                                         with_gamma, with_beta)
     grad_gamma = np.empty(C, dtype) if with_gamma else None
     grad_beta = np.empty(C, dtype) if with_beta else None
-    grad_x = empty_reused(x.shape, dtype)
+    grad_x = empty_output(x.shape, dtype)
     _run_backward(x, grad_y, mean, inv_std, gamma, bool(batch_stats), grad_gamma, grad_beta,
                   grad_x)
     return grad_x, grad_gamma, grad_beta

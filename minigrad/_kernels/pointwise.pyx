@@ -41,7 +41,7 @@ import numpy as np
 
 from ..threads import kernel_threads, sum_chunks
 from . import guards
-from .buffers import empty_aligned
+from .buffers import empty_output
 
 from cython cimport floating
 from cython.parallel cimport prange
@@ -284,7 +284,7 @@ def pointwise_forward(x, w, bias):
         padded = np.zeros(_padded(F, x.dtype), dtype=x.dtype)   # the tiles read whole vectors
         padded[:F] = bias
         bias = padded
-    y = empty_aligned((P, F), x.dtype)
+    y = empty_output((P, F), x.dtype)
     if P == 0:
         return y
     wp = np.empty(_padded(F, x.dtype) * Cin, dtype=x.dtype)
@@ -303,7 +303,7 @@ def pointwise_backward_input(grad_y, w):
         raise ValueError(f"`grad_y` has {grad_y.shape[1]} columns (shape {grad_y.shape}) but `w` has "
                          f"{w.shape[1]} filters (shape {w.shape}).")
     P, Cin, F = grad_y.shape[0], w.shape[0], w.shape[1]
-    grad_x = empty_aligned((P, Cin), grad_y.dtype)
+    grad_x = empty_output((P, Cin), grad_y.dtype)
     if P == 0:
         return grad_x
     wtp = np.empty(_padded(Cin, w.dtype) * F, dtype=w.dtype)
@@ -316,7 +316,7 @@ def _kernel_gradient(x, grad_y, w, with_bias):
     """grad_w and grad_bias (and grad_x when w is given) in one pass over grad_y's blocks."""
     P, Cin, F = x.shape[0], x.shape[1], grad_y.shape[1]
     dtype = x.dtype
-    grad_x = None if w is None else empty_aligned((P, Cin), dtype)
+    grad_x = None if w is None else empty_output((P, Cin), dtype)
     if P == 0:
         if grad_x is not None:
             grad_x = np.zeros((0, Cin), dtype)
