@@ -27,8 +27,8 @@ from .. import activations, constraints, initializers, ops, regularizers
 from .base import InputSpec, Layer
 from .reference import document, document_arguments
 from .conv import (
-    add_bias_on_channels, check_bool, conv_output_shape, get_initializer, input_channels,
-    positive_int, serialize, set_window_arguments,
+    add_bias_on_channels, check_bool, check_call_shape, conv_output_shape, get_initializer,
+    input_channels, positive_int, serialize, set_window_arguments,
 )
 
 
@@ -106,7 +106,7 @@ class BaseDepthwiseSeparableConv(Layer):
 
     def call(self, inputs):
         # A later call may bring shorter inputs: check with the layer's name in the message.
-        self.compute_output_shape(inputs.shape)
+        check_call_shape(self, inputs.shape, self.compute_output_shape)
         geometry = (self.strides, self.padding, self.data_format, self.dilation_rate)
         if self.separable:
             y = ops.separable_conv(inputs, self.depthwise_kernel, self.pointwise_kernel,

@@ -44,7 +44,7 @@ from .convolution_gradients import (DepthwiseFamily, PointwiseFamily, from_chann
                                     to_channels_last)
 from .geometry import ConvGeometry, conv_output_length, conv_padding
 from .math import as_tensor
-from .shapes import pad, scatter, stack
+from .shapes import pad, scatter, stack, zero_padded
 
 # The one kernel switch lives in minigrad._kernels; ops.use_kernels is that function.
 use_kernels = _kernels.use_kernels
@@ -129,7 +129,7 @@ def depthwise_conv(x, kernel, strides=1, padding="valid", data_format=None, dila
     """
     op = "depthwise_conv"
     x, kernel = _checked(op, [("x", x), ("kernel", kernel)])
-    g = ConvGeometry(op, x.shape, kernel.shape, strides, padding, data_format, dilation_rate)
+    g = ConvGeometry.of(op, x.shape, kernel.shape, strides, padding, data_format, dilation_rate)
     xd = g.to_channels_last(x.data)
     kd = np.ascontiguousarray(kernel.data)
     geometry = (g.strides, g.dilation, g.pads)
@@ -190,7 +190,7 @@ def separable_conv(x, depthwise_kernel, pointwise_kernel, strides=1, padding="va
     op = "separable_conv"
     x, dk, pk = _checked(op, [("x", x), ("depthwise_kernel", depthwise_kernel),
                               ("pointwise_kernel", pointwise_kernel)])
-    g = ConvGeometry(op, x.shape, dk.shape, strides, padding, data_format, dilation_rate)
+    g = ConvGeometry.of(op, x.shape, dk.shape, strides, padding, data_format, dilation_rate)
     C, M = dk.shape[-2:]
     expected = (1,) * g.rank + (C * M,)
     if pk.ndim != g.rank + 2 or pk.shape[:-1] != expected:
@@ -274,7 +274,7 @@ def conv(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=
     """
     op = "conv"
     x, kernel = _checked(op, [("x", x), ("kernel", kernel)])
-    g = ConvGeometry(op, x.shape, kernel.shape, strides, padding, data_format, dilation_rate)
+    g = ConvGeometry.of(op, x.shape, kernel.shape, strides, padding, data_format, dilation_rate)
     r, F = g.rank, kernel.shape[-1]
     inputs = (x, kernel)
     if bias is not None:
@@ -311,7 +311,8 @@ def conv(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=
         return record(op, inputs, g.from_channels_last(y), gradient=gradient)
 
     with g.memory_named():
-        xpad = np.pad(xd, ((0, 0),) + g.pads + ((0, 0),)) if any(map(any, g.pads)) else xd
+        xpad = zero_padded(xd, ((0, 0),) + g.pads + ((0, 0),)) if any(map(any, g.pads)) \
+            else xd
 
     def window(tap):
         """The rows of xpad that tap ``tap`` multiplies: (N * prod(out), Cin)."""

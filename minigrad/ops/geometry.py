@@ -25,7 +25,6 @@ compiled wrappers (``_kernels/depthwise.pyx``) check the same bound for direct c
 stride larger than the padded input is allowed (as in Keras): the output then has length
 1 and the stride only ever multiplies 0.
 """
-import contextlib
 import numbers
 
 import numpy as np
@@ -315,17 +314,34 @@ class ConvGeometry:
                              f"`strides={self.strides}`, `padding={padding}` (output shape "
                              f"{self.out}).")
 
-    @contextlib.contextmanager
+    @classmethod
+    def of(cls, op, x_shape, kernel_shape, strides, padding, data_format_, dilation_rate):
+        """``ConvGeometry(...)`` for these arguments, from a memo when the same valid
+        arguments came before: a model runs each of its convolutions with the same ones
+        at every step, and checking them again costs more than a small kernel call. Only
+        strides, padding and dilation made of str, Python ints and tuples of them are
+        remembered, so that ``True`` or ``1.0`` (equal to 1 as keys) still meet the full
+        check (shapes are tuples of ints, and only a valid geometry is remembered)."""
+        key = (op, x_shape, kernel_shape, strides, padding, data_format_, dilation_rate)
+        if data_format_ is None:
+            from .. import config
+            key += (config.image_data_format(),)
+        if not (_plain(strides) and _plain(padding) and _plain(dilation_rate)):
+            return cls(op, x_shape, kernel_shape, strides, padding, data_format_,
+                       dilation_rate)
+        geometry = _memo.get(key)
+        if geometry is None:
+            geometry = cls(op, x_shape, kernel_shape, strides, padding, data_format_,
+                           dilation_rate)
+            if len(_memo) >= _MEMO_SIZE:
+                _memo.clear()
+            _memo[key] = geometry
+        return geometry
+
     def memory_named(self):
-        """Inside: a MemoryError (an output or padded input too large for this machine)
-        becomes a ValueError that names the geometry that asked for it."""
-        try:
-            yield
-        except MemoryError as e:
-            raise ValueError(f"{self.op}: the arrays for spatial input {tuple(self.spatial)} "
-                             f"padded by {self.pads} to output {self.out} do not fit in memory "
-                             f"({e}). Check `padding`={self.padding!r}, `strides`="
-                             f"{self.strides} and `dilation_rate`={self.dilation}.") from None
+        """A context manager inside which a MemoryError (an output or padded input too
+        large for this machine) becomes a ValueError that names this geometry."""
+        return _MemoryNamed(self)
 
     # Layout: the kernels want channels_last, C-contiguous arrays.
     def to_channels_last(self, a):
@@ -335,6 +351,45 @@ class ConvGeometry:
 
     def from_channels_last(self, a):
         return np.moveaxis(a, -1, 1) if self.channels_first else a
+
+
+_MEMO_SIZE = 512
+_memo = {}        # ConvGeometry.of: arguments -> geometry (a ConvGeometry is never changed)
+
+
+def _plain(value):
+    """True for a str, a Python int (not a bool) and tuples of those."""
+    kind = type(value)
+    if kind is int or kind is str:
+        return True
+    if kind is not tuple:
+        return False
+    for item in value:
+        if not _plain(item):
+            return False
+    return True
+
+
+class _MemoryNamed:
+    """:meth:`ConvGeometry.memory_named`: a class rather than a generator, as every
+    convolution op enters one (this costs a third as much)."""
+
+    __slots__ = ("geometry",)
+
+    def __init__(self, geometry):
+        self.geometry = geometry
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, error, traceback):
+        if kind is None or not issubclass(kind, MemoryError):
+            return False
+        g = self.geometry
+        raise ValueError(f"{g.op}: the arrays for spatial input {tuple(g.spatial)} padded by "
+                         f"{g.pads} to output {g.out} do not fit in memory ({error}). Check "
+                         f"`padding`={g.padding!r}, `strides`={g.strides} and "
+                         f"`dilation_rate`={g.dilation}.") from None
 
 
 __all__ = ["MAX_GEOMETRY", "ConvGeometry", "check_kernel_span", "conv_output_length", "conv_padding", "data_format",
