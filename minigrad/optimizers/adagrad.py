@@ -40,6 +40,7 @@ class Adagrad(Optimizer):
     """
 
     default_name = "adagrad"
+    elementwise = True          # all variables in one update_step call (fused.py)
 
     def __init__(self, learning_rate=0.001, initial_accumulator_value=0.1, epsilon=1e-7,
                  weight_decay=None, clipnorm=None, clipvalue=None, global_clipnorm=None,

@@ -65,6 +65,7 @@ class Adam(Optimizer):
     """
 
     default_name = "adam"
+    elementwise = True          # all variables in one update_step call (fused.py)
 
     def __init__(self, learning_rate=0.001, beta_1=0.9, beta_2=0.999, epsilon=1e-7,
                  amsgrad=False, weight_decay=None, clipnorm=None, clipvalue=None,

@@ -9,7 +9,8 @@ does, in this order (Keras 3's order):
              global_clipnorm g_i <- g_i * c / max(G, c), G = sqrt(sum ||g_i||^2)
              clipvalue       g <- clip(g, -v, v)
     3. decoupled weight decay on the pre-update weights: w <- w * (1 - wd * lr)
-    4. the update (each subclass's formula)
+    4. the update (each subclass's formula; an elementwise one, as every built-in is,
+       runs once over all variables joined end to end: ``fused.py``)
     5. each variable's ``constraint``, if it has one: w <- constraint(w)
     6. iterations += 1
 
@@ -50,6 +51,7 @@ from . import schedules as schedules_module
 from .argument_checks import (  # noqa: F401  (the optimizers import them from here)
     check_bool, check_in_range, check_optional_non_negative, check_positive, is_number)
 from .clipping import clip_by_global_norm, clip_by_norm, clip_by_value
+from .fused import fused_update
 
 REGISTRY = Registry("optimizer")
 
@@ -90,7 +92,8 @@ def interrupts_deferred():
 class Optimizer:
     """What every optimizer shares: learning rate, clipping, weight decay, constraints,
     the step counter, the slots. Subclasses set ``default_name``, list their slots in
-    :meth:`slot_specs` and implement :meth:`update_step`.
+    :meth:`slot_specs` and implement :meth:`update_step` (and set ``elementwise = True``
+    when it treats every number on its own, so that one call serves all variables).
 
     Args:
         learning_rate (float, schedule or callable): a number >= 0, a schedule from
@@ -112,6 +115,9 @@ class Optimizer:
     """
 
     default_name = "optimizer"
+    # True when update_step is elementwise (each number moves by its own gradient and
+    # slots alone): apply then updates all variables with one call (fused.py).
+    elementwise = False
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, name=None, **kwargs):
@@ -325,17 +331,27 @@ class Optimizer:
             grads = [clip_by_value(g, self.clipvalue) for g in grads]
         lr = self.learning_rate
         context, new_scalars = self._begin_step(variables[0].dtype)
-        new_weights, new_slots = [], []
-        for grad, variable in zip(grads, variables):
+        values = []
+        for variable in variables:
             w = variable.data
             if self.weight_decay is not None and self._use_weight_decay(variable):
                 w = w * w.dtype.type(1 - self.weight_decay * lr)
-            i = index[id(variable)]
-            current = {slot: buffers[i].data for slot, buffers in slots.items()}
-            w, updated = self.update_step(grad, w, current, lr, context)
-            new_weights.append(np.asarray(w, dtype=variable.dtype))
-            new_slots.extend((slots[slot][i], np.asarray(value, dtype=variable.dtype))
-                             for slot, value in updated.items())
+            values.append(w)
+        positions = [index[id(v)] for v in variables]
+        current = {slot: [buffers[i].data for i in positions] for slot, buffers in slots.items()}
+        if self.elementwise and len({v.dtype for v in variables}) == 1:
+            new_weights, new_buffers = fused_update(self, grads, values, current, lr, context)
+        else:
+            new_weights, new_buffers = [], {}
+            for k, (grad, w, variable) in enumerate(zip(grads, values, variables)):
+                mine = {slot: arrays[k] for slot, arrays in current.items()}
+                w, updated = self.update_step(grad, w, mine, lr, context)
+                new_weights.append(np.asarray(w, dtype=variable.dtype))
+                for slot, value in updated.items():
+                    new_buffers.setdefault(slot, []).append(
+                        np.asarray(value, dtype=variable.dtype))
+        new_slots = [(slots[slot][i], value) for slot, arrays in new_buffers.items()
+                     for i, value in zip(positions, arrays)]
         for position, variable in enumerate(variables):
             if variable.constraint is not None:
                 # The constraint sees the new value as a Variable of the same name (as in

@@ -49,6 +49,7 @@ class RMSprop(Optimizer):
     """
 
     default_name = "rmsprop"
+    elementwise = True          # all variables in one update_step call (fused.py)
 
     def __init__(self, learning_rate=0.001, rho=0.9, momentum=0.0, epsilon=1e-7,
                  centered=False, weight_decay=None, clipnorm=None, clipvalue=None,

@@ -42,6 +42,7 @@ class SGD(Optimizer):
     """
 
     default_name = "sgd"
+    elementwise = True          # all variables in one update_step call (fused.py)
 
     def __init__(self, learning_rate=0.01, momentum=0.0, nesterov=False, weight_decay=None,
                  clipnorm=None, clipvalue=None, global_clipnorm=None, name=None, **kwargs):
