@@ -23,6 +23,8 @@ def _const(value, x):
 
 
 def _check_non_negative(value, argument, function):
+    if type(value) in (float, int) and 0 <= value < math.inf:     # the usual case, at once
+        return value
     if isinstance(value, bool) or not isinstance(value, numbers.Real) \
             or not math.isfinite(value) or value < 0:
         raise ValueError(f"{function}: `{argument}` must be a non-negative number. "

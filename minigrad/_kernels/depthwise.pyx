@@ -390,8 +390,11 @@ def _packed_kernel(k, g):
     channels from it."""
     B = 64 // k.itemsize
     nb = -(-k.shape[2] // B)
-    padded = np.zeros((g["KH"], g["KW"], nb * B), k.dtype)
-    padded[:, :, :k.shape[2]] = k
+    if nb * B == k.shape[2]:              # whole blocks: nothing to pad
+        padded = k
+    else:
+        padded = np.zeros((g["KH"], g["KW"], nb * B), k.dtype)
+        padded[:, :, :k.shape[2]] = k
     return np.ascontiguousarray(padded.reshape(g["KH"], g["KW"], nb, B).transpose(2, 0, 1, 3))
 
 

@@ -69,8 +69,41 @@ def shape_tuple(name, shape, ndim):
     return int_tuple(name, shape, ndim, 0)
 
 
+def is_plain(value):
+    """True for a str, a Python int (not a bool) and tuples of those: arguments that can
+    key a memo of checked ones (``True`` and ``1.0`` equal 1 as keys, so they are not
+    plain and always meet the full check)."""
+    kind = type(value)
+    if kind is int or kind is str:
+        return True
+    if kind is not tuple:
+        return False
+    for item in value:
+        if not is_plain(item):
+            return False
+    return True
+
+
+_MEMO_SIZE = 512
+_geometries = {}      # depthwise_geometry: plain arguments -> the (immutable) result
+
+
 def depthwise_geometry(x_shape, kernel_shape, strides, dilation, pads, x_name):
-    """Check shapes and parameters; return (r, strides, dilation, pads, out_shape)."""
+    """Check shapes and parameters; return (r, strides, dilation, pads, out_shape).
+    Valid plain arguments are remembered: a model makes the same calls at every step."""
+    key = (x_shape, kernel_shape, strides, dilation, pads, x_name)
+    if is_plain(key):
+        result = _geometries.get(key)
+        if result is None:
+            result = _depthwise_geometry(x_shape, kernel_shape, strides, dilation, pads, x_name)
+            if len(_geometries) >= _MEMO_SIZE:
+                _geometries.clear()
+            _geometries[key] = result
+        return result
+    return _depthwise_geometry(x_shape, kernel_shape, strides, dilation, pads, x_name)
+
+
+def _depthwise_geometry(x_shape, kernel_shape, strides, dilation, pads, x_name):
     r = len(kernel_shape) - 2
     if r not in (1, 2):
         raise ValueError(f"The kernel must have rank 3 (1D: k, C, M) or 4 (2D: kh, kw, C, M), "

@@ -206,6 +206,8 @@ def _column(name, v, C, dtype):
     """A (C,) vector in x's dtype, or None when v is None."""
     if v is None:
         return None
+    if type(v) is np.ndarray and v.dtype == dtype and v.shape == (C,) and v.flags.c_contiguous:
+        return v                          # what the op passes: nothing to check or convert
     guards.check_array(name, v)
     if v.shape != (C,):
         raise ValueError(f"`{name}` must have shape ({C},), one number per column of x, "
@@ -222,8 +224,8 @@ def batch_norm_forward(x, mean, variance, gamma, beta, epsilon):
         raise ValueError("`mean` and `variance` must both be arrays (inference) or both None "
                          f"(training), received mean={type(mean).__name__}, "
                          f"variance={type(variance).__name__}.")
-    mean, variance, gamma, beta = (_column(n, v, C, dtype) for n, v in (
-        ("mean", mean), ("variance", variance), ("gamma", gamma), ("beta", beta)))
+    mean, variance = _column("mean", mean, C, dtype), _column("variance", variance, C, dtype)
+    gamma, beta = _column("gamma", gamma, C, dtype), _column("beta", beta, C, dtype)
     if P == 0 or C == 0:                  # nothing for the loops to walk
         return twin.batch_norm_forward(x, mean, variance, gamma, beta, epsilon)
     batch_stats = mean is None
@@ -243,8 +245,8 @@ def batch_norm_backward(x, grad_y, mean, inv_std, gamma, batch_stats, with_gamma
         raise ValueError(f"`grad_y` must have x's shape {x.shape}, received {grad_y.shape}.")
     P, C = x.shape
     dtype = x.dtype
-    mean, inv_std, gamma = (_column(n, v, C, dtype) for n, v in (
-        ("mean", mean), ("inv_std", inv_std), ("gamma", gamma)))
+    mean, inv_std = _column("mean", mean, C, dtype), _column("inv_std", inv_std, C, dtype)
+    gamma = _column("gamma", gamma, C, dtype)
     if mean is None or inv_std is None:
         raise TypeError("`mean` and `inv_std` must be arrays (the forward pass's), received None.")
     if P == 0 or C == 0:

@@ -146,6 +146,20 @@ class Layer(LayerWeights):
                     result.append(layer)
         return result
 
+    def _layer_tree(self):
+        """This layer and every layer under it, depth first in assignment order, each
+        once: the order of ``weights`` and ``losses``. A loop, not a recursion through
+        each sublayer's properties: a model's training step asks for both."""
+        order, seen, stack = [], set(), [self]
+        while stack:
+            layer = stack.pop()
+            if id(layer) in seen:
+                continue
+            seen.add(id(layer))
+            order.append(layer)
+            stack.extend(reversed(layer._sublayers()))
+        return order
+
     # -- losses ------------------------------------------------------------------
     @property
     def losses(self):
@@ -157,16 +171,9 @@ class Layer(LayerWeights):
                 result.append(w.regularizer(w))
         return result
 
-    def _activity_losses_all(self, seen=None):
+    def _activity_losses_all(self):
         """Activity penalties of the last call of this layer and of every sublayer."""
-        seen = set() if seen is None else seen
-        if id(self) in seen:
-            return []
-        seen.add(id(self))
-        result = list(self._activity_losses)
-        for layer in self._sublayers():
-            result.extend(layer._activity_losses_all(seen))
-        return result
+        return [loss for layer in self._layer_tree() for loss in layer._activity_losses]
 
     # -- calling -----------------------------------------------------------------
     def build(self, input_shape):

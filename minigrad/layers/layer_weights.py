@@ -79,13 +79,13 @@ class LayerWeights:
     def weights(self):
         """All weights: the layer's own in creation order, then each sublayer's (Keras
         order); a weight shared by two sublayers is listed once."""
-        own, seen = list(self._weights), {id(w) for w in self._weights}
-        for layer in self._sublayers():
-            for w in layer.weights:
+        result, seen = [], set()
+        for layer in self._layer_tree():
+            for w in layer._weights:
                 if id(w) not in seen:
                     seen.add(id(w))
-                    own.append(w)
-        return own
+                    result.append(w)
+        return result
 
     @property
     def trainable_weights(self):

@@ -108,8 +108,10 @@ class BatchNormalization(Layer):
                                        self.epsilon, self.axis, use_batch_stats)
         if use_batch_stats:
             m = self.momentum
-            self.moving_mean.assign(self.moving_mean.data * m + mean * (1 - m))
-            self.moving_variance.assign(self.moving_variance.data * m + variance * (1 - m))
+            for moving, batch in ((self.moving_mean, mean), (self.moving_variance, variance)):
+                # a fresh array of the right shape: swapped in as the optimizer does, without
+                # assign()'s defensive copy (a tape that recorded the old one keeps it)
+                moving.data = np.asarray(moving.data * m + batch * (1 - m), moving.dtype)
         return y
 
     def get_config(self):

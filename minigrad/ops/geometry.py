@@ -29,6 +29,8 @@ import numbers
 
 import numpy as np
 
+from .._kernels.guards import is_plain
+
 MAX_GEOMETRY = 2**31 - 1
 
 
@@ -326,7 +328,7 @@ class ConvGeometry:
         if data_format_ is None:
             from .. import config
             key += (config.image_data_format(),)
-        if not (_plain(strides) and _plain(padding) and _plain(dilation_rate)):
+        if not (is_plain(strides) and is_plain(padding) and is_plain(dilation_rate)):
             return cls(op, x_shape, kernel_shape, strides, padding, data_format_,
                        dilation_rate)
         geometry = _memo.get(key)
@@ -355,19 +357,6 @@ class ConvGeometry:
 
 _MEMO_SIZE = 512
 _memo = {}        # ConvGeometry.of: arguments -> geometry (a ConvGeometry is never changed)
-
-
-def _plain(value):
-    """True for a str, a Python int (not a bool) and tuples of those."""
-    kind = type(value)
-    if kind is int or kind is str:
-        return True
-    if kind is not tuple:
-        return False
-    for item in value:
-        if not _plain(item):
-            return False
-    return True
 
 
 class _MemoryNamed:
