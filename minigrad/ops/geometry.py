@@ -321,16 +321,18 @@ class ConvGeometry:
         """``ConvGeometry(...)`` for these arguments, from a memo when the same valid
         arguments came before: a model runs each of its convolutions with the same ones
         at every step, and checking them again costs more than a small kernel call. Only
-        strides, padding and dilation made of str, Python ints and tuples of them are
-        remembered, so that ``True`` or ``1.0`` (equal to 1 as keys) still meet the full
-        check (shapes are tuples of ints, and only a valid geometry is remembered)."""
+        strides, padding and dilation made of str, Python ints and tuples of them (and a
+        str or None data_format) are remembered, so that ``True`` or ``1.0`` (equal to 1
+        as keys) still meet the full check (shapes are tuples of ints, and only a valid
+        geometry is remembered)."""
+        if not ((data_format_ is None or type(data_format_) is str) and is_plain(strides)
+                and is_plain(padding) and is_plain(dilation_rate)):
+            return cls(op, x_shape, kernel_shape, strides, padding, data_format_,
+                       dilation_rate)
         key = (op, x_shape, kernel_shape, strides, padding, data_format_, dilation_rate)
         if data_format_ is None:
             from .. import config
             key += (config.image_data_format(),)
-        if not (is_plain(strides) and is_plain(padding) and is_plain(dilation_rate)):
-            return cls(op, x_shape, kernel_shape, strides, padding, data_format_,
-                       dilation_rate)
         geometry = _memo.get(key)
         if geometry is None:
             geometry = cls(op, x_shape, kernel_shape, strides, padding, data_format_,

@@ -116,8 +116,16 @@ class Optimizer:
 
     default_name = "optimizer"
     # True when update_step is elementwise (each number moves by its own gradient and
-    # slots alone): apply then updates all variables with one call (fused.py).
+    # slots alone): apply then updates the small variables with one call (fused.py).
     elementwise = False
+
+    def __init_subclass__(cls, **kwargs):
+        """A subclass with an update_step of its own is not elementwise unless it says
+        so: its formula may look across a weight (a norm), which joining the weights
+        end to end would silently change."""
+        super().__init_subclass__(**kwargs)
+        if "update_step" in cls.__dict__ and "elementwise" not in cls.__dict__:
+            cls.elementwise = False
 
     def __init__(self, learning_rate, weight_decay=None, clipnorm=None, clipvalue=None,
                  global_clipnorm=None, name=None, **kwargs):
