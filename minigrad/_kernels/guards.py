@@ -162,6 +162,21 @@ def as_rank2(r, strides, dilation, pads, out, x_shape, kernel_shape):
                 ph=pads[0][0], pw=pads[1][0])
 
 
+def ready_matrices(*arrays):
+    """True when every array is a 2D float32 ndarray, or every one float64, with sizes
+    below 2**31: what the ops pass. The public functions then test the shapes that must
+    agree and skip the checks below; anything else takes those checks, whose messages name
+    what is wrong."""
+    first = arrays[0]
+    if type(first) is not np.ndarray or first.dtype not in FLOAT_DTYPES:
+        return False
+    for a in arrays:
+        if (type(a) is not np.ndarray or a.dtype != first.dtype or a.ndim != 2
+                or a.shape[0] > MAX_GEOMETRY or a.shape[1] > MAX_GEOMETRY):
+            return False
+    return True
+
+
 def check_matrix(name, a, shape_doc, int_max=2**31 - 1):
     """A 2D float array whose sizes BLAS can take (32-bit ints)."""
     check_array(name, a)

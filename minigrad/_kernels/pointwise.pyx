@@ -267,6 +267,9 @@ def _padded(n, dtype):
 
 def pointwise_forward(x, w, bias):
     """y = x @ w + bias. x (P, Cin), w (Cin, F), bias (F,) or None -> y (P, F)."""
+    if bias is None and guards.ready_matrices(x, w) and x.shape[1] == w.shape[0] > 0 \
+            and w.shape[1] > 0:
+        return _forward_checked(x, w, None)
     guards.check_matrix("x", x, "(P, Cin)")
     guards.check_matrix("w", w, "(Cin, F)")
     _check_dtypes(x=x, w=w)
@@ -284,6 +287,12 @@ def pointwise_forward(x, w, bias):
         padded = np.zeros(_padded(F, x.dtype), dtype=x.dtype)   # the tiles read whole vectors
         padded[:F] = bias
         bias = padded
+    return _forward_checked(x, w, bias)
+
+
+def _forward_checked(x, w, bias):
+    """pointwise_forward on checked arguments (bias: None or padded to whole tiles)."""
+    P, Cin, F = x.shape[0], x.shape[1], w.shape[1]
     y = empty_output((P, F), x.dtype)
     if P == 0:
         return y
@@ -335,7 +344,7 @@ def _kernel_gradient(x, grad_y, w, with_bias):
                          np.ascontiguousarray(w) if w is not None else np.zeros((1, 1), dtype),
                          grad_x, partial_wt, partial_b, wtp, pack, pack_gy, BLOCK_ROWS,
                          min(_threads(P, Cin, F), nchunks))
-    grad_w = np.ascontiguousarray(sum_chunks(partial_wt).T)
+    grad_w = np.ascontiguousarray((partial_wt[0] if nchunks == 1 else sum_chunks(partial_wt)).T)
     return grad_x, grad_w, (sum_chunks(partial_b) if with_bias else None)
 
 
@@ -361,6 +370,10 @@ def pointwise_backward(x, grad_y, w, with_bias):
     """Both gradients of ``y = x @ w (+ bias)`` in one pass over ``grad_y``.
     x (P, Cin), grad_y (P, F), w (Cin, F) -> (grad_x = grad_y @ w.T, grad_w = x.T @ grad_y,
     grad_bias = grad_y.sum(0) or None)."""
+    if guards.ready_matrices(x, grad_y, w) and x.shape[0] == grad_y.shape[0] \
+            and w.shape == (x.shape[1], grad_y.shape[1]) and x.shape[1] > 0 \
+            and grad_y.shape[1] > 0:
+        return _kernel_gradient(x, grad_y, w, with_bias)
     _check_kernel_gradient_args(x, grad_y)
     guards.check_matrix("w", w, "(Cin, F)")
     _check_dtypes(x=x, w=w)
