@@ -273,6 +273,29 @@ def test_conv_matches_reference(a, seed):
                                    rtol=1e-10, atol=1e-10)
 
 
+@given(conv_args(), st.integers(0, 2**32 - 1))
+@settings(max_examples=60, deadline=None)
+def test_conv_of_one_channel_runs_as_depthwise_and_matches_reference(a, seed):
+    # Without a bias, one input channel goes to the depthwise kernels (M = F); with a zero
+    # bias the same call takes the product path. Both match the reference, as do their
+    # gradients (each other's, to rounding).
+    a = dict(a, C=1)
+    rng, x, kernel = _inputs(a, seed, a["F"])
+    xl = np.moveaxis(x, 1, -1) if a["channels_first"] else x
+    padding = a["padding"]
+    x_ref, padding_ref = (np.pad(xl, [(0, 0), *padding, (0, 0)]), "valid") \
+        if not isinstance(padding, str) else (xl, padding)
+    expected = ref_conv(x_ref, kernel, np.zeros(a["F"]), a["strides"], padding_ref,
+                        a["dilation_rate"])
+    with use_kernels(a["backend"]):
+        y = conv(xl, kernel, **dict(_options(a), data_format="channels_last"))
+        np.testing.assert_allclose(y.numpy(), expected, rtol=1e-10, atol=1e-10)
+        as_depthwise = _conv_and_gradients(a, x, kernel, None, seed)
+        as_product = _conv_and_gradients(a, x, kernel, np.zeros(a["F"]), seed)
+    for d, p in zip(as_depthwise, as_product):
+        np.testing.assert_allclose(d, p, rtol=1e-10, atol=1e-10)
+
+
 def _conv_and_gradients(a, x, kernel, b, up_seed):
     opts = _options(a)
     ts = [mg.Tensor(x), mg.Tensor(kernel)] + ([mg.Tensor(b)] if b is not None else [])

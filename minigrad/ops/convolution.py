@@ -130,6 +130,13 @@ def depthwise_conv(x, kernel, strides=1, padding="valid", data_format=None, dila
     op = "depthwise_conv"
     x, kernel = _checked(op, [("x", x), ("kernel", kernel)])
     g = ConvGeometry.of(op, x.shape, kernel.shape, strides, padding, data_format, dilation_rate)
+    return _depthwise(op, x, kernel, g)
+
+
+def _depthwise(op, x, kernel, g):
+    """depthwise_conv on checked arguments, recorded as ``op``. A full convolution of a
+    single input channel is one too: its kernel (*k, 1, F) is a depthwise kernel with
+    M = F, and ``conv`` hands it here (a first layer on grey images)."""
     xd = g.to_channels_last(x.data)
     kd = np.ascontiguousarray(kernel.data)
     geometry = (g.strides, g.dilation, g.pads)
@@ -310,6 +317,9 @@ def conv(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=
 
         return record(op, inputs, g.from_channels_last(y), gradient=gradient)
 
+    if Cin == 1 and bias is None:    # one input channel: a depthwise convolution, M = F
+        return _depthwise(op, x, kernel, g)
+
     with g.memory_named():
         xpad = zero_padded(xd, ((0, 0),) + g.pads + ((0, 0),)) if any(map(any, g.pads)) \
             else xd
@@ -364,11 +374,15 @@ def _conv_im2col(op, inputs, g, xd, xpad, kd, bd, taps, kernels):
     index = [(slice(None),) + tuple(slice(j * d, j * d + (o - 1) * s + 1, s)
                                     for j, o, s, d in zip(tap, out, g.strides, g.dilation))
              for tap in taps]
+    # every window at once: a strided view of xpad (N, *out, *k, Cin), copied in one go
+    steps = xpad.strides[1:1 + g.rank]
+    windows = np.lib.stride_tricks.as_strided(
+        xpad, (N,) + out + tuple(kd.shape[:g.rank]) + (Cin,),
+        (xpad.strides[0],) + tuple(st * s for st, s in zip(steps, g.strides))
+        + tuple(st * d for st, d in zip(steps, g.dilation)) + (xpad.strides[-1],),
+        writeable=False)
     with g.memory_named():
-        patches = np.empty((N,) + out + (T, Cin), dtype=xd.dtype)
-    for t in range(T):
-        patches[..., t, :] = xpad[index[t]]
-    patches = patches.reshape(rows, T * Cin)
+        patches = np.ascontiguousarray(windows).reshape(rows, T * Cin)
     w = kd.reshape(T * Cin, F)
     y = kernels.pointwise_forward(patches, w, bd).reshape((N,) + out + (F,))
 
