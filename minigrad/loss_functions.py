@@ -11,7 +11,9 @@ import numbers
 import numpy as np
 
 from . import config, ops
-from .ops.nn import sigmoid_cross_entropy_with_logits  # noqa: F401  (used below)
+from .ops.nn import (  # noqa: F401  (used below)
+    sigmoid_cross_entropy_with_logits, sparse_softmax_cross_entropy_with_logits,
+)
 from .tensor import Tensor
 
 _REDUCTIONS = ("sum_over_batch_size", "mean", "sum", "none")
@@ -346,8 +348,10 @@ def sparse_categorical_crossentropy(y_true, y_pred, from_logits=False, axis=-1):
         bad = labels.min() if labels.min() < 0 else labels.max()
         raise ValueError(f"{loss}: labels must be in [0, {num_classes}) for y_pred with "
                          f"{num_classes} classes, got label {bad}.")
+    if from_logits:                  # one op: log_softmax, the pick and the sum fused
+        return sparse_softmax_cross_entropy_with_logits(labels, y_pred)
     one_hot = (labels[..., None] == np.arange(num_classes)).astype(y_pred.dtype)
-    return _categorical(one_hot, y_pred, from_logits, -1)
+    return _categorical(one_hot, y_pred, False, -1)
 
 
 mse = MSE = mean_squared_error

@@ -146,3 +146,32 @@ def test_dtype_is_preserved_forward_and_backward(name, dtype):
     assert y.dtype == dtype
     steps = list(tape.backward_steps(y))
     assert all(s.grad_inputs[0].dtype == dtype for s in steps)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sparse_softmax_cross_entropy_is_bitwise_log_softmax_then_pick(dtype):
+    # The fused op behind SparseCategoricalCrossentropy(from_logits=True) against the four
+    # ops it replaces (log_softmax, one-hot product, sum, negation): loss and gradient equal.
+    rng = np.random.default_rng(3)
+    labels = rng.integers(0, 7, (5, 4))
+    onehot = (labels[..., None] == np.arange(7)).astype(dtype)
+    x0 = rng.standard_normal((5, 4, 7)).astype(dtype) * 8
+    up = np.linspace(-1, 2, 20).reshape(5, 4).astype(dtype)
+    results = []
+    for fused in (True, False):
+        x = mg.Variable(x0)
+        with mg.GradientTape() as tape:
+            loss = (ops.sparse_softmax_cross_entropy_with_logits(labels, x) if fused else
+                    -ops.sum(ops.log_softmax(x) * onehot, axis=-1))
+        results.append((loss.numpy(), tape.gradient(loss, x, output_gradients=up).numpy()))
+    (l1, g1), (l2, g2) = results
+    assert l1.dtype == dtype and l1.shape == (5, 4)
+    np.testing.assert_array_equal(l1, l2)
+    np.testing.assert_array_equal(g1, g2)
+
+
+def test_sparse_softmax_cross_entropy_differentiates_twice():
+    x = mg.Tensor(np.random.default_rng(4).standard_normal((3, 5)))
+    labels = np.array([0, 4, 2])
+    mg.gradcheck(lambda t: ops.sparse_softmax_cross_entropy_with_logits(labels, t), [x])
+    mg.gradgradcheck(lambda t: ops.sparse_softmax_cross_entropy_with_logits(labels, t), [x])

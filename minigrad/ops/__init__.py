@@ -25,7 +25,7 @@ from .shapes import (  # noqa: F401
 from .nn import (  # noqa: F401
     dropout, elu, exponential, gelu, hard_sigmoid, leaky_relu, log_sigmoid, log_softmax, mish,
     relu, relu6, selu, sigmoid, sigmoid_cross_entropy_with_logits, silu, softmax, softplus,
-    softsign, sparsemax, swish, tanh,
+    softsign, sparse_softmax_cross_entropy_with_logits, sparsemax, swish, tanh,
 )
 from .convolution import (  # noqa: F401
     conv, conv_output_length, conv_padding, depthwise_conv, separable_conv, use_kernels,

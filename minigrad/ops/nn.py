@@ -446,6 +446,33 @@ def sigmoid_cross_entropy_with_logits(labels, logits):
                   gradient=lambda g, inputs, out: (g * (_sigmoid(inputs[0]) - labels),))
 
 
+def sparse_softmax_cross_entropy_with_logits(labels, logits):
+    """``-log_softmax(x)[label]`` over the last axis, one number per sample, as one op
+    (what log_softmax, a one-hot product and a sum record as four). Gradient w.r.t. x:
+    ``g softmax(x) - g onehot(label)``, the rounding of those four ops' chain rule.
+
+    Args:
+        labels (ndarray of int): class indices in [0, K), ``logits.shape[:-1]`` (a
+            constant; checked by the caller).
+        logits (Tensor): the raw scores x, (..., K).
+
+    Returns:
+        Tensor: the loss of each sample, ``logits.shape[:-1]``, ``logits``'s dtype.
+    """
+    xd = logits.data
+    shifted = xd - np.max(xd, axis=-1, keepdims=True)
+    log_p = shifted - np.log(np.exp(shifted).sum(axis=-1, keepdims=True))   # log_softmax
+    pick = np.asarray(labels)[..., None]
+    onehot = (pick == np.arange(xd.shape[-1])).astype(xd.dtype)
+
+    def gradient(g, inputs, out):
+        p = _exp(log_softmax(inputs[0])) if not isinstance(g, np.ndarray) else np.exp(log_p)
+        g = g.reshape(tuple(g.shape) + (1,))
+        return (g * p - g * onehot,)
+    out = -np.take_along_axis(log_p, pick, axis=-1)[..., 0]
+    return record("sparse_softmax_cross_entropy", (logits,), out, gradient=gradient)
+
+
 def dropout(x, rate, rng, noise_shape=None):
     """Inverted dropout: zero each element with probability ``rate``, scale the rest by
     ``1 / (1 - rate)`` so the expected value is unchanged. The gradient goes through the
