@@ -390,9 +390,8 @@ def _packed_kernel(k, g):
     channels from it."""
     B = 64 // k.itemsize
     nb = -(-k.shape[2] // B)
-    if nb * B == k.shape[2]:              # whole blocks: nothing to pad
-        padded = k
-    else:
+    padded = k
+    if nb * B != k.shape[2]:              # not whole blocks: zero-pad the last one
         padded = np.zeros((g["KH"], g["KW"], nb * B), k.dtype)
         padded[:, :, :k.shape[2]] = k
     return np.ascontiguousarray(padded.reshape(g["KH"], g["KW"], nb, B).transpose(2, 0, 1, 3))

@@ -447,17 +447,16 @@ def sigmoid_cross_entropy_with_logits(labels, logits):
 
 
 def sparse_softmax_cross_entropy_with_logits(labels, logits):
-    """``-log_softmax(x)[label]`` over the last axis, one number per sample, as one op
-    (what log_softmax, a one-hot product and a sum record as four). Gradient w.r.t. x:
-    ``g softmax(x) - g onehot(label)``, the rounding of those four ops' chain rule.
+    """``-log_softmax(x)[label]`` over the last axis as one op (log_softmax, a one-hot
+    product and a sum would record four). Gradient: ``g softmax(x) - g onehot(label)``,
+    rounded as those four ops' chain rule.
 
     Args:
-        labels (ndarray of int): class indices in [0, K), ``logits.shape[:-1]`` (a
-            constant; checked by the caller).
+        labels (ndarray of int): class indices in [0, K), ``logits.shape[:-1]`` (checked).
         logits (Tensor): the raw scores x, (..., K).
 
     Returns:
-        Tensor: the loss of each sample, ``logits.shape[:-1]``, ``logits``'s dtype.
+        Tensor: each sample's loss, ``logits.shape[:-1]``, in ``logits``'s dtype.
     """
     xd = logits.data
     shifted = xd - np.max(xd, axis=-1, keepdims=True)
@@ -469,8 +468,8 @@ def sparse_softmax_cross_entropy_with_logits(labels, logits):
         p = _exp(log_softmax(inputs[0])) if not isinstance(g, np.ndarray) else np.exp(log_p)
         g = g.reshape(tuple(g.shape) + (1,))
         return (g * p - g * onehot,)
-    out = -np.take_along_axis(log_p, pick, axis=-1)[..., 0]
-    return record("sparse_softmax_cross_entropy", (logits,), out, gradient=gradient)
+    return record("sparse_softmax_cross_entropy", (logits,),
+                  -np.take_along_axis(log_p, pick, axis=-1)[..., 0], gradient=gradient)
 
 
 def dropout(x, rate, rng, noise_shape=None):
