@@ -10,7 +10,7 @@ does, in this order (Keras 3's order):
              clipvalue       g <- clip(g, -v, v)
     3. decoupled weight decay on the pre-update weights: w <- w * (1 - wd * lr)
     4. the update (each subclass's formula; an elementwise one, as every built-in is,
-       runs once over all variables joined end to end: ``fused.py``)
+       runs once over the small variables joined end to end: ``fused.py``)
     5. each variable's ``constraint``, if it has one: w <- constraint(w)
     6. iterations += 1
 
