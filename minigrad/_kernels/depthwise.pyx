@@ -28,9 +28,8 @@ How it is organised (one job per file):
 
 Ideas shared by every loop nest:
 
-* A 1D convolution runs as a 2D one with a height of 1 (a free reshape).
-* Padding is never materialised: for every kernel tap the loops compute the range of output
-  positions whose input index falls inside the real input, and skip the rest.
+* A 1D convolution runs as a 2D one of height 1 (a free reshape). Padding is never
+  materialised: per kernel tap the loops find the output positions that read real input.
 * The channel axis is innermost, in blocks of 64 bytes held in vector registers (the 3-wide
   kernel rows take one more 32-byte vector; the rest of the channels run in plain loops).
 * The kernel is first packed by channel blocks (``_packed_kernel``) so that the inner loops
@@ -39,10 +38,9 @@ Ideas shared by every loop nest:
   channels (``x[w, c]`` repeated M times), after which every output channel ``c*M + m`` is
   an ordinary channel with its own kernel column. The input gradient sums the M channels of
   each input channel back at the end.
-* Threads (OpenMP ``prange``) share output rows. The kernel gradient is a sum over the whole
-  batch: the rows are cut into a number of chunks that depends on the problem size only
-  (never on the thread count), each chunk sums into its own partial buffer, and the partials
-  are added in a fixed order, so results are bitwise the same on 1, 2 or 16 threads.
+* Threads (OpenMP ``prange``) share output rows. The kernel gradient's sum over the batch
+  is cut into chunks by problem size only (never by thread count), each with its own partial
+  buffer, added in a fixed order: results are bitwise the same on 1, 2 or 16 threads.
 """
 import numpy as np
 
@@ -63,21 +61,18 @@ ctypedef struct Geometry:
     isize sh, sw, dh, dw       # strides, dilation
     isize ph, pw               # padding before each axis (the output size covers the rest)
 
-# Largest stride, dilation or pad the wrappers accept (guards.py; the op-level bound too).
-MAX_GEOMETRY = guards.MAX_GEOMETRY
+MAX_GEOMETRY = guards.MAX_GEOMETRY      # largest stride, dilation or pad (guards.py, the ops)
 # Below this many multiply-adds a call runs on one thread: waking a sleeping OpenMP thread
-# (OMP_WAIT_POLICY=PASSIVE, see minigrad/threads.py) took ~100-200 us on a 2-core VM, about
-# what one thread needs for 1M multiply-adds.
+# (minigrad/threads.py) took ~100-200 us on a 2-core VM, one thread's time for ~1M of them.
 PARALLEL_MIN_WORK = 1 << 21
 # The kernel gradient's chunks: one per REDUCTION_CHUNK_WORK multiply-adds, at most
-# MAX_REDUCTION_CHUNKS (enough for a thread delayed by another process to leave its share).
+# MAX_REDUCTION_CHUNKS (so a thread delayed by another process can leave its share).
 REDUCTION_CHUNK_WORK = 1 << 20
 MAX_REDUCTION_CHUNKS = 16
 # Positions per tile of the kernel gradient: its input and gradient rows stay in L1.
 cdef isize TILE_BYTES = 8192
-# The fused backward prefetches input row ih while it computes that row's input gradient
-# (its kernel gradient reads it next), for rows up to this size: with its three grad_y rows it
-# fits L1. 2D float32 (8 KB rows) -1..-6%; 16 KB float64 rows were 7-9% slower with it.
+# The fused backward prefetches input row ih (its kernel gradient reads it next) for rows up
+# to this size, which fit L1 with three grad_y rows: 2D float32 -1..-6%, float64 +7-9%.
 cdef isize FETCH_ROW_BYTES = 8192
 
 

@@ -431,8 +431,6 @@ def sigmoid_cross_entropy_with_logits(labels, logits):
     """Elementwise ``-(t log sigmoid(x) + (1-t) log(1 - sigmoid(x)))`` without overflow:
     ``max(x, 0) - x t + log(1 + e^-|x|)``. Gradient w.r.t. x: ``sigmoid(x) - t``.
 
-    labels: ndarray (a constant); logits: Tensor of the same shape.
-
     Args:
         labels (ndarray): the targets t in [0, 1], a constant.
         logits (Tensor): the raw scores x, ``labels``'s shape.
@@ -447,9 +445,8 @@ def sigmoid_cross_entropy_with_logits(labels, logits):
 
 
 def sparse_softmax_cross_entropy_with_logits(labels, logits):
-    """``-log_softmax(x)[label]`` over the last axis as one op (log_softmax, a one-hot
-    product and a sum would record four). Gradient: ``g softmax(x) - g onehot(label)``,
-    rounded as those four ops' chain rule.
+    """``-log_softmax(x)[label]`` over the last axis as one op, where log_softmax, a one-hot
+    product and a sum record four; gradient ``g softmax(x) - g onehot(label)``, as theirs.
 
     Args:
         labels (ndarray of int): class indices in [0, K), ``logits.shape[:-1]`` (checked).
