@@ -241,16 +241,21 @@ class Layer(LayerWeights):
         if training is not None and not isinstance(training, (bool, np.bool_)):
             raise ValueError(f"Layer '{self.name}': `training` must be True, False or None "
                              f"(inherit). Received: training={training!r}")
-        structured = self._check_structure(inputs)
-        if is_symbolic(inputs):
-            if training is not None:
-                kwargs["training"] = training
-            return symbolic_call(self, inputs, kwargs)
-        if training is None and _training.stack:
-            training = _training.stack[-1]         # Keras hands `training` down to sublayers
+        structured = False
+        if type(inputs) is not Tensor:           # (one Tensor, the usual call, needs neither)
+            structured = self._check_structure(inputs)
+            if is_symbolic(inputs):
+                if training is not None:
+                    kwargs["training"] = training
+                return symbolic_call(self, inputs, kwargs)
+        if training is None:
+            stack = _training.stack
+            if stack:
+                training = stack[-1]             # Keras hands `training` down to sublayers
         if structured:
             return self._call_structure(inputs, training, kwargs)
-        x = self._convert_input(inputs)
+        x = inputs if type(inputs) is Tensor and inputs.data.dtype is self.dtype \
+            else self._convert_input(inputs)
         shape = x.shape
         if self._batch_input_shape is not None:
             expected = self._batch_input_shape
@@ -277,17 +282,19 @@ class Layer(LayerWeights):
         return self._run_call(x, training, kwargs)
 
     def _run_call(self, x, training, kwargs):
-        _training.stack.append(training)
+        stack = _training.stack
+        stack.append(training)
         try:
             with layer_scope(self.name):
                 if _accepts_training(type(self)):
                     kwargs["training"] = training
                 outputs = self.call(x, **kwargs)
         finally:
-            _training.stack.pop()
-        object.__setattr__(self, "_activity_losses", [])
-        if self.activity_regularizer is not None:
-            self._activity_losses.append(self._activity_penalty(outputs))
+            stack.pop()
+        if self.activity_regularizer is not None:    # (a fresh list: this call's penalty)
+            object.__setattr__(self, "_activity_losses", [self._activity_penalty(outputs)])
+        elif self._activity_losses:
+            object.__setattr__(self, "_activity_losses", [])
         if isinstance(outputs, Tensor):      # for the summary of a subclassed model
             object.__setattr__(self, "_last_output_shape", (None,) + outputs.shape[1:])
         return outputs
@@ -417,6 +424,7 @@ def _layers_in(value):
 
 
 def _accepts_training(cls):
-    if cls not in _training_cache:
-        _training_cache[cls] = "training" in inspect.signature(cls.call).parameters
-    return _training_cache[cls]
+    accepts = _training_cache.get(cls)
+    if accepts is None:
+        accepts = _training_cache[cls] = "training" in inspect.signature(cls.call).parameters
+    return accepts

@@ -83,6 +83,14 @@ class Graph:
                 raise ValueError(f"The name '{name}' is used {names.count(name)} times in "
                                  f"model '{model_name}'; all layer names must be unique. "
                                  "Pass name=... to one of the layers.")
+        # what `run` reads per node at every call: its layer, the id of its one input tensor
+        # (None for a list, tuple or dict: `fill_in`), the node, its keyword arguments, the
+        # id of its one output tensor (None for a list, tuple or dict)
+        self._steps = [(node.layer,
+                        id(node.arguments) if isinstance(node.arguments, SymbolicTensor) else None,
+                        node, node.kwargs,
+                        id(node.outputs) if isinstance(node.outputs, SymbolicTensor) else None)
+                       for node in self.nodes if not node.is_input]
 
     def nodes_of(self, layer):
         """The nodes of ``layer`` in this graph, in running order."""
@@ -91,14 +99,18 @@ class Graph:
     def run(self, values, training=None):
         """Output Tensors for input Tensors ``values`` (one per graph input, in order)."""
         known = {id(t): v for t, v in zip(self.inputs, values)}
-        for node in self.nodes:
-            if node.is_input:
-                continue
-            kwargs = dict(node.kwargs)
-            kwargs.setdefault("training", training)
-            outputs = node.layer(node.fill_in(known), **kwargs)
-            for t, value in zip(node.output_tensors, flatten(outputs)):
-                known[id(t)] = value
+        for layer, argument, node, kwargs, output in self._steps:
+            inputs = known[argument] if argument is not None else node.fill_in(known)
+            if "training" in kwargs:       # given when the graph was built: it wins
+                outputs = layer(inputs, **kwargs)
+            else:
+                outputs = layer(inputs, training=training, **kwargs)
+            if output is not None and type(outputs) is not tuple and type(outputs) is not list \
+                    and type(outputs) is not dict:
+                known[output] = outputs
+            else:
+                for t, value in zip(node.output_tensors, flatten(outputs)):
+                    known[id(t)] = value
         return [known[id(t)] for t in self.outputs]
 
     def output_shapes(self, input_shapes):
