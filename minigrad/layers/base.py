@@ -138,8 +138,11 @@ class Layer(LayerWeights):
     # -- weights: add_weight, weights, trainable, get/set_weights in layer_weights.py --
     def _sublayers(self):
         """The layers this layer holds as attributes, in assignment order (each once)."""
+        names = self.__dict__.get("_tracked_attributes")
+        if not names:                           # most layers hold none
+            return ()
         result, seen = [], {id(self)}
-        for name in self.__dict__.get("_tracked_attributes", ()):
+        for name in names:
             for layer in _layers_in(self.__dict__.get(name)):
                 if id(layer) not in seen:
                     seen.add(id(layer))
@@ -165,15 +168,12 @@ class Layer(LayerWeights):
     def losses(self):
         """Activity penalties of the last call, then one penalty per regularized trainable
         weight (recomputed on every access, so they are recorded by an active tape)."""
-        result = self._activity_losses_all()
-        for w in self.trainable_weights:
+        tree = self._layer_tree()               # walked once for both parts
+        result = [loss for layer in tree for loss in layer._activity_losses]
+        for w in self._trainable_weights_of(tree):
             if w.regularizer is not None:
                 result.append(w.regularizer(w))
         return result
-
-    def _activity_losses_all(self):
-        """Activity penalties of the last call of this layer and of every sublayer."""
-        return [loss for layer in self._layer_tree() for loss in layer._activity_losses]
 
     # -- calling -----------------------------------------------------------------
     def build(self, input_shape):

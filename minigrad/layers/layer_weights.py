@@ -79,17 +79,20 @@ class LayerWeights:
     def weights(self):
         """All weights: the layer's own in creation order, then each sublayer's (Keras
         order); a weight shared by two sublayers is listed once."""
-        result, seen = [], set()
-        for layer in self._layer_tree():
-            for w in layer._weights:
-                if id(w) not in seen:
-                    seen.add(id(w))
-                    result.append(w)
-        return result
+        return _weights_of(self._layer_tree())
 
     @property
     def trainable_weights(self):
         return [w for w in self.weights if w.trainable] if self._trainable else []
+
+    def _trainable_weights_of(self, tree):
+        """``trainable_weights``, from ``self._layer_tree()`` already walked by the caller
+        (``losses``), unless a subclass lists its weights its own way."""
+        cls = type(self)
+        if cls.weights is not LayerWeights.weights or \
+                cls.trainable_weights is not LayerWeights.trainable_weights:
+            return self.trainable_weights
+        return [w for w in _weights_of(tree) if w.trainable] if self._trainable else []
 
     @property
     def non_trainable_weights(self):
@@ -144,3 +147,14 @@ class LayerWeights:
             arrays.append(value)
         for w, value in zip(current, arrays):
             w.assign(value)
+
+
+def _weights_of(tree):
+    """The weights of the layers of ``tree`` in order, each once (see ``weights``)."""
+    result, seen = [], set()
+    for layer in tree:
+        for w in layer._weights:
+            if id(w) not in seen:
+                seen.add(id(w))
+                result.append(w)
+    return result
