@@ -90,7 +90,7 @@ def _groups(values):
 
 
 def _joined(arrays):
-    return np.concatenate([a.reshape(-1) for a in arrays])
+    return np.concatenate(arrays, axis=None)         # (axis=None: each one flattened)
 
 
 def _split(flat, members, dtype):
