@@ -35,6 +35,17 @@ def active_tapes():
     return list(_state.tapes)
 
 
+def needs_gradient(t):
+    """A question for an op's gradient function to ask during the backward pass: is the
+    gradient of its input ``t`` used? Made when the op runs, it returns a function that
+    answers whether one of the tapes recording then tracks ``t`` by the time the gradient
+    is computed (tapes drop the gradients of what they do not track). An op whose input is
+    data no tape follows (a model's first convolution) then skips that input's gradient.
+    """
+    tapes = [tape for tape in _state.tapes if not tape._stopped]
+    return lambda: any(id(t) in tape._tracked for tape in tapes)
+
+
 class layer_scope:
     """Context manager: ops run inside it are recorded as belonging to layer ``name``
     (in the calling thread only). A class rather than a generator: every layer call

@@ -458,3 +458,45 @@ def test_int_arguments_fast_and_slow_paths_agree():
     with pytest.raises(TypeError, match="strides"):
         guards.depthwise_geometry((1, 8, 8, 2), (3, 3, 2, 1), (True, 1), (1, 1),
                                   ((0, 0), (0, 0)), "x")
+
+
+@pytest.mark.parametrize("op, kernel_shape", [
+    (lambda x, k: conv(x, k, padding="same"), (3, 3, 1, 5)),      # one channel: depthwise path
+    (lambda x, k: conv(x, k), (1, 1, 1, 5)),                        # a 1x1 conv: pointwise path
+    (lambda x, k: depthwise_conv(x, k, padding="same"), (3, 3, 1, 2)),
+])
+def test_gradient_of_an_input_no_tape_follows_is_skipped(backend, monkeypatch, op, kernel_shape):
+    """Data that no tape tracks (a model's input) gets no gradient, so the ops skip it: the
+    kernel's gradient alone is computed, number for number what the fused backward gives.
+    A tensor watched after the op still gets its gradient (the question is asked during
+    the backward pass), and a frozen kernel gets none while the input's is computed."""
+    rng = np.random.default_rng(3)
+    x = mg.Tensor(rng.standard_normal((3, 6, 5, 1)))
+    k = mg.Variable(rng.standard_normal(kernel_shape))
+    with mg.GradientTape() as tape:
+        tape.watch(x)
+        y = op(x, k)
+    gx, gk = tape.gradient(y, [x, k])
+
+    kernels = _kernels.active()
+    for fused in ("depthwise_backward", "pointwise_backward"):    # must not run for data
+        monkeypatch.setattr(kernels, fused, lambda *a, **kw: pytest.fail(f"{fused} ran"))
+    with mg.GradientTape() as tape:
+        y = op(x, k)
+    none, gk_data = tape.gradient(y, [x, k])
+    assert none is None
+    np.testing.assert_array_equal(gk_data.numpy(), gk.numpy())
+    monkeypatch.undo()
+
+    with mg.GradientTape() as tape:
+        y = op(x, k)
+        tape.watch(x)                                   # after the op
+    np.testing.assert_array_equal(tape.gradient(y, x).numpy(), gx.numpy())
+
+    frozen = mg.Variable(k.numpy(), trainable=False)
+    with mg.GradientTape() as tape:
+        tape.watch(x)
+        y = op(x, frozen)
+    gx_frozen, none = tape.gradient(y, [x, frozen])
+    assert none is None
+    np.testing.assert_allclose(gx_frozen.numpy(), gx.numpy(), rtol=1e-12, atol=1e-12)

@@ -38,6 +38,7 @@ import math
 import numpy as np
 
 from .. import _kernels
+from ..recording import needs_gradient
 from ..tape import record
 from ..tensor import Tensor
 from .convolution_gradients import (DepthwiseFamily, PointwiseFamily, from_channels_last,
@@ -151,11 +152,17 @@ def _depthwise(op, x, kernel, g):
         y = kernels.depthwise_forward(xd, kd, *geometry)
     family = DepthwiseFamily(kernels, xd.shape, kd.shape, *geometry)
     cf = g.channels_first
+    need_x, need_kernel = needs_gradient(x), needs_gradient(kernel)
 
     def gradient(grad_y, inputs, result):
         if not isinstance(grad_y, Tensor):          # arrays: both gradients in one pass
-            grad_x, grad_kernel = kernels.depthwise_backward(g.to_channels_last(grad_y), xd,
-                                                             kd, *geometry)
+            grad_y = g.to_channels_last(grad_y)
+            if not need_x():                        # data no tape follows (a first layer)
+                return None, kernels.depthwise_backward_kernel(xd, grad_y, kd.shape, *geometry)
+            if not need_kernel():                   # a frozen kernel
+                return g.from_channels_last(
+                    kernels.depthwise_backward_input(grad_y, kd, xd.shape, *geometry)), None
+            grad_x, grad_kernel = kernels.depthwise_backward(grad_y, xd, kd, *geometry)
             return g.from_channels_last(grad_x), grad_kernel
         x, grad_y = to_channels_last(inputs[0], cf), to_channels_last(grad_y, cf)
         return (from_channels_last(family.input_grad(grad_y, inputs[1]), cf),
@@ -306,9 +313,14 @@ def conv(x, kernel, strides=1, padding="valid", data_format=None, dilation_rate=
         x_rows, w = xd.reshape(rows, Cin), kd.reshape(Cin, F)
         y = kernels.pointwise_forward(x_rows, w, bd).reshape((N,) + out + (F,))
         pointwise, cf = PointwiseFamily(kernels), g.channels_first
+        need_x = needs_gradient(x)
 
         def gradient(grad_y, inputs, result):
             grad_y = to_channels_last(grad_y, cf).reshape(rows, F)
+            if not isinstance(grad_y, Tensor) and not need_x():  # data no tape follows
+                grad_w, grad_bias = kernels.pointwise_backward_kernel(x_rows, grad_y,
+                                                                      bd is not None)
+                return (None, grad_w.reshape(kd.shape)) + ((grad_bias,) if bd is not None else ())
             if not isinstance(grad_y, Tensor):      # arrays: both in one pass over grad_y
                 grad_x, grad_w, grad_bias = kernels.pointwise_backward(x_rows, grad_y, w,
                                                                        bd is not None)
