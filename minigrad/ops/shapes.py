@@ -183,8 +183,9 @@ def pad(x, pad_width, constant_values=0):
 
 def zero_padded(a, widths):
     """The array ``a`` with ``widths[i] = (before, after)`` zeros around axis i: what
-    ``np.pad(a, widths)`` gives, made as zeros with ``a`` copied inside, which costs a
-    fraction of np.pad's argument handling on small arrays. Widths are checked already.
+    ``np.pad(a, widths)`` gives, made as ``a`` copied inside and zeros written around it
+    (each number written once: a fraction of np.pad's argument handling on small arrays,
+    and no pass of zeros under the copy on large ones). Widths are checked already.
 
     Args:
         a (ndarray): the array.
@@ -193,8 +194,14 @@ def zero_padded(a, widths):
     Returns:
         ndarray: a new array.
     """
-    out = np.zeros(tuple(n + lo + hi for n, (lo, hi) in zip(a.shape, widths)), a.dtype)
+    out = np.empty(tuple(n + lo + hi for n, (lo, hi) in zip(a.shape, widths)), a.dtype)
     out[tuple(slice(lo, lo + n) for (lo, _), n in zip(widths, a.shape))] = a
+    for axis, (lo, hi) in enumerate(widths):         # the borders, axis by axis
+        before = (slice(None),) * axis
+        if lo:
+            out[before + (slice(0, lo),)] = 0
+        if hi:
+            out[before + (slice(out.shape[axis] - hi, None),)] = 0
     return out
 
 
