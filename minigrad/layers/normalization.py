@@ -100,7 +100,7 @@ class BatchNormalization(Layer):
 
     def call(self, inputs, training=None):
         use_batch_stats = bool(training) and self.trainable
-        if use_batch_stats and inputs.size // inputs.shape[self.axis] == 0:
+        if use_batch_stats and inputs.data.size == 0:
             raise ValueError(f"BatchNormalization '{self.name}': cannot compute batch "
                              f"statistics of an empty input (shape {inputs.shape}).")
         y, mean, variance = batch_norm(inputs, self.moving_mean.data,

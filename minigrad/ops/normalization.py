@@ -53,11 +53,9 @@ def batch_norm(x, mean, variance, gamma, beta, epsilon, axis, use_batch_stats):
     """
     xd = x.data
     axis = axis % xd.ndim
-    reduce_axes = tuple(i for i in range(xd.ndim) if i != axis)
-    bshape = tuple(xd.shape[axis] if i == axis else 1 for i in range(xd.ndim))
     if axis == xd.ndim - 1 and xd.flags.c_contiguous:
-        return _batch_norm_rows(x, mean, variance, gamma, beta, epsilon, use_batch_stats,
-                                reduce_axes, bshape)
+        return _batch_norm_rows(x, mean, variance, gamma, beta, epsilon, use_batch_stats)
+    reduce_axes, bshape = _axes(xd, axis)
     if use_batch_stats:
         mean = xd.mean(axis=reduce_axes)
         variance = np.square(xd - mean.reshape(bshape)).mean(axis=reduce_axes)
@@ -116,8 +114,13 @@ def _gradient_on_tensors(g, inputs, has_gamma, has_beta, epsilon, use_batch_stat
     return tuple(grads)
 
 
-def _batch_norm_rows(x, mean, variance, gamma, beta, epsilon, use_batch_stats, reduce_axes,
-                     bshape):
+def _axes(xd, axis):
+    """The axes a feature's statistics run over, and the shape of one per feature."""
+    return (tuple(i for i in range(xd.ndim) if i != axis),
+            tuple(xd.shape[axis] if i == axis else 1 for i in range(xd.ndim)))
+
+
+def _batch_norm_rows(x, mean, variance, gamma, beta, epsilon, use_batch_stats):
     """:func:`batch_norm` when the feature axis is the last one of a contiguous array (the
     channels_last layout): x is then a matrix of m rows by C features, normalised by the
     kernels (``minigrad/_kernels/normalization_twin.py`` holds the formulas; the compiled
@@ -134,13 +137,13 @@ def _batch_norm_rows(x, mean, variance, gamma, beta, epsilon, use_batch_stats, r
     out, mean, variance, inv_std = kernels.batch_norm_forward(
         rows, None if use_batch_stats else mean, None if use_batch_stats else variance,
         gamma_d, beta_d, epsilon)
-    moving_mean = mean.reshape(bshape)
 
     def gradient(g, inputs, out):
         if isinstance(inputs[0], Tensor):
+            reduce_axes, bshape = _axes(xd, xd.ndim - 1)
             return _gradient_on_tensors(g, inputs, gamma is not None, beta is not None,
                                         epsilon, use_batch_stats, reduce_axes, bshape,
-                                        moving_mean, inv_std.reshape(bshape))
+                                        mean.reshape(bshape), inv_std.reshape(bshape))
         gamma_now = None if gamma is None else inputs[1].astype(dtype, copy=False)
         g = np.asarray(g, dtype=dtype).reshape(rows.shape)     # the kernels take one dtype
         grad_x, grad_gamma, grad_beta = kernels.batch_norm_backward(
