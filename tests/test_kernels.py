@@ -288,9 +288,9 @@ def test_backward_uses_the_backend_of_its_forward(monkeypatch):
     import minigrad as mg
     from minigrad import ops
     calls = []
-    real = twin.depthwise_backward
-    monkeypatch.setattr(twin, "depthwise_backward",
-                        lambda *a: calls.append("numpy") or real(*a))
+    for name in ("depthwise_backward", "depthwise_backward_input", "depthwise_backward_kernel"):
+        real = getattr(twin, name)         # (the fused one, or one alone: the op picks)
+        monkeypatch.setattr(twin, name, lambda *a, real=real: calls.append("numpy") or real(*a))
     x = mg.Tensor(np.ones((1, 5, 2)))
     k = mg.Tensor(np.ones((3, 2, 1)))
     with mg.GradientTape() as tape:
