@@ -63,11 +63,11 @@ def fused_update(optimizer, grads, values, buffers, learning_rate, context):
                 learning_rate, context)
             parts = {"": _split(new, members, dtype)}
             parts.update((slot, _split(a, members, dtype)) for slot, a in updated.items())
-        for k, i in enumerate(group):
-            new_weights[i] = parts[""][k]
-            for slot, arrays in parts.items():
-                if slot:
-                    new_buffers.setdefault(slot, [None] * len(values))[i] = arrays[k]
+        for slot, arrays in parts.items():        # back to the variables' positions
+            target = new_weights if slot == "" else \
+                new_buffers.setdefault(slot, [None] * len(values))
+            for k, i in enumerate(group):
+                target[i] = arrays[k]
     return new_weights, new_buffers
 
 
@@ -96,5 +96,9 @@ def _joined(arrays):
 def _split(flat, members, dtype):
     """Each member's share of ``flat``, in its shape (views)."""
     flat = np.asarray(flat, dtype)
-    ends = np.cumsum([m.size for m in members]).tolist()
-    return [flat[i:j].reshape(m.shape) for i, j, m in zip([0] + ends[:-1], ends, members)]
+    pieces, start = [], 0
+    for m in members:
+        piece = flat[start:start + m.size]
+        pieces.append(piece if m.ndim == 1 else piece.reshape(m.shape))   # (a vector: as is)
+        start += m.size
+    return pieces
