@@ -188,6 +188,28 @@ def test_losses_are_differentiable():
     np.testing.assert_allclose(tape.gradient(total, layer.scale), [2.0, 4.0])
 
 
+def test_weight_penalties_follow_a_subclass_own_trainable_weights():
+    """``losses`` walks the layers once for both of its parts, but a layer that lists its
+    trainable weights its own way still decides which weights' penalties count."""
+    class OnlyOffset(Scale):
+        @property
+        def trainable_weights(self):
+            return [self.offset]                   # the regularized scale left out
+
+    class Shared(Scale):
+        @property
+        def weights(self):
+            return [self.offset]                   # what trainable_weights filters
+
+    for cls in (OnlyOffset, Shared):
+        layer = cls(scale_regularizer="l2")
+        layer(np.ones((2, 2)))
+        assert layer.losses == []
+    layer = Scale(scale_regularizer="l2")
+    layer(np.ones((2, 2)))
+    assert len(layer.losses) == 1
+
+
 def test_activity_penalty_stays_when_frozen():
     layer = Scale(activity_regularizer="l2", scale_regularizer="l2", trainable=False)
     layer(np.ones((2, 2)))
