@@ -51,6 +51,7 @@ from .buffers import empty_output
 from cython cimport floating
 from cython.parallel cimport parallel, prange
 from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
 
 ctypedef Py_ssize_t isize
 
@@ -154,13 +155,15 @@ cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, :
                          const floating[:, :, :, ::1] x, floating[:, :, :, ::1] gx,
                          floating[:, :, ::1] partial, isize nchunks, bint with_kernel,
                          Geometry g, int nthreads) noexcept nogil:
-    """Horizontal stride 1: grad_x row by row, and (``with_kernel``) the kernel gradient in
-    the same pass over grad_y — the fused backward.
+    """grad_x row by row, and (``with_kernel``) the kernel gradient in the same pass over
+    grad_y — the fused backward.
 
-    grad_x[n, ih, iw] = sum_{jh, jw} k[jh, jw] * gy[n, oh, iw + pw - jw*dw], oh*sh = ih + ph - jh*dh:
-    the "sum over taps" of the forward pass, reading grad_y rows. The kernel gradient pairs
-    the same grad_y rows with input row ih. Input rows are cut into ``nchunks`` chunks;
-    chunk t adds its kernel gradient into partial[t]. ``kp`` as in _forward.
+    grad_x[n, ih, iw] = sum_{jh, jw} k[jh, jw] * gy[n, oh, ow], oh*sh = ih + ph - jh*dh and
+    ow*sw = iw + pw - jw*dw: at horizontal stride 1 the "sum over taps" of the forward pass,
+    reading grad_y rows; at a larger one, the same per residue of iw mod sw
+    (_input_grad_row_strided). The kernel gradient pairs the same grad_y rows with input row
+    ih. Input rows are cut into ``nchunks`` chunks; chunk t adds its kernel gradient into
+    partial[t]. ``kp`` as in _forward.
     """
     cdef isize CM = g.C * g.M, KK = g.KH * g.KW
     cdef isize rows = g.N * g.H
@@ -178,12 +181,16 @@ cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, :
     cdef isize* ohs
     cdef floating* tmp
     cdef const floating** gyrows
+    cdef floating** gp
+    cdef const floating** gyp
     # a 3x3 kernel, stride and dilation 1 along the rows: the kernel gradient of an input row
     # against its three grad_y rows in one pass (_kernel_grad_rows3)
     cdef bint rows3 = g.KH == 3 and g.KW == 3 and g.sw == 1 and g.dw == 1
     cdef bint fetch = with_kernel and g.W * CM * <isize>sizeof(floating) <= FETCH_ROW_BYTES
     with parallel(num_threads=nthreads):
         gyrows = <const floating**>malloc(3 * sizeof(floating*))
+        gp = <floating**>malloc(g.KH * sizeof(floating*))
+        gyp = <const floating**>malloc(g.KH * sizeof(floating*))
         src = <const floating**>malloc(KK * sizeof(floating*))
         ker = <const floating**>malloc(KK * sizeof(floating*))
         off = <isize*>malloc(KK * sizeof(isize))
@@ -218,7 +225,9 @@ cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, :
                         off[ntaps] = g.pw - jw * g.dw
                         ntaps = ntaps + 1
                 out = &gx[n, ih, 0, 0]
-                if g.M == 1:
+                if g.sw > 1:
+                    _input_grad_row_strided(out, tmp, src, ker, off, &gy[n, 0, 0, 0], ohs, &k[0, 0, 0], g)
+                elif g.M == 1:
                     _sum_taps(out, g.W, src, ker, off, ntaps, 1, CM, g.OW,
                               krow if packed else NULL, KK * kp.shape[3], g.KW,
                               &x[n, ih, 0, 0] if fetch else NULL)
@@ -238,6 +247,9 @@ cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, :
                         gyrows[jh] = &gy[n, ohs[jh], 0, 0]
                     _kernel_grad_rows3(acc, xrow, gyrows, g)
                     continue
+                if g.KW == 3 and g.sw > 1:      # three taps a pass (at stride 1: mg_dot3, faster)
+                    _kernel_grad_taps3(acc, xrow, &gy[n, 0, 0, 0], ohs, gp, gyp, g)
+                    continue
                 for jh in range(g.KH):
                     if ohs[jh] < 0:
                         continue
@@ -246,6 +258,8 @@ cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, :
                     _kernel_grad_row(acc, xrows, &gy[n, ohs[jh], 0, 0], g)
         mg_stream_fence()
         free(gyrows)
+        free(gp)
+        free(gyp)
         free(src)
         free(ker)
         free(off)
@@ -253,43 +267,6 @@ cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, :
         free(xrows)
         free(krow)
         free(tmp)
-
-
-cdef void _backward_input_scatter(const floating[:, :, :, ::1] gy, const floating[:, :, ::1] k,
-                                  floating[:, :, :, ::1] gx, Geometry g, int nthreads) noexcept nogil:
-    """Any horizontal stride: grad_x[n, ih, ow*sw + jw*dw - pw] += sum_m k[jh, jw] * gy[n, oh, ow]
-    (each grad_x row belongs to one thread, so the scatter never races)."""
-    cdef isize CM = g.C * g.M, row, n, ih, jh, jw, q, oh, off, ow, c, m, lo, hi
-    cdef floating* gxrow
-    cdef const floating* gyp
-    cdef const floating* kt
-    cdef floating s
-    for row in prange(g.N * g.H, schedule="guided", num_threads=nthreads):
-        n = row // g.H
-        ih = row - n * g.H
-        gxrow = &gx[n, ih, 0, 0]
-        for q in range(g.W * g.C):
-            gxrow[q] = 0
-        for jh in range(g.KH):
-            q = ih + g.ph - jh * g.dh          # output row oh with oh*sh + jh*dh - ph == ih
-            if q < 0 or q % g.sh != 0 or q // g.sh >= g.OH:
-                continue
-            oh = q // g.sh
-            for jw in range(g.KW):
-                off = jw * g.dw - g.pw
-                lo = _imax(0, _ceil_div(-off, g.sw))
-                hi = _imin(g.OW, _ceil_div(g.W - off, g.sw))
-                kt = &k[jh, jw, 0]
-                for ow in range(lo, hi):
-                    gyp = &gy[n, oh, ow, 0]
-                    if g.M == 1:
-                        _add_tap(gxrow + (ow * g.sw + off) * g.C, kt, gyp, g.C)
-                    else:
-                        for c in range(g.C):
-                            s = 0
-                            for m in range(g.M):
-                                s = s + kt[c * g.M + m] * gyp[c * g.M + m]
-                            gxrow[(ow * g.sw + off) * g.C + c] += s
 
 
 cdef void _backward_kernel(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] gy,
@@ -350,12 +327,6 @@ def _run_backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, ::1
                        int nthreads):
     with nogil:
         _backward_rows(gy, k, kp, x, gx, partial, nchunks, with_kernel, g, nthreads)
-
-
-def _run_backward_input_scatter(const floating[:, :, :, ::1] gy, const floating[:, :, ::1] k,
-                                floating[:, :, :, ::1] gx, Geometry g, int nthreads):
-    with nogil:
-        _backward_input_scatter(gy, k, gx, g, nthreads)
 
 
 def _run_backward_kernel(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] gy,
@@ -458,9 +429,8 @@ def depthwise_backward_kernel(x, grad_y, kernel_shape, strides, dilation, pads):
 
 
 def depthwise_backward(grad_y, x, kernel, strides, dilation, pads):
-    """Both gradients in one pass over grad_y (horizontal stride 1; otherwise the two
-    functions above): grad_y (N, *out, C*M), x (N, *spatial, C), kernel (*k, C, M)
-    -> (grad_x, grad_kernel)."""
+    """Both gradients in one pass over grad_y: grad_y (N, *out, C*M), x (N, *spatial, C),
+    kernel (*k, C, M) -> (grad_x, grad_kernel)."""
     guards.check_array("grad_y", grad_y)
     guards.check_array("x", x)
     guards.check_array("kernel", kernel)
@@ -468,14 +438,11 @@ def depthwise_backward(grad_y, x, kernel, strides, dilation, pads):
     r, strides, dilation, pads, out = guards.depthwise_geometry(x.shape, kernel.shape, strides,
                                                                 dilation, pads, "x")
     guards.check_grad_y(grad_y, x.shape, kernel.shape, out)
-    if strides[r - 1] != 1:
-        return (_backward(grad_y, None, kernel, r, strides, dilation, pads, out, x.shape, False)[0],
-                depthwise_backward_kernel(x, grad_y, kernel.shape, strides, dilation, pads))
     return _backward(grad_y, x, kernel, r, strides, dilation, pads, out, x.shape, True)
 
 
 def _backward(grad_y, x, kernel, r, strides, dilation, pads, out, input_shape, with_kernel):
-    """grad_x, and with ``with_kernel`` (horizontal stride 1 only) grad_kernel in the same pass."""
+    """grad_x, and with ``with_kernel`` grad_kernel in the same pass."""
     g = guards.as_rank2(r, strides, dilation, pads, out, input_shape, kernel.shape)
     N, H, W, C, M = g["N"], g["H"], g["W"], g["C"], g["M"]
     grad_x = empty_output(tuple(input_shape), grad_y.dtype)
@@ -485,9 +452,6 @@ def _backward(grad_y, x, kernel, r, strides, dilation, pads, out, input_shape, w
     gy = _as4(grad_y, g, (g["OH"], g["OW"]))
     k = np.ascontiguousarray(kernel).reshape(g["KH"], g["KW"], C * M)
     gx = grad_x.reshape(N, H, W, C)
-    if g["sw"] != 1:
-        _run_backward_input_scatter(gy, k, gx, g, nthreads)
-        return grad_x, None
     # without the kernel gradient, chunks only share out the rows (no reduction)
     nchunks = _reduction_chunks(N * H, work) if with_kernel else min(N * H, 64)
     partial = np.empty((nchunks, g["KH"] * g["KW"], C * M) if with_kernel else (1, 1, 1), grad_y.dtype)
