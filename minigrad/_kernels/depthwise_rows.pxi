@@ -35,6 +35,10 @@ cdef extern from "rows.h" nogil:
                             isize lo, isize hi, isize sw, isize dw, isize C, isize xlo, isize xhi)
     void mg_dot3_rows_double(double** g, isize gs, const double* x, const double** gy, isize R,
                              isize lo, isize hi, isize sw, isize dw, isize C, isize xlo, isize xhi)
+    void mg_input_grad3s2_float(float* out, isize W, const float** gy, const float** k, isize R,
+                                isize pw, isize n_gy, isize C)
+    void mg_input_grad3s2_double(double* out, isize W, const double** gy, const double** k,
+                                 isize R, isize pw, isize n_gy, isize C)
     void mg_expand_float(float* xe, const float* x, isize W, isize C, isize M)
     void mg_expand_double(double* xe, const double* x, isize W, isize C, isize M)
     void mg_sum_over_m_float(float* gx, const float* t, isize W, isize C, isize M)
@@ -215,11 +219,26 @@ cdef void _input_grad_row_strided(floating* out, floating* tmp, const floating**
 
     The positions iw = r + sw*u of one residue r all take the same taps, at grad_y position
     u + (r + pw - jw*dw) / sw: a sum over taps at stride 1 (mg_sum_taps_spread, which writes
-    every sw-th position). For M > 1 the row of C*M channels goes to ``tmp`` (W*C*M
-    elements) and is summed to C.
+    every sw-th position). A kernel 3 wide at stride 2 has a faster path of its own
+    (stride2.h: one pass over grad_y, no tap tables). For M > 1 the row of C*M channels goes
+    to ``tmp`` (W*C*M elements) and is summed to C.
     """
     cdef isize CM = g.C * g.M, r, jh, jw, q, ntaps
     cdef floating* full = out if g.M == 1 else tmp
+    if g.KW == 3 and g.sw == 2 and g.dw == 1:          # (stride2.h)
+        ntaps = 0
+        for jh in range(g.KH):
+            if ohs[jh] >= 0:
+                src[ntaps] = gyn + ohs[jh] * g.OW * CM
+                ker[ntaps] = k + jh * 3 * CM
+                ntaps = ntaps + 1
+        if floating is float:
+            mg_input_grad3s2_float(full, g.W, src, ker, ntaps, g.pw, g.OW, CM)
+        else:
+            mg_input_grad3s2_double(full, g.W, src, ker, ntaps, g.pw, g.OW, CM)
+        if g.M > 1:
+            _sum_over_m(out, full, g.W, g.C, g.M)
+        return
     for r in range(_imin(g.sw, g.W)):
         ntaps = 0
         for jh in range(g.KH):

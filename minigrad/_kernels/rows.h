@@ -37,6 +37,7 @@ static inline mg_isize mg_imax(mg_isize a, mg_isize b) { return a > b ? a : b; }
 
 #include "short_rows.h"      /* (they use the three helpers above) */
 #include "kernel_grad3.h"
+#include "stride2.h"
 
 #define MG_MAX_BORDER_TAPS 64
 #define MG_MAX_ROWS 256     /* kernel rows (of 3 taps, or of KW) in the row-block paths */
