@@ -44,7 +44,7 @@ Ideas shared by every loop nest:
 """
 import numpy as np
 
-from ..threads import kernel_threads, sum_chunks
+from ..threads import kernel_thread_count, sum_chunks
 from . import guards
 from .buffers import empty_output
 
@@ -85,14 +85,15 @@ include "depthwise_rows.pxi"
 # ----------------------------------------------------------------------------------------
 
 cdef void _forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
-                   const floating[:, :, :, ::1] kp, floating[:, :, :, ::1] y, Geometry g,
+                   const floating* kp, floating[:, :, :, ::1] y, Geometry g,
                    int nthreads) noexcept nogil:
     """y[n, oh, ow] = sum_{jh, jw} k[jh, jw] * x[n, oh*sh + jh*dh - ph, ow*sw + jw*dw - pw].
 
-    ``kp``: the kernel packed for _sum_taps's rows (``_packed_kernel``); with an empty one
+    ``kp``: the kernel packed for _sum_taps's rows (``_packed_kernel``); without one (NULL)
     every position runs on its own, as the border positions do."""
     cdef isize CM = g.C * g.M, row, n, oh, jh, jw, ih, ntaps, i0, nrows
-    cdef bint packed = kp.shape[0] > 0
+    cdef bint packed = kp != NULL
+    cdef isize B = 64 // sizeof(floating)     # channels per block of the packed kernel
     cdef const floating** krow
     cdef const floating** src
     cdef const floating** ker
@@ -131,7 +132,7 @@ cdef void _forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
                 if xrows[jh] == NULL:
                     continue
                 if packed:
-                    krow[nrows] = &kp[0, jh, 0, 0]
+                    krow[nrows] = kp + jh * g.KW * B
                 nrows = nrows + 1
                 for jw in range(g.KW):
                     src[ntaps] = xrows[jh]
@@ -139,7 +140,7 @@ cdef void _forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
                     off[ntaps] = jw * g.dw - g.pw
                     ntaps = ntaps + 1
             _sum_taps(&y[n, oh, 0, 0], g.OW, src, ker, off, ntaps, g.sw, CM, g.W,
-                      krow if packed else NULL, g.KH * g.KW * kp.shape[3], g.KW, NULL)
+                      krow if packed else NULL, g.KH * g.KW * B, g.KW, NULL)
         mg_stream_fence()
         free(src)
         free(ker)
@@ -151,7 +152,7 @@ cdef void _forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
 
 
 cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, ::1] k,
-                         const floating[:, :, :, ::1] kp,
+                         const floating* kp,
                          const floating[:, :, :, ::1] x, floating[:, :, :, ::1] gx,
                          floating[:, :, ::1] partial, isize nchunks, bint with_kernel,
                          Geometry g, int nthreads) noexcept nogil:
@@ -168,7 +169,8 @@ cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, :
     cdef isize CM = g.C * g.M, KK = g.KH * g.KW
     cdef isize rows = g.N * g.H
     cdef isize t, row, n, ih, jh, jw, q, oh, ntaps, nrows
-    cdef bint packed = kp.shape[0] > 0
+    cdef bint packed = kp != NULL
+    cdef isize B = 64 // sizeof(floating)     # channels per block of the packed kernel
     cdef const floating** krow
     cdef floating* acc
     cdef floating* out
@@ -217,7 +219,7 @@ cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, :
                     ohs[jh] = q // g.sh
                     gyrow = &gy[n, ohs[jh], 0, 0]
                     if packed:
-                        krow[nrows] = &kp[0, jh, 0, 0]
+                        krow[nrows] = kp + jh * g.KW * B
                     nrows = nrows + 1
                     for jw in range(g.KW):
                         src[ntaps] = gyrow
@@ -229,11 +231,11 @@ cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, :
                     _input_grad_row_strided(out, tmp, src, ker, off, &gy[n, 0, 0, 0], ohs, &k[0, 0, 0], g)
                 elif g.M == 1:
                     _sum_taps(out, g.W, src, ker, off, ntaps, 1, CM, g.OW,
-                              krow if packed else NULL, KK * kp.shape[3], g.KW,
+                              krow if packed else NULL, KK * B, g.KW,
                               &x[n, ih, 0, 0] if fetch else NULL)
                 else:
                     _sum_taps(tmp, g.W, src, ker, off, ntaps, 1, CM, g.OW,
-                              krow if packed else NULL, KK * kp.shape[3], g.KW, NULL)
+                              krow if packed else NULL, KK * B, g.KW, NULL)
                     _sum_over_m(out, tmp, g.W, g.C, g.M)
                 if not with_kernel or ntaps == 0:
                     continue
@@ -309,65 +311,12 @@ cdef void _backward_kernel(const floating[:, :, :, ::1] x, const floating[:, :, 
         free(xe)
 
 
-# ----------------------------------------------------------------------------------------
-# Dispatch on the dtype (one compiled copy per floating type), GIL released
-# ----------------------------------------------------------------------------------------
-
-def _run_forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
-                 const floating[:, :, :, ::1] kp, floating[:, :, :, ::1] y, Geometry g,
-                 int nthreads):
-    with nogil:
-        _forward(x, k, kp, y, g, nthreads)
-
-
-def _run_backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, ::1] k,
-                       const floating[:, :, :, ::1] kp,
-                       const floating[:, :, :, ::1] x, floating[:, :, :, ::1] gx,
-                       floating[:, :, ::1] partial, isize nchunks, bint with_kernel, Geometry g,
-                       int nthreads):
-    with nogil:
-        _backward_rows(gy, k, kp, x, gx, partial, nchunks, with_kernel, g, nthreads)
-
-
-def _run_backward_kernel(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] gy,
-                         floating[:, :, ::1] partial, Geometry g, int nthreads):
-    with nogil:
-        _backward_kernel(x, gy, partial, g, nthreads)
+include "depthwise_calls.pxi"
 
 
 # ----------------------------------------------------------------------------------------
-# Public functions: check, reshape to rank 2, run
+# Public functions: check, look up the problem's plan, run
 # ----------------------------------------------------------------------------------------
-
-def _as4(a, g, spatial):
-    """A C-contiguous (N, H, W, channels) view of a checked array (1D: H = 1)."""
-    return np.ascontiguousarray(a).reshape((g["N"],) + spatial + (a.shape[a.ndim - 1],))
-
-
-def _threads(g):
-    work = g["N"] * g["OH"] * g["OW"] * g["C"] * g["M"] * g["KH"] * g["KW"]
-    return kernel_threads(work, PARALLEL_MIN_WORK), work
-
-
-def _packed_kernel(k, g):
-    """k (KH, KW, C*M) as (ceil(C*M / B), KH, KW, B), B = the channels of 64 bytes: for each
-    channel block, its kernel taps one after the other (what _sum_taps reads in order through
-    ``krow``). The last block is zero-padded: the 3-wide blocks read a last, lone vector of
-    channels from it."""
-    B = 64 // k.itemsize
-    nb = -(-k.shape[2] // B)
-    padded = k
-    if nb * B != k.shape[2]:              # not whole blocks: zero-pad the last one
-        padded = np.zeros((g["KH"], g["KW"], nb * B), k.dtype)
-        padded[:, :, :k.shape[2]] = k
-    return np.ascontiguousarray(padded.reshape(g["KH"], g["KW"], nb, B).transpose(2, 0, 1, 3))
-
-
-def _reduction_chunks(rows, work):
-    """Chunks of the kernel gradient's sum: from the problem size alone (bitwise the same
-    results on any number of threads)."""
-    return max(1, min(rows, MAX_REDUCTION_CHUNKS, work // REDUCTION_CHUNK_WORK))
-
 
 def depthwise_forward(x, kernel, strides, dilation, pads):
     """Depthwise convolution. x (N, *spatial, C), kernel (*k, C, M) -> y (N, *out, C*M).
@@ -375,90 +324,89 @@ def depthwise_forward(x, kernel, strides, dilation, pads):
     ``strides``, ``dilation``: tuples of r positive ints; ``pads``: r ``(before, after)``
     pairs of non-negative ints (explicit zero padding). See ``depthwise_twin`` for the formula.
     """
-    guards.check_array("x", x)
-    guards.check_array("kernel", kernel)
-    guards.check_same_dtype(("x", "kernel"), (x, kernel))
-    r, strides, dilation, pads, out = guards.depthwise_geometry(x.shape, kernel.shape, strides,
-                                                                dilation, pads, "x")
-    g = guards.as_rank2(r, strides, dilation, pads, out, x.shape, kernel.shape)
-    N, C, M = g["N"], g["C"], g["M"]
-    y = empty_output((N,) + out + (C * M,), x.dtype)
-    if N == 0:
+    if not _same_float(x, kernel, kernel):
+        guards.check_array("x", x)
+        guards.check_array("kernel", kernel)
+        guards.check_same_dtype(("x", "kernel"), (x, kernel))
+    cdef _Plan p = _plan(x.shape, kernel.shape, strides, dilation, pads, "x")
+    y = _output(p.y_shape, p.y_count, x.dtype)
+    if p.g.N == 0:
         return y
-    k = np.ascontiguousarray(kernel).reshape(g["KH"], g["KW"], C * M)
-    nthreads, _ = _threads(g)
-    kp = _packed_kernel(k, g)
-    _run_forward(_as4(x, g, (g["H"], g["W"])), k, kp, y.reshape(N, g["OH"], g["OW"], C * M), g, nthreads)
+    y4 = y if p.y4 is p.y_shape else y.reshape(p.y4)
+    if x.itemsize == 4:
+        _go_forward[float](_c4(x, p.x4), _k3(kernel, p), y4, p, _nthreads(p))
+    else:
+        _go_forward[double](_c4(x, p.x4), _k3(kernel, p), y4, p, _nthreads(p))
     return y
 
 
 def depthwise_backward_input(grad_y, kernel, input_shape, strides, dilation, pads):
     """Gradient w.r.t. the input: grad_y (N, *out, C*M), kernel (*k, C, M) -> grad_x (input_shape)."""
-    guards.check_array("grad_y", grad_y)
-    guards.check_array("kernel", kernel)
-    guards.check_same_dtype(("grad_y", "kernel"), (grad_y, kernel))
+    if not _same_float(grad_y, kernel, kernel):
+        guards.check_array("grad_y", grad_y)
+        guards.check_array("kernel", kernel)
+        guards.check_same_dtype(("grad_y", "kernel"), (grad_y, kernel))
     if kernel.ndim not in (3, 4):
         raise ValueError(f"The kernel must have rank 3 or 4, received kernel shape {kernel.shape}.")
     input_shape = guards.shape_tuple("input_shape", input_shape, kernel.ndim)
-    r, strides, dilation, pads, out = guards.depthwise_geometry(input_shape, kernel.shape, strides,
-                                                                dilation, pads, "input_shape")
-    guards.check_grad_y(grad_y, input_shape, kernel.shape, out)
-    return _backward(grad_y, None, kernel, r, strides, dilation, pads, out, input_shape, False)[0]
+    cdef _Plan p = _plan(input_shape, kernel.shape, strides, dilation, pads, "input_shape")
+    _check_grad_y(grad_y, p)
+    return _backward(grad_y, None, kernel, p, False)[0]
 
 
 def depthwise_backward_kernel(x, grad_y, kernel_shape, strides, dilation, pads):
     """Gradient w.r.t. the kernel: x (N, *spatial, C), grad_y (N, *out, C*M) -> grad_kernel (kernel_shape)."""
-    guards.check_array("x", x)
-    guards.check_array("grad_y", grad_y)
-    guards.check_same_dtype(("x", "grad_y"), (x, grad_y))
+    if not _same_float(x, grad_y, grad_y):
+        guards.check_array("x", x)
+        guards.check_array("grad_y", grad_y)
+        guards.check_same_dtype(("x", "grad_y"), (x, grad_y))
     if x.ndim not in (3, 4):
         raise ValueError(f"`x` must have rank 3 (N, L, C) or 4 (N, H, W, C), received shape {x.shape}.")
     kernel_shape = guards.shape_tuple("kernel_shape", kernel_shape, x.ndim)
-    r, strides, dilation, pads, out = guards.depthwise_geometry(x.shape, kernel_shape, strides,
-                                                                dilation, pads, "x")
-    guards.check_grad_y(grad_y, x.shape, kernel_shape, out)
-    g = guards.as_rank2(r, strides, dilation, pads, out, x.shape, kernel_shape)
-    if g["N"] == 0:
+    cdef _Plan p = _plan(x.shape, kernel_shape, strides, dilation, pads, "x")
+    _check_grad_y(grad_y, p)
+    if p.g.N == 0:
         return np.zeros(kernel_shape, dtype=x.dtype)
-    nthreads, work = _threads(g)
-    partial = np.empty((_reduction_chunks(g["N"] * g["OH"], work), g["KH"] * g["KW"], g["C"] * g["M"]),
-                       dtype=x.dtype)
-    _run_backward_kernel(_as4(x, g, (g["H"], g["W"])), _as4(grad_y, g, (g["OH"], g["OW"])),
-                         partial, g, nthreads)
+    partial = np.empty((p.kernel_chunks, p.g.KH * p.g.KW, p.g.C * p.g.M), dtype=x.dtype)
+    if x.itemsize == 4:
+        _go_backward_kernel[float](_c4(x, p.x4), _c4(grad_y, p.y4), partial, p, _nthreads(p))
+    else:
+        _go_backward_kernel[double](_c4(x, p.x4), _c4(grad_y, p.y4), partial, p, _nthreads(p))
     return sum_chunks(partial).reshape(kernel_shape)
 
 
 def depthwise_backward(grad_y, x, kernel, strides, dilation, pads):
     """Both gradients in one pass over grad_y: grad_y (N, *out, C*M), x (N, *spatial, C),
     kernel (*k, C, M) -> (grad_x, grad_kernel)."""
-    guards.check_array("grad_y", grad_y)
-    guards.check_array("x", x)
-    guards.check_array("kernel", kernel)
-    guards.check_same_dtype(("grad_y", "x", "kernel"), (grad_y, x, kernel))
-    r, strides, dilation, pads, out = guards.depthwise_geometry(x.shape, kernel.shape, strides,
-                                                                dilation, pads, "x")
-    guards.check_grad_y(grad_y, x.shape, kernel.shape, out)
-    return _backward(grad_y, x, kernel, r, strides, dilation, pads, out, x.shape, True)
+    if not _same_float(grad_y, x, kernel):
+        guards.check_array("grad_y", grad_y)
+        guards.check_array("x", x)
+        guards.check_array("kernel", kernel)
+        guards.check_same_dtype(("grad_y", "x", "kernel"), (grad_y, x, kernel))
+    cdef _Plan p = _plan(x.shape, kernel.shape, strides, dilation, pads, "x")
+    _check_grad_y(grad_y, p)
+    return _backward(grad_y, x, kernel, p, True)
 
 
-def _backward(grad_y, x, kernel, r, strides, dilation, pads, out, input_shape, with_kernel):
+def _backward(grad_y, x, kernel, _Plan p, bint with_kernel):
     """grad_x, and with ``with_kernel`` grad_kernel in the same pass."""
-    g = guards.as_rank2(r, strides, dilation, pads, out, input_shape, kernel.shape)
-    N, H, W, C, M = g["N"], g["H"], g["W"], g["C"], g["M"]
-    grad_x = empty_output(tuple(input_shape), grad_y.dtype)
-    if N == 0:
+    grad_x = _output(p.x_shape, p.x_count, grad_y.dtype)
+    if p.g.N == 0:
         return grad_x, np.zeros(kernel.shape, dtype=grad_y.dtype)
-    nthreads, work = _threads(g)
-    gy = _as4(grad_y, g, (g["OH"], g["OW"]))
-    k = np.ascontiguousarray(kernel).reshape(g["KH"], g["KW"], C * M)
-    gx = grad_x.reshape(N, H, W, C)
+    gx = grad_x if p.x4 is p.x_shape else grad_x.reshape(p.x4)
     # without the kernel gradient, chunks only share out the rows (no reduction)
-    nchunks = _reduction_chunks(N * H, work) if with_kernel else min(N * H, 64)
-    partial = np.empty((nchunks, g["KH"] * g["KW"], C * M) if with_kernel else (1, 1, 1), grad_y.dtype)
-    xs = _as4(x, g, (H, W)) if with_kernel else gx
-    kp = _packed_kernel(k, g)
-    _run_backward_rows(gy, k, kp, xs, gx, partial, nchunks, with_kernel, g, nthreads)
+    nchunks = p.fused_chunks if with_kernel else min(p.g.N * p.g.H, 64)
+    shape = (1, 1, 1)
+    if with_kernel:
+        shape = (nchunks, p.g.KH * p.g.KW, p.g.C * p.g.M)
+    partial = np.empty(shape, grad_y.dtype)
+    xs = _c4(x, p.x4) if with_kernel else gx
+    if grad_y.itemsize == 4:
+        _go_backward_rows[float](_c4(grad_y, p.y4), _k3(kernel, p), xs, gx, partial, nchunks,
+                                 with_kernel, p, _nthreads(p))
+    else:
+        _go_backward_rows[double](_c4(grad_y, p.y4), _k3(kernel, p), xs, gx, partial, nchunks,
+                                  with_kernel, p, _nthreads(p))
     if not with_kernel:
         return grad_x, None
     return grad_x, sum_chunks(partial).reshape(kernel.shape)
-
