@@ -49,7 +49,7 @@ from . import guards
 from .buffers import empty_output
 
 from cython cimport floating
-from cython.parallel cimport parallel, prange
+from cython.parallel cimport prange
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
@@ -84,13 +84,14 @@ include "depthwise_rows.pxi"
 # The loop nests (rank 2; rank 1 runs with H = KH = 1)
 # ----------------------------------------------------------------------------------------
 
-cdef void _forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
-                   const floating* kp, floating[:, :, :, ::1] y, Geometry g,
-                   int nthreads) noexcept nogil:
+cdef void _forward_rows(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
+                        const floating* kp, floating[:, :, :, ::1] y, Geometry g,
+                        isize r0, isize r1) noexcept nogil:
     """y[n, oh, ow] = sum_{jh, jw} k[jh, jw] * x[n, oh*sh + jh*dh - ph, ow*sw + jw*dw - pw].
 
     ``kp``: the kernel packed for _sum_taps's rows (``_packed_kernel``); without one (NULL)
-    every position runs on its own, as the border positions do."""
+    every position runs on its own, as the border positions do. Output rows (n, oh) in
+    [r0, r1), numbered n*OH + oh."""
     cdef isize CM = g.C * g.M, row, n, oh, jh, jw, ih, ntaps, i0, nrows
     cdef bint packed = kp != NULL
     cdef isize B = 64 // sizeof(floating)     # channels per block of the packed kernel
@@ -103,59 +104,58 @@ cdef void _forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
     cdef isize* tags
     cdef isize* slot
     cdef floating* xe
-    with parallel(num_threads=nthreads):
-        # per thread: the taps that touch the current output row, its input rows (and for
-        # M > 1 the cache of expanded input rows, see _expand_rows)
-        src = <const floating**>malloc(g.KH * g.KW * sizeof(floating*))
-        ker = <const floating**>malloc(g.KH * g.KW * sizeof(floating*))
-        off = <isize*>malloc(g.KH * g.KW * sizeof(isize))
-        xrows = <const floating**>malloc(g.KH * sizeof(floating*))
-        krow = <const floating**>malloc(g.KH * sizeof(floating*))
-        keys = <isize*>malloc(3 * g.KH * sizeof(isize))
-        tags = keys + g.KH
-        slot = keys + 2 * g.KH
-        for i0 in range(g.KH):
-            tags[i0] = -1
-        xe = <floating*>malloc(g.KH * g.W * CM * sizeof(floating)) if g.M > 1 else NULL
-        for row in prange(g.N * g.OH, schedule="guided"):
-            n = row // g.OH
-            oh = row - n * g.OH
-            for jh in range(g.KH):
-                ih = oh * g.sh + jh * g.dh - g.ph
-                keys[jh] = n * g.H + ih if 0 <= ih < g.H else -1
-                xrows[jh] = &x[n, ih, 0, 0] if keys[jh] >= 0 else NULL
-            if g.M > 1:
-                _expand_rows(xrows, xe, tags, slot, keys, g)
-            ntaps = 0
-            nrows = 0
-            for jh in range(g.KH):
-                if xrows[jh] == NULL:
-                    continue
-                if packed:
-                    krow[nrows] = kp + jh * g.KW * B
-                nrows = nrows + 1
-                for jw in range(g.KW):
-                    src[ntaps] = xrows[jh]
-                    ker[ntaps] = &k[jh, jw, 0]
-                    off[ntaps] = jw * g.dw - g.pw
-                    ntaps = ntaps + 1
-            _sum_taps(&y[n, oh, 0, 0], g.OW, src, ker, off, ntaps, g.sw, CM, g.W,
-                      krow if packed else NULL, g.KH * g.KW * B, g.KW, NULL)
-        mg_stream_fence()
-        free(src)
-        free(ker)
-        free(off)
-        free(xrows)
-        free(krow)
-        free(keys)
-        free(xe)
+    # the taps that touch the current output row, its input rows (and for M > 1 the cache
+    # of expanded input rows, see _expand_rows)
+    src = <const floating**>malloc(g.KH * g.KW * sizeof(floating*))
+    ker = <const floating**>malloc(g.KH * g.KW * sizeof(floating*))
+    off = <isize*>malloc(g.KH * g.KW * sizeof(isize))
+    xrows = <const floating**>malloc(g.KH * sizeof(floating*))
+    krow = <const floating**>malloc(g.KH * sizeof(floating*))
+    keys = <isize*>malloc(3 * g.KH * sizeof(isize))
+    tags = keys + g.KH
+    slot = keys + 2 * g.KH
+    for i0 in range(g.KH):
+        tags[i0] = -1
+    xe = <floating*>malloc(g.KH * g.W * CM * sizeof(floating)) if g.M > 1 else NULL
+    for row in range(r0, r1):
+        n = row // g.OH
+        oh = row - n * g.OH
+        for jh in range(g.KH):
+            ih = oh * g.sh + jh * g.dh - g.ph
+            keys[jh] = n * g.H + ih if 0 <= ih < g.H else -1
+            xrows[jh] = &x[n, ih, 0, 0] if keys[jh] >= 0 else NULL
+        if g.M > 1:
+            _expand_rows(xrows, xe, tags, slot, keys, g)
+        ntaps = 0
+        nrows = 0
+        for jh in range(g.KH):
+            if xrows[jh] == NULL:
+                continue
+            if packed:
+                krow[nrows] = kp + jh * g.KW * B
+            nrows = nrows + 1
+            for jw in range(g.KW):
+                src[ntaps] = xrows[jh]
+                ker[ntaps] = &k[jh, jw, 0]
+                off[ntaps] = jw * g.dw - g.pw
+                ntaps = ntaps + 1
+        _sum_taps(&y[n, oh, 0, 0], g.OW, src, ker, off, ntaps, g.sw, CM, g.W,
+                  krow if packed else NULL, g.KH * g.KW * B, g.KW, NULL)
+    mg_stream_fence()
+    free(src)
+    free(ker)
+    free(off)
+    free(xrows)
+    free(krow)
+    free(keys)
+    free(xe)
 
 
-cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, ::1] k,
+cdef void _backward_rows_part(const floating[:, :, :, ::1] gy, const floating[:, :, ::1] k,
                          const floating* kp,
                          const floating[:, :, :, ::1] x, floating[:, :, :, ::1] gx,
                          floating[:, :, ::1] partial, isize nchunks, bint with_kernel,
-                         Geometry g, int nthreads) noexcept nogil:
+                         Geometry g, isize t0, isize t1) noexcept nogil:
     """grad_x row by row, and (``with_kernel``) the kernel gradient in the same pass over
     grad_y — the fused backward.
 
@@ -164,7 +164,7 @@ cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, :
     reading grad_y rows; at a larger one, the same per residue of iw mod sw
     (_input_grad_row_strided). The kernel gradient pairs the same grad_y rows with input row
     ih. Input rows are cut into ``nchunks`` chunks; chunk t adds its kernel gradient into
-    partial[t]. ``kp`` as in _forward.
+    partial[t]. Here chunks [t0, t1). ``kp`` as in _forward_rows.
     """
     cdef isize CM = g.C * g.M, KK = g.KH * g.KW
     cdef isize rows = g.N * g.H
@@ -189,92 +189,91 @@ cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, :
     # against its three grad_y rows in one pass (_kernel_grad_rows3)
     cdef bint rows3 = g.KH == 3 and g.KW == 3 and g.sw == 1 and g.dw == 1
     cdef bint fetch = with_kernel and g.W * CM * <isize>sizeof(floating) <= FETCH_ROW_BYTES
-    with parallel(num_threads=nthreads):
-        gyrows = <const floating**>malloc(3 * sizeof(floating*))
-        gp = <floating**>malloc(g.KH * sizeof(floating*))
-        gyp = <const floating**>malloc(g.KH * sizeof(floating*))
-        src = <const floating**>malloc(KK * sizeof(floating*))
-        ker = <const floating**>malloc(KK * sizeof(floating*))
-        off = <isize*>malloc(KK * sizeof(isize))
-        ohs = <isize*>malloc(g.KH * sizeof(isize))
-        xrows = <const floating**>malloc(g.KH * sizeof(floating*))
-        krow = <const floating**>malloc(g.KH * sizeof(floating*))
-        tmp = <floating*>malloc(2 * g.W * CM * sizeof(floating)) if g.M > 1 else NULL
-        for t in prange(nchunks, schedule="dynamic", chunksize=1):
-            acc = NULL
-            if with_kernel:
-                acc = &partial[t, 0, 0]
-                for q in range(KK * CM):
-                    acc[q] = 0
-            for row in range(t * rows // nchunks, (t + 1) * rows // nchunks):
-                n = row // g.H
-                ih = row - n * g.H
-                ntaps = 0
-                nrows = 0
-                for jh in range(g.KH):
-                    ohs[jh] = -1
-                    q = ih + g.ph - jh * g.dh
-                    if q < 0 or q % g.sh != 0 or q // g.sh >= g.OH:
-                        continue
-                    ohs[jh] = q // g.sh
-                    gyrow = &gy[n, ohs[jh], 0, 0]
-                    if packed:
-                        krow[nrows] = kp + jh * g.KW * B
-                    nrows = nrows + 1
-                    for jw in range(g.KW):
-                        src[ntaps] = gyrow
-                        ker[ntaps] = &k[jh, jw, 0]
-                        off[ntaps] = g.pw - jw * g.dw
-                        ntaps = ntaps + 1
-                out = &gx[n, ih, 0, 0]
-                if g.sw > 1:
-                    _input_grad_row_strided(out, tmp, src, ker, off, &gy[n, 0, 0, 0], ohs, &k[0, 0, 0], g)
-                elif g.M == 1:
-                    _sum_taps(out, g.W, src, ker, off, ntaps, 1, CM, g.OW,
-                              krow if packed else NULL, KK * B, g.KW,
-                              &x[n, ih, 0, 0] if fetch else NULL)
-                else:
-                    _sum_taps(tmp, g.W, src, ker, off, ntaps, 1, CM, g.OW,
-                              krow if packed else NULL, KK * B, g.KW, NULL)
-                    _sum_over_m(out, tmp, g.W, g.C, g.M)
-                if not with_kernel or ntaps == 0:
+    gyrows = <const floating**>malloc(3 * sizeof(floating*))
+    gp = <floating**>malloc(g.KH * sizeof(floating*))
+    gyp = <const floating**>malloc(g.KH * sizeof(floating*))
+    src = <const floating**>malloc(KK * sizeof(floating*))
+    ker = <const floating**>malloc(KK * sizeof(floating*))
+    off = <isize*>malloc(KK * sizeof(isize))
+    ohs = <isize*>malloc(g.KH * sizeof(isize))
+    xrows = <const floating**>malloc(g.KH * sizeof(floating*))
+    krow = <const floating**>malloc(g.KH * sizeof(floating*))
+    tmp = <floating*>malloc(2 * g.W * CM * sizeof(floating)) if g.M > 1 else NULL
+    for t in range(t0, t1):
+        acc = NULL
+        if with_kernel:
+            acc = &partial[t, 0, 0]
+            for q in range(KK * CM):
+                acc[q] = 0
+        for row in range(t * rows // nchunks, (t + 1) * rows // nchunks):
+            n = row // g.H
+            ih = row - n * g.H
+            ntaps = 0
+            nrows = 0
+            for jh in range(g.KH):
+                ohs[jh] = -1
+                q = ih + g.ph - jh * g.dh
+                if q < 0 or q % g.sh != 0 or q // g.sh >= g.OH:
                     continue
-                # kernel gradient: every valid tap row pairs input row ih with grad_y row ohs[jh]
-                xrow = &x[n, ih, 0, 0]
-                if g.M > 1:
-                    _expand(tmp + g.W * CM, xrow, g.W, g.C, g.M)
-                    xrow = tmp + g.W * CM
-                if rows3 and ohs[0] >= 0 and ohs[1] >= 0 and ohs[2] >= 0:
-                    for jh in range(3):
-                        gyrows[jh] = &gy[n, ohs[jh], 0, 0]
-                    _kernel_grad_rows3(acc, xrow, gyrows, g)
+                ohs[jh] = q // g.sh
+                gyrow = &gy[n, ohs[jh], 0, 0]
+                if packed:
+                    krow[nrows] = kp + jh * g.KW * B
+                nrows = nrows + 1
+                for jw in range(g.KW):
+                    src[ntaps] = gyrow
+                    ker[ntaps] = &k[jh, jw, 0]
+                    off[ntaps] = g.pw - jw * g.dw
+                    ntaps = ntaps + 1
+            out = &gx[n, ih, 0, 0]
+            if g.sw > 1:
+                _input_grad_row_strided(out, tmp, src, ker, off, &gy[n, 0, 0, 0], ohs, &k[0, 0, 0], g)
+            elif g.M == 1:
+                _sum_taps(out, g.W, src, ker, off, ntaps, 1, CM, g.OW,
+                          krow if packed else NULL, KK * B, g.KW,
+                          &x[n, ih, 0, 0] if fetch else NULL)
+            else:
+                _sum_taps(tmp, g.W, src, ker, off, ntaps, 1, CM, g.OW,
+                          krow if packed else NULL, KK * B, g.KW, NULL)
+                _sum_over_m(out, tmp, g.W, g.C, g.M)
+            if not with_kernel or ntaps == 0:
+                continue
+            # kernel gradient: every valid tap row pairs input row ih with grad_y row ohs[jh]
+            xrow = &x[n, ih, 0, 0]
+            if g.M > 1:
+                _expand(tmp + g.W * CM, xrow, g.W, g.C, g.M)
+                xrow = tmp + g.W * CM
+            if rows3 and ohs[0] >= 0 and ohs[1] >= 0 and ohs[2] >= 0:
+                for jh in range(3):
+                    gyrows[jh] = &gy[n, ohs[jh], 0, 0]
+                _kernel_grad_rows3(acc, xrow, gyrows, g)
+                continue
+            if g.KW == 3 and g.sw > 1:      # three taps a pass (at stride 1: mg_dot3, faster)
+                _kernel_grad_taps3(acc, xrow, &gy[n, 0, 0, 0], ohs, gp, gyp, g)
+                continue
+            for jh in range(g.KH):
+                if ohs[jh] < 0:
                     continue
-                if g.KW == 3 and g.sw > 1:      # three taps a pass (at stride 1: mg_dot3, faster)
-                    _kernel_grad_taps3(acc, xrow, &gy[n, 0, 0, 0], ohs, gp, gyp, g)
-                    continue
-                for jh in range(g.KH):
-                    if ohs[jh] < 0:
-                        continue
-                    for q in range(g.KH):
-                        xrows[q] = xrow if q == jh else NULL
-                    _kernel_grad_row(acc, xrows, &gy[n, ohs[jh], 0, 0], g)
-        mg_stream_fence()
-        free(gyrows)
-        free(gp)
-        free(gyp)
-        free(src)
-        free(ker)
-        free(off)
-        free(ohs)
-        free(xrows)
-        free(krow)
-        free(tmp)
+                for q in range(g.KH):
+                    xrows[q] = xrow if q == jh else NULL
+                _kernel_grad_row(acc, xrows, &gy[n, ohs[jh], 0, 0], g)
+    mg_stream_fence()
+    free(gyrows)
+    free(gp)
+    free(gyp)
+    free(src)
+    free(ker)
+    free(off)
+    free(ohs)
+    free(xrows)
+    free(krow)
+    free(tmp)
 
 
-cdef void _backward_kernel(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] gy,
-                           floating[:, :, ::1] partial, Geometry g, int nthreads) noexcept nogil:
+cdef void _backward_kernel_part(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] gy,
+                           floating[:, :, ::1] partial, Geometry g, isize t0, isize t1) noexcept nogil:
     """partial[t, jh*KW + jw] = sum over output rows of chunk t of
-    sum_ow x[n, oh*sh + jh*dh - ph, ow*sw + jw*dw - pw] * gy[n, oh, ow]."""
+    sum_ow x[n, oh*sh + jh*dh - ph, ow*sw + jw*dw - pw] * gy[n, oh, ow], for chunks [t0, t1)."""
     cdef isize CM = g.C * g.M, KK = g.KH * g.KW, nchunks = partial.shape[0]
     cdef isize rows = g.N * g.OH
     cdef isize t, row, n, oh, jh, ih, q, i0
@@ -284,31 +283,70 @@ cdef void _backward_kernel(const floating[:, :, :, ::1] x, const floating[:, :, 
     cdef isize* tags
     cdef isize* slot
     cdef floating* xe
-    with parallel(num_threads=nthreads):
-        xrows = <const floating**>malloc(g.KH * sizeof(floating*))
-        keys = <isize*>malloc(3 * g.KH * sizeof(isize))
-        tags = keys + g.KH
-        slot = keys + 2 * g.KH
-        for i0 in range(g.KH):
-            tags[i0] = -1
-        xe = <floating*>malloc(g.KH * g.W * CM * sizeof(floating)) if g.M > 1 else NULL
-        for t in prange(nchunks, schedule="dynamic", chunksize=1):
-            acc = &partial[t, 0, 0]
-            for q in range(KK * CM):
-                acc[q] = 0
-            for row in range(t * rows // nchunks, (t + 1) * rows // nchunks):
-                n = row // g.OH
-                oh = row - n * g.OH
-                for jh in range(g.KH):
-                    ih = oh * g.sh + jh * g.dh - g.ph
-                    keys[jh] = n * g.H + ih if 0 <= ih < g.H else -1
-                    xrows[jh] = &x[n, ih, 0, 0] if keys[jh] >= 0 else NULL
-                if g.M > 1:
-                    _expand_rows(xrows, xe, tags, slot, keys, g)
-                _kernel_grad_row(acc, xrows, &gy[n, oh, 0, 0], g)
-        free(xrows)
-        free(keys)
-        free(xe)
+    xrows = <const floating**>malloc(g.KH * sizeof(floating*))
+    keys = <isize*>malloc(3 * g.KH * sizeof(isize))
+    tags = keys + g.KH
+    slot = keys + 2 * g.KH
+    for i0 in range(g.KH):
+        tags[i0] = -1
+    xe = <floating*>malloc(g.KH * g.W * CM * sizeof(floating)) if g.M > 1 else NULL
+    for t in range(t0, t1):
+        acc = &partial[t, 0, 0]
+        for q in range(KK * CM):
+            acc[q] = 0
+        for row in range(t * rows // nchunks, (t + 1) * rows // nchunks):
+            n = row // g.OH
+            oh = row - n * g.OH
+            for jh in range(g.KH):
+                ih = oh * g.sh + jh * g.dh - g.ph
+                keys[jh] = n * g.H + ih if 0 <= ih < g.H else -1
+                xrows[jh] = &x[n, ih, 0, 0] if keys[jh] >= 0 else NULL
+            if g.M > 1:
+                _expand_rows(xrows, xe, tags, slot, keys, g)
+            _kernel_grad_row(acc, xrows, &gy[n, oh, 0, 0], g)
+    free(xrows)
+    free(keys)
+    free(xe)
+
+
+# ----------------------------------------------------------------------------------------
+# The nests on threads. Each part allocates its own row buffers. On one thread there is no
+# OpenMP region at all: entering one, even for a single thread, cost ~2-3 us a call in
+# libgomp (futex system calls), more than the loops of a small call.
+# ----------------------------------------------------------------------------------------
+
+cdef void _forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
+                   const floating* kp, floating[:, :, :, ::1] y, Geometry g,
+                   int nthreads) noexcept nogil:
+    cdef isize rows = g.N * g.OH, nparts = _imin(rows, 8 * nthreads), i
+    if nthreads == 1:
+        _forward_rows(x, k, kp, y, g, 0, rows)
+        return
+    for i in prange(nparts, num_threads=nthreads, schedule="dynamic", chunksize=1):
+        _forward_rows(x, k, kp, y, g, i * rows // nparts, (i + 1) * rows // nparts)
+
+
+cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, ::1] k,
+                         const floating* kp,
+                         const floating[:, :, :, ::1] x, floating[:, :, :, ::1] gx,
+                         floating[:, :, ::1] partial, isize nchunks, bint with_kernel,
+                         Geometry g, int nthreads) noexcept nogil:
+    cdef isize t
+    if nthreads == 1:
+        _backward_rows_part(gy, k, kp, x, gx, partial, nchunks, with_kernel, g, 0, nchunks)
+        return
+    for t in prange(nchunks, num_threads=nthreads, schedule="dynamic", chunksize=1):
+        _backward_rows_part(gy, k, kp, x, gx, partial, nchunks, with_kernel, g, t, t + 1)
+
+
+cdef void _backward_kernel(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] gy,
+                           floating[:, :, ::1] partial, Geometry g, int nthreads) noexcept nogil:
+    cdef isize t
+    if nthreads == 1:
+        _backward_kernel_part(x, gy, partial, g, 0, partial.shape[0])
+        return
+    for t in prange(partial.shape[0], num_threads=nthreads, schedule="dynamic", chunksize=1):
+        _backward_kernel_part(x, gy, partial, g, t, t + 1)
 
 
 include "depthwise_calls.pxi"

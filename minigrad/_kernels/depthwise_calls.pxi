@@ -121,18 +121,21 @@ cdef inline _k3(kernel, _Plan p):
     return np.ascontiguousarray(kernel).reshape(p.k3)
 
 
-cdef floating* _packed_kernel(const floating* k, Geometry g) noexcept nogil:
+cdef floating* _packed_kernel(const floating* k, Geometry g, void** block) noexcept nogil:
     """k (KH*KW taps, C*M) as (ceil(C*M / B), KH*KW, B), B = the channels of 64 bytes: for each
     channel block, its kernel taps one after the other (what _sum_taps reads in order through
     ``krow``). The last block is zero-padded: the 3-wide blocks read a last, lone vector of
-    channels from it. NULL if out of memory: the loops then run without it (slower, same
-    results). The caller frees it."""
+    channels from it. It starts on a 64-byte boundary (its vectors then never straddle two
+    cache lines) inside ``block[0]``, which the caller frees. NULL if out of memory: the
+    loops then run without it (slower, same results)."""
     cdef isize B = 64 // sizeof(floating), KK = g.KH * g.KW, CM = g.C * g.M, t, c
-    cdef floating* kp = <floating*>calloc(_ceil_div(CM, B) * KK * B, sizeof(floating))
-    if kp != NULL:
-        for t in range(KK):
-            for c in range(CM):
-                kp[((c // B) * KK + t) * B + c % B] = k[t * CM + c]
+    block[0] = calloc(_ceil_div(CM, B) * KK * B * sizeof(floating) + 64, 1)
+    if block[0] == NULL:
+        return NULL
+    cdef floating* kp = <floating*>(<char*>block[0] + (-<size_t>block[0]) % 64)
+    for t in range(KK):
+        for c in range(CM):
+            kp[((c // B) * KK + t) * B + c % B] = k[t * CM + c]
     return kp
 
 
@@ -140,20 +143,22 @@ cdef floating* _packed_kernel(const floating* k, Geometry g) noexcept nogil:
 
 cdef _go_forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
                  floating[:, :, :, ::1] y, _Plan p, int nthreads):
-    cdef floating* kp = _packed_kernel(&k[0, 0, 0], p.g)
+    cdef void* block
+    cdef floating* kp = _packed_kernel(&k[0, 0, 0], p.g, &block)
     with nogil:
         _forward(x, k, kp, y, p.g, nthreads)
-    free(kp)
+    free(block)
 
 
 cdef _go_backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, ::1] k,
                        const floating[:, :, :, ::1] x, floating[:, :, :, ::1] gx,
                        floating[:, :, ::1] partial, isize nchunks, bint with_kernel, _Plan p,
                        int nthreads):
-    cdef floating* kp = _packed_kernel(&k[0, 0, 0], p.g)
+    cdef void* block
+    cdef floating* kp = _packed_kernel(&k[0, 0, 0], p.g, &block)
     with nogil:
         _backward_rows(gy, k, kp, x, gx, partial, nchunks, with_kernel, p.g, nthreads)
-    free(kp)
+    free(block)
 
 
 cdef _go_backward_kernel(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] gy,

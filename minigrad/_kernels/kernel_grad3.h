@@ -64,7 +64,7 @@ mg_dot3_rows_body_##T(T *const *g_, mg_isize gs, const T *x, const T *const *gy_
     if (R > 1) { MG_FLUSH(T, 1, b0, b1, b2); }                                              \
     if (R > 2) { MG_FLUSH(T, 2, e0, e1, e2); }                                              \
 }                                                                                           \
-static void mg_dot3_rows_##T(T *const *g, mg_isize gs, const T *x, const T *const *gy,      \
+static MG_NOINLINE void mg_dot3_rows_##T(T *const *g, mg_isize gs, const T *x, const T *const *gy,      \
                              mg_isize R, mg_isize lo, mg_isize hi, mg_isize sw, mg_isize dw, \
                              mg_isize C, mg_isize xlo, mg_isize xhi) {                      \
     const mg_isize L = 32 / sizeof(T), cvec = C - C % L;                                    \
@@ -85,7 +85,7 @@ static void mg_dot3_rows_##T(T *const *g, mg_isize gs, const T *x, const T *cons
 #else  /* no vector extensions: every channel in the plain loop */
 
 #define MG_DEFINE_KERNEL_GRAD3(T)                                                           \
-static void mg_dot3_rows_##T(T *const *g, mg_isize gs, const T *x, const T *const *gy,      \
+static MG_NOINLINE void mg_dot3_rows_##T(T *const *g, mg_isize gs, const T *x, const T *const *gy,      \
                              mg_isize R, mg_isize lo, mg_isize hi, mg_isize sw, mg_isize dw, \
                              mg_isize C, mg_isize xlo, mg_isize xhi) {                      \
     mg_dot3_rows_rest_##T(g, gs, x, gy, R, lo, hi, sw, dw, C, xlo, xhi, 0);                 \

@@ -73,7 +73,7 @@ static void mg_rows3_cols4_##T(T *out, mg_isize p, const T **row, const T **krow
         mg_store_##T(o + 2 * C, y2); mg_store_##T(o + 3 * C, y3);                           \
     }                                                                                       \
 }                                                                                           \
-static void mg_sum_rows3_block4_##T(T *out, mg_isize a, mg_isize b, const T **row,          \
+static MG_NOINLINE void mg_sum_rows3_block4_##T(T *out, mg_isize a, mg_isize b, const T **row,          \
                                     const T **krow, mg_isize R, mg_isize tstep,             \
                                     mg_isize kstride, mg_isize C, mg_isize cvec,            \
                                     mg_isize first, mg_isize n_in) {                        \
@@ -94,7 +94,7 @@ static void mg_sum_taps_block2_##T(T *out, const T **src, const T **ker, const m
     mg_sum_taps_block1_##T(out, src, ker, off, ntaps, p, step, C, c0);                      \
     mg_sum_taps_block1_##T(out, src, ker, off, ntaps, p, step, C, c0 + 64 / sizeof(T));    \
 }                                                                                           \
-static void mg_sum_rows3_block4_##T(T *out, mg_isize a, mg_isize b, const T **row,          \
+static MG_NOINLINE void mg_sum_rows3_block4_##T(T *out, mg_isize a, mg_isize b, const T **row,          \
                                     const T **krow, mg_isize R, mg_isize tstep,             \
                                     mg_isize kstride, mg_isize C, mg_isize cvec,            \
                                     mg_isize first, mg_isize n_in) {                        \

@@ -72,7 +72,7 @@ mg_input_grad3s2_body_##T(T *out, mg_isize W, const T *const *gy, const T *const
         }                                                                                   \
     }                                                                                       \
 }                                                                                           \
-static void mg_input_grad3s2_##T(T *out, mg_isize W, const T *const *gy, const T *const *k,  \
+static MG_NOINLINE void mg_input_grad3s2_##T(T *out, mg_isize W, const T *const *gy, const T *const *k,  \
                                  mg_isize R, mg_isize pw, mg_isize n_gy, mg_isize C) {      \
     const mg_isize L = 32 / sizeof(T), cvec = C - C % L;                                    \
     for (mg_isize j = 0; j < R || j == 0; j += 3) {  /* kernel rows three at a time */       \
@@ -101,7 +101,7 @@ static void mg_input_grad3s2_##T(T *out, mg_isize W, const T *const *gy, const T
 #else
 
 #define MG_DEFINE_STRIDE2(T)                                                                \
-static void mg_input_grad3s2_##T(T *out, mg_isize W, const T *const *gy, const T *const *k,  \
+static MG_NOINLINE void mg_input_grad3s2_##T(T *out, mg_isize W, const T *const *gy, const T *const *k,  \
                                  mg_isize R, mg_isize pw, mg_isize n_gy, mg_isize C) {      \
     mg_input_grad3s2_rest_##T(out, W, gy, k, R, pw, n_gy, C, 0, 0);                         \
 }
