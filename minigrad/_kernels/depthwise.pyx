@@ -15,7 +15,9 @@ How it is organised (one job per file):
 * ``simd.h``: the innermost loops in C: blocks of output positions summed over kernel taps,
   and kernel-gradient dot products, with the channels in vector registers.
 * ``rows.h``: whole rows in C on those blocks: the interior and border positions of a row,
-  its leftover channels, and the depth-multiplier expansion.
+  its leftover channels, and the depth-multiplier expansion. Beside it, for small images
+  and strides: ``short_rows.h`` (rows of 4-7 positions), ``stride2.h`` (the input gradient
+  of 3-wide kernels at stride 2), ``kernel_grad3.h`` (strided kernel gradients).
 * ``guards.py``: the ``def`` functions' argument checks (types, dtypes, ranks, shapes,
   positive strides/dilation, non-negative pads, output length >= 1); only then is the GIL
   released and the ``cdef`` loops below run, without bounds checks.
@@ -25,6 +27,8 @@ How it is organised (one job per file):
 * here: the loop nests, one per job, each beside the twin's function of the same name.
   float32 and float64 are one code path: the loops take typed memoryviews of the fused type
   ``floating`` and Cython compiles one copy per dtype.
+* ``depthwise_calls.pxi`` (included here): what a public function does around its loops,
+  kept cheap for small calls (checked problems remembered as plans, the kernel packing).
 
 Ideas shared by every loop nest:
 
@@ -38,6 +42,8 @@ Ideas shared by every loop nest:
   channels (``x[w, c]`` repeated M times), after which every output channel ``c*M + m`` is
   an ordinary channel with its own kernel column. The input gradient sums the M channels of
   each input channel back at the end.
+* The backward pass reads grad_y once for both gradients (at any stride: the input gradient
+  is gathered, each grad_x row written once, never scattered).
 * Threads (OpenMP ``prange``) share output rows. The kernel gradient's sum over the batch
   is cut into chunks by problem size only (never by thread count), each with its own partial
   buffer, added in a fixed order: results are bitwise the same on 1, 2 or 16 threads.
