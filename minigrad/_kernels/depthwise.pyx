@@ -233,6 +233,8 @@ cdef void _backward_rows_part(const floating[:, :, :, ::1] gy, const floating[:,
                     ntaps = ntaps + 1
             out = &gx[n, ih, 0, 0]
             if g.sw > 1:
+                if with_kernel and ntaps > 0:   # the kernel gradient reads x row ih next
+                    mg_prefetch_bytes(&x[n, ih, 0, 0], g.W * CM * sizeof(floating))
                 _input_grad_row_strided(out, tmp, src, ker, off, &gy[n, 0, 0, 0], ohs, &k[0, 0, 0], g)
             elif g.M == 1:
                 _sum_taps(out, g.W, src, ker, off, ntaps, 1, CM, g.OW,

@@ -45,6 +45,7 @@ cdef extern from "rows.h" nogil:
     void mg_sum_over_m_double(double* gx, const double* t, isize W, isize C, isize M)
     # after a thread's last _sum_taps row: its streaming stores reach memory before other
     # threads read them (an sfence; nothing without streaming stores)
+    void mg_prefetch_bytes(const void* p, isize nbytes)
     void mg_stream_fence()
     # ceil(a / b) for b > 0 and any sign of a (C division truncates toward zero); min; max
     isize _ceil_div "mg_ceil_div"(isize a, isize b)

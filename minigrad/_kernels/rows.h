@@ -44,6 +44,15 @@ static inline mg_isize mg_imax(mg_isize a, mg_isize b) { return a > b ? a : b; }
 #define MG_NOINLINE
 #endif
 
+/* the `bytes` from p into the cache (L2 and closer), ahead of a pass that reads them */
+static inline void mg_prefetch_bytes(const void *p, mg_isize bytes) {
+#if defined(__GNUC__) || defined(__clang__)
+    for (mg_isize i = 0; i < bytes; i += 64) __builtin_prefetch((const char *)p + i, 0, 2);
+#else
+    (void)p; (void)bytes;
+#endif
+}
+
 #include "short_rows.h"      /* (they use the three helpers above) */
 #include "kernel_grad3.h"
 #include "stride2.h"
