@@ -15,7 +15,9 @@ How it is organised (one job per file):
 * ``simd.h``: the innermost loops in C: blocks of output positions summed over kernel taps,
   and kernel-gradient dot products, with the channels in vector registers.
 * ``rows.h``: whole rows in C on those blocks: the interior and border positions of a row,
-  its leftover channels, and the depth-multiplier expansion.
+  its leftover channels, and the depth-multiplier expansion. Beside it, for small images
+  and strides: ``short_rows.h`` (rows of 4-7 positions), ``stride2.h`` (the input gradient
+  of 3-wide kernels at stride 2), ``kernel_grad3.h`` (strided kernel gradients).
 * ``guards.py``: the ``def`` functions' argument checks (types, dtypes, ranks, shapes,
   positive strides/dilation, non-negative pads, output length >= 1); only then is the GIL
   released and the ``cdef`` loops below run, without bounds checks.
@@ -25,6 +27,8 @@ How it is organised (one job per file):
 * here: the loop nests, one per job, each beside the twin's function of the same name.
   float32 and float64 are one code path: the loops take typed memoryviews of the fused type
   ``floating`` and Cython compiles one copy per dtype.
+* ``depthwise_calls.pxi`` (included here): what a public function does around its loops,
+  kept cheap for small calls (checked problems remembered as plans, the kernel packing).
 
 Ideas shared by every loop nest:
 
@@ -38,19 +42,22 @@ Ideas shared by every loop nest:
   channels (``x[w, c]`` repeated M times), after which every output channel ``c*M + m`` is
   an ordinary channel with its own kernel column. The input gradient sums the M channels of
   each input channel back at the end.
+* The backward pass reads grad_y once for both gradients (at any stride: the input gradient
+  is gathered, each grad_x row written once, never scattered).
 * Threads (OpenMP ``prange``) share output rows. The kernel gradient's sum over the batch
   is cut into chunks by problem size only (never by thread count), each with its own partial
   buffer, added in a fixed order: results are bitwise the same on 1, 2 or 16 threads.
 """
 import numpy as np
 
-from ..threads import kernel_threads, sum_chunks
+from ..threads import kernel_thread_count, sum_chunks
 from . import guards
 from .buffers import empty_output
 
 from cython cimport floating
-from cython.parallel cimport parallel, prange
+from cython.parallel cimport prange
 from libc.stdlib cimport free, malloc
+from libc.string cimport memcpy
 
 ctypedef Py_ssize_t isize
 
@@ -83,15 +90,17 @@ include "depthwise_rows.pxi"
 # The loop nests (rank 2; rank 1 runs with H = KH = 1)
 # ----------------------------------------------------------------------------------------
 
-cdef void _forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
-                   const floating[:, :, :, ::1] kp, floating[:, :, :, ::1] y, Geometry g,
-                   int nthreads) noexcept nogil:
+cdef void _forward_rows(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
+                        const floating* kp, floating[:, :, :, ::1] y, Geometry g,
+                        isize r0, isize r1) noexcept nogil:
     """y[n, oh, ow] = sum_{jh, jw} k[jh, jw] * x[n, oh*sh + jh*dh - ph, ow*sw + jw*dw - pw].
 
-    ``kp``: the kernel packed for _sum_taps's rows (``_packed_kernel``); with an empty one
-    every position runs on its own, as the border positions do."""
+    ``kp``: the kernel packed for _sum_taps's rows (``_packed_kernel``); without one (NULL)
+    every position runs on its own, as the border positions do. Output rows (n, oh) in
+    [r0, r1), numbered n*OH + oh."""
     cdef isize CM = g.C * g.M, row, n, oh, jh, jw, ih, ntaps, i0, nrows
-    cdef bint packed = kp.shape[0] > 0
+    cdef bint packed = kp != NULL
+    cdef isize B = 64 // sizeof(floating)     # channels per block of the packed kernel
     cdef const floating** krow
     cdef const floating** src
     cdef const floating** ker
@@ -101,71 +110,73 @@ cdef void _forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
     cdef isize* tags
     cdef isize* slot
     cdef floating* xe
-    with parallel(num_threads=nthreads):
-        # per thread: the taps that touch the current output row, its input rows (and for
-        # M > 1 the cache of expanded input rows, see _expand_rows)
-        src = <const floating**>malloc(g.KH * g.KW * sizeof(floating*))
-        ker = <const floating**>malloc(g.KH * g.KW * sizeof(floating*))
-        off = <isize*>malloc(g.KH * g.KW * sizeof(isize))
-        xrows = <const floating**>malloc(g.KH * sizeof(floating*))
-        krow = <const floating**>malloc(g.KH * sizeof(floating*))
-        keys = <isize*>malloc(3 * g.KH * sizeof(isize))
-        tags = keys + g.KH
-        slot = keys + 2 * g.KH
-        for i0 in range(g.KH):
-            tags[i0] = -1
-        xe = <floating*>malloc(g.KH * g.W * CM * sizeof(floating)) if g.M > 1 else NULL
-        for row in prange(g.N * g.OH, schedule="guided"):
-            n = row // g.OH
-            oh = row - n * g.OH
-            for jh in range(g.KH):
-                ih = oh * g.sh + jh * g.dh - g.ph
-                keys[jh] = n * g.H + ih if 0 <= ih < g.H else -1
-                xrows[jh] = &x[n, ih, 0, 0] if keys[jh] >= 0 else NULL
-            if g.M > 1:
-                _expand_rows(xrows, xe, tags, slot, keys, g)
-            ntaps = 0
-            nrows = 0
-            for jh in range(g.KH):
-                if xrows[jh] == NULL:
-                    continue
-                if packed:
-                    krow[nrows] = &kp[0, jh, 0, 0]
-                nrows = nrows + 1
-                for jw in range(g.KW):
-                    src[ntaps] = xrows[jh]
-                    ker[ntaps] = &k[jh, jw, 0]
-                    off[ntaps] = jw * g.dw - g.pw
-                    ntaps = ntaps + 1
-            _sum_taps(&y[n, oh, 0, 0], g.OW, src, ker, off, ntaps, g.sw, CM, g.W,
-                      krow if packed else NULL, g.KH * g.KW * kp.shape[3], g.KW, NULL)
-        mg_stream_fence()
-        free(src)
-        free(ker)
-        free(off)
-        free(xrows)
-        free(krow)
-        free(keys)
-        free(xe)
+    # the taps that touch the current output row, its input rows (and for M > 1 the cache
+    # of expanded input rows, see _expand_rows)
+    src = <const floating**>malloc(g.KH * g.KW * sizeof(floating*))
+    ker = <const floating**>malloc(g.KH * g.KW * sizeof(floating*))
+    off = <isize*>malloc(g.KH * g.KW * sizeof(isize))
+    xrows = <const floating**>malloc(g.KH * sizeof(floating*))
+    krow = <const floating**>malloc(g.KH * sizeof(floating*))
+    keys = <isize*>malloc(3 * g.KH * sizeof(isize))
+    tags = keys + g.KH
+    slot = keys + 2 * g.KH
+    for i0 in range(g.KH):
+        tags[i0] = -1
+    xe = <floating*>malloc(g.KH * g.W * CM * sizeof(floating)) if g.M > 1 else NULL
+    for row in range(r0, r1):
+        n = row // g.OH
+        oh = row - n * g.OH
+        for jh in range(g.KH):
+            ih = oh * g.sh + jh * g.dh - g.ph
+            keys[jh] = n * g.H + ih if 0 <= ih < g.H else -1
+            xrows[jh] = &x[n, ih, 0, 0] if keys[jh] >= 0 else NULL
+        if g.M > 1:
+            _expand_rows(xrows, xe, tags, slot, keys, g)
+        ntaps = 0
+        nrows = 0
+        for jh in range(g.KH):
+            if xrows[jh] == NULL:
+                continue
+            if packed:
+                krow[nrows] = kp + jh * g.KW * B
+            nrows = nrows + 1
+            for jw in range(g.KW):
+                src[ntaps] = xrows[jh]
+                ker[ntaps] = &k[jh, jw, 0]
+                off[ntaps] = jw * g.dw - g.pw
+                ntaps = ntaps + 1
+        _sum_taps(&y[n, oh, 0, 0], g.OW, src, ker, off, ntaps, g.sw, CM, g.W,
+                  krow if packed else NULL, g.KH * g.KW * B, g.KW, NULL)
+    mg_stream_fence()
+    free(src)
+    free(ker)
+    free(off)
+    free(xrows)
+    free(krow)
+    free(keys)
+    free(xe)
 
 
-cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, ::1] k,
-                         const floating[:, :, :, ::1] kp,
+cdef void _backward_rows_part(const floating[:, :, :, ::1] gy, const floating[:, :, ::1] k,
+                         const floating* kp,
                          const floating[:, :, :, ::1] x, floating[:, :, :, ::1] gx,
                          floating[:, :, ::1] partial, isize nchunks, bint with_kernel,
-                         Geometry g, int nthreads) noexcept nogil:
-    """Horizontal stride 1: grad_x row by row, and (``with_kernel``) the kernel gradient in
-    the same pass over grad_y — the fused backward.
+                         Geometry g, isize t0, isize t1) noexcept nogil:
+    """grad_x row by row, and (``with_kernel``) the kernel gradient in the same pass over
+    grad_y — the fused backward.
 
-    grad_x[n, ih, iw] = sum_{jh, jw} k[jh, jw] * gy[n, oh, iw + pw - jw*dw], oh*sh = ih + ph - jh*dh:
-    the "sum over taps" of the forward pass, reading grad_y rows. The kernel gradient pairs
-    the same grad_y rows with input row ih. Input rows are cut into ``nchunks`` chunks;
-    chunk t adds its kernel gradient into partial[t]. ``kp`` as in _forward.
+    grad_x[n, ih, iw] = sum_{jh, jw} k[jh, jw] * gy[n, oh, ow], oh*sh = ih + ph - jh*dh and
+    ow*sw = iw + pw - jw*dw: at horizontal stride 1 the "sum over taps" of the forward pass,
+    reading grad_y rows; at a larger one, the same per residue of iw mod sw
+    (_input_grad_row_strided). The kernel gradient pairs the same grad_y rows with input row
+    ih. Input rows are cut into ``nchunks`` chunks; chunk t adds its kernel gradient into
+    partial[t]. Here chunks [t0, t1). ``kp`` as in _forward_rows.
     """
     cdef isize CM = g.C * g.M, KK = g.KH * g.KW
     cdef isize rows = g.N * g.H
     cdef isize t, row, n, ih, jh, jw, q, oh, ntaps, nrows
-    cdef bint packed = kp.shape[0] > 0
+    cdef bint packed = kp != NULL
+    cdef isize B = 64 // sizeof(floating)     # channels per block of the packed kernel
     cdef const floating** krow
     cdef floating* acc
     cdef floating* out
@@ -178,124 +189,99 @@ cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, :
     cdef isize* ohs
     cdef floating* tmp
     cdef const floating** gyrows
+    cdef floating** gp
+    cdef const floating** gyp
     # a 3x3 kernel, stride and dilation 1 along the rows: the kernel gradient of an input row
     # against its three grad_y rows in one pass (_kernel_grad_rows3)
     cdef bint rows3 = g.KH == 3 and g.KW == 3 and g.sw == 1 and g.dw == 1
     cdef bint fetch = with_kernel and g.W * CM * <isize>sizeof(floating) <= FETCH_ROW_BYTES
-    with parallel(num_threads=nthreads):
-        gyrows = <const floating**>malloc(3 * sizeof(floating*))
-        src = <const floating**>malloc(KK * sizeof(floating*))
-        ker = <const floating**>malloc(KK * sizeof(floating*))
-        off = <isize*>malloc(KK * sizeof(isize))
-        ohs = <isize*>malloc(g.KH * sizeof(isize))
-        xrows = <const floating**>malloc(g.KH * sizeof(floating*))
-        krow = <const floating**>malloc(g.KH * sizeof(floating*))
-        tmp = <floating*>malloc(2 * g.W * CM * sizeof(floating)) if g.M > 1 else NULL
-        for t in prange(nchunks, schedule="dynamic", chunksize=1):
-            acc = NULL
-            if with_kernel:
-                acc = &partial[t, 0, 0]
-                for q in range(KK * CM):
-                    acc[q] = 0
-            for row in range(t * rows // nchunks, (t + 1) * rows // nchunks):
-                n = row // g.H
-                ih = row - n * g.H
-                ntaps = 0
-                nrows = 0
-                for jh in range(g.KH):
-                    ohs[jh] = -1
-                    q = ih + g.ph - jh * g.dh
-                    if q < 0 or q % g.sh != 0 or q // g.sh >= g.OH:
-                        continue
-                    ohs[jh] = q // g.sh
-                    gyrow = &gy[n, ohs[jh], 0, 0]
-                    if packed:
-                        krow[nrows] = &kp[0, jh, 0, 0]
-                    nrows = nrows + 1
-                    for jw in range(g.KW):
-                        src[ntaps] = gyrow
-                        ker[ntaps] = &k[jh, jw, 0]
-                        off[ntaps] = g.pw - jw * g.dw
-                        ntaps = ntaps + 1
-                out = &gx[n, ih, 0, 0]
-                if g.M == 1:
-                    _sum_taps(out, g.W, src, ker, off, ntaps, 1, CM, g.OW,
-                              krow if packed else NULL, KK * kp.shape[3], g.KW,
-                              &x[n, ih, 0, 0] if fetch else NULL)
-                else:
-                    _sum_taps(tmp, g.W, src, ker, off, ntaps, 1, CM, g.OW,
-                              krow if packed else NULL, KK * kp.shape[3], g.KW, NULL)
-                    _sum_over_m(out, tmp, g.W, g.C, g.M)
-                if not with_kernel or ntaps == 0:
+    gyrows = <const floating**>malloc(3 * sizeof(floating*))
+    gp = <floating**>malloc(g.KH * sizeof(floating*))
+    gyp = <const floating**>malloc(g.KH * sizeof(floating*))
+    src = <const floating**>malloc(KK * sizeof(floating*))
+    ker = <const floating**>malloc(KK * sizeof(floating*))
+    off = <isize*>malloc(KK * sizeof(isize))
+    ohs = <isize*>malloc(g.KH * sizeof(isize))
+    xrows = <const floating**>malloc(g.KH * sizeof(floating*))
+    krow = <const floating**>malloc(g.KH * sizeof(floating*))
+    tmp = <floating*>malloc(2 * g.W * CM * sizeof(floating)) if g.M > 1 else NULL
+    for t in range(t0, t1):
+        acc = NULL
+        if with_kernel:
+            acc = &partial[t, 0, 0]
+            for q in range(KK * CM):
+                acc[q] = 0
+        for row in range(t * rows // nchunks, (t + 1) * rows // nchunks):
+            n = row // g.H
+            ih = row - n * g.H
+            ntaps = 0
+            nrows = 0
+            for jh in range(g.KH):
+                ohs[jh] = -1
+                q = ih + g.ph - jh * g.dh
+                if q < 0 or q % g.sh != 0 or q // g.sh >= g.OH:
                     continue
-                # kernel gradient: every valid tap row pairs input row ih with grad_y row ohs[jh]
-                xrow = &x[n, ih, 0, 0]
-                if g.M > 1:
-                    _expand(tmp + g.W * CM, xrow, g.W, g.C, g.M)
-                    xrow = tmp + g.W * CM
-                if rows3 and ohs[0] >= 0 and ohs[1] >= 0 and ohs[2] >= 0:
-                    for jh in range(3):
-                        gyrows[jh] = &gy[n, ohs[jh], 0, 0]
-                    _kernel_grad_rows3(acc, xrow, gyrows, g)
-                    continue
-                for jh in range(g.KH):
-                    if ohs[jh] < 0:
-                        continue
-                    for q in range(g.KH):
-                        xrows[q] = xrow if q == jh else NULL
-                    _kernel_grad_row(acc, xrows, &gy[n, ohs[jh], 0, 0], g)
-        mg_stream_fence()
-        free(gyrows)
-        free(src)
-        free(ker)
-        free(off)
-        free(ohs)
-        free(xrows)
-        free(krow)
-        free(tmp)
-
-
-cdef void _backward_input_scatter(const floating[:, :, :, ::1] gy, const floating[:, :, ::1] k,
-                                  floating[:, :, :, ::1] gx, Geometry g, int nthreads) noexcept nogil:
-    """Any horizontal stride: grad_x[n, ih, ow*sw + jw*dw - pw] += sum_m k[jh, jw] * gy[n, oh, ow]
-    (each grad_x row belongs to one thread, so the scatter never races)."""
-    cdef isize CM = g.C * g.M, row, n, ih, jh, jw, q, oh, off, ow, c, m, lo, hi
-    cdef floating* gxrow
-    cdef const floating* gyp
-    cdef const floating* kt
-    cdef floating s
-    for row in prange(g.N * g.H, schedule="guided", num_threads=nthreads):
-        n = row // g.H
-        ih = row - n * g.H
-        gxrow = &gx[n, ih, 0, 0]
-        for q in range(g.W * g.C):
-            gxrow[q] = 0
-        for jh in range(g.KH):
-            q = ih + g.ph - jh * g.dh          # output row oh with oh*sh + jh*dh - ph == ih
-            if q < 0 or q % g.sh != 0 or q // g.sh >= g.OH:
+                ohs[jh] = q // g.sh
+                gyrow = &gy[n, ohs[jh], 0, 0]
+                if packed:
+                    krow[nrows] = kp + jh * g.KW * B
+                nrows = nrows + 1
+                for jw in range(g.KW):
+                    src[ntaps] = gyrow
+                    ker[ntaps] = &k[jh, jw, 0]
+                    off[ntaps] = g.pw - jw * g.dw
+                    ntaps = ntaps + 1
+            out = &gx[n, ih, 0, 0]
+            if g.sw > 1:
+                if with_kernel and ntaps > 0:   # the kernel gradient reads x row ih next
+                    mg_prefetch_bytes(&x[n, ih, 0, 0], g.W * CM * sizeof(floating))
+                _input_grad_row_strided(out, tmp, src, ker, off, &gy[n, 0, 0, 0], ohs, &k[0, 0, 0], g)
+            elif g.M == 1:
+                _sum_taps(out, g.W, src, ker, off, ntaps, 1, CM, g.OW,
+                          krow if packed else NULL, KK * B, g.KW,
+                          &x[n, ih, 0, 0] if fetch else NULL)
+            else:
+                _sum_taps(tmp, g.W, src, ker, off, ntaps, 1, CM, g.OW,
+                          krow if packed else NULL, KK * B, g.KW, NULL)
+                _sum_over_m(out, tmp, g.W, g.C, g.M)
+            if not with_kernel or ntaps == 0:
                 continue
-            oh = q // g.sh
-            for jw in range(g.KW):
-                off = jw * g.dw - g.pw
-                lo = _imax(0, _ceil_div(-off, g.sw))
-                hi = _imin(g.OW, _ceil_div(g.W - off, g.sw))
-                kt = &k[jh, jw, 0]
-                for ow in range(lo, hi):
-                    gyp = &gy[n, oh, ow, 0]
-                    if g.M == 1:
-                        _add_tap(gxrow + (ow * g.sw + off) * g.C, kt, gyp, g.C)
-                    else:
-                        for c in range(g.C):
-                            s = 0
-                            for m in range(g.M):
-                                s = s + kt[c * g.M + m] * gyp[c * g.M + m]
-                            gxrow[(ow * g.sw + off) * g.C + c] += s
+            # kernel gradient: every valid tap row pairs input row ih with grad_y row ohs[jh]
+            xrow = &x[n, ih, 0, 0]
+            if g.M > 1:
+                _expand(tmp + g.W * CM, xrow, g.W, g.C, g.M)
+                xrow = tmp + g.W * CM
+            if rows3 and ohs[0] >= 0 and ohs[1] >= 0 and ohs[2] >= 0:
+                for jh in range(3):
+                    gyrows[jh] = &gy[n, ohs[jh], 0, 0]
+                _kernel_grad_rows3(acc, xrow, gyrows, g)
+                continue
+            if g.KW == 3 and g.sw > 1:      # three taps a pass (at stride 1: mg_dot3, faster)
+                _kernel_grad_taps3(acc, xrow, &gy[n, 0, 0, 0], ohs, gp, gyp, g)
+                continue
+            for jh in range(g.KH):
+                if ohs[jh] < 0:
+                    continue
+                for q in range(g.KH):
+                    xrows[q] = xrow if q == jh else NULL
+                _kernel_grad_row(acc, xrows, &gy[n, ohs[jh], 0, 0], g)
+    mg_stream_fence()
+    free(gyrows)
+    free(gp)
+    free(gyp)
+    free(src)
+    free(ker)
+    free(off)
+    free(ohs)
+    free(xrows)
+    free(krow)
+    free(tmp)
 
 
-cdef void _backward_kernel(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] gy,
-                           floating[:, :, ::1] partial, Geometry g, int nthreads) noexcept nogil:
+cdef void _backward_kernel_part(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] gy,
+                           floating[:, :, ::1] partial, Geometry g, isize t0, isize t1) noexcept nogil:
     """partial[t, jh*KW + jw] = sum over output rows of chunk t of
-    sum_ow x[n, oh*sh + jh*dh - ph, ow*sw + jw*dw - pw] * gy[n, oh, ow]."""
+    sum_ow x[n, oh*sh + jh*dh - ph, ow*sw + jw*dw - pw] * gy[n, oh, ow], for chunks [t0, t1)."""
     cdef isize CM = g.C * g.M, KK = g.KH * g.KW, nchunks = partial.shape[0]
     cdef isize rows = g.N * g.OH
     cdef isize t, row, n, oh, jh, ih, q, i0
@@ -305,98 +291,78 @@ cdef void _backward_kernel(const floating[:, :, :, ::1] x, const floating[:, :, 
     cdef isize* tags
     cdef isize* slot
     cdef floating* xe
-    with parallel(num_threads=nthreads):
-        xrows = <const floating**>malloc(g.KH * sizeof(floating*))
-        keys = <isize*>malloc(3 * g.KH * sizeof(isize))
-        tags = keys + g.KH
-        slot = keys + 2 * g.KH
-        for i0 in range(g.KH):
-            tags[i0] = -1
-        xe = <floating*>malloc(g.KH * g.W * CM * sizeof(floating)) if g.M > 1 else NULL
-        for t in prange(nchunks, schedule="dynamic", chunksize=1):
-            acc = &partial[t, 0, 0]
-            for q in range(KK * CM):
-                acc[q] = 0
-            for row in range(t * rows // nchunks, (t + 1) * rows // nchunks):
-                n = row // g.OH
-                oh = row - n * g.OH
-                for jh in range(g.KH):
-                    ih = oh * g.sh + jh * g.dh - g.ph
-                    keys[jh] = n * g.H + ih if 0 <= ih < g.H else -1
-                    xrows[jh] = &x[n, ih, 0, 0] if keys[jh] >= 0 else NULL
-                if g.M > 1:
-                    _expand_rows(xrows, xe, tags, slot, keys, g)
-                _kernel_grad_row(acc, xrows, &gy[n, oh, 0, 0], g)
-        free(xrows)
-        free(keys)
-        free(xe)
+    xrows = <const floating**>malloc(g.KH * sizeof(floating*))
+    keys = <isize*>malloc(3 * g.KH * sizeof(isize))
+    tags = keys + g.KH
+    slot = keys + 2 * g.KH
+    for i0 in range(g.KH):
+        tags[i0] = -1
+    xe = <floating*>malloc(g.KH * g.W * CM * sizeof(floating)) if g.M > 1 else NULL
+    for t in range(t0, t1):
+        acc = &partial[t, 0, 0]
+        for q in range(KK * CM):
+            acc[q] = 0
+        for row in range(t * rows // nchunks, (t + 1) * rows // nchunks):
+            n = row // g.OH
+            oh = row - n * g.OH
+            for jh in range(g.KH):
+                ih = oh * g.sh + jh * g.dh - g.ph
+                keys[jh] = n * g.H + ih if 0 <= ih < g.H else -1
+                xrows[jh] = &x[n, ih, 0, 0] if keys[jh] >= 0 else NULL
+            if g.M > 1:
+                _expand_rows(xrows, xe, tags, slot, keys, g)
+            _kernel_grad_row(acc, xrows, &gy[n, oh, 0, 0], g)
+    free(xrows)
+    free(keys)
+    free(xe)
 
 
 # ----------------------------------------------------------------------------------------
-# Dispatch on the dtype (one compiled copy per floating type), GIL released
+# The nests on threads. Each part allocates its own row buffers. On one thread there is no
+# OpenMP region at all: entering one, even for a single thread, cost ~2-3 us a call in
+# libgomp (futex system calls), more than the loops of a small call.
 # ----------------------------------------------------------------------------------------
 
-def _run_forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
-                 const floating[:, :, :, ::1] kp, floating[:, :, :, ::1] y, Geometry g,
-                 int nthreads):
-    with nogil:
-        _forward(x, k, kp, y, g, nthreads)
+cdef void _forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
+                   const floating* kp, floating[:, :, :, ::1] y, Geometry g,
+                   int nthreads) noexcept nogil:
+    cdef isize rows = g.N * g.OH, nparts = _imin(rows, 8 * nthreads), i
+    if nthreads == 1:
+        _forward_rows(x, k, kp, y, g, 0, rows)
+        return
+    for i in prange(nparts, num_threads=nthreads, schedule="dynamic", chunksize=1):
+        _forward_rows(x, k, kp, y, g, i * rows // nparts, (i + 1) * rows // nparts)
 
 
-def _run_backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, ::1] k,
-                       const floating[:, :, :, ::1] kp,
-                       const floating[:, :, :, ::1] x, floating[:, :, :, ::1] gx,
-                       floating[:, :, ::1] partial, isize nchunks, bint with_kernel, Geometry g,
-                       int nthreads):
-    with nogil:
-        _backward_rows(gy, k, kp, x, gx, partial, nchunks, with_kernel, g, nthreads)
+cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, ::1] k,
+                         const floating* kp,
+                         const floating[:, :, :, ::1] x, floating[:, :, :, ::1] gx,
+                         floating[:, :, ::1] partial, isize nchunks, bint with_kernel,
+                         Geometry g, int nthreads) noexcept nogil:
+    cdef isize t
+    if nthreads == 1:
+        _backward_rows_part(gy, k, kp, x, gx, partial, nchunks, with_kernel, g, 0, nchunks)
+        return
+    for t in prange(nchunks, num_threads=nthreads, schedule="dynamic", chunksize=1):
+        _backward_rows_part(gy, k, kp, x, gx, partial, nchunks, with_kernel, g, t, t + 1)
 
 
-def _run_backward_input_scatter(const floating[:, :, :, ::1] gy, const floating[:, :, ::1] k,
-                                floating[:, :, :, ::1] gx, Geometry g, int nthreads):
-    with nogil:
-        _backward_input_scatter(gy, k, gx, g, nthreads)
+cdef void _backward_kernel(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] gy,
+                           floating[:, :, ::1] partial, Geometry g, int nthreads) noexcept nogil:
+    cdef isize t
+    if nthreads == 1:
+        _backward_kernel_part(x, gy, partial, g, 0, partial.shape[0])
+        return
+    for t in prange(partial.shape[0], num_threads=nthreads, schedule="dynamic", chunksize=1):
+        _backward_kernel_part(x, gy, partial, g, t, t + 1)
 
 
-def _run_backward_kernel(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] gy,
-                         floating[:, :, ::1] partial, Geometry g, int nthreads):
-    with nogil:
-        _backward_kernel(x, gy, partial, g, nthreads)
+include "depthwise_calls.pxi"
 
 
 # ----------------------------------------------------------------------------------------
-# Public functions: check, reshape to rank 2, run
+# Public functions: check, look up the problem's plan, run
 # ----------------------------------------------------------------------------------------
-
-def _as4(a, g, spatial):
-    """A C-contiguous (N, H, W, channels) view of a checked array (1D: H = 1)."""
-    return np.ascontiguousarray(a).reshape((g["N"],) + spatial + (a.shape[a.ndim - 1],))
-
-
-def _threads(g):
-    work = g["N"] * g["OH"] * g["OW"] * g["C"] * g["M"] * g["KH"] * g["KW"]
-    return kernel_threads(work, PARALLEL_MIN_WORK), work
-
-
-def _packed_kernel(k, g):
-    """k (KH, KW, C*M) as (ceil(C*M / B), KH, KW, B), B = the channels of 64 bytes: for each
-    channel block, its kernel taps one after the other (what _sum_taps reads in order through
-    ``krow``). The last block is zero-padded: the 3-wide blocks read a last, lone vector of
-    channels from it."""
-    B = 64 // k.itemsize
-    nb = -(-k.shape[2] // B)
-    padded = k
-    if nb * B != k.shape[2]:              # not whole blocks: zero-pad the last one
-        padded = np.zeros((g["KH"], g["KW"], nb * B), k.dtype)
-        padded[:, :, :k.shape[2]] = k
-    return np.ascontiguousarray(padded.reshape(g["KH"], g["KW"], nb, B).transpose(2, 0, 1, 3))
-
-
-def _reduction_chunks(rows, work):
-    """Chunks of the kernel gradient's sum: from the problem size alone (bitwise the same
-    results on any number of threads)."""
-    return max(1, min(rows, MAX_REDUCTION_CHUNKS, work // REDUCTION_CHUNK_WORK))
-
 
 def depthwise_forward(x, kernel, strides, dilation, pads):
     """Depthwise convolution. x (N, *spatial, C), kernel (*k, C, M) -> y (N, *out, C*M).
@@ -404,97 +370,89 @@ def depthwise_forward(x, kernel, strides, dilation, pads):
     ``strides``, ``dilation``: tuples of r positive ints; ``pads``: r ``(before, after)``
     pairs of non-negative ints (explicit zero padding). See ``depthwise_twin`` for the formula.
     """
-    guards.check_array("x", x)
-    guards.check_array("kernel", kernel)
-    guards.check_same_dtype(("x", "kernel"), (x, kernel))
-    r, strides, dilation, pads, out = guards.depthwise_geometry(x.shape, kernel.shape, strides,
-                                                                dilation, pads, "x")
-    g = guards.as_rank2(r, strides, dilation, pads, out, x.shape, kernel.shape)
-    N, C, M = g["N"], g["C"], g["M"]
-    y = empty_output((N,) + out + (C * M,), x.dtype)
-    if N == 0:
+    if not _same_float(x, kernel, kernel):
+        guards.check_array("x", x)
+        guards.check_array("kernel", kernel)
+        guards.check_same_dtype(("x", "kernel"), (x, kernel))
+    cdef _Plan p = _plan(x.shape, kernel.shape, strides, dilation, pads, "x")
+    y = _output(p.y_shape, p.y_count, x.dtype)
+    if p.g.N == 0:
         return y
-    k = np.ascontiguousarray(kernel).reshape(g["KH"], g["KW"], C * M)
-    nthreads, _ = _threads(g)
-    kp = _packed_kernel(k, g)
-    _run_forward(_as4(x, g, (g["H"], g["W"])), k, kp, y.reshape(N, g["OH"], g["OW"], C * M), g, nthreads)
+    y4 = y if p.y4 is p.y_shape else y.reshape(p.y4)
+    if x.itemsize == 4:
+        _go_forward[float](_c4(x, p.x4), _k3(kernel, p), y4, p, _nthreads(p))
+    else:
+        _go_forward[double](_c4(x, p.x4), _k3(kernel, p), y4, p, _nthreads(p))
     return y
 
 
 def depthwise_backward_input(grad_y, kernel, input_shape, strides, dilation, pads):
     """Gradient w.r.t. the input: grad_y (N, *out, C*M), kernel (*k, C, M) -> grad_x (input_shape)."""
-    guards.check_array("grad_y", grad_y)
-    guards.check_array("kernel", kernel)
-    guards.check_same_dtype(("grad_y", "kernel"), (grad_y, kernel))
+    if not _same_float(grad_y, kernel, kernel):
+        guards.check_array("grad_y", grad_y)
+        guards.check_array("kernel", kernel)
+        guards.check_same_dtype(("grad_y", "kernel"), (grad_y, kernel))
     if kernel.ndim not in (3, 4):
         raise ValueError(f"The kernel must have rank 3 or 4, received kernel shape {kernel.shape}.")
     input_shape = guards.shape_tuple("input_shape", input_shape, kernel.ndim)
-    r, strides, dilation, pads, out = guards.depthwise_geometry(input_shape, kernel.shape, strides,
-                                                                dilation, pads, "input_shape")
-    guards.check_grad_y(grad_y, input_shape, kernel.shape, out)
-    return _backward(grad_y, None, kernel, r, strides, dilation, pads, out, input_shape, False)[0]
+    cdef _Plan p = _plan(input_shape, kernel.shape, strides, dilation, pads, "input_shape")
+    _check_grad_y(grad_y, p)
+    return _backward(grad_y, None, kernel, p, False)[0]
 
 
 def depthwise_backward_kernel(x, grad_y, kernel_shape, strides, dilation, pads):
     """Gradient w.r.t. the kernel: x (N, *spatial, C), grad_y (N, *out, C*M) -> grad_kernel (kernel_shape)."""
-    guards.check_array("x", x)
-    guards.check_array("grad_y", grad_y)
-    guards.check_same_dtype(("x", "grad_y"), (x, grad_y))
+    if not _same_float(x, grad_y, grad_y):
+        guards.check_array("x", x)
+        guards.check_array("grad_y", grad_y)
+        guards.check_same_dtype(("x", "grad_y"), (x, grad_y))
     if x.ndim not in (3, 4):
         raise ValueError(f"`x` must have rank 3 (N, L, C) or 4 (N, H, W, C), received shape {x.shape}.")
     kernel_shape = guards.shape_tuple("kernel_shape", kernel_shape, x.ndim)
-    r, strides, dilation, pads, out = guards.depthwise_geometry(x.shape, kernel_shape, strides,
-                                                                dilation, pads, "x")
-    guards.check_grad_y(grad_y, x.shape, kernel_shape, out)
-    g = guards.as_rank2(r, strides, dilation, pads, out, x.shape, kernel_shape)
-    if g["N"] == 0:
+    cdef _Plan p = _plan(x.shape, kernel_shape, strides, dilation, pads, "x")
+    _check_grad_y(grad_y, p)
+    if p.g.N == 0:
         return np.zeros(kernel_shape, dtype=x.dtype)
-    nthreads, work = _threads(g)
-    partial = np.empty((_reduction_chunks(g["N"] * g["OH"], work), g["KH"] * g["KW"], g["C"] * g["M"]),
-                       dtype=x.dtype)
-    _run_backward_kernel(_as4(x, g, (g["H"], g["W"])), _as4(grad_y, g, (g["OH"], g["OW"])),
-                         partial, g, nthreads)
+    partial = np.empty((p.kernel_chunks, p.g.KH * p.g.KW, p.g.C * p.g.M), dtype=x.dtype)
+    if x.itemsize == 4:
+        _go_backward_kernel[float](_c4(x, p.x4), _c4(grad_y, p.y4), partial, p, _nthreads(p))
+    else:
+        _go_backward_kernel[double](_c4(x, p.x4), _c4(grad_y, p.y4), partial, p, _nthreads(p))
     return sum_chunks(partial).reshape(kernel_shape)
 
 
 def depthwise_backward(grad_y, x, kernel, strides, dilation, pads):
-    """Both gradients in one pass over grad_y (horizontal stride 1; otherwise the two
-    functions above): grad_y (N, *out, C*M), x (N, *spatial, C), kernel (*k, C, M)
-    -> (grad_x, grad_kernel)."""
-    guards.check_array("grad_y", grad_y)
-    guards.check_array("x", x)
-    guards.check_array("kernel", kernel)
-    guards.check_same_dtype(("grad_y", "x", "kernel"), (grad_y, x, kernel))
-    r, strides, dilation, pads, out = guards.depthwise_geometry(x.shape, kernel.shape, strides,
-                                                                dilation, pads, "x")
-    guards.check_grad_y(grad_y, x.shape, kernel.shape, out)
-    if strides[r - 1] != 1:
-        return (_backward(grad_y, None, kernel, r, strides, dilation, pads, out, x.shape, False)[0],
-                depthwise_backward_kernel(x, grad_y, kernel.shape, strides, dilation, pads))
-    return _backward(grad_y, x, kernel, r, strides, dilation, pads, out, x.shape, True)
+    """Both gradients in one pass over grad_y: grad_y (N, *out, C*M), x (N, *spatial, C),
+    kernel (*k, C, M) -> (grad_x, grad_kernel)."""
+    if not _same_float(grad_y, x, kernel):
+        guards.check_array("grad_y", grad_y)
+        guards.check_array("x", x)
+        guards.check_array("kernel", kernel)
+        guards.check_same_dtype(("grad_y", "x", "kernel"), (grad_y, x, kernel))
+    cdef _Plan p = _plan(x.shape, kernel.shape, strides, dilation, pads, "x")
+    _check_grad_y(grad_y, p)
+    return _backward(grad_y, x, kernel, p, True)
 
 
-def _backward(grad_y, x, kernel, r, strides, dilation, pads, out, input_shape, with_kernel):
-    """grad_x, and with ``with_kernel`` (horizontal stride 1 only) grad_kernel in the same pass."""
-    g = guards.as_rank2(r, strides, dilation, pads, out, input_shape, kernel.shape)
-    N, H, W, C, M = g["N"], g["H"], g["W"], g["C"], g["M"]
-    grad_x = empty_output(tuple(input_shape), grad_y.dtype)
-    if N == 0:
+def _backward(grad_y, x, kernel, _Plan p, bint with_kernel):
+    """grad_x, and with ``with_kernel`` grad_kernel in the same pass."""
+    grad_x = _output(p.x_shape, p.x_count, grad_y.dtype)
+    if p.g.N == 0:
         return grad_x, np.zeros(kernel.shape, dtype=grad_y.dtype)
-    nthreads, work = _threads(g)
-    gy = _as4(grad_y, g, (g["OH"], g["OW"]))
-    k = np.ascontiguousarray(kernel).reshape(g["KH"], g["KW"], C * M)
-    gx = grad_x.reshape(N, H, W, C)
-    if g["sw"] != 1:
-        _run_backward_input_scatter(gy, k, gx, g, nthreads)
-        return grad_x, None
+    gx = grad_x if p.x4 is p.x_shape else grad_x.reshape(p.x4)
     # without the kernel gradient, chunks only share out the rows (no reduction)
-    nchunks = _reduction_chunks(N * H, work) if with_kernel else min(N * H, 64)
-    partial = np.empty((nchunks, g["KH"] * g["KW"], C * M) if with_kernel else (1, 1, 1), grad_y.dtype)
-    xs = _as4(x, g, (H, W)) if with_kernel else gx
-    kp = _packed_kernel(k, g)
-    _run_backward_rows(gy, k, kp, xs, gx, partial, nchunks, with_kernel, g, nthreads)
+    nchunks = p.fused_chunks if with_kernel else min(p.g.N * p.g.H, 64)
+    shape = (1, 1, 1)
+    if with_kernel:
+        shape = (nchunks, p.g.KH * p.g.KW, p.g.C * p.g.M)
+    partial = np.empty(shape, grad_y.dtype)
+    xs = _c4(x, p.x4) if with_kernel else gx
+    if grad_y.itemsize == 4:
+        _go_backward_rows[float](_c4(grad_y, p.y4), _k3(kernel, p), xs, gx, partial, nchunks,
+                                 with_kernel, p, _nthreads(p))
+    else:
+        _go_backward_rows[double](_c4(grad_y, p.y4), _k3(kernel, p), xs, gx, partial, nchunks,
+                                  with_kernel, p, _nthreads(p))
     if not with_kernel:
         return grad_x, None
     return grad_x, sum_chunks(partial).reshape(kernel.shape)
-

@@ -26,24 +26,31 @@ cdef extern from "rows.h" nogil:
                                    isize lo, isize hi, isize C, isize xlo, isize xhi)
     void mg_dot3x3_positions_double(double* g, isize gs, const double* xrow, const double** gyrow,
                                     isize lo, isize hi, isize C, isize xlo, isize xhi)
+    void mg_sum_taps_spread_float(float* out, isize o0, isize ostep, isize npos, const float** src,
+                                  const float** ker, const isize* off, isize ntaps, isize C, isize n_in)
+    void mg_sum_taps_spread_double(double* out, isize o0, isize ostep, isize npos,
+                                   const double** src, const double** ker, const isize* off,
+                                   isize ntaps, isize C, isize n_in)
+    void mg_dot3_rows_float(float** g, isize gs, const float* x, const float** gy, isize R,
+                            isize lo, isize hi, isize sw, isize dw, isize C, isize xlo, isize xhi)
+    void mg_dot3_rows_double(double** g, isize gs, const double* x, const double** gy, isize R,
+                             isize lo, isize hi, isize sw, isize dw, isize C, isize xlo, isize xhi)
+    void mg_input_grad3s2_float(float* out, isize W, const float** gy, const float** k, isize R,
+                                isize pw, isize n_gy, isize C)
+    void mg_input_grad3s2_double(double* out, isize W, const double** gy, const double** k,
+                                 isize R, isize pw, isize n_gy, isize C)
     void mg_expand_float(float* xe, const float* x, isize W, isize C, isize M)
     void mg_expand_double(double* xe, const double* x, isize W, isize C, isize M)
     void mg_sum_over_m_float(float* gx, const float* t, isize W, isize C, isize M)
     void mg_sum_over_m_double(double* gx, const double* t, isize W, isize C, isize M)
     # after a thread's last _sum_taps row: its streaming stores reach memory before other
     # threads read them (an sfence; nothing without streaming stores)
+    void mg_prefetch_bytes(const void* p, isize nbytes)
     void mg_stream_fence()
     # ceil(a / b) for b > 0 and any sign of a (C division truncates toward zero); min; max
     isize _ceil_div "mg_ceil_div"(isize a, isize b)
     isize _imin "mg_imin"(isize a, isize b)
     isize _imax "mg_imax"(isize a, isize b)
-
-
-cdef inline void _add_tap(floating* y, const floating* k, const floating* x, isize n) noexcept nogil:
-    """y[c] += k[c] * x[c] for c < n: one kernel tap at one position (plain loop)."""
-    cdef isize c
-    for c in range(n):
-        y[c] += k[c] * x[c]
 
 
 cdef inline void _expand(floating* xe, const floating* x, isize W, isize C, isize M) noexcept nogil:
@@ -182,20 +189,102 @@ cdef void _kernel_grad_row(floating* acc, const floating** xrows, const floating
     for i in range(_ceil_div(g.OW, tile)):
         p0 = i * tile
         p1 = _imin(g.OW, p0 + tile)
-        for jh in range(g.KH):
-            if xrows[jh] == NULL:
-                continue
-            if threes:      # taps jw .. jw+2 read x[p + jw - pw .. p + jw + 2 - pw]
+        if threes:          # taps jw .. jw+2 read x[p + jw - pw .. p + jw + 2 - pw]
+            for jh in range(g.KH):
+                if xrows[jh] == NULL:
+                    continue
                 for jw in range(0, g.KW, 3):
                     _dot3_positions(acc + (jh * g.KW + jw) * CM, CM, xrows[jh] + (jw - g.pw) * CM,
                                     gyrow, p0, p1, CM, g.pw - jw, g.W + g.pw - jw)
+            continue
+        for jw in range(g.KW):  # the range of a tap column, once for its rows (divisions)
+            off = jw * g.dw - g.pw
+            if g.sw == 1:
+                lo = _imax(p0, -off)
+                hi = _imin(p1, g.W - off)
+            else:
+                lo = _imax(p0, _ceil_div(-off, g.sw))
+                hi = _imin(p1, _ceil_div(g.W - off, g.sw))
+            for jh in range(g.KH):
+                if xrows[jh] != NULL:
+                    _dot_positions(acc + (jh * g.KW + jw) * CM, xrows[jh], gyrow, lo, hi, g.sw, off, CM)
+
+
+cdef void _input_grad_row_strided(floating* out, floating* tmp, const floating** src,
+                                  const floating** ker, isize* off, const floating* gyn,
+                                  const isize* ohs, const floating* k, Geometry g) noexcept nogil:
+    """One grad_x row at a horizontal stride sw > 1, gathered (each output written once):
+    out[iw] = sum k[jh, jw] * gy[ohs[jh], (iw + pw - jw*dw) / sw] over the taps for which
+    that division is exact, ``gyn`` = gy[n] and ohs[jh] the grad_y row of kernel row jh (or
+    -1).
+
+    The positions iw = r + sw*u of one residue r all take the same taps, at grad_y position
+    u + (r + pw - jw*dw) / sw: a sum over taps at stride 1 (mg_sum_taps_spread, which writes
+    every sw-th position). A kernel 3 wide at stride 2 has a faster path of its own
+    (stride2.h: one pass over grad_y, no tap tables). For M > 1 the row of C*M channels goes
+    to ``tmp`` (W*C*M elements) and is summed to C.
+    """
+    cdef isize CM = g.C * g.M, r, jh, jw, q, ntaps
+    cdef floating* full = out if g.M == 1 else tmp
+    if g.KW == 3 and g.sw == 2 and g.dw == 1:          # (stride2.h)
+        ntaps = 0
+        for jh in range(g.KH):
+            if ohs[jh] >= 0:
+                src[ntaps] = gyn + ohs[jh] * g.OW * CM
+                ker[ntaps] = k + jh * 3 * CM
+                ntaps = ntaps + 1
+        if floating is float:
+            mg_input_grad3s2_float(full, g.W, src, ker, ntaps, g.pw, g.OW, CM)
+        else:
+            mg_input_grad3s2_double(full, g.W, src, ker, ntaps, g.pw, g.OW, CM)
+        if g.M > 1:
+            _sum_over_m(out, full, g.W, g.C, g.M)
+        return
+    for r in range(_imin(g.sw, g.W)):
+        ntaps = 0
+        for jh in range(g.KH):
+            if ohs[jh] < 0:
                 continue
             for jw in range(g.KW):
-                off = jw * g.dw - g.pw
-                if g.sw == 1:           # (no integer divisions in the common case)
-                    lo = _imax(p0, -off)
-                    hi = _imin(p1, g.W - off)
-                else:
-                    lo = _imax(p0, _ceil_div(-off, g.sw))
-                    hi = _imin(p1, _ceil_div(g.W - off, g.sw))
-                _dot_positions(acc + (jh * g.KW + jw) * CM, xrows[jh], gyrow, lo, hi, g.sw, off, CM)
+                q = r + g.pw - jw * g.dw
+                if q % g.sw != 0:              # (C remainder: zero exactly when sw divides q)
+                    continue
+                src[ntaps] = gyn + ohs[jh] * g.OW * CM
+                ker[ntaps] = k + (jh * g.KW + jw) * CM
+                off[ntaps] = q // g.sw
+                ntaps = ntaps + 1
+        if floating is float:
+            mg_sum_taps_spread_float(full, r, g.sw, _ceil_div(g.W - r, g.sw), src, ker, off, ntaps,
+                                     CM, g.OW)
+        else:
+            mg_sum_taps_spread_double(full, r, g.sw, _ceil_div(g.W - r, g.sw), src, ker, off, ntaps,
+                                      CM, g.OW)
+    if g.M > 1:
+        _sum_over_m(out, full, g.W, g.C, g.M)
+
+
+cdef void _kernel_grad_taps3(floating* acc, const floating* xrow, const floating* gyn,
+                             const isize* ohs, floating** gp, const floating** gyp,
+                             Geometry g) noexcept nogil:
+    """acc[jh, jw, :] += sum_ow xrow[ow*sw + jw*dw - pw, :] * gy[ohs[jh], ow, :] for a kernel
+    three taps wide and the kernel rows jh that meet a grad_y row (ohs[jh] >= 0): up to three
+    such rows per pass (mg_dot3_rows), in tiles of output positions as _kernel_grad_rows3.
+    ``gp``, ``gyp``: KH pointers each (scratch)."""
+    cdef isize CM = g.C * g.M, R = 0, jh, i, j, p0, p1
+    cdef isize tile_bytes = TILE_BYTES // 4 if floating is float else TILE_BYTES // 8
+    cdef isize tile = _imax(4, (tile_bytes // sizeof(floating)) // CM // 4 * 4)
+    for jh in range(g.KH):
+        if ohs[jh] >= 0:
+            gp[R] = acc + jh * 3 * CM
+            gyp[R] = gyn + ohs[jh] * g.OW * CM
+            R = R + 1
+    for i in range(_ceil_div(g.OW, tile)):
+        p0 = i * tile
+        p1 = _imin(g.OW, p0 + tile)
+        for j in range(0, R, 3):
+            if floating is float:
+                mg_dot3_rows_float(gp + j, CM, xrow - g.pw * CM, gyp + j, _imin(3, R - j), p0, p1,
+                                   g.sw, g.dw, CM, g.pw, g.W + g.pw)
+            else:
+                mg_dot3_rows_double(gp + j, CM, xrow - g.pw * CM, gyp + j, _imin(3, R - j), p0, p1,
+                                    g.sw, g.dw, CM, g.pw, g.W + g.pw)

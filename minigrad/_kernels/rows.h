@@ -35,6 +35,28 @@ static inline mg_isize mg_ceil_div(mg_isize a, mg_isize b) {      /* b > 0, any 
 static inline mg_isize mg_imin(mg_isize a, mg_isize b) { return a < b ? a : b; }
 static inline mg_isize mg_imax(mg_isize a, mg_isize b) { return a > b ? a : b; }
 
+/* The row functions of the strided and short-row paths stay out of the loop nests that call
+   them: inlined there, they made the stride-1 fused backward 10-15% slower in float64 (the
+   nest's hot loops compiled worse), though those paths never ran. */
+#if defined(__GNUC__) || defined(__clang__)
+#define MG_NOINLINE __attribute__((noinline))
+#else
+#define MG_NOINLINE
+#endif
+
+/* the `bytes` from p into the cache (L2 and closer), ahead of a pass that reads them */
+static inline void mg_prefetch_bytes(const void *p, mg_isize bytes) {
+#if defined(__GNUC__) || defined(__clang__)
+    for (mg_isize i = 0; i < bytes; i += 64) __builtin_prefetch((const char *)p + i, 0, 2);
+#else
+    (void)p; (void)bytes;
+#endif
+}
+
+#include "short_rows.h"      /* (they use the three helpers above) */
+#include "kernel_grad3.h"
+#include "stride2.h"
+
 #define MG_MAX_BORDER_TAPS 64
 #define MG_MAX_ROWS 256     /* kernel rows (of 3 taps, or of KW) in the row-block paths */
 
@@ -67,7 +89,10 @@ static void mg_sum_taps_one_##T(T *out, mg_isize p, const T **src, const T **ker
         mg_isize q = p * step + off[t];                                                     \
         if (q >= 0 && q < n_in) { fsrc[n] = src[t]; fker[n] = ker[t]; foff[n] = off[t]; n++; } \
     }                                                                                       \
-    for (mg_isize c0 = 0; c0 < cfull; c0 += CB)                                             \
+    mg_isize c0 = 0;                                                                        \
+    for (; c0 + 2 * CB <= cfull; c0 += 2 * CB)                                              \
+        mg_sum_taps_block2_##T(out, fsrc, fker, foff, n, p, step, C, c0);                   \
+    if (c0 < cfull)                                                                         \
         mg_sum_taps_block1_##T(out, fsrc, fker, foff, n, p, step, C, c0);                   \
     if (cfull < C)                                                                          \
         mg_sum_taps_at_##T(out, p, cfull, C, fsrc, fker, foff, n, step, C, n_in);           \
@@ -91,7 +116,7 @@ static void mg_sum_taps_##T(T *out, mg_isize npos, const T **src, const T **ker,
     if (a > npos) a = npos;                                                                 \
     if (b < a) b = a;                                                                       \
     mg_isize lo = a, hi = b;           /* the positions the vector blocks computed */       \
-    if (krow != NULL && b - a >= 4 && ntaps / 3 <= MG_MAX_ROWS) {                             \
+    if (krow != NULL && ntaps / 3 <= MG_MAX_ROWS && (b - a >= 4 || (KW == 3 && npos >= 4))) { \
         /* the taps are R kernel rows of KW taps each (krow: their packed kernel rows) */   \
         const T *row[MG_MAX_ROWS], *krow3[MG_MAX_ROWS];                                     \
         const mg_isize R = ntaps / KW, tstep = KW > 1 ? (off[1] - off[0]) * C : 0;          \
@@ -107,7 +132,8 @@ static void mg_sum_taps_##T(T *out, mg_isize npos, const T **src, const T **ker,
             hi = mg_imax(lo, mg_imin(npos, n_in - first));                                  \
             nin = n_in;                                                                     \
         }                                                                                   \
-        if (KW % 3 == 0 && step == 1 && (tstep == C || tstep == -C) && hi - lo >= 8) {      \
+        const int threes = KW % 3 == 0 && step == 1 && (tstep == C || tstep == -C);         \
+        if (threes && hi - lo >= 8) {                                                       \
             /* a row of 3n taps is n rows of 3 taps (taps 3i..3i+2 start 3i taps further) */ \
             for (mg_isize j = R - 1; j >= 0; j--)                                           \
                 for (mg_isize i = KW / 3 - 1; i >= 0; i--) {                                \
@@ -126,9 +152,15 @@ static void mg_sum_taps_##T(T *out, mg_isize npos, const T **src, const T **ker,
             mg_sum_rows3_block_##T(out, lo, hi, row, krow3, ntaps / 3, tstep, kstride, C, cvec, \
                                    ahead, first, nin);                                      \
             done = cvec;                                                                    \
-        } else {                                                                            \
+        } else if (threes && KW == 3 && hi - lo >= 4) {      /* short rows (short_rows.h) */ \
+            mg_sum_rows3_block4_##T(out, lo, hi, row, krow, R, tstep, kstride, C, cvec,     \
+                                    first, nin);                                            \
+            done = cvec;                                                                    \
+        } else if (b - a >= 4) {                                                            \
             lo = a; hi = b;                                                                 \
             mg_sum_rows_block_##T(out, a, b, row, krow, R, KW, tstep, kstride, C, cfull, step); \
+        } else {                       /* no block: every position on its own, below */     \
+            lo = hi = a;                                                                    \
         }                                                                                   \
         for (p = lo; p < hi && done < C; p++)                                               \
             mg_sum_taps_at_##T(out, p, done, C, src, ker, off, ntaps, step, C, n_in);       \
@@ -137,6 +169,15 @@ static void mg_sum_taps_##T(T *out, mg_isize npos, const T **src, const T **ker,
     }                                                                                       \
     for (p = 0; p < lo; p++) mg_sum_taps_one_##T(out, p, src, ker, off, ntaps, step, C, n_in); \
     for (p = hi; p < npos; p++) mg_sum_taps_one_##T(out, p, src, ker, off, ntaps, step, C, n_in); \
+}                                                                                           \
+/* mg_sum_taps at step 1 on positions p < npos written every ostep-th position from o0  \
+   (out + (o0 + p*ostep)*C): the input gradient at a horizontal stride ostep > 1, one      \
+   residue of its positions at a time. Its rows are short: one position at a time. */      \
+static MG_NOINLINE void mg_sum_taps_spread_##T(T *out, mg_isize o0, mg_isize ostep, mg_isize npos,      \
+                                   const T **src, const T **ker, const mg_isize *off,       \
+                                   mg_isize ntaps, mg_isize C, mg_isize n_in) {             \
+    for (mg_isize p = 0; p < npos; p++)     /* (mg_sum_taps_one writes at out + p*C) */     \
+        mg_sum_taps_one_##T(out + (o0 + p * (ostep - 1)) * C, p, src, ker, off, ntaps, 1, C, n_in); \
 }                                                                                           \
 static void mg_dot_positions_##T(T *g, const T *xrow, const T *gyrow, mg_isize lo,          \
                                  mg_isize hi, mg_isize step, mg_isize off, mg_isize C) {    \
