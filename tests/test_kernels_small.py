@@ -173,3 +173,19 @@ def test_a_remembered_plan_still_rejects_bad_arguments():
 
     got = compiled.depthwise_forward(x.view(Sub), k, (np.int64(1), 1), (1, 1), SAME)
     np.testing.assert_array_equal(got, y)
+
+
+@needs_compiled
+def test_list_arguments_take_the_full_checks_and_pass_them():
+    """Lists are no memo keys (unhashable): they meet the full checks, as in the twin, in
+    every public function, before and after the same problem was remembered."""
+    x = np.ones((2, 4, 4, 8), np.float32)
+    k = np.ones((3, 3, 8, 1), np.float32)
+    for _ in range(2):
+        y = compiled.depthwise_forward(x, k, [1, 1], (1, 1), [[1, 1], [1, 1]])
+        np.testing.assert_array_equal(y, twin.depthwise_forward(x, k, (1, 1), (1, 1), SAME))
+        gx, gk = compiled.depthwise_backward(y, x, k, (1, 1), [1, 1], ((1, 1), [1, 1]))
+        np.testing.assert_allclose(gx, compiled.depthwise_backward_input(
+            y, k, x.shape, [1, 1], (1, 1), SAME), rtol=1e-6)
+        np.testing.assert_allclose(gk, compiled.depthwise_backward_kernel(
+            x, y, list(k.shape), (1, 1), (1, 1), [(1, 1), (1, 1)]), rtol=1e-5)

@@ -67,11 +67,12 @@ cdef bint _plain(value):
 cdef _Plan _plan(x_shape, kernel_shape, strides, dilation, pads, x_name):
     """The checked plan of a problem (raises as guards.depthwise_geometry for bad ones)."""
     key = (x_shape, kernel_shape, strides, dilation, pads)
-    cdef _Plan p = _plans.get(key)
-    if p is not None and _plain(key):
+    cdef bint plain = _plain(key)         # (before the lookup: a list is no key at all)
+    cdef _Plan p = _plans.get(key) if plain else None
+    if p is not None:
         return p
     p = _Plan(x_shape, kernel_shape, strides, dilation, pads, x_name)
-    if _plain(key):
+    if plain:
         if len(_plans) >= _MEMO_SIZE:
             _plans.clear()
         _plans[key] = p
