@@ -464,10 +464,12 @@ def test_int_arguments_fast_and_slow_paths_agree():
     (lambda x, k: conv(x, k, padding="same"), (3, 3, 1, 5)),      # one channel: depthwise path
     (lambda x, k: conv(x, k), (1, 1, 1, 5)),                        # a 1x1 conv: pointwise path
     (lambda x, k: depthwise_conv(x, k, padding="same"), (3, 3, 1, 2)),
+    (lambda x, k: conv(x, k, strides=2, padding="same"), (3, 3, 1, 5)),
 ])
 def test_gradient_of_an_input_no_tape_follows_is_skipped(backend, monkeypatch, op, kernel_shape):
     """Data that no tape tracks (a model's input) gets no gradient, so the ops skip it: the
-    kernel's gradient alone is computed, number for number what the fused backward gives.
+    kernel's gradient alone is computed, what the fused backward gives up to rounding (at a
+    stride above 1 the two sum the batch in different chunks).
     A tensor watched after the op still gets its gradient (the question is asked during
     the backward pass), and a frozen kernel gets none while the input's is computed."""
     rng = np.random.default_rng(3)
@@ -485,7 +487,7 @@ def test_gradient_of_an_input_no_tape_follows_is_skipped(backend, monkeypatch, o
         y = op(x, k)
     none, gk_data = tape.gradient(y, [x, k])
     assert none is None
-    np.testing.assert_array_equal(gk_data.numpy(), gk.numpy())
+    np.testing.assert_allclose(gk_data.numpy(), gk.numpy(), rtol=1e-12, atol=1e-12)
     monkeypatch.undo()
 
     with mg.GradientTape() as tape:

@@ -125,8 +125,12 @@ def test_mobilenet_shapes_agree_with_twin(shape, strides, pads, M, dtype):
 @pytest.mark.parametrize("shape, strides, pads", [((256, 4, 4, 144), (1, 1), SAME),
                                                   ((32, 33, 33, 96), (2, 2), VALID),
                                                   ((24, 9, 17, 40), (1, 2), SAME)])
-def test_small_paths_are_bitwise_equal_on_any_thread_count(shape, strides, pads, dtype):
-    """Problems large enough to be cut into several chunks of the kernel gradient's sum."""
+def test_small_paths_are_bitwise_equal_on_any_thread_count(shape, strides, pads, dtype,
+                                                          monkeypatch):
+    """Problems large enough to be cut into several chunks of the kernel gradient's sum, run
+    threaded however small (PARALLEL_MIN_WORK = 1: else the last one stays on one thread)."""
+    from minigrad._kernels import depthwise
+    monkeypatch.setattr(depthwise, "PARALLEL_MIN_WORK", 1)
     rng = np.random.default_rng(7)
     x = rng.standard_normal(shape).astype(dtype)
     kernel = rng.standard_normal((3, 3, shape[-1], 1)).astype(dtype)
@@ -189,3 +193,48 @@ def test_list_arguments_take_the_full_checks_and_pass_them():
             y, k, x.shape, [1, 1], (1, 1), SAME), rtol=1e-6)
         np.testing.assert_allclose(gk, compiled.depthwise_backward_kernel(
             x, y, list(k.shape), (1, 1), (1, 1), [(1, 1), (1, 1)]), rtol=1e-5)
+
+
+@needs_compiled
+@pytest.mark.parametrize("KW", [1, 2, 3])
+def test_kernels_of_many_rows_agree_with_twin(KW):
+    """More kernel rows than the row blocks hold (256) take the per-position path (a kernel
+    of 600 x 1 once overran the row table on the stack and crashed)."""
+    rng = np.random.default_rng(KW)
+    x = rng.standard_normal((1, 601, 6, 8)).astype(np.float32)
+    kernel = rng.standard_normal((600, KW, 8, 1)).astype(np.float32)
+    geometry = ((1, 1), (1, 1), ((0, 0), (0, 0)))
+    np.testing.assert_allclose(compiled.depthwise_forward(x, kernel, *geometry),
+                               twin.depthwise_forward(x, kernel, *geometry), rtol=1e-4, atol=1e-3)
+
+
+@needs_compiled
+def test_rows_of_padding_only_are_zeros():
+    """A kernel row whose every tap reads padding (pads larger than the kernel's reach)."""
+    x = np.ones((2, 1, 5, 16), np.float32)
+    kernel = np.ones((3, 3, 16, 1), np.float32)
+    geometry = ((1, 1), (1, 1), ((3, 3), (1, 1)))
+    np.testing.assert_array_equal(compiled.depthwise_forward(x, kernel, *geometry),
+                                  twin.depthwise_forward(x, kernel, *geometry))
+
+
+@needs_compiled
+def test_hostile_arguments_raise_and_never_reach_the_loops():
+    x = np.ones((2, 4, 4, 8), np.float32)
+    k = np.ones((3, 3, 8, 1), np.float32)
+    nested = 1
+    for _ in range(100_000):                  # no key, and no C recursion without end
+        nested = (nested,)
+    with pytest.raises((TypeError, ValueError, RecursionError)):
+        compiled.depthwise_forward(x, k, (1, nested), (1, 1), SAME)
+    with pytest.raises(ValueError):           # sizes past any memory: no OverflowError
+        compiled.depthwise_backward_input(np.ones((1, 1, 1, 1), np.float32), k[..., :1, :],
+                                          (2**32, 2**32, 1, 1), (1, 1), (1, 1), SAME)
+
+    class Liar(np.ndarray):                   # a subclass whose shape is not its data's
+        @property
+        def shape(self):
+            return (2, 64, 64, 8)
+
+    got = compiled.depthwise_forward(x.view(Liar), k, (1, 1), (1, 1), SAME)
+    np.testing.assert_array_equal(got, compiled.depthwise_forward(x, k, (1, 1), (1, 1), SAME))

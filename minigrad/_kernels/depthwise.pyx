@@ -234,7 +234,7 @@ cdef void _backward_rows_part(const floating[:, :, :, ::1] gy, const floating[:,
             out = &gx[n, ih, 0, 0]
             if g.sw > 1:
                 if with_kernel and ntaps > 0:   # the kernel gradient reads x row ih next
-                    mg_prefetch_bytes(&x[n, ih, 0, 0], g.W * CM * sizeof(floating))
+                    mg_prefetch_bytes(&x[n, ih, 0, 0], g.W * g.C * sizeof(floating))
                 _input_grad_row_strided(out, tmp, src, ker, off, &gy[n, 0, 0, 0], ohs, &k[0, 0, 0], g)
             elif g.M == 1:
                 _sum_taps(out, g.W, src, ker, off, ntaps, 1, CM, g.OW,
@@ -374,6 +374,7 @@ def depthwise_forward(x, kernel, strides, dilation, pads):
         guards.check_array("x", x)
         guards.check_array("kernel", kernel)
         guards.check_same_dtype(("x", "kernel"), (x, kernel))
+        x, kernel = np.asarray(x), np.asarray(kernel)      # (a subclass: its real shape)
     cdef _Plan p = _plan(x.shape, kernel.shape, strides, dilation, pads, "x")
     y = _output(p.y_shape, p.y_count, x.dtype)
     if p.g.N == 0:
@@ -392,6 +393,7 @@ def depthwise_backward_input(grad_y, kernel, input_shape, strides, dilation, pad
         guards.check_array("grad_y", grad_y)
         guards.check_array("kernel", kernel)
         guards.check_same_dtype(("grad_y", "kernel"), (grad_y, kernel))
+        grad_y, kernel = np.asarray(grad_y), np.asarray(kernel)
     if kernel.ndim not in (3, 4):
         raise ValueError(f"The kernel must have rank 3 or 4, received kernel shape {kernel.shape}.")
     input_shape = guards.shape_tuple("input_shape", input_shape, kernel.ndim)
@@ -406,6 +408,7 @@ def depthwise_backward_kernel(x, grad_y, kernel_shape, strides, dilation, pads):
         guards.check_array("x", x)
         guards.check_array("grad_y", grad_y)
         guards.check_same_dtype(("x", "grad_y"), (x, grad_y))
+        x, grad_y = np.asarray(x), np.asarray(grad_y)
     if x.ndim not in (3, 4):
         raise ValueError(f"`x` must have rank 3 (N, L, C) or 4 (N, H, W, C), received shape {x.shape}.")
     kernel_shape = guards.shape_tuple("kernel_shape", kernel_shape, x.ndim)
@@ -429,30 +432,7 @@ def depthwise_backward(grad_y, x, kernel, strides, dilation, pads):
         guards.check_array("x", x)
         guards.check_array("kernel", kernel)
         guards.check_same_dtype(("grad_y", "x", "kernel"), (grad_y, x, kernel))
+        grad_y, x, kernel = np.asarray(grad_y), np.asarray(x), np.asarray(kernel)
     cdef _Plan p = _plan(x.shape, kernel.shape, strides, dilation, pads, "x")
     _check_grad_y(grad_y, p)
     return _backward(grad_y, x, kernel, p, True)
-
-
-def _backward(grad_y, x, kernel, _Plan p, bint with_kernel):
-    """grad_x, and with ``with_kernel`` grad_kernel in the same pass."""
-    grad_x = _output(p.x_shape, p.x_count, grad_y.dtype)
-    if p.g.N == 0:
-        return grad_x, np.zeros(kernel.shape, dtype=grad_y.dtype)
-    gx = grad_x if p.x4 is p.x_shape else grad_x.reshape(p.x4)
-    # without the kernel gradient, chunks only share out the rows (no reduction)
-    nchunks = p.fused_chunks if with_kernel else min(p.g.N * p.g.H, 64)
-    shape = (1, 1, 1)
-    if with_kernel:
-        shape = (nchunks, p.g.KH * p.g.KW, p.g.C * p.g.M)
-    partial = np.empty(shape, grad_y.dtype)
-    xs = _c4(x, p.x4) if with_kernel else gx
-    if grad_y.itemsize == 4:
-        _go_backward_rows[float](_c4(grad_y, p.y4), _k3(kernel, p), xs, gx, partial, nchunks,
-                                 with_kernel, p, _nthreads(p))
-    else:
-        _go_backward_rows[double](_c4(grad_y, p.y4), _k3(kernel, p), xs, gx, partial, nchunks,
-                                  with_kernel, p, _nthreads(p))
-    if not with_kernel:
-        return grad_x, None
-    return grad_x, sum_chunks(partial).reshape(kernel.shape)

@@ -24,8 +24,7 @@ cdef class _Plan:
     """One checked problem: its ``Geometry`` and the shapes of its arrays (see _plan)."""
     cdef Geometry g
     cdef tuple x_shape, kernel_shape, out, y_shape, x4, y4, k3
-    cdef Py_ssize_t x_count, y_count
-    cdef object work
+    cdef object x_count, y_count, work    # Python ints: any shape a call names fits
     cdef isize fused_chunks, kernel_chunks
 
     def __init__(self, x_shape, kernel_shape, strides, dilation, pads, x_name):
@@ -50,16 +49,18 @@ _MEMO_SIZE = 512
 cdef dict _plans = {}
 
 
-cdef bint _plain(value):
-    """guards.is_plain in C: an int (not a bool), a str, or tuples of those. Only such keys
-    are remembered: ``True`` and ``1.0`` equal 1 as keys, and must meet the full check."""
+cdef bint _plain(value, int depth=3):
+    """guards.is_plain in C: an int (not a bool), a str, or tuples of those, nested at most
+    ``depth`` deep (a key holds shapes, strides, dilation and pads of pairs: three levels;
+    anything deeper is no key, and the recursion has an end). Only such keys are
+    remembered: ``True`` and ``1.0`` equal 1 as keys, and must meet the full check."""
     cdef type kind = type(value)
     if kind is int or kind is str:
         return True
-    if kind is not tuple:
+    if kind is not tuple or depth == 0:
         return False
     for item in <tuple>value:
-        if not _plain(item):
+        if not _plain(item, depth - 1):
             return False
     return True
 
@@ -103,7 +104,7 @@ cdef inline int _nthreads(_Plan p):
     return 1 if p.work < PARALLEL_MIN_WORK else kernel_thread_count()
 
 
-cdef inline _output(tuple shape, Py_ssize_t count, dtype):
+cdef inline _output(tuple shape, count, dtype):
     """An output array: a small one from numpy.empty, a large one from the buffer cache."""
     if count * dtype.itemsize < MIN_BYTES:
         return np.empty(shape, dtype)
@@ -166,3 +167,27 @@ cdef _go_backward_kernel(const floating[:, :, :, ::1] x, const floating[:, :, :,
                          floating[:, :, ::1] partial, _Plan p, int nthreads):
     with nogil:
         _backward_kernel(x, gy, partial, p.g, nthreads)
+
+
+cdef tuple _backward(grad_y, x, kernel, _Plan p, bint with_kernel):
+    """grad_x, and with ``with_kernel`` grad_kernel in the same pass."""
+    grad_x = _output(p.x_shape, p.x_count, grad_y.dtype)
+    if p.g.N == 0:
+        return grad_x, np.zeros(kernel.shape, dtype=grad_y.dtype)
+    gx = grad_x if p.x4 is p.x_shape else grad_x.reshape(p.x4)
+    # without the kernel gradient, chunks only share out the rows (no reduction)
+    nchunks = p.fused_chunks if with_kernel else min(p.g.N * p.g.H, 64)
+    shape = (1, 1, 1)
+    if with_kernel:
+        shape = (nchunks, p.g.KH * p.g.KW, p.g.C * p.g.M)
+    partial = np.empty(shape, grad_y.dtype)
+    xs = _c4(x, p.x4) if with_kernel else gx
+    if grad_y.itemsize == 4:
+        _go_backward_rows[float](_c4(grad_y, p.y4), _k3(kernel, p), xs, gx, partial, nchunks,
+                                 with_kernel, p, _nthreads(p))
+    else:
+        _go_backward_rows[double](_c4(grad_y, p.y4), _k3(kernel, p), xs, gx, partial, nchunks,
+                                  with_kernel, p, _nthreads(p))
+    if not with_kernel:
+        return grad_x, None
+    return grad_x, sum_chunks(partial).reshape(kernel.shape)

@@ -8,8 +8,9 @@ rely on — array types and dtypes, ranks, shapes, positive strides and dilation
 non-negative pads, an output of at least one position — and raise ``TypeError``/
 ``ValueError`` naming the argument before any memory is touched. The promise covers the
 public functions (the names ``minigrad/_kernels/__init__.py`` lists); the ``_run_*``
-helpers inside the ``.pyx`` files are private, take sizes as given and check nothing. The
-NumPy twins trust their arguments.
+helpers of the other ``.pyx`` files are private, take sizes as given and check nothing
+(``depthwise.pyx`` has only ``cdef`` ones, out of Python's reach). The NumPy twins trust
+their arguments.
 """
 import numpy as np
 

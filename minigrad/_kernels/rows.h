@@ -116,7 +116,10 @@ static void mg_sum_taps_##T(T *out, mg_isize npos, const T **src, const T **ker,
     if (a > npos) a = npos;                                                                 \
     if (b < a) b = a;                                                                       \
     mg_isize lo = a, hi = b;           /* the positions the vector blocks computed */       \
-    if (krow != NULL && ntaps / 3 <= MG_MAX_ROWS && (b - a >= 4 || (KW == 3 && npos >= 4))) { \
+    /* (row[] holds ntaps / KW rows and krow3[] ntaps / 3: both must fit; a row of no taps,   \
+       all padding, is written by the per-position path as zeros) */                       \
+    if (krow != NULL && ntaps > 0 && ntaps / KW <= MG_MAX_ROWS && ntaps / 3 <= MG_MAX_ROWS   \
+            && (b - a >= 4 || (KW == 3 && npos >= 4))) {                                    \
         /* the taps are R kernel rows of KW taps each (krow: their packed kernel rows) */   \
         const T *row[MG_MAX_ROWS], *krow3[MG_MAX_ROWS];                                     \
         const mg_isize R = ntaps / KW, tstep = KW > 1 ? (off[1] - off[0]) * C : 0;          \
