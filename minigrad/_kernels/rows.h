@@ -102,7 +102,7 @@ static void mg_sum_taps_##T(T *out, mg_isize npos, const T **src, const T **ker,
                             mg_isize n_in, const T **krow, mg_isize kstride, mg_isize KW,   \
                             const T *fetch) {                                               \
     /* cfull: the channels in whole 64-byte blocks; cvec: in whole vectors (32 bytes), which \
-       the 3-wide blocks take (krow: every block packed, the last one zero-padded) */      \
+       the row blocks take (krow: every block packed, the last one zero-padded) */         \
     const mg_isize CB = 64 / sizeof(T), cfull = C - C % CB, cvec = C - C % (CB / 2);        \
     mg_isize done = cfull;             /* the channels the vector blocks computed */        \
     /* [a, b): the interior positions, where every tap is inside the row */                \
@@ -161,7 +161,8 @@ static void mg_sum_taps_##T(T *out, mg_isize npos, const T **src, const T **ker,
             done = cvec;                                                                    \
         } else if (b - a >= 4) {                                                            \
             lo = a; hi = b;                                                                 \
-            mg_sum_rows_block_##T(out, a, b, row, krow, R, KW, tstep, kstride, C, cfull, step); \
+            mg_sum_rows_block_##T(out, a, b, row, krow, R, KW, tstep, kstride, C, cvec, step); \
+            done = cvec;                                                                    \
         } else {                       /* no block: every position on its own, below */     \
             lo = hi = a;                                                                    \
         }                                                                                   \
@@ -184,12 +185,14 @@ static MG_NOINLINE void mg_sum_taps_spread_##T(T *out, mg_isize o0, mg_isize ost
 }                                                                                           \
 static void mg_dot_positions_##T(T *g, const T *xrow, const T *gyrow, mg_isize lo,          \
                                  mg_isize hi, mg_isize step, mg_isize off, mg_isize C) {    \
-    const mg_isize CB = 64 / sizeof(T), cfull = C - C % CB;                                 \
+    const mg_isize CB = 64 / sizeof(T), cfull = C - C % CB, cvec = C - C % (CB / 2);        \
     for (mg_isize c0 = 0; c0 < cfull; c0 += CB)                                             \
         mg_dot_block_##T(g + c0, xrow + off * C + c0, gyrow + c0, lo, hi, step, C);          \
-    for (mg_isize p = lo; p < hi && cfull < C; p++) {                                       \
+    if (cfull < cvec)                  /* a last, lone vector of channels */                \
+        mg_dot_block1_##T(g + cfull, xrow + off * C + cfull, gyrow + cfull, lo, hi, step, C); \
+    for (mg_isize p = lo; p < hi && cvec < C; p++) {                                        \
         const T *xb = xrow + (p * step + off) * C, *gb = gyrow + p * C;                     \
-        for (mg_isize c = cfull; c < C; c++) g[c] += xb[c] * gb[c];                         \
+        for (mg_isize c = cvec; c < C; c++) g[c] += xb[c] * gb[c];                          \
     }                                                                                       \
 }                                                                                           \
 /* three neighbouring taps of one kernel row (horizontal stride and dilation 1) in one pass: \

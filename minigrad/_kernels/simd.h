@@ -24,13 +24,15 @@
  *   mg_sum_taps_block1_T  out[p, c] = sum_t ker[t][c] * src[t][p*step + off[t], c] for one
  *                         position p (the border positions, with the taps on padding removed)
  *   mg_dot_block_T        g[c] += sum_{p in [lo, hi)} x[p*step, c] * gy[p, c]
- *                         (four independent partial sums per channel, added at the end)
+ *                         (four independent partial sums per channel, added at the end);
+ *                         mg_dot_block1_T the same for one vector (a row's last, lone one)
  *   mg_dot3_block_T       the same for three neighbouring taps at once (3-wide kernel rows)
  *   mg_dot3x3_block1_T    the same for three kernel rows of 3 taps, one input row against
  *                         three grad_y rows, one vector of channels (nine accumulators)
  *   mg_sum_rows_block_T   the interior positions of a row: its taps are R kernel rows of KW
  *                         taps, tstep apart, each row read through one pointer, the kernel
- *                         packed to be read in order; 4 positions x 64 bytes of channels
+ *                         packed to be read in order; 4 positions x 64 bytes of channels,
+ *                         and 4 positions x the last, lone 32-byte vector where there is one
  *   mg_sum_rows3_block_T  the same for rows of 3 neighbouring taps (stride and dilation 1; a
  *                         row of 3n taps is n such rows): 8 positions x one vector, the kernel
  *                         row in registers, each input vector loaded once for the three
@@ -142,6 +144,23 @@ static void mg_dot_block_##T(T *g, const T *x, const T *gy, mg_isize lo, mg_isiz
     }                                                                                       \
     mg_store_##T(g, mg_load_##T(g) + ((a0 + b0) + (c0v + d0)));                             \
     mg_store_##T(g + L, mg_load_##T(g + L) + ((a1 + b1) + (c1 + d1)));                      \
+}                                                                                           \
+/* mg_dot_block for one vector of channels (the last, lone one of a row) */                 \
+static void mg_dot_block1_##T(T *g, const T *x, const T *gy, mg_isize lo, mg_isize hi,      \
+                              mg_isize step, mg_isize C) {                                  \
+    const mg_isize xs = step * C;                                                           \
+    mg_vec_##T a0 = {0}, b0 = {0}, c0v = {0}, d0 = {0};                                     \
+    mg_isize p = lo;                                                                        \
+    for (; p + 4 <= hi; p += 4) {                                                           \
+        const T *xb = x + p * xs, *gb = gy + p * C;                                         \
+        a0 += mg_load_##T(xb) * mg_load_##T(gb);                                            \
+        b0 += mg_load_##T(xb + xs) * mg_load_##T(gb + C);                                   \
+        c0v += mg_load_##T(xb + 2 * xs) * mg_load_##T(gb + 2 * C);                          \
+        d0 += mg_load_##T(xb + 3 * xs) * mg_load_##T(gb + 3 * C);                           \
+    }                                                                                       \
+    for (; p < hi; p++)                                                                     \
+        a0 += mg_load_##T(x + p * xs) * mg_load_##T(gy + p * C);                            \
+    mg_store_##T(g, mg_load_##T(g) + ((a0 + b0) + (c0v + d0)));                             \
 }                                                                                           \
                                                                                             \
 static void mg_dot3_block_##T(T *g, mg_isize gs, const T *x, const T *gy, mg_isize lo,      \
@@ -379,11 +398,25 @@ static void mg_sum_rows3_block_##T(T *out, mg_isize a, mg_isize b, const T **row
 }                                                                                           \
 static void mg_sum_rows_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
                                   mg_isize R, mg_isize KW, mg_isize tstep, mg_isize kstride, \
-                                  mg_isize C, mg_isize cfull, mg_isize step) {              \
-    const mg_isize L = 32 / sizeof(T), CB = 2 * L, rs = step * C;                           \
+                                  mg_isize C, mg_isize cvec, mg_isize step) {               \
+    const mg_isize L = 32 / sizeof(T), CB = 2 * L, rs = step * C, cfull = cvec - cvec % CB;  \
     const int st = mg_whole_lines(out, C, sizeof(T));   /* streaming stores (mg_put) */     \
     for (mg_isize p = a; p < b; p += 4) {                                                   \
         if (p + 4 > b) p = b - 4;     /* the last block ends at b (rewrites a few outputs) */ \
+        if (cfull < cvec) {           /* a last, lone vector: the first half of its packed block */ \
+            mg_vec_##T a0 = {0}, b0 = {0}, c0v = {0}, d0 = {0};                             \
+            for (mg_isize j = 0; j < R; j++) {                                              \
+                const T *s = row[j] + p * rs + cfull, *k = krow[j] + (cfull / CB) * kstride;  \
+                for (mg_isize t = 0; t < KW; t++, s += tstep, k += CB) {                    \
+                    mg_vec_##T k0 = mg_load_##T(k);                                         \
+                    a0 += k0 * mg_load_##T(s);           b0 += k0 * mg_load_##T(s + rs);    \
+                    c0v += k0 * mg_load_##T(s + 2 * rs); d0 += k0 * mg_load_##T(s + 3 * rs); \
+                }                                                                           \
+            }                                                                               \
+            T *o = out + p * C + cfull;                                                     \
+            mg_store_##T(o, a0); mg_store_##T(o + C, b0);                                   \
+            mg_store_##T(o + 2 * C, c0v); mg_store_##T(o + 3 * C, d0);                      \
+        }                                                                                   \
         for (mg_isize c0 = 0; c0 < cfull; c0 += CB) {                                       \
             mg_vec_##T a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0}, c0v = {0}, c1 = {0}, d0 = {0}, d1 = {0}; \
             for (mg_isize j = 0; j < R; j++) {                                              \
@@ -441,18 +474,24 @@ static void mg_dot3_block_##T(T *g, mg_isize gs, const T *x, const T *gy, mg_isi
 }                                                                                           \
 static void mg_sum_rows_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
                                   mg_isize R, mg_isize KW, mg_isize tstep, mg_isize kstride, \
-                                  mg_isize C, mg_isize cfull, mg_isize step) {              \
+                                  mg_isize C, mg_isize cvec, mg_isize step) {               \
     enum { CB = 64 / sizeof(T) };                                                           \
     for (mg_isize p = a; p < b; p++)                                                        \
-        for (mg_isize c0 = 0; c0 < cfull; c0 += CB)                                         \
-            for (int i = 0; i < CB; i++) {                                                  \
-                T acc = 0;                                                                  \
-                for (mg_isize j = 0; j < R; j++)                                            \
-                    for (mg_isize t = 0; t < KW; t++)                                       \
-                        acc += krow[j][(c0 / CB) * kstride + t * CB + i]                    \
-                               * row[j][p * step * C + t * tstep + c0 + i];                 \
-                out[p * C + c0 + i] = acc;                                                  \
-            }                                                                               \
+        for (mg_isize c = 0; c < cvec; c++) {                                               \
+            T acc = 0;                                                                      \
+            for (mg_isize j = 0; j < R; j++)                                                \
+                for (mg_isize t = 0; t < KW; t++)                                           \
+                    acc += krow[j][(c / CB) * kstride + t * CB + c % CB]                    \
+                           * row[j][p * step * C + t * tstep + c];                          \
+            out[p * C + c] = acc;                                                           \
+        }                                                                                   \
+}                                                                                           \
+static void mg_dot_block1_##T(T *g, const T *x, const T *gy, mg_isize lo, mg_isize hi,      \
+                              mg_isize step, mg_isize C) {                                  \
+    enum { LANES = 32 / sizeof(T) };                                                        \
+    for (mg_isize p = lo; p < hi; p++)                                                      \
+        for (int i = 0; i < LANES; i++)                                                     \
+            g[i] += x[p * step * C + i] * gy[p * C + i];                                    \
 }                                                                                           \
 static void mg_sum_rows3_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
                                    mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, \
