@@ -82,8 +82,8 @@ cdef isize TILE_BYTES = 8192
 # to this size, which fit L1 with three grad_y rows: 2D float32 -1..-6%, float64 +7-9%.
 cdef isize FETCH_ROW_BYTES = 8192
 # The fused backward's kernel gradient runs by output rows (see _backward_rows_part) for input
-# rows up to this size: 5x5 and 7x7 kernels 5-35% faster with rows of 2-8 KB, while rows of
-# 24-36 KB (float64, 96-144 channels) were 8-17% slower on one thread.
+# rows up to this size: 5x5 and 7x7 kernels 5-35% faster with rows of 2-8 KB, 3x3 at stride
+# 2 10-28%, while rows of 24-36 KB (float64, 96-144 channels) were 8-17% slower on one thread.
 cdef isize BY_OUTPUTS_ROW_BYTES = 16384
 
 
@@ -213,9 +213,9 @@ cdef void _backward_rows_part(const floating[:, :, :, ::1] gy, const floating[:,
     # against its three grad_y rows in one pass (_kernel_grad_rows3)
     cdef bint rows3 = g.KH == 3 and g.KW == 3 and g.sw == 1 and g.dw == 1
     cdef bint fetch = with_kernel and g.W * CM * <isize>sizeof(floating) <= FETCH_ROW_BYTES
-    # the other kernels of M = 1 (not 3 wide at a stride), rows up to BY_OUTPUTS_ROW_BYTES:
-    # the kernel gradient by output rows
-    cdef bint by_outputs = (g.M == 1 and not rows3 and not (g.KW == 3 and g.sw > 1)
+    # the other kernels of M = 1, rows up to BY_OUTPUTS_ROW_BYTES: the kernel gradient by
+    # output rows
+    cdef bint by_outputs = (g.M == 1 and not rows3
                             and g.W * CM * <isize>sizeof(floating) <= BY_OUTPUTS_ROW_BYTES)
     gyrows = <const floating**>malloc(3 * sizeof(floating*))
     gp = <floating**>malloc(g.KH * sizeof(floating*))
