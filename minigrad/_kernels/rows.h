@@ -78,7 +78,7 @@ static void mg_sum_taps_at_##T(T *out, mg_isize p, mg_isize c_lo, mg_isize c_hi,
 static void mg_sum_taps_one_##T(T *out, mg_isize p, const T **src, const T **ker,           \
                                 const mg_isize *off, mg_isize ntaps, mg_isize step,         \
                                 mg_isize C, mg_isize n_in) {                                \
-    const mg_isize CB = 64 / sizeof(T), cfull = C - C % CB;                                 \
+    const mg_isize CB = 64 / sizeof(T), cfull = C - C % CB, cvec = C - C % (CB / 2);        \
     const T *fsrc[MG_MAX_BORDER_TAPS], *fker[MG_MAX_BORDER_TAPS];                           \
     mg_isize foff[MG_MAX_BORDER_TAPS], n = 0;                                               \
     if (ntaps > MG_MAX_BORDER_TAPS) {                                                       \
@@ -94,8 +94,10 @@ static void mg_sum_taps_one_##T(T *out, mg_isize p, const T **src, const T **ker
         mg_sum_taps_block2_##T(out, fsrc, fker, foff, n, p, step, C, c0);                   \
     if (c0 < cfull)                                                                         \
         mg_sum_taps_block1_##T(out, fsrc, fker, foff, n, p, step, C, c0);                   \
-    if (cfull < C)                                                                          \
-        mg_sum_taps_at_##T(out, p, cfull, C, fsrc, fker, foff, n, step, C, n_in);           \
+    if (cfull < cvec)                  /* a last, lone vector of channels */                \
+        mg_sum_taps_vec1_##T(out, fsrc, fker, foff, n, p, step, C, cfull);                  \
+    if (cvec < C)                                                                           \
+        mg_sum_taps_at_##T(out, p, cvec, C, fsrc, fker, foff, n, step, C, n_in);            \
 }                                                                                           \
 static void mg_sum_taps_##T(T *out, mg_isize npos, const T **src, const T **ker,            \
                             const mg_isize *off, mg_isize ntaps, mg_isize step, mg_isize C, \

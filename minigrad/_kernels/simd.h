@@ -22,7 +22,8 @@
  * which AVX2 and AVX-512 machines both define.
  *
  *   mg_sum_taps_block1_T  out[p, c] = sum_t ker[t][c] * src[t][p*step + off[t], c] for one
- *                         position p (the border positions, with the taps on padding removed)
+ *                         position p (the border positions, with the taps on padding removed);
+ *                         mg_sum_taps_vec1_T the same for one vector (a row's last, lone one)
  *   mg_dot_block_T        g[c] += sum_{p in [lo, hi)} x[p*step, c] * gy[p, c]
  *                         (four independent partial sums per channel, added at the end);
  *                         mg_dot_block1_T the same for one vector (a row's last, lone one)
@@ -120,6 +121,15 @@ static void mg_sum_taps_block1_##T(T *out, const T **src, const T **ker, const m
         a1 += mg_load_##T(k + L) * mg_load_##T(s + L);                                      \
     }                                                                                       \
     mg_store_##T(out + p * C + c0, a0); mg_store_##T(out + p * C + c0 + L, a1);             \
+}                                                                                           \
+/* the same for one vector of channels (a row's last, lone one) */                         \
+static void mg_sum_taps_vec1_##T(T *out, const T **src, const T **ker, const mg_isize *off,   \
+                                 mg_isize ntaps, mg_isize p, mg_isize step, mg_isize C,      \
+                                 mg_isize c0) {                                            \
+    mg_vec_##T a0 = {0};                                                                    \
+    for (mg_isize t = 0; t < ntaps; t++)                                                    \
+        a0 += mg_load_##T(ker[t] + c0) * mg_load_##T(src[t] + (p * step + off[t]) * C + c0); \
+    mg_store_##T(out + p * C + c0, a0);                                                     \
 }                                                                                           \
                                                                                             \
 static void mg_dot_block_##T(T *g, const T *x, const T *gy, mg_isize lo, mg_isize hi,       \
@@ -445,6 +455,17 @@ static void mg_sum_taps_block1_##T(T *out, const T **src, const T **ker, const m
                                    mg_isize ntaps, mg_isize p, mg_isize step, mg_isize C,    \
                                    mg_isize c0) {                                          \
     enum { LANES = 64 / sizeof(T) };                                                        \
+    T acc[LANES] = {0};                                                                     \
+    for (mg_isize t = 0; t < ntaps; t++)                                                    \
+        for (int i = 0; i < LANES; i++)                                                     \
+            acc[i] += ker[t][c0 + i] * src[t][(p * step + off[t]) * C + c0 + i];           \
+    for (int i = 0; i < LANES; i++)                                                         \
+        out[p * C + c0 + i] = acc[i];                                                       \
+}                                                                                           \
+static void mg_sum_taps_vec1_##T(T *out, const T **src, const T **ker, const mg_isize *off,   \
+                                 mg_isize ntaps, mg_isize p, mg_isize step, mg_isize C,      \
+                                 mg_isize c0) {                                            \
+    enum { LANES = 32 / sizeof(T) };                                                        \
     T acc[LANES] = {0};                                                                     \
     for (mg_isize t = 0; t < ntaps; t++)                                                    \
         for (int i = 0; i < LANES; i++)                                                     \
