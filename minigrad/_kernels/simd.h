@@ -451,34 +451,41 @@ static void mg_sum_rows_block_##T(T *out, mg_isize a, mg_isize b, const T **row,
 #else  /* no vector extensions: the same arithmetic as plain loops */
 
 #define MG_DEFINE_BLOCKS(T)                                                                 \
+/* one position's channels [c0, c0 + lanes), lanes <= 64 bytes (the blocks below) */        \
+static void mg_sum_taps_lanes_##T(T *out, const T **src, const T **ker, const mg_isize *off, \
+                                  mg_isize ntaps, mg_isize p, mg_isize step, mg_isize C,     \
+                                  mg_isize c0, int lanes) {                                 \
+    T acc[64 / sizeof(T)] = {0};                                                            \
+    for (mg_isize t = 0; t < ntaps; t++)                                                    \
+        for (int i = 0; i < lanes; i++)                                                     \
+            acc[i] += ker[t][c0 + i] * src[t][(p * step + off[t]) * C + c0 + i];           \
+    for (int i = 0; i < lanes; i++)                                                         \
+        out[p * C + c0 + i] = acc[i];                                                       \
+}                                                                                           \
 static void mg_sum_taps_block1_##T(T *out, const T **src, const T **ker, const mg_isize *off, \
                                    mg_isize ntaps, mg_isize p, mg_isize step, mg_isize C,    \
                                    mg_isize c0) {                                          \
-    enum { LANES = 64 / sizeof(T) };                                                        \
-    T acc[LANES] = {0};                                                                     \
-    for (mg_isize t = 0; t < ntaps; t++)                                                    \
-        for (int i = 0; i < LANES; i++)                                                     \
-            acc[i] += ker[t][c0 + i] * src[t][(p * step + off[t]) * C + c0 + i];           \
-    for (int i = 0; i < LANES; i++)                                                         \
-        out[p * C + c0 + i] = acc[i];                                                       \
+    mg_sum_taps_lanes_##T(out, src, ker, off, ntaps, p, step, C, c0, 64 / sizeof(T));       \
 }                                                                                           \
 static void mg_sum_taps_vec1_##T(T *out, const T **src, const T **ker, const mg_isize *off,   \
                                  mg_isize ntaps, mg_isize p, mg_isize step, mg_isize C,      \
                                  mg_isize c0) {                                            \
-    enum { LANES = 32 / sizeof(T) };                                                        \
-    T acc[LANES] = {0};                                                                     \
-    for (mg_isize t = 0; t < ntaps; t++)                                                    \
-        for (int i = 0; i < LANES; i++)                                                     \
-            acc[i] += ker[t][c0 + i] * src[t][(p * step + off[t]) * C + c0 + i];           \
-    for (int i = 0; i < LANES; i++)                                                         \
-        out[p * C + c0 + i] = acc[i];                                                       \
+    mg_sum_taps_lanes_##T(out, src, ker, off, ntaps, p, step, C, c0, 32 / sizeof(T));       \
+}                                                                                           \
+/* g[i] += sum_p x[p*step, i] * gy[p, i] for the first `lanes` channels */                  \
+static void mg_dot_lanes_##T(T *g, const T *x, const T *gy, mg_isize lo, mg_isize hi,       \
+                             mg_isize step, mg_isize C, int lanes) {                        \
+    for (mg_isize p = lo; p < hi; p++)                                                      \
+        for (int i = 0; i < lanes; i++)                                                     \
+            g[i] += x[p * step * C + i] * gy[p * C + i];                                    \
 }                                                                                           \
 static void mg_dot_block_##T(T *g, const T *x, const T *gy, mg_isize lo, mg_isize hi,       \
                              mg_isize step, mg_isize C) {                                   \
-    enum { LANES = 64 / sizeof(T) };                                                        \
-    for (mg_isize p = lo; p < hi; p++)                                                      \
-        for (int i = 0; i < LANES; i++)                                                     \
-            g[i] += x[p * step * C + i] * gy[p * C + i];                                    \
+    mg_dot_lanes_##T(g, x, gy, lo, hi, step, C, 64 / sizeof(T));                            \
+}                                                                                           \
+static void mg_dot_block1_##T(T *g, const T *x, const T *gy, mg_isize lo, mg_isize hi,      \
+                              mg_isize step, mg_isize C) {                                  \
+    mg_dot_lanes_##T(g, x, gy, lo, hi, step, C, 32 / sizeof(T));                            \
 }                                                                                           \
 static void mg_dot3_block_##T(T *g, mg_isize gs, const T *x, const T *gy, mg_isize lo,      \
                               mg_isize hi, mg_isize C, mg_isize xlo, mg_isize xhi) {        \
@@ -506,13 +513,6 @@ static void mg_sum_rows_block_##T(T *out, mg_isize a, mg_isize b, const T **row,
                            * row[j][p * step * C + t * tstep + c];                          \
             out[p * C + c] = acc;                                                           \
         }                                                                                   \
-}                                                                                           \
-static void mg_dot_block1_##T(T *g, const T *x, const T *gy, mg_isize lo, mg_isize hi,      \
-                              mg_isize step, mg_isize C) {                                  \
-    enum { LANES = 32 / sizeof(T) };                                                        \
-    for (mg_isize p = lo; p < hi; p++)                                                      \
-        for (int i = 0; i < LANES; i++)                                                     \
-            g[i] += x[p * step * C + i] * gy[p * C + i];                                    \
 }                                                                                           \
 static void mg_sum_rows3_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
                                    mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, \
