@@ -34,8 +34,9 @@ Ideas shared by every loop nest:
 
 * A 1D convolution runs as a 2D one of height 1 (a free reshape). Padding is never
   materialised: per kernel tap the loops find the output positions that read real input.
-* The channel axis is innermost, in blocks of 64 bytes held in vector registers (the 3-wide
-  kernel rows take one more 32-byte vector; the rest of the channels run in plain loops).
+* The channel axis is innermost, in blocks of 64 bytes held in vector registers, and a last
+  32-byte vector where one is left (24 float32 channels: one block and one vector); only a
+  rest smaller than a vector runs in plain loops.
 * The kernel is first packed by channel blocks (``_packed_kernel``) so that the inner loops
   read it in order and keep a kernel row in registers (simd.h explains why that matters).
 * ``depth_multiplier`` M > 1 runs on the M = 1 loops: an input row is first expanded to C*M
@@ -43,7 +44,9 @@ Ideas shared by every loop nest:
   an ordinary channel with its own kernel column. The input gradient sums the M channels of
   each input channel back at the end.
 * The backward pass reads grad_y once for both gradients (at any stride: the input gradient
-  is gathered, each grad_x row written once, never scattered).
+  is gathered, each grad_x row written once, never scattered). Its kernel gradient takes
+  each input row against its grad_y rows, or (M = 1, kernels other than 3x3 at stride 1,
+  rows up to 16 KB) each output row as soon as its last input row has come by.
 * Threads (OpenMP ``prange``) share output rows. The kernel gradient's sum over the batch
   is cut into chunks by problem size only (never by thread count), each with its own partial
   buffer, added in a fixed order: results are bitwise the same on 1, 2 or 16 threads.
