@@ -97,6 +97,27 @@ include "depthwise_rows.pxi"
 # The loop nests (rank 2; rank 1 runs with H = KH = 1)
 # ----------------------------------------------------------------------------------------
 
+cdef isize* _new_row_keys(isize KH) noexcept nogil:
+    """One block of 3*KH for _expand_rows: keys, then tags (what each slot holds: none yet,
+    -1), then slot."""
+    cdef isize* keys = <isize*>malloc(3 * KH * sizeof(isize))
+    cdef isize i
+    for i in range(KH, 2 * KH):
+        keys[i] = -1
+    return keys
+
+
+cdef inline void _input_rows(const floating[:, :, :, ::1] x, isize n, isize oh,
+                             const floating** xrows, isize* keys, Geometry g) noexcept nogil:
+    """The input rows output row (n, oh) reads: xrows[jh] = row oh*sh + jh*dh - ph of image n
+    for kernel row jh, NULL where that row is padding; keys[jh] its number n*H + ih, or -1."""
+    cdef isize jh, ih
+    for jh in range(g.KH):
+        ih = oh * g.sh + jh * g.dh - g.ph
+        keys[jh] = n * g.H + ih if 0 <= ih < g.H else -1
+        xrows[jh] = &x[n, ih, 0, 0] if keys[jh] >= 0 else NULL
+
+
 cdef void _forward_rows(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
                         const floating* kp, floating[:, :, :, ::1] y, Geometry g,
                         isize r0, isize r1) noexcept nogil:
@@ -105,7 +126,7 @@ cdef void _forward_rows(const floating[:, :, :, ::1] x, const floating[:, :, ::1
     ``kp``: the kernel packed for _sum_taps's rows (``_packed_kernel``); without one (NULL)
     every position runs on its own, as the border positions do. Output rows (n, oh) in
     [r0, r1), numbered n*OH + oh."""
-    cdef isize CM = g.C * g.M, row, n, oh, jh, jw, ih, ntaps, i0, nrows
+    cdef isize CM = g.C * g.M, row, n, oh, jh, jw, ntaps, nrows
     cdef bint packed = kp != NULL
     cdef isize B = 64 // sizeof(floating)     # channels per block of the packed kernel
     cdef const floating** krow
@@ -124,19 +145,14 @@ cdef void _forward_rows(const floating[:, :, :, ::1] x, const floating[:, :, ::1
     off = <isize*>malloc(g.KH * g.KW * sizeof(isize))
     xrows = <const floating**>malloc(g.KH * sizeof(floating*))
     krow = <const floating**>malloc(g.KH * sizeof(floating*))
-    keys = <isize*>malloc(3 * g.KH * sizeof(isize))
+    keys = _new_row_keys(g.KH)
     tags = keys + g.KH
     slot = keys + 2 * g.KH
-    for i0 in range(g.KH):
-        tags[i0] = -1
     xe = <floating*>malloc(g.KH * g.W * CM * sizeof(floating)) if g.M > 1 else NULL
     for row in range(r0, r1):
         n = row // g.OH
         oh = row - n * g.OH
-        for jh in range(g.KH):
-            ih = oh * g.sh + jh * g.dh - g.ph
-            keys[jh] = n * g.H + ih if 0 <= ih < g.H else -1
-            xrows[jh] = &x[n, ih, 0, 0] if keys[jh] >= 0 else NULL
+        _input_rows(x, n, oh, xrows, keys, g)
         if g.M > 1:
             _expand_rows(xrows, xe, tags, slot, keys, g)
         ntaps = 0
@@ -212,6 +228,7 @@ cdef void _backward_rows_part(const floating[:, :, :, ::1] gy, const floating[:,
     cdef const floating** gyrows
     cdef floating** gp
     cdef const floating** gyp
+    cdef isize* keys
     # a 3x3 kernel, stride and dilation 1 along the rows: the kernel gradient of an input row
     # against its three grad_y rows in one pass (_kernel_grad_rows3)
     cdef bint rows3 = g.KH == 3 and g.KW == 3 and g.sw == 1 and g.dw == 1
@@ -229,6 +246,7 @@ cdef void _backward_rows_part(const floating[:, :, :, ::1] gy, const floating[:,
     ohs = <isize*>malloc(g.KH * sizeof(isize))
     xrows = <const floating**>malloc(g.KH * sizeof(floating*))
     krow = <const floating**>malloc(g.KH * sizeof(floating*))
+    keys = <isize*>malloc(g.KH * sizeof(isize))
     tmp = <floating*>malloc(2 * g.W * CM * sizeof(floating)) if g.M > 1 else NULL
     for t in range(t0, t1):
         acc = NULL
@@ -277,9 +295,7 @@ cdef void _backward_rows_part(const floating[:, :, :, ::1] gy, const floating[:,
                 # slower on 5x5 kernels), each output row at its last input row, whose rows
                 # are then in cache (rows past the image's end: at its last row)
                 for oh in range(_last_row_outputs(ih, g, False), _last_row_outputs(ih, g, True)):
-                    for jh in range(g.KH):
-                        q = oh * g.sh + jh * g.dh - g.ph
-                        xrows[jh] = &x[n, q, 0, 0] if 0 <= q < g.H else NULL
+                    _input_rows(x, n, oh, xrows, keys, g)
                     _kernel_grad_row(acc, xrows, &gy[n, oh, 0, 0], g)
                 continue
             if ntaps == 0:
@@ -313,6 +329,7 @@ cdef void _backward_rows_part(const floating[:, :, :, ::1] gy, const floating[:,
     free(ohs)
     free(xrows)
     free(krow)
+    free(keys)
     free(tmp)
 
 
@@ -322,7 +339,7 @@ cdef void _backward_kernel_part(const floating[:, :, :, ::1] x, const floating[:
     sum_ow x[n, oh*sh + jh*dh - ph, ow*sw + jw*dw - pw] * gy[n, oh, ow], for chunks [t0, t1)."""
     cdef isize CM = g.C * g.M, KK = g.KH * g.KW, nchunks = partial.shape[0]
     cdef isize rows = g.N * g.OH
-    cdef isize t, row, n, oh, jh, ih, q, i0
+    cdef isize t, row, n, oh, q
     cdef floating* acc
     cdef const floating** xrows
     cdef isize* keys
@@ -330,11 +347,9 @@ cdef void _backward_kernel_part(const floating[:, :, :, ::1] x, const floating[:
     cdef isize* slot
     cdef floating* xe
     xrows = <const floating**>malloc(g.KH * sizeof(floating*))
-    keys = <isize*>malloc(3 * g.KH * sizeof(isize))
+    keys = _new_row_keys(g.KH)
     tags = keys + g.KH
     slot = keys + 2 * g.KH
-    for i0 in range(g.KH):
-        tags[i0] = -1
     xe = <floating*>malloc(g.KH * g.W * CM * sizeof(floating)) if g.M > 1 else NULL
     for t in range(t0, t1):
         acc = &partial[t, 0, 0]
@@ -343,10 +358,7 @@ cdef void _backward_kernel_part(const floating[:, :, :, ::1] x, const floating[:
         for row in range(t * rows // nchunks, (t + 1) * rows // nchunks):
             n = row // g.OH
             oh = row - n * g.OH
-            for jh in range(g.KH):
-                ih = oh * g.sh + jh * g.dh - g.ph
-                keys[jh] = n * g.H + ih if 0 <= ih < g.H else -1
-                xrows[jh] = &x[n, ih, 0, 0] if keys[jh] >= 0 else NULL
+            _input_rows(x, n, oh, xrows, keys, g)
             if g.M > 1:
                 _expand_rows(xrows, xe, tags, slot, keys, g)
             _kernel_grad_row(acc, xrows, &gy[n, oh, 0, 0], g)
