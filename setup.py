@@ -96,6 +96,9 @@ def _flags():
     compile_args, link_args = ["-O3", "-ffp-contract=fast"], []
     if not _environ_flag("MINIGRAD_PORTABLE") and _compiler_accepts(["-march=native"]):
         compile_args.append("-march=native")
+    if _compiler_accepts(["-pthread"], ["-pthread"]):      # the depthwise kernels' pool.h
+        compile_args.append("-pthread")
+        link_args.append("-pthread")
     if not _environ_flag("MINIGRAD_NO_OPENMP") and _compiler_accepts(["-fopenmp"], ["-fopenmp"]):
         compile_args.append("-fopenmp")
         link_args.append("-fopenmp")

@@ -58,7 +58,6 @@ from . import guards
 from .buffers import empty_output
 
 from cython cimport floating
-from cython.parallel cimport prange
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
@@ -107,7 +106,17 @@ cdef isize* _new_row_keys(isize KH) noexcept nogil:
     return keys
 
 
-cdef inline void _input_rows(const floating[:, :, :, ::1] x, isize n, isize oh,
+cdef inline isize _xrow(isize n, isize ih, Geometry g) noexcept nogil:
+    """Where row ih of image n starts in x (N, H, W, C), or in grad_x, in elements."""
+    return (n * g.H + ih) * g.W * g.C
+
+
+cdef inline isize _yrow(isize n, isize oh, Geometry g) noexcept nogil:
+    """Where row oh of image n starts in y (N, OH, OW, C*M), or in grad_y, in elements."""
+    return (n * g.OH + oh) * g.OW * g.C * g.M
+
+
+cdef inline void _input_rows(const floating* x, isize n, isize oh,
                              const floating** xrows, isize* keys, Geometry g) noexcept nogil:
     """The input rows output row (n, oh) reads: xrows[jh] = row oh*sh + jh*dh - ph of image n
     for kernel row jh, NULL where that row is padding; keys[jh] its number n*H + ih, or -1."""
@@ -115,11 +124,11 @@ cdef inline void _input_rows(const floating[:, :, :, ::1] x, isize n, isize oh,
     for jh in range(g.KH):
         ih = oh * g.sh + jh * g.dh - g.ph
         keys[jh] = n * g.H + ih if 0 <= ih < g.H else -1
-        xrows[jh] = &x[n, ih, 0, 0] if keys[jh] >= 0 else NULL
+        xrows[jh] = x + _xrow(n, ih, g) if keys[jh] >= 0 else NULL
 
 
-cdef void _forward_rows(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
-                        const floating* kp, floating[:, :, :, ::1] y, Geometry g,
+cdef void _forward_rows(const floating* x, const floating* k, const floating* kp, floating* y,
+                        Geometry g,
                         isize r0, isize r1) noexcept nogil:
     """y[n, oh, ow] = sum_{jh, jw} k[jh, jw] * x[n, oh*sh + jh*dh - ph, ow*sw + jw*dw - pw].
 
@@ -165,10 +174,10 @@ cdef void _forward_rows(const floating[:, :, :, ::1] x, const floating[:, :, ::1
             nrows = nrows + 1
             for jw in range(g.KW):
                 src[ntaps] = xrows[jh]
-                ker[ntaps] = &k[jh, jw, 0]
+                ker[ntaps] = k + (jh * g.KW + jw) * CM
                 off[ntaps] = jw * g.dw - g.pw
                 ntaps = ntaps + 1
-        _sum_taps(&y[n, oh, 0, 0], g.OW, src, ker, off, ntaps, g.sw, CM, g.W,
+        _sum_taps(y + _yrow(n, oh, g), g.OW, src, ker, off, ntaps, g.sw, CM, g.W,
                   krow if packed else NULL, g.KH * g.KW * B, g.KW, NULL)
     mg_stream_fence()
     free(src)
@@ -193,11 +202,10 @@ cdef inline isize _last_row_outputs(isize ih, Geometry g, bint end) noexcept nog
     return _imin(g.OH, _imax(0, _ceil_div(v - c, g.sh)))
 
 
-cdef void _backward_rows_part(const floating[:, :, :, ::1] gy, const floating[:, :, ::1] k,
-                         const floating* kp,
-                         const floating[:, :, :, ::1] x, floating[:, :, :, ::1] gx,
-                         floating[:, :, ::1] partial, isize nchunks, bint with_kernel,
-                         Geometry g, isize t0, isize t1) noexcept nogil:
+cdef void _backward_rows_part(const floating* gy, const floating* k, const floating* kp,
+                              const floating* x, floating* gx, floating* partial,
+                              isize nchunks, bint with_kernel, Geometry g,
+                              isize t0, isize t1) noexcept nogil:
     """grad_x row by row, and (``with_kernel``) the kernel gradient in the same pass over
     grad_y — the fused backward.
 
@@ -251,7 +259,7 @@ cdef void _backward_rows_part(const floating[:, :, :, ::1] gy, const floating[:,
     for t in range(t0, t1):
         acc = NULL
         if with_kernel:
-            acc = &partial[t, 0, 0]
+            acc = partial + t * KK * CM
             for q in range(KK * CM):
                 acc[q] = 0
         for row in range(t * rows // nchunks, (t + 1) * rows // nchunks):
@@ -265,24 +273,24 @@ cdef void _backward_rows_part(const floating[:, :, :, ::1] gy, const floating[:,
                 if q < 0 or q % g.sh != 0 or q // g.sh >= g.OH:
                     continue
                 ohs[jh] = q // g.sh
-                gyrow = &gy[n, ohs[jh], 0, 0]
+                gyrow = gy + _yrow(n, ohs[jh], g)
                 if packed:
                     krow[nrows] = kp + jh * g.KW * B
                 nrows = nrows + 1
                 for jw in range(g.KW):
                     src[ntaps] = gyrow
-                    ker[ntaps] = &k[jh, jw, 0]
+                    ker[ntaps] = k + (jh * g.KW + jw) * CM
                     off[ntaps] = g.pw - jw * g.dw
                     ntaps = ntaps + 1
-            out = &gx[n, ih, 0, 0]
+            out = gx + _xrow(n, ih, g)
             if g.sw > 1:
                 if with_kernel and ntaps > 0:   # the kernel gradient reads x row ih next
-                    mg_prefetch_bytes(&x[n, ih, 0, 0], g.W * g.C * sizeof(floating))
-                _input_grad_row_strided(out, tmp, src, ker, off, &gy[n, 0, 0, 0], ohs, &k[0, 0, 0], g)
+                    mg_prefetch_bytes(x + _xrow(n, ih, g), g.W * g.C * sizeof(floating))
+                _input_grad_row_strided(out, tmp, src, ker, off, gy + _yrow(n, 0, g), ohs, k, g)
             elif g.M == 1:
                 _sum_taps(out, g.W, src, ker, off, ntaps, 1, CM, g.OW,
                           krow if packed else NULL, KK * B, g.KW,
-                          &x[n, ih, 0, 0] if fetch else NULL)
+                          x + _xrow(n, ih, g) if fetch else NULL)
             else:
                 _sum_taps(tmp, g.W, src, ker, off, ntaps, 1, CM, g.OW,
                           krow if packed else NULL, KK * B, g.KW, NULL)
@@ -296,29 +304,29 @@ cdef void _backward_rows_part(const floating[:, :, :, ::1] gy, const floating[:,
                 # are then in cache (rows past the image's end: at its last row)
                 for oh in range(_last_row_outputs(ih, g, False), _last_row_outputs(ih, g, True)):
                     _input_rows(x, n, oh, xrows, keys, g)
-                    _kernel_grad_row(acc, xrows, &gy[n, oh, 0, 0], g)
+                    _kernel_grad_row(acc, xrows, gy + _yrow(n, oh, g), g)
                 continue
             if ntaps == 0:
                 continue
             # kernel gradient: every valid tap row pairs input row ih with grad_y row ohs[jh]
-            xrow = &x[n, ih, 0, 0]
+            xrow = x + _xrow(n, ih, g)
             if g.M > 1:
                 _expand(tmp + g.W * CM, xrow, g.W, g.C, g.M)
                 xrow = tmp + g.W * CM
             if rows3 and ohs[0] >= 0 and ohs[1] >= 0 and ohs[2] >= 0:
                 for jh in range(3):
-                    gyrows[jh] = &gy[n, ohs[jh], 0, 0]
+                    gyrows[jh] = gy + _yrow(n, ohs[jh], g)
                 _kernel_grad_rows3(acc, xrow, gyrows, g)
                 continue
             if g.KW == 3 and g.sw > 1:      # three taps a pass (at stride 1: mg_dot3, faster)
-                _kernel_grad_taps3(acc, xrow, &gy[n, 0, 0, 0], ohs, gp, gyp, g)
+                _kernel_grad_taps3(acc, xrow, gy + _yrow(n, 0, g), ohs, gp, gyp, g)
                 continue
             for jh in range(g.KH):
                 if ohs[jh] < 0:
                     continue
                 for q in range(g.KH):
                     xrows[q] = xrow if q == jh else NULL
-                _kernel_grad_row(acc, xrows, &gy[n, ohs[jh], 0, 0], g)
+                _kernel_grad_row(acc, xrows, gy + _yrow(n, ohs[jh], g), g)
     mg_stream_fence()
     free(gyrows)
     free(gp)
@@ -333,11 +341,11 @@ cdef void _backward_rows_part(const floating[:, :, :, ::1] gy, const floating[:,
     free(tmp)
 
 
-cdef void _backward_kernel_part(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] gy,
-                           floating[:, :, ::1] partial, Geometry g, isize t0, isize t1) noexcept nogil:
+cdef void _backward_kernel_part(const floating* x, const floating* gy, floating* partial,
+                                isize nchunks, Geometry g, isize t0, isize t1) noexcept nogil:
     """partial[t, jh*KW + jw] = sum over output rows of chunk t of
     sum_ow x[n, oh*sh + jh*dh - ph, ow*sw + jw*dw - pw] * gy[n, oh, ow], for chunks [t0, t1)."""
-    cdef isize CM = g.C * g.M, KK = g.KH * g.KW, nchunks = partial.shape[0]
+    cdef isize CM = g.C * g.M, KK = g.KH * g.KW
     cdef isize rows = g.N * g.OH
     cdef isize t, row, n, oh, q
     cdef floating* acc
@@ -352,7 +360,7 @@ cdef void _backward_kernel_part(const floating[:, :, :, ::1] x, const floating[:
     slot = keys + 2 * g.KH
     xe = <floating*>malloc(g.KH * g.W * CM * sizeof(floating)) if g.M > 1 else NULL
     for t in range(t0, t1):
-        acc = &partial[t, 0, 0]
+        acc = partial + t * KK * CM
         for q in range(KK * CM):
             acc[q] = 0
         for row in range(t * rows // nchunks, (t + 1) * rows // nchunks):
@@ -361,50 +369,105 @@ cdef void _backward_kernel_part(const floating[:, :, :, ::1] x, const floating[:
             _input_rows(x, n, oh, xrows, keys, g)
             if g.M > 1:
                 _expand_rows(xrows, xe, tags, slot, keys, g)
-            _kernel_grad_row(acc, xrows, &gy[n, oh, 0, 0], g)
+            _kernel_grad_row(acc, xrows, gy + _yrow(n, oh, g), g)
     free(xrows)
     free(keys)
     free(xe)
 
 
 # ----------------------------------------------------------------------------------------
-# The nests on threads. Each part allocates its own row buffers. On one thread there is no
-# OpenMP region at all: entering one, even for a single thread, cost ~2-3 us a call in
-# libgomp (futex system calls), more than the loops of a small call.
+# The nests on threads (pool.h: the caller and the pool's workers claim parts; a worker
+# asleep when the call starts is not waited for). One ``Job`` describes a call; each part
+# allocates its own row buffers. On one thread the nest runs directly, in one piece.
 # ----------------------------------------------------------------------------------------
 
-cdef void _forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
-                   const floating* kp, floating[:, :, :, ::1] y, Geometry g,
-                   int nthreads) noexcept nogil:
-    cdef isize rows = g.N * g.OH, nparts = _imin(rows, 8 * nthreads), i
+cdef extern from "pool.h" nogil:
+    ctypedef void (*mg_task)(void* job, isize part) noexcept nogil
+    void mg_pool_run(mg_task fn, void* job, isize nparts, int nthreads)
+
+
+ctypedef struct Job:
+    const void* x           # input (N, H, W, C)
+    const void* gy          # grad_y (N, OH, OW, C*M)
+    const void* k           # kernel (KH, KW, C*M), and packed (_packed_kernel) or NULL
+    const void* kp
+    void* y                 # the output: y, or grad_x (N, H, W, C)
+    void* partial           # the kernel gradient's partial sums (nchunks, KH*KW, C*M)
+    isize nparts, nchunks
+    bint with_kernel, f64   # f64: the arrays are float64 (else float32)
+    Geometry g
+
+
+cdef void _forward_part(void* job, isize i) noexcept nogil:
+    """Output rows [i*rows/nparts, (i+1)*rows/nparts) of the forward pass."""
+    cdef Job* j = <Job*>job
+    cdef isize rows = j.g.N * j.g.OH, r0 = i * rows // j.nparts, r1 = (i + 1) * rows // j.nparts
+    if j.f64:
+        _forward_rows(<const double*>j.x, <const double*>j.k, <const double*>j.kp,
+                      <double*>j.y, j.g, r0, r1)
+    else:
+        _forward_rows(<const float*>j.x, <const float*>j.k, <const float*>j.kp,
+                      <float*>j.y, j.g, r0, r1)
+
+
+cdef void _backward_rows_chunk(void* job, isize t) noexcept nogil:
+    """Chunk t of the backward pass over grad_y (the input gradient, and the kernel's)."""
+    cdef Job* j = <Job*>job
+    if j.f64:
+        _backward_rows_part(<const double*>j.gy, <const double*>j.k, <const double*>j.kp,
+                            <const double*>j.x, <double*>j.y, <double*>j.partial,
+                            j.nchunks, j.with_kernel, j.g, t, t + 1)
+    else:
+        _backward_rows_part(<const float*>j.gy, <const float*>j.k, <const float*>j.kp,
+                            <const float*>j.x, <float*>j.y, <float*>j.partial,
+                            j.nchunks, j.with_kernel, j.g, t, t + 1)
+
+
+cdef void _backward_kernel_chunk(void* job, isize t) noexcept nogil:
+    """Chunk t of the kernel gradient alone."""
+    cdef Job* j = <Job*>job
+    if j.f64:
+        _backward_kernel_part(<const double*>j.x, <const double*>j.gy, <double*>j.partial,
+                              j.nchunks, j.g, t, t + 1)
+    else:
+        _backward_kernel_part(<const float*>j.x, <const float*>j.gy, <float*>j.partial,
+                              j.nchunks, j.g, t, t + 1)
+
+
+cdef void _forward(const floating* x, const floating* k, const floating* kp, floating* y,
+                   Geometry g, int nthreads) noexcept nogil:
+    cdef Job job
     if nthreads == 1:
-        _forward_rows(x, k, kp, y, g, 0, rows)
+        _forward_rows(x, k, kp, y, g, 0, g.N * g.OH)
         return
-    for i in prange(nparts, num_threads=nthreads, schedule="dynamic", chunksize=1):
-        _forward_rows(x, k, kp, y, g, i * rows // nparts, (i + 1) * rows // nparts)
+    job.x, job.k, job.kp, job.y, job.g = x, k, kp, y, g
+    job.f64 = sizeof(floating) == 8
+    job.nparts = _imin(g.N * g.OH, 8 * nthreads)
+    mg_pool_run(_forward_part, &job, job.nparts, nthreads)
 
 
-cdef void _backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, ::1] k,
-                         const floating* kp,
-                         const floating[:, :, :, ::1] x, floating[:, :, :, ::1] gx,
-                         floating[:, :, ::1] partial, isize nchunks, bint with_kernel,
-                         Geometry g, int nthreads) noexcept nogil:
-    cdef isize t
+cdef void _backward_rows(const floating* gy, const floating* k, const floating* kp,
+                         const floating* x, floating* gx, floating* partial, isize nchunks,
+                         bint with_kernel, Geometry g, int nthreads) noexcept nogil:
+    cdef Job job
     if nthreads == 1:
         _backward_rows_part(gy, k, kp, x, gx, partial, nchunks, with_kernel, g, 0, nchunks)
         return
-    for t in prange(nchunks, num_threads=nthreads, schedule="dynamic", chunksize=1):
-        _backward_rows_part(gy, k, kp, x, gx, partial, nchunks, with_kernel, g, t, t + 1)
+    job.gy, job.k, job.kp, job.x, job.y, job.partial = gy, k, kp, x, gx, partial
+    job.nchunks, job.with_kernel, job.g = nchunks, with_kernel, g
+    job.f64 = sizeof(floating) == 8
+    mg_pool_run(_backward_rows_chunk, &job, nchunks, nthreads)
 
 
-cdef void _backward_kernel(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] gy,
-                           floating[:, :, ::1] partial, Geometry g, int nthreads) noexcept nogil:
-    cdef isize t
+cdef void _backward_kernel(const floating* x, const floating* gy, floating* partial,
+                           isize nchunks, Geometry g, int nthreads) noexcept nogil:
+    cdef Job job
     if nthreads == 1:
-        _backward_kernel_part(x, gy, partial, g, 0, partial.shape[0])
+        _backward_kernel_part(x, gy, partial, nchunks, g, 0, nchunks)
         return
-    for t in prange(partial.shape[0], num_threads=nthreads, schedule="dynamic", chunksize=1):
-        _backward_kernel_part(x, gy, partial, g, t, t + 1)
+    job.x, job.gy, job.partial, job.nchunks, job.g = x, gy, partial, nchunks, g
+    job.f64 = sizeof(floating) == 8
+    mg_pool_run(_backward_kernel_chunk, &job, nchunks, nthreads)
 
 
 include "depthwise_calls.pxi"

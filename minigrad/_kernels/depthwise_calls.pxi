@@ -148,7 +148,7 @@ cdef _go_forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
     cdef void* block
     cdef floating* kp = _packed_kernel(&k[0, 0, 0], p.g, &block)
     with nogil:
-        _forward(x, k, kp, y, p.g, nthreads)
+        _forward(&x[0, 0, 0, 0], &k[0, 0, 0], kp, &y[0, 0, 0, 0], p.g, nthreads)
     free(block)
 
 
@@ -159,14 +159,16 @@ cdef _go_backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, ::1
     cdef void* block
     cdef floating* kp = _packed_kernel(&k[0, 0, 0], p.g, &block)
     with nogil:
-        _backward_rows(gy, k, kp, x, gx, partial, nchunks, with_kernel, p.g, nthreads)
+        _backward_rows(&gy[0, 0, 0, 0], &k[0, 0, 0], kp, &x[0, 0, 0, 0], &gx[0, 0, 0, 0],
+                       &partial[0, 0, 0], nchunks, with_kernel, p.g, nthreads)
     free(block)
 
 
 cdef _go_backward_kernel(const floating[:, :, :, ::1] x, const floating[:, :, :, ::1] gy,
                          floating[:, :, ::1] partial, _Plan p, int nthreads):
     with nogil:
-        _backward_kernel(x, gy, partial, p.g, nthreads)
+        _backward_kernel(&x[0, 0, 0, 0], &gy[0, 0, 0, 0], &partial[0, 0, 0], partial.shape[0],
+                         p.g, nthreads)
 
 
 cdef tuple _backward(grad_y, x, kernel, _Plan p, bint with_kernel):
