@@ -45,9 +45,11 @@ typedef void (*mg_task)(void *job, ptrdiff_t part);
 /* How long an idle worker watches for the next call before it sleeps. */
 #define MG_POOL_SPIN_US 300
 #define MG_POOL_MAX_WORKERS 63
+#define MG_POOL_PAUSE_SPINS 2048
 
 #if defined(__unix__) || defined(__APPLE__)
 #include <pthread.h>
+#include <sched.h>
 #include <time.h>
 #if defined(__x86_64__) || defined(__i386__)
 #include <immintrin.h>
@@ -117,7 +119,10 @@ static void *mg_pool_worker(void *arg) {
                 pthread_mutex_unlock(&mg_pool.lock);
                 break;
             }
-            MG_POOL_RELAX();
+            if (spins < MG_POOL_PAUSE_SPINS)
+                MG_POOL_RELAX();
+            else
+                sched_yield();
         }
         seen = g;
         /* copy the call's description; it is whole if gen did not change meanwhile */
