@@ -4,7 +4,7 @@ between their two implementations.
 Two backend modules compute the same functions with the same signatures:
 
 * :mod:`.cython_backend` (``"cython"``) — ``depthwise.pyx``, ``pointwise.pyx``,
-  ``normalization.pyx`` and ``activation.pyx``, compiled (OpenMP loops, register-blocked
+  ``normalization.pyx`` and ``activation.pyx``, compiled (threaded loops, register-blocked
   matrix products, vectorized row passes).
 * :mod:`.numpy_backend` (``"numpy"``) — ``depthwise_twin.py``, ``pointwise_twin.py``,
   ``normalization_twin.py`` and ``activation_twin.py``, plain NumPy, written to be read.
@@ -21,7 +21,10 @@ module explicitly (the tests compare them), ``compiled`` is the Cython module or
 What importing the kernels changes in the process, and how to turn it off:
 
 * ``OMP_WAIT_POLICY=PASSIVE`` is set unless the environment already sets it: idle OpenMP
-  threads sleep instead of spinning (see ``minigrad/threads.py``).
+  threads (the pointwise, normalization and activation kernels) sleep instead of spinning
+  (see ``minigrad/threads.py``). The depthwise kernels run on their own worker threads
+  (``pool.h``), which watch for the next call for 0.3 ms, yielding the core to any other
+  thread that wants it, and then sleep.
 * Nothing in the memory allocator. The kernels' large outputs (forward results, input
   gradients) come from a small cache of reused, huge-page-backed buffers (``buffers.py``),
   so a training step does not page-fault them in again every time; other arrays, and other

@@ -1,5 +1,5 @@
 # cython: language_level=3
-"""Depthwise convolution kernels (1D and 2D, forward and gradients), Cython + OpenMP.
+"""Depthwise convolution kernels (1D and 2D, forward and gradients), Cython, on threads.
 
 Same functions, same signatures and same results as ``depthwise_twin.py`` — read the twin
 first for the maths. Layout is channels_last:
@@ -25,8 +25,9 @@ How it is organised (one job per file):
   row over kernel taps, one kernel row's gradient, the M > 1 row expansion and its cache)
   and their calls into simd.h.
 * here: the loop nests, one per job, each beside the twin's function of the same name.
-  float32 and float64 are one code path: the loops take typed memoryviews of the fused type
-  ``floating`` and Cython compiles one copy per dtype.
+  float32 and float64 are one code path: the calls take typed memoryviews of the fused type
+  ``floating``, the loops pointers of it, and Cython compiles one copy per dtype.
+* ``pool.h``: the worker threads that share a call's rows (below).
 * ``depthwise_calls.pxi`` (included here): what a public function does around its loops,
   kept cheap for small calls (checked problems remembered as plans, the kernel packing).
 
@@ -47,7 +48,9 @@ Ideas shared by every loop nest:
   is gathered, each grad_x row written once, never scattered). Its kernel gradient takes
   each input row against its grad_y rows, or (M = 1, kernels other than 3x3 at stride 1,
   rows up to 16 KB) each output row as soon as its last input row has come by.
-* Threads (OpenMP ``prange``) share output rows. The kernel gradient's sum over the batch
+* Threads share a call's rows in parts (``pool.h``, not OpenMP: the caller never waits for
+  a worker still asleep, and workers stay awake for a moment between calls; the header says
+  why and what it measured). The kernel gradient's sum over the batch
   is cut into chunks by problem size only (never by thread count), each with its own partial
   buffer, added in a fixed order: results are bitwise the same on 1, 2 or 16 threads.
 """
@@ -71,8 +74,9 @@ ctypedef struct Geometry:
     isize ph, pw               # padding before each axis (the output size covers the rest)
 
 MAX_GEOMETRY = guards.MAX_GEOMETRY      # largest stride, dilation or pad (guards.py, the ops)
-# Below this many multiply-adds a call runs on one thread: waking a sleeping OpenMP thread
-# (minigrad/threads.py) took ~100-200 us on a 2-core VM, one thread's time for ~1M of them.
+# Below this many multiply-adds a call runs on one thread: handing out parts costs more than
+# a second thread saves (on two threads the calls of 1.2M multiply-adds and less measured the
+# same as on one; those of 2.4M, 0.66-0.71x).
 PARALLEL_MIN_WORK = 1 << 21
 # The kernel gradient's chunks: one per REDUCTION_CHUNK_WORK multiply-adds, at most
 # MAX_REDUCTION_CHUNKS (so a thread delayed by another process can leave its share).
