@@ -46,9 +46,12 @@ def _assert_same(got, want):
 
 
 def test_the_problem_is_large_enough_to_run_on_threads():
-    from minigrad._kernels import depthwise
+    from minigrad._kernels import depthwise, pool
     x, kernel, _ = _problem(0)
     assert x.size * kernel.shape[0] * kernel.shape[1] >= depthwise.PARALLEL_MIN_WORK
+    with mg_threads.limit_kernel_threads(3):
+        _calls(*_problem(0))
+    assert pool.workers() >= 2              # the pool, not OpenMP, ran the parts
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
@@ -98,6 +101,8 @@ def test_a_forked_child_starts_its_own_workers():
             code = 1
             try:
                 signal.alarm(60)
+                from minigrad._kernels import pool
+                assert pool.workers() == 0
                 for _ in range(3):
                     _assert_same(_calls(*problem), want)
                 code = 0

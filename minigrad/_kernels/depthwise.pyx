@@ -61,6 +61,7 @@ from . import guards
 from .buffers import empty_output
 
 from cython cimport floating
+from .pool cimport run_parts
 from libc.stdlib cimport free, malloc
 from libc.string cimport memcpy
 
@@ -385,11 +386,6 @@ cdef void _backward_kernel_part(const floating* x, const floating* gy, floating*
 # allocates its own row buffers. On one thread the nest runs directly, in one piece.
 # ----------------------------------------------------------------------------------------
 
-cdef extern from "pool.h" nogil:
-    ctypedef void (*mg_task)(void* job, isize part) noexcept nogil
-    void mg_pool_run(mg_task fn, void* job, isize nparts, int nthreads)
-
-
 ctypedef struct Job:
     const void* x           # input (N, H, W, C)
     const void* gy          # grad_y (N, OH, OW, C*M)
@@ -447,7 +443,7 @@ cdef void _forward(const floating* x, const floating* k, const floating* kp, flo
     job.x, job.k, job.kp, job.y, job.g = x, k, kp, y, g
     job.f64 = sizeof(floating) == 8
     job.nparts = _imin(g.N * g.OH, 8 * nthreads)
-    mg_pool_run(_forward_part, &job, job.nparts, nthreads)
+    run_parts(_forward_part, &job, job.nparts, nthreads)
 
 
 cdef void _backward_rows(const floating* gy, const floating* k, const floating* kp,
@@ -460,7 +456,7 @@ cdef void _backward_rows(const floating* gy, const floating* k, const floating* 
     job.gy, job.k, job.kp, job.x, job.y, job.partial = gy, k, kp, x, gx, partial
     job.nchunks, job.with_kernel, job.g = nchunks, with_kernel, g
     job.f64 = sizeof(floating) == 8
-    mg_pool_run(_backward_rows_chunk, &job, nchunks, nthreads)
+    run_parts(_backward_rows_chunk, &job, nchunks, nthreads)
 
 
 cdef void _backward_kernel(const floating* x, const floating* gy, floating* partial,
@@ -471,7 +467,7 @@ cdef void _backward_kernel(const floating* x, const floating* gy, floating* part
         return
     job.x, job.gy, job.partial, job.nchunks, job.g = x, gy, partial, nchunks, g
     job.f64 = sizeof(floating) == 8
-    mg_pool_run(_backward_kernel_chunk, &job, nchunks, nthreads)
+    run_parts(_backward_kernel_chunk, &job, nchunks, nthreads)
 
 
 include "depthwise_calls.pxi"

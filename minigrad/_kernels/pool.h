@@ -1,6 +1,6 @@
 /* The kernels' own worker threads: a call's parts shared by the calling thread and up to
- * nthreads - 1 workers that stay awake for a moment after each call (included by
- * depthwise.pyx).
+ * nthreads - 1 workers that stay awake for a moment after each call (compiled into pool.pyx,
+ * whose run_parts the other kernel modules cimport: one pool per process).
  *
  *   mg_pool_run(fn, job, nparts, nthreads)   runs fn(job, i) once for every part
  *                                            i < nparts, and returns when all have run.
@@ -177,6 +177,8 @@ static void mg_pool_start(int n) {
     pthread_mutex_unlock(&mg_pool.lock);
 }
 
+static int mg_pool_workers(void) { return MG_LOAD(&mg_pool.workers); }
+
 static void mg_pool_run(mg_task fn, void *job, ptrdiff_t nparts, int nthreads) {
     int helpers = nthreads - 1;
     if (helpers > MG_POOL_MAX_WORKERS)
@@ -217,6 +219,8 @@ static void mg_pool_run(mg_task fn, void *job, ptrdiff_t nparts, int nthreads) {
 }
 
 #else    /* no POSIX threads: OpenMP if the build has it, else one thread */
+
+static int mg_pool_workers(void) { return 0; }
 
 static void mg_pool_run(mg_task fn, void *job, ptrdiff_t nparts, int nthreads) {
 #if defined(_OPENMP)
