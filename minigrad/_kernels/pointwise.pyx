@@ -27,7 +27,7 @@ input rows, and for the forward and the fused backward its output rows too, whic
 would otherwise first read from memory (measured single-threaded: 9-17% off the forward;
 the input gradient alone came out 1-6% slower with it, so it prefetches its input only).
 
-Threads: OpenMP threads share blocks of ``BLOCK_ROWS`` rows. The kernel gradient's blocks are
+Threads: the worker pool (``pool.pyx``) shares blocks of ``BLOCK_ROWS`` rows. The kernel gradient's blocks are
 grouped into a fixed number of chunks; each chunk sums into its own partial ``grad_w`` (and
 ``grad_bias``), and the partials are added at the end in chunk order: race-free, and bitwise
 independent of scheduling and of the thread count (the number of chunks depends on the
@@ -44,7 +44,7 @@ from . import guards
 from .buffers import empty_output
 
 from cython cimport floating
-from cython.parallel cimport prange
+from .pool cimport run_parts
 
 ctypedef Py_ssize_t isize
 
@@ -71,8 +71,8 @@ TILE_ROWS = MG_GEMM_MR       # rows of the register tile (gemm.h)
 # Rows per block (a multiple of the tile's 6 rows): what one thread takes at a time, and the
 # kernel gradient's unit of work (its x block and grad_y block stay in L1/L2).
 BLOCK_ROWS = 96
-# Products below this many multiply-adds stay on one thread (waking a sleeping OpenMP thread
-# costs ~100-200 us here, see depthwise.pyx); from it on, the kernel gradient's sum is split
+# Products below this many multiply-adds stay on one thread (handing out parts costs more
+# than a second thread saves); from it on, the kernel gradient's sum is split
 # into MAX_REDUCTION_CHUNKS chunks whatever the thread count (bitwise equal results).
 PARALLEL_MIN_WORK = 16 * 262144
 MAX_REDUCTION_CHUNKS = 16
@@ -127,34 +127,33 @@ cdef inline isize _nr(const floating* dummy) noexcept nogil:
     return 64 // sizeof(floating)          # the tile's columns: two 32-byte vectors
 
 
-cdef void _forward(const floating* x, const floating* wp, const floating* bias, floating* y,
-                   isize P, isize Cin, isize F, isize block, int nthreads) noexcept nogil:
-    # wp: w (Cin, F) packed; bias: NULL or F numbers padded to the tile width
-    cdef isize b, p0, rows, nxt, NR = _nr(x)
-    for b in prange((P + block - 1) // block, schedule="guided", num_threads=nthreads):
-        p0 = b * block
-        rows = P - p0 if P - p0 < block else block
-        nxt = _next_rows(P, p0, rows, block)
-        _gemm(x + p0 * Cin, Cin, 1, rows, wp, NR, Cin * NR, Cin, F, bias, y + p0 * F, F, 0,
-              x + (p0 + rows) * Cin, nxt * Cin, y + (p0 + rows) * F, nxt * F)
+cdef void _forward_block(const floating* x, const floating* wp, const floating* bias,
+                         floating* y, isize P, isize Cin, isize F, isize block,
+                         isize b) noexcept nogil:
+    """Block b of rows: y = x @ w + bias (wp: w (Cin, F) packed; bias: NULL or F numbers
+    padded to the tile width)."""
+    cdef isize p0 = b * block, NR = _nr(x)
+    cdef isize rows = P - p0 if P - p0 < block else block
+    cdef isize nxt = _next_rows(P, p0, rows, block)
+    _gemm(x + p0 * Cin, Cin, 1, rows, wp, NR, Cin * NR, Cin, F, bias, y + p0 * F, F, 0,
+          x + (p0 + rows) * Cin, nxt * Cin, y + (p0 + rows) * F, nxt * F)
 
 
-cdef void _backward_input(const floating* gy, const floating* wtp, floating* gx,
-                          isize P, isize Cin, isize F, isize block, int nthreads) noexcept nogil:
-    # wtp: w.T (F, Cin) packed
-    cdef isize b, p0, rows, nxt, NR = _nr(gy)
-    for b in prange((P + block - 1) // block, schedule="guided", num_threads=nthreads):
-        p0 = b * block
-        rows = P - p0 if P - p0 < block else block
-        nxt = _next_rows(P, p0, rows, block)
-        _gemm(gy + p0 * F, F, 1, rows, wtp, NR, F * NR, F, Cin, NULL, gx + p0 * Cin, Cin, 0,
-              gy + (p0 + rows) * F, nxt * F, <floating*>NULL, 0)
+cdef void _backward_input_block(const floating* gy, const floating* wtp, floating* gx,
+                                isize P, isize Cin, isize F, isize block,
+                                isize b) noexcept nogil:
+    """Block b of rows: grad_x = grad_y @ w.T (wtp: w.T (F, Cin) packed)."""
+    cdef isize p0 = b * block, NR = _nr(gy)
+    cdef isize rows = P - p0 if P - p0 < block else block
+    cdef isize nxt = _next_rows(P, p0, rows, block)
+    _gemm(gy + p0 * F, F, 1, rows, wtp, NR, F * NR, F, Cin, NULL, gx + p0 * Cin, Cin, 0,
+          gy + (p0 + rows) * F, nxt * F, <floating*>NULL, 0)
 
 
-cdef void _backward_kernel(const floating* x, const floating* gy, const floating* wtp,
-                           floating* gx, floating* partial_wt, floating* partial_b,
-                           floating* pack, floating* pack_gy, isize nchunks, isize P, isize Cin,
-                           isize F, isize block, int nthreads) noexcept nogil:
+cdef void _backward_kernel_chunk(const floating* x, const floating* gy, const floating* wtp,
+                                 floating* gx, floating* partial_wt, floating* partial_b,
+                                 floating* pack, floating* pack_gy, isize nchunks, isize P,
+                                 isize Cin, isize F, isize block, isize t) noexcept nogil:
     """Chunk t takes blocks [t*nb/nchunks, (t+1)*nb/nchunks): partial_wt[t] (F, Cin) +=
     grad_y_block.T @ x_block, partial_b[t] += the block's grad_y rows; with gx != NULL it
     first computes the block's grad_x = grad_y_block @ w.T (wtp: w.T packed). grad_y's block
@@ -163,45 +162,122 @@ cdef void _backward_kernel(const floating* x, const floating* gy, const floating
     cdef isize nblocks = (P + block - 1) // block
     cdef isize NR = _nr(x), Cpad = (Cin + NR - 1) // NR * NR
     cdef isize Fpad = (F + MG_GEMM_MR - 1) // MG_GEMM_MR * MG_GEMM_MR
-    cdef isize t, b, p0, rows, p, f, nxt
-    cdef floating* gwt
-    cdef floating* gb
+    cdef isize b, p0, rows, p, f, nxt
+    cdef floating* gwt = partial_wt + t * F * Cin
+    cdef floating* gb = NULL
     cdef floating* xp
     cdef floating* gyp
     cdef const floating* row
-    for t in prange(nchunks, schedule="dynamic", chunksize=1, num_threads=nthreads):
-        gwt = partial_wt + t * F * Cin
-        for f in range(F * Cin):
-            gwt[f] = 0
-        gb = NULL
-        if partial_b != NULL:
-            gb = partial_b + t * F
-            for f in range(F):
-                gb[f] = 0
-        for b in range(t * nblocks // nchunks, (t + 1) * nblocks // nchunks):
-            p0 = b * block
-            rows = P - p0 if P - p0 < block else block
-            nxt = 0 if b + 1 >= (t + 1) * nblocks // nchunks else _next_rows(P, p0, rows, block)
-            if gx != NULL:
-                _gemm(gy + p0 * F, F, 1, rows, wtp, NR, F * NR, F, Cin, <floating*>NULL,
-                      gx + p0 * Cin, Cin, 0, gx + (p0 + rows) * Cin, nxt * Cin,
-                      <floating*>NULL, 0)
-            # grad_w.T (F, Cin) += grad_y_block.T (F, rows) @ x_block (rows, Cin), while the
-            # next block of the chunk is fetched
-            gyp = pack_gy + t * block * Fpad
-            if Cin % NR == 0:
-                _gemm_columns(gy + p0 * F, F, F, x + p0 * Cin, Cin, NR, rows, Cin, gwt, gyp,
-                              x + (p0 + rows) * Cin, nxt * Cin, gy + (p0 + rows) * F, nxt * F)
-            else:
-                xp = pack + t * block * Cpad
-                _pack(x + p0 * Cin, Cin, 1, rows, Cin, xp)
-                _gemm_columns(gy + p0 * F, F, F, xp, NR, rows * NR, rows, Cin, gwt, gyp,
-                              x + (p0 + rows) * Cin, nxt * Cin, gy + (p0 + rows) * F, nxt * F)
-            if gb != NULL:
-                for p in range(p0, p0 + rows):
-                    row = gy + p * F
-                    for f in range(F):
-                        gb[f] += row[f]
+    for f in range(F * Cin):
+        gwt[f] = 0
+    if partial_b != NULL:
+        gb = partial_b + t * F
+        for f in range(F):
+            gb[f] = 0
+    for b in range(t * nblocks // nchunks, (t + 1) * nblocks // nchunks):
+        p0 = b * block
+        rows = P - p0 if P - p0 < block else block
+        nxt = 0 if b + 1 >= (t + 1) * nblocks // nchunks else _next_rows(P, p0, rows, block)
+        if gx != NULL:
+            _gemm(gy + p0 * F, F, 1, rows, wtp, NR, F * NR, F, Cin, <floating*>NULL,
+                  gx + p0 * Cin, Cin, 0, gx + (p0 + rows) * Cin, nxt * Cin,
+                  <floating*>NULL, 0)
+        # grad_w.T (F, Cin) += grad_y_block.T (F, rows) @ x_block (rows, Cin), while the
+        # next block of the chunk is fetched
+        gyp = pack_gy + t * block * Fpad
+        if Cin % NR == 0:
+            _gemm_columns(gy + p0 * F, F, F, x + p0 * Cin, Cin, NR, rows, Cin, gwt, gyp,
+                          x + (p0 + rows) * Cin, nxt * Cin, gy + (p0 + rows) * F, nxt * F)
+        else:
+            xp = pack + t * block * Cpad
+            _pack(x + p0 * Cin, Cin, 1, rows, Cin, xp)
+            _gemm_columns(gy + p0 * F, F, F, xp, NR, rows * NR, rows, Cin, gwt, gyp,
+                          x + (p0 + rows) * Cin, nxt * Cin, gy + (p0 + rows) * F, nxt * F)
+        if gb != NULL:
+            for p in range(p0, p0 + rows):
+                row = gy + p * F
+                for f in range(F):
+                    gb[f] += row[f]
+
+
+# ----------------------------------------------------------------------------------------
+# The loops on threads (pool.pyx): blocks, or the kernel gradient's chunks, are the parts
+# ----------------------------------------------------------------------------------------
+
+ctypedef struct Job:
+    const void* x           # x (P, Cin), or grad_y (P, F) for the input gradient
+    const void* gy          # grad_y (P, F)
+    const void* w           # w packed (forward), or w.T packed
+    const void* bias        # NULL or the padded bias
+    void* y                 # y, or grad_x (NULL: none wanted)
+    void* partial_wt        # the kernel gradient's partial sums, and their scratch
+    void* partial_b
+    void* pack
+    void* pack_gy
+    isize P, Cin, F, block, nchunks
+    bint f64                # the arrays are float64 (else float32)
+
+
+cdef void _forward_part(void* job, isize b) noexcept nogil:
+    cdef Job* j = <Job*>job
+    if j.f64:
+        _forward_block(<const double*>j.x, <const double*>j.w, <const double*>j.bias,
+                       <double*>j.y, j.P, j.Cin, j.F, j.block, b)
+    else:
+        _forward_block(<const float*>j.x, <const float*>j.w, <const float*>j.bias,
+                       <float*>j.y, j.P, j.Cin, j.F, j.block, b)
+
+
+cdef void _backward_input_part(void* job, isize b) noexcept nogil:
+    cdef Job* j = <Job*>job
+    if j.f64:
+        _backward_input_block(<const double*>j.gy, <const double*>j.w, <double*>j.y,
+                              j.P, j.Cin, j.F, j.block, b)
+    else:
+        _backward_input_block(<const float*>j.gy, <const float*>j.w, <float*>j.y,
+                              j.P, j.Cin, j.F, j.block, b)
+
+
+cdef void _backward_kernel_part(void* job, isize t) noexcept nogil:
+    cdef Job* j = <Job*>job
+    if j.f64:
+        _backward_kernel_chunk(<const double*>j.x, <const double*>j.gy, <const double*>j.w,
+                               <double*>j.y, <double*>j.partial_wt, <double*>j.partial_b,
+                               <double*>j.pack, <double*>j.pack_gy, j.nchunks, j.P, j.Cin,
+                               j.F, j.block, t)
+    else:
+        _backward_kernel_chunk(<const float*>j.x, <const float*>j.gy, <const float*>j.w,
+                               <float*>j.y, <float*>j.partial_wt, <float*>j.partial_b,
+                               <float*>j.pack, <float*>j.pack_gy, j.nchunks, j.P, j.Cin,
+                               j.F, j.block, t)
+
+
+cdef void _forward(const floating* x, const floating* wp, const floating* bias, floating* y,
+                   isize P, isize Cin, isize F, isize block, int nthreads) noexcept nogil:
+    cdef Job job
+    job.x, job.w, job.bias, job.y = x, wp, bias, y
+    job.P, job.Cin, job.F, job.block, job.f64 = P, Cin, F, block, sizeof(floating) == 8
+    run_parts(_forward_part, &job, (P + block - 1) // block, nthreads)
+
+
+cdef void _backward_input(const floating* gy, const floating* wtp, floating* gx,
+                          isize P, isize Cin, isize F, isize block, int nthreads) noexcept nogil:
+    cdef Job job
+    job.gy, job.w, job.y = gy, wtp, gx
+    job.P, job.Cin, job.F, job.block, job.f64 = P, Cin, F, block, sizeof(floating) == 8
+    run_parts(_backward_input_part, &job, (P + block - 1) // block, nthreads)
+
+
+cdef void _backward_kernel(const floating* x, const floating* gy, const floating* wtp,
+                           floating* gx, floating* partial_wt, floating* partial_b,
+                           floating* pack, floating* pack_gy, isize nchunks, isize P, isize Cin,
+                           isize F, isize block, int nthreads) noexcept nogil:
+    cdef Job job
+    job.x, job.gy, job.w, job.y = x, gy, wtp, gx
+    job.partial_wt, job.partial_b, job.pack, job.pack_gy = partial_wt, partial_b, pack, pack_gy
+    job.P, job.Cin, job.F, job.block, job.nchunks = P, Cin, F, block, nchunks
+    job.f64 = sizeof(floating) == 8
+    run_parts(_backward_kernel_part, &job, nchunks, nthreads)
 
 
 # ----------------------------------------------------------------------------------------
@@ -255,7 +331,7 @@ def _check_positive(name, a):
 
 
 def _threads(P, Cin, F):
-    """OpenMP threads for a product of P x Cin x F multiply-adds (one for small problems)."""
+    """Threads for a product of P x Cin x F multiply-adds (one for small problems)."""
     return max(1, min(kernel_threads(P * Cin * F, PARALLEL_MIN_WORK), -(-P // BLOCK_ROWS)))
 
 
