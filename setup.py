@@ -6,8 +6,8 @@ Every ``.pyx`` file there becomes an extension module. Flags:
   rely on the compiler vectorising the innermost channel loop. Set
   ``MINIGRAD_PORTABLE=1`` to build without machine-specific instructions
   (for wheels that must run on other CPUs).
-* OpenMP (``-fopenmp``) when a small test program compiles and links with it;
-  otherwise the kernels build serially (``prange`` degrades to ``range``).
+* POSIX threads (``-pthread``) for the kernels' worker pool (``minigrad/_kernels/pool.h``);
+  on Windows the pool's parts run under OpenMP (``/openmp``) instead.
 
 Optional: without a working C compiler (or when compiling fails) the install still
 succeeds and minigrad runs on its NumPy twins; the build says so once. Set
@@ -76,8 +76,7 @@ def _compiler_accepts(flags, link_flags=()):
     cc = os.environ.get("CC", "cc")
     if not cc.split() or shutil.which(cc.split()[0]) is None:
         return False
-    source = "#include <omp.h>\nint main(void){return omp_get_max_threads() < 1;}\n" \
-        if "-fopenmp" in flags else "int main(void){return 0;}\n"
+    source = "int main(void){return 0;}\n"
     with tempfile.TemporaryDirectory() as tmp:
         path = os.path.join(tmp, "probe.c")
         with open(path, "w") as f:
@@ -96,14 +95,9 @@ def _flags():
     compile_args, link_args = ["-O3", "-ffp-contract=fast"], []
     if not _environ_flag("MINIGRAD_PORTABLE") and _compiler_accepts(["-march=native"]):
         compile_args.append("-march=native")
-    if _compiler_accepts(["-pthread"], ["-pthread"]):      # the depthwise kernels' pool.h
+    if _compiler_accepts(["-pthread"], ["-pthread"]):      # the kernels' worker pool (pool.h)
         compile_args.append("-pthread")
         link_args.append("-pthread")
-    if not _environ_flag("MINIGRAD_NO_OPENMP") and _compiler_accepts(["-fopenmp"], ["-fopenmp"]):
-        compile_args.append("-fopenmp")
-        link_args.append("-fopenmp")
-    else:
-        print("minigrad: building the kernels without OpenMP", file=sys.stderr)
     return compile_args, link_args
 
 

@@ -33,10 +33,6 @@ import time
 
 import numpy as np
 
-# Importing minigrad puts OMP_WAIT_POLICY=PASSIVE into os.environ (unless set): remember what
-# the user had, so that PyTorch's child process runs with its own default, as users run it.
-USER_OMP_WAIT_POLICY = os.environ.get("OMP_WAIT_POLICY")
-
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
@@ -268,8 +264,6 @@ def _child_times(who, threads, repeats):
     ``who`` is "torch" (PyTorch as users run it, nothing of minigrad's in the process) or
     "minigrad" (no torch imported)."""
     env = dict(os.environ, OMP_NUM_THREADS=str(threads))
-    if who == "torch" and USER_OMP_WAIT_POLICY is None:
-        env.pop("OMP_WAIT_POLICY", None)       # not minigrad's setting: PyTorch's own default
     cmd = [sys.executable, os.path.abspath(__file__), f"--{who}-child", "--threads", str(threads),
            "--repeats", str(repeats)]
     out = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)

@@ -32,8 +32,9 @@ rounding and the steps amplify it). The contenders take turns within every repea
 Ratios are medians, minigrad / other; the issue's targets are <= 0.7 (PyTorch) and
 <= 0.3 (Keras), checked on the times of each contender alone: minigrad in a child process
 without torch or Keras, PyTorch and Keras in a child that loads torch before minigrad, in
-the user's environment (in this process all of them share one OpenMP runtime with the
-``OMP_WAIT_POLICY=PASSIVE`` minigrad's import sets, which made PyTorch about 3x slower).
+the user's environment. (Until 2026-11-30 minigrad's import set ``OMP_WAIT_POLICY=PASSIVE``,
+which made PyTorch about 3x slower in this process; minigrad's kernels now have their own
+threads and set nothing, and the children stay: each contender runs alone there.)
 
     python benchmarks/bench_training.py                    # both models, ~2 minutes
     python benchmarks/bench_training.py --model mobilenet --quick
@@ -52,12 +53,8 @@ import time
 
 import numpy as np
 
-# Importing minigrad sets OMP_WAIT_POLICY=PASSIVE (unless set), and every library in a process
-# shares one OpenMP runtime: PyTorch's threads then sleep as soon as they are idle, which made
-# its MobileNetV2 epoch 3x slower here. So PyTorch and Keras are also timed in a child process
-# that loads torch, and with it that runtime, before minigrad, in the environment the user
-# had: as users run them (see _torch_alone).
-USER_OMP_WAIT_POLICY = os.environ.get("OMP_WAIT_POLICY")
+# PyTorch and Keras are also timed in a child process that loads torch before minigrad, in
+# the environment the user had: as users run them (see _torch_alone).
 if "--torch-alone-child" in sys.argv:
     import torch  # noqa: F401
 
@@ -470,13 +467,9 @@ def mobilenet_epoch(args, torch):
 
 
 def _torch_alone(args):
-    """PyTorch's (and Keras's) epochs in a child process where torch, and with it the OpenMP
-    runtime the process shares, is loaded before minigrad, in the user's environment (without
-    the OpenMP variables minigrad's import set in this process)."""
-    env = dict(os.environ)
-    if USER_OMP_WAIT_POLICY is None:
-        env.pop("OMP_WAIT_POLICY", None)
-    return _child(args, "--torch-alone-child", "PyTorch alone", env)
+    """PyTorch's (and Keras's) epochs in a child process where torch is loaded before
+    minigrad, in the user's environment."""
+    return _child(args, "--torch-alone-child", "PyTorch alone", dict(os.environ))
 
 
 def _child(args, flag, what, env=None):

@@ -1,36 +1,36 @@
-"""Thread pools during training: one BLAS thread, OpenMP threads that sleep when idle.
+"""Thread pools during training: one BLAS thread, kernel workers that sleep when idle.
 
-Three thread pools live in a minigrad process: NumPy's OpenBLAS (Dense layers, ``@``),
-OpenMP (the compiled pointwise, normalization and activation kernels) and the depthwise
-kernels' own workers (``minigrad/_kernels/pool.h``). After each call, OpenBLAS and OpenMP
-threads *spin* for a while waiting for more work. On a 2-core machine those spinning threads take the cores the next call needs: a
-training step of the demo model measured ~330 ms with default settings under load and
-~4 ms with BLAS limited to one thread and OpenMP told to sleep when idle. Training steps
-are many small matrix products, which gain nothing from a second BLAS thread anyway.
+Two thread pools live in a minigrad process: NumPy's OpenBLAS (Dense layers, ``@``) and the
+compiled kernels' own workers (``minigrad/_kernels/pool.h``). After each call OpenBLAS's
+threads *spin* for a while, waiting for more work, and on a 2-core machine spinning threads
+take the cores the next call needs: a training step of the demo model measured ~330 ms with
+default settings under load and ~4 ms with BLAS limited to one thread (and the kernels'
+threads, then OpenMP's, told to sleep when idle). Training steps are many small matrix
+products, which gain nothing from a second BLAS thread anyway. So
+``fit``/``evaluate``/``predict`` run inside :func:`limit_blas_threads`.
 
-So ``fit``/``evaluate``/``predict`` run inside :func:`limit_blas_threads`, and
-``minigrad._kernels`` sets ``OMP_WAIT_POLICY=PASSIVE`` unless the user chose a policy.
+The kernels' workers are minigrad's own, not OpenMP's, because both of OpenMP's ways of
+waiting cost too much on a small virtual machine (measured on 2 cores, see
+benchmarks/README.md):
 
-Sleeping at once has a price of its own, measured on a 2-core virtual machine (see
-benchmarks/README.md): waking an idle thread takes ~0.1-0.2 ms, paid by every parallel
-kernel call that follows a pause, so back-to-back calls of the large benchmark cases ran
-5-38% faster with ``GOMP_SPINCOUNT=10000`` (idle threads spin ~0.3 ms, then sleep). That
-spin is not the default because it starves multi-threaded BLAS calls made right after a
-kernel call (outside ``fit``, which keeps BLAS on one thread): a depthwise call followed by
-three 128x128 float32 matrix products took 1.2 ms with it and 0.45 ms without. Set it
-before importing minigrad if your program calls the kernels back to back.
+* sleeping at once (``OMP_WAIT_POLICY=PASSIVE``, which minigrad used to set for the whole
+  process at import): waking a thread took 0.1-0.25 ms, and an OpenMP region waits at its end
+  for every thread of its team, so a depthwise forward of 2.4M multiply-adds took 2x as long
+  on two threads as on one, and the benchmark's 2D forward 2.1 ms instead of 1.5;
+* spinning (``GOMP_SPINCOUNT=10000``, ~0.3 ms): a depthwise call followed by three 2-thread
+  128x128 float32 matrix products took 1.2 ms instead of 0.45, the spinning thread holding
+  the core OpenBLAS's second thread needed.
 
-The depthwise kernels avoid both prices with workers of their own (``pool.h``): the caller
-never waits for a worker that is still asleep (it runs the parts nobody took), and an idle
-worker watches for the next call for 0.3 ms, giving its core to any other thread that wants
-it (``sched_yield``), before it sleeps. Measured on the 2-core VM: a forward call of 2.4M
-multiply-adds took 2x as long on two threads as on one under OpenMP (the call waited ~0.2 ms
-for the sleeping thread) and 0.66-0.71x as long with the pool; back to back, the benchmark's
-1D and 2D forward calls went from 0.89 and 2.1 ms to 0.46-0.60 and 1.2-1.65 ms; and three
+The pool instead: the caller takes parts too and never waits for a worker that has not
+started one (a call on two threads costs at most one part more than on one); an idle worker
+watches for the next call for 0.3 ms, from its first microseconds on giving its core to any
+other thread that wants it (``sched_yield``), then sleeps. Measured: a forward of 2.4-9.4M
+multiply-adds on two threads took 0.62-0.75x its time on one; back to back, the benchmark's
+1D and 2D forward calls went from 0.89 and 2.1 ms to 0.46-0.60 and 1.2-1.65 ms; three
 2-thread 128x128 matrix products right after a depthwise call took as long as alone.
 
-The compiled kernels' thread count (pool and OpenMP alike) is one helper here, :func:`kernel_threads`,
-shared by ``depthwise.pyx`` and ``pointwise.pyx``; :func:`limit_kernel_threads` sets it for a block.
+The kernels' thread count is one helper here, :func:`kernel_threads`, shared by
+``depthwise.pyx`` and ``pointwise.pyx``; :func:`limit_kernel_threads` sets it for a block.
 """
 import contextlib
 import functools
@@ -86,7 +86,7 @@ def training_threads(method):
 
 
 # ----------------------------------------------------------------------------------------
-# Threads of the compiled kernels (the depthwise pool, OpenMP for the others)
+# Threads of the compiled kernels (the worker pool, pool.h)
 # ----------------------------------------------------------------------------------------
 
 # None: OMP_NUM_THREADS if set, else every CPU this process may use. An int overrides both

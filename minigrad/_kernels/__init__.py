@@ -4,7 +4,7 @@ between their two implementations.
 Two backend modules compute the same functions with the same signatures:
 
 * :mod:`.cython_backend` (``"cython"``) — ``depthwise.pyx``, ``pointwise.pyx``,
-  ``normalization.pyx`` and ``activation.pyx``, compiled (threaded loops, register-blocked
+  ``normalization.pyx`` and ``activation.pyx``, compiled (loops on a worker pool, register-blocked
   matrix products, vectorized row passes).
 * :mod:`.numpy_backend` (``"numpy"``) — ``depthwise_twin.py``, ``pointwise_twin.py``,
   ``normalization_twin.py`` and ``activation_twin.py``, plain NumPy, written to be read.
@@ -18,13 +18,13 @@ backend; without it the compiled one is used, or the twins with a warning when i
 built. ``BACKEND`` is the name of the active backend, ``get_backend(name)`` returns either
 module explicitly (the tests compare them), ``compiled`` is the Cython module or ``None``.
 
-What importing the kernels changes in the process, and how to turn it off:
+What importing the kernels changes in the process: nothing.
 
-* ``OMP_WAIT_POLICY=PASSIVE`` is set unless the environment already sets it: idle OpenMP
-  threads (the pointwise, normalization and activation kernels) sleep instead of spinning
-  (see ``minigrad/threads.py``). The depthwise kernels run on their own worker threads
-  (``pool.h``), which watch for the next call for 0.3 ms, yielding the core to any other
-  thread that wants it, and then sleep.
+* No environment variable and no OpenMP runtime. The kernels run on their own worker threads
+  (``pool.pyx``, ``pool.h``), started at the first call that needs them; after a call they
+  watch for the next for 0.3 ms, yielding the core to any other thread that wants it, and
+  then sleep (see ``minigrad/threads.py``). Until 2026-11-30 the kernels used OpenMP and
+  importing them set ``OMP_WAIT_POLICY=PASSIVE`` for the whole process.
 * Nothing in the memory allocator. The kernels' large outputs (forward results, input
   gradients) come from a small cache of reused, huge-page-backed buffers (``buffers.py``),
   so a training step does not page-fault them in again every time; other arrays, and other
@@ -56,10 +56,6 @@ import warnings
 import numpy as np
 
 from . import numpy_backend
-
-# Idle OpenMP threads sleep instead of spinning: spinning threads starve the BLAS calls
-# between kernels on a 2-core machine (see minigrad/threads.py). The user's choice wins.
-os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 
 try:
     from . import cython_backend
