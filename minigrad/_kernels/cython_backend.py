@@ -1,5 +1,5 @@
 """The ``"cython"`` kernel backend: the kernel functions compiled from ``depthwise.pyx``,
-``pointwise.pyx`` (OpenMP loops and register-blocked matrix products) and
+``pointwise.pyx`` (loops on the worker pool of ``pool.pyx``, register-blocked matrix products) and
 ``normalization.pyx`` (batch normalisation in two passes each way) and ``activation.pyx``
 (the capped ReLU in one pass each way).
 

@@ -24,8 +24,8 @@ The passes are in ``normalization.h``: each walks the rows in order with the col
 the inner loop, which the compiler vectorizes; the per-column work (C numbers) is done in
 the Cython functions around them, so that a call costs a few microseconds besides its
 passes. One thread: a small network's matrices are a few hundred KB to a few MB, where a
-pass takes tens of microseconds, and waking a sleeping OpenMP thread costs 0.1-0.2 ms on
-the 2-core machine measured (see ``depthwise.pyx``). Sums in a fixed order give the same
+pass takes tens of microseconds, and waking a sleeping thread costs 0.1-0.25 ms on the
+2-core machine measured (see ``minigrad/threads.py``). Sums in a fixed order give the same
 bits on every run.
 """
 import numpy as np

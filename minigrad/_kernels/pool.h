@@ -5,8 +5,8 @@
  *   mg_pool_run(fn, job, nparts, nthreads)   runs fn(job, i) once for every part
  *                                            i < nparts, and returns when all have run.
  *
- * Why not OpenMP here: an OpenMP parallel region ends with every thread of its team
- * checking in. minigrad sets OMP_WAIT_POLICY=PASSIVE (idle OpenMP threads sleep at once, so
+ * Why not OpenMP: an OpenMP parallel region ends with every thread of its team checking
+ * in. minigrad used to set OMP_WAIT_POLICY=PASSIVE (idle OpenMP threads sleep at once, so
  * that they leave the second core to other libraries), and on a 2-core virtual machine a
  * sleeping thread took 100-250 us to wake: a forward call of 2-10 M multiply-adds ran up
  * to 2x slower on two threads than on one, and the benchmark's 2D forward (1.5 ms on two
