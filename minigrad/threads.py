@@ -25,7 +25,7 @@ The pool instead: the caller takes parts too and never waits for a worker that h
 started one (a call on two threads costs at most one part more than on one); an idle worker
 watches for the next call for 0.3 ms, from its first microseconds on giving its core to any
 other thread that wants it (``sched_yield``), then sleeps. Measured: a forward of 2.4-9.4M
-multiply-adds on two threads took 0.62-0.75x its time on one; back to back, the benchmark's
+multiply-adds on two threads took 0.58-0.85x its time on one; back to back, the benchmark's
 1D and 2D forward calls went from 0.89 and 2.1 ms to 0.46-0.60 and 1.2-1.65 ms; three
 2-thread 128x128 matrix products right after a depthwise call took as long as alone.
 

@@ -79,7 +79,7 @@ ctypedef struct Geometry:
 MAX_GEOMETRY = guards.MAX_GEOMETRY      # largest stride, dilation or pad (guards.py, the ops)
 # Below this many multiply-adds a call runs on one thread: handing out parts costs more than
 # a second thread saves (on two threads the calls of 1.2M multiply-adds and less measured the
-# same as on one; those of 2.4M, 0.66-0.71x).
+# same as on one; those of 2.4M, 0.64-0.79x).
 PARALLEL_MIN_WORK = 1 << 21
 # The kernel gradient's chunks: one per REDUCTION_CHUNK_WORK multiply-adds, at most
 # MAX_REDUCTION_CHUNKS (so a thread delayed by another process can leave its share).

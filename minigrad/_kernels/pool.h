@@ -23,8 +23,8 @@
  *     as long as without a depthwise call before them.
  *
  * Measured on a 2-core VM (benchmarks/README.md): the 2D benchmark forward, 2.1 ms on two
- * OpenMP threads, 1.2-1.65 ms here; calls of 2.4-9.4M multiply-adds, 1.6-2x slower on two
- * OpenMP threads than on one, 0.62-0.75x of one here.
+ * OpenMP threads, 1.2-1.65 ms here; calls of 2.4-4.7M multiply-adds, 1.6-2.2x slower on two
+ * OpenMP threads than on one, 0.58-0.85x of one here.
  *
  * Results never depend on which thread runs a part (the loop nests write disjoint rows, and
  * the kernel gradient's partial sums are added in part order afterwards).
