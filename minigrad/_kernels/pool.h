@@ -224,7 +224,14 @@ static int mg_pool_workers(void) { return 0; }
 
 static void mg_pool_run(mg_task fn, void *job, ptrdiff_t nparts, int nthreads) {
 #if defined(_OPENMP)
-    #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads) if (nthreads > 1)
+    if (nthreads > 1 && nparts > 1 && nparts <= 0x7fffffff) {
+        const int n = (int)nparts;           /* (MSVC's OpenMP 2.0 loops take an int) */
+        int i;
+        #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
+        for (i = 0; i < n; i++)
+            fn(job, i);
+        return;
+    }
     for (ptrdiff_t i = 0; i < nparts; i++)
         fn(job, i);
 #else
