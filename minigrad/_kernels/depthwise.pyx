@@ -94,6 +94,11 @@ cdef isize FETCH_ROW_BYTES = 8192
 # rows up to this size: 5x5 and 7x7 kernels 5-35% faster with rows of 2-8 KB, 3x3 at stride
 # 2 10-28%, while rows of 24-36 KB (float64, 96-144 channels) were 8-17% slower on one thread.
 cdef isize BY_OUTPUTS_ROW_BYTES = 16384
+# depthwise_backward runs its two passes apart for M > 1 at a horizontal stride > 1 with up to
+# this many bytes of channels (C*M) a position: the fused pass was 1.06-1.29x slower there
+# (8 channels, M = 2 and 4, float32 and float64, strides 2x2 and 1x2), and up to 15% faster
+# with more channels (32 x 4 float32).
+APART_MAX_CHANNEL_BYTES = 256
 
 
 include "depthwise_rows.pxi"
@@ -440,14 +445,7 @@ def depthwise_backward_kernel(x, grad_y, kernel_shape, strides, dilation, pads):
     kernel_shape = guards.shape_tuple("kernel_shape", kernel_shape, x.ndim)
     cdef _Plan p = _plan(x.shape, kernel_shape, strides, dilation, pads, "x")
     _check_grad_y(grad_y, p)
-    if p.g.N == 0:
-        return np.zeros(kernel_shape, dtype=x.dtype)
-    partial = np.empty((p.kernel_chunks, p.g.KH * p.g.KW, p.g.C * p.g.M), dtype=x.dtype)
-    if x.itemsize == 4:
-        _go_backward_kernel[float](_c4(x, p.x4), _c4(grad_y, p.y4), partial, p, _nthreads(p))
-    else:
-        _go_backward_kernel[double](_c4(x, p.x4), _c4(grad_y, p.y4), partial, p, _nthreads(p))
-    return sum_chunks(partial).reshape(kernel_shape)
+    return _kernel_gradient(x, grad_y, kernel_shape, p)
 
 
 def depthwise_backward(grad_y, x, kernel, strides, dilation, pads):
@@ -461,4 +459,6 @@ def depthwise_backward(grad_y, x, kernel, strides, dilation, pads):
         grad_y, x, kernel = np.asarray(grad_y), np.asarray(x), np.asarray(kernel)
     cdef _Plan p = _plan(x.shape, kernel.shape, strides, dilation, pads, "x")
     _check_grad_y(grad_y, p)
+    if p.g.M > 1 and p.g.sw > 1 and p.g.C * p.g.M * grad_y.itemsize <= APART_MAX_CHANNEL_BYTES:
+        return _backward(grad_y, x, kernel, p, False)[0], _kernel_gradient(x, grad_y, kernel.shape, p)
     return _backward(grad_y, x, kernel, p, True)

@@ -171,6 +171,18 @@ cdef _go_backward_kernel(const floating[:, :, :, ::1] x, const floating[:, :, :,
                          p.g, nthreads)
 
 
+cdef _kernel_gradient(x, grad_y, kernel_shape, _Plan p):
+    """grad_kernel alone (depthwise_backward_kernel's pass), for checked arguments."""
+    if p.g.N == 0:
+        return np.zeros(kernel_shape, dtype=x.dtype)
+    partial = np.empty((p.kernel_chunks, p.g.KH * p.g.KW, p.g.C * p.g.M), dtype=x.dtype)
+    if x.itemsize == 4:
+        _go_backward_kernel[float](_c4(x, p.x4), _c4(grad_y, p.y4), partial, p, _nthreads(p))
+    else:
+        _go_backward_kernel[double](_c4(x, p.x4), _c4(grad_y, p.y4), partial, p, _nthreads(p))
+    return sum_chunks(partial).reshape(kernel_shape)
+
+
 cdef tuple _backward(grad_y, x, kernel, _Plan p, bint with_kernel):
     """grad_x, and with ``with_kernel`` grad_kernel in the same pass."""
     grad_x = _output(p.x_shape, p.x_count, grad_y.dtype)
