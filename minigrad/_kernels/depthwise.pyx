@@ -91,7 +91,7 @@ cdef isize TILE_BYTES = 8192
 # to this size, which fit L1 with three grad_y rows: 2D float32 -1..-6%, float64 +7-9%.
 cdef isize FETCH_ROW_BYTES = 8192
 # The fused backward's kernel gradient runs by output rows (see _backward_rows_part) for input
-# rows up to this size: 5x5 and 7x7 kernels 5-35% faster with rows of 2-8 KB, 3x3 at stride
+# rows up to this size: 5x5 and 7x7 kernels 5-37% faster with rows of 2-8 KB, 3x3 at stride
 # 2 10-28%, while rows of 24-36 KB (float64, 96-144 channels) were 8-17% slower on one thread.
 cdef isize BY_OUTPUTS_ROW_BYTES = 16384
 # depthwise_backward runs its two passes apart for M > 1 at a horizontal stride > 1 with up to
