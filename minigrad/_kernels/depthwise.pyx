@@ -27,7 +27,7 @@ How it is organised (one job per file):
 * here: the loop nests, one per job, each beside the twin's function of the same name.
   float32 and float64 are one code path: the calls take typed memoryviews of the fused type
   ``floating``, the loops pointers of it, and Cython compiles one copy per dtype.
-* ``pool.h``: the worker threads that share a call's rows (below).
+* ``pool.pyx`` (C in ``pool.h``): the worker threads that share a call's rows (below).
 * ``depthwise_parts.pxi`` (included here): the nests on threads (``pool.pyx``), one part of
   a call at a time.
 * ``depthwise_calls.pxi`` (included here): what a public function does around its loops,
@@ -50,7 +50,7 @@ Ideas shared by every loop nest:
   is gathered, each grad_x row written once, never scattered). Its kernel gradient takes
   each input row against its grad_y rows, or (M = 1, kernels other than 3x3 at stride 1,
   rows up to 16 KB) each output row as soon as its last input row has come by.
-* Threads share a call's rows in parts (``pool.h``, not OpenMP: the caller never waits for
+* Threads share a call's rows in parts (``pool.pyx``, not OpenMP: the caller never waits for
   a worker still asleep, and workers stay awake for a moment between calls; the header says
   why and what it measured). The kernel gradient's sum over the batch
   is cut into chunks by problem size only (never by thread count), each with its own partial

@@ -8,8 +8,8 @@
  * Why not OpenMP: an OpenMP parallel region ends with every thread of its team checking
  * in. minigrad used to set OMP_WAIT_POLICY=PASSIVE (idle OpenMP threads sleep at once, so
  * that they leave the second core to other libraries), and on a 2-core virtual machine a
- * sleeping thread took 100-250 us to wake: a forward call of 2-10 M multiply-adds ran up
- * to 2x slower on two threads than on one, and the benchmark's 2D forward (1.5 ms on two
+ * sleeping thread took 100-250 us to wake: a forward call of 2.4-4.7M multiply-adds ran up
+ * to 2.2x slower on two threads than on one, and the benchmark's 2D forward (1.5 ms on two
  * awake threads) took 2.1. Here instead:
  *
  *   - the caller claims parts too, and never waits for a worker that has not started one: a
@@ -91,9 +91,8 @@ static double mg_pool_now_us(void) {
     return t.tv_sec * 1e6 + t.tv_nsec * 1e-3;
 }
 
-/* Claim and run parts of call `call` while there are any; the number run. */
-static ptrdiff_t mg_pool_work(unsigned call, mg_task fn, void *job, ptrdiff_t nparts) {
-    ptrdiff_t ran = 0;
+/* Claim and run parts of call `call` while there are any. */
+static void mg_pool_work(unsigned call, mg_task fn, void *job, ptrdiff_t nparts) {
     uint64_t t = MG_LOAD(&mg_pool.ticket);
     while ((unsigned)(t >> 32) == call && (ptrdiff_t)(t & 0xffffffffu) < nparts) {
         if (!__atomic_compare_exchange_n(&mg_pool.ticket, &t, t + 1, 0, __ATOMIC_ACQ_REL,
@@ -101,10 +100,8 @@ static ptrdiff_t mg_pool_work(unsigned call, mg_task fn, void *job, ptrdiff_t np
             continue;                               /* t now holds the current ticket */
         fn(job, (ptrdiff_t)(t & 0xffffffffu));
         __atomic_add_fetch(&mg_pool.done, 1, __ATOMIC_RELEASE);
-        ran++;
         t = MG_LOAD(&mg_pool.ticket);
     }
-    return ran;
 }
 
 static void *mg_pool_worker(void *arg) {
