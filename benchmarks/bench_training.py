@@ -32,7 +32,8 @@ rounding and the steps amplify it). The contenders take turns within every repea
 Ratios are medians, minigrad / other; the issue's targets are <= 0.7 (PyTorch) and
 <= 0.3 (Keras), checked on the times of each contender alone: minigrad in a child process
 without torch or Keras, PyTorch and Keras in a child that loads torch before minigrad, in
-the user's environment. (Until 2026-11-30 minigrad's import set ``OMP_WAIT_POLICY=PASSIVE``,
+the user's environment; the two children take turns over ``--rounds`` rounds (default 3)
+and the medians pool the rounds' epochs. (Until 2026-11-30 minigrad's import set ``OMP_WAIT_POLICY=PASSIVE``,
 which made PyTorch about 3x slower in this process; minigrad's kernels now have their own
 threads and set nothing, and the children stay: each contender runs alone there.)
 
@@ -441,15 +442,24 @@ def mobilenet_epoch(args, torch):
         ratio = med["minigrad"] / med["keras/torch"]
         print(f"ratio minigrad / keras/torch: {ratio:.2f} (median, in this process; the target "
               "is checked alone, below)")
-    alone = _child(args, "--alone-child", "minigrad alone")
+    # The alone children take turns over --rounds rounds (each round: minigrad's child, then
+    # PyTorch's and Keras's), so that a slow stretch of a shared machine falls on both sides
+    # instead of on whichever child ran during it; the medians pool every round's epochs.
+    rounds = [(_child(args, "--alone-child", "minigrad alone"), _torch_alone(args))
+              for _ in range(max(1, args.rounds))]
+    mine = [a for a, _ in rounds if a is not None]
+    theirs = [o for _, o in rounds if o]
+    alone = {"wall": [t for a in mine for t in a["wall"]],
+             "cpu": [t for a in mine for t in a["cpu"]]} if mine else None
+    others = {name: {"wall": [t for o in theirs for t in o[name]["wall"]]}
+              for name in theirs[0]} if theirs else None
     if alone is not None:
         wall, cpu_alone = statistics.median(alone["wall"]), statistics.median(alone["cpu"])
-        print(f"minigrad alone (a child process without torch or Keras, run after the table): "
+        print(f"minigrad alone (child processes without torch or Keras, run after the table): "
               f"median epoch {wall:.3f}s, CPU {cpu_alone:.3f}s; ratios with the table's medians: "
               f"/ {torch_best} {wall / med[torch_best]:.2f}" + (
                   f", / keras/torch {wall / med['keras/torch']:.2f}" if "keras/torch" in med
                   else ""))
-    others = _torch_alone(args)
     if others:
         alone_med = {name: statistics.median(t["wall"]) for name, t in others.items()}
         best = min((n for n in alone_med if n.startswith("pytorch")), key=alone_med.get)
@@ -458,8 +468,12 @@ def mobilenet_epoch(args, torch):
                   f"{n} {t:.3f}s" for n, t in alone_med.items()))
     if alone is not None and others:
         wall = statistics.median(alone["wall"])
-        print(f"alone ratios (the targets): minigrad / {best} {wall / alone_med[best]:.2f} "
-              f"(target <= 0.7: {'ok' if wall / alone_med[best] <= 0.7 else 'MISSED'})" + (
+        per_round = [statistics.median(a["wall"]) / statistics.median(o[best]["wall"])
+                     for a, o in rounds if a is not None and o]
+        print(f"alone ratios (the targets; medians over {len(rounds)} alternating rounds): "
+              f"minigrad / {best} {wall / alone_med[best]:.2f} "
+              f"(target <= 0.7: {'ok' if wall / alone_med[best] <= 0.7 else 'MISSED'}; "
+              f"rounds {min(per_round):.2f}-{max(per_round):.2f})" + (
                   f", minigrad / keras/torch {wall / alone_med['keras/torch']:.2f} (target "
                   f"<= 0.3: {'ok' if wall / alone_med['keras/torch'] <= 0.3 else 'MISSED'})"
                   if "keras/torch" in alone_med else ""))
@@ -572,6 +586,9 @@ def main(argv=None):
                         help="fewer repeats, and the MobileNetV2 epoch on 480 images")
     parser.add_argument("--no-keras", action="store_true",
                         help="leave Keras out of the MobileNetV2 epoch")
+    parser.add_argument("--rounds", type=int, default=3,
+                        help="alternating rounds of the MobileNetV2 'alone' children (default 3): "
+                             "a shared machine's speed drifts by tens of percent over a minute")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--alone-child", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--torch-alone-child", action="store_true", help=argparse.SUPPRESS)
