@@ -294,14 +294,14 @@ cdef void _backward_rows_part(const floating* gy, const floating* k, const float
                 if packed:
                     krow[nrows] = kp + jh * g.KW * B
                 nrows = nrows + 1
-                for jw in range(g.KW):
+                for jw in range(g.KW if g.sw == 1 else 0):    # (strided: per residue, below)
                     src[ntaps] = gyrow
                     ker[ntaps] = k + (jh * g.KW + jw) * CM
                     off[ntaps] = g.pw - jw * g.dw
                     ntaps = ntaps + 1
             out = gx + _xrow(n, ih, g)
             if g.sw > 1:
-                if with_kernel and ntaps > 0:   # the kernel gradient reads x row ih next
+                if with_kernel and nrows > 0:   # the kernel gradient reads x row ih next
                     mg_prefetch_bytes(x + _xrow(n, ih, g), g.W * g.C * sizeof(floating))
                 _input_grad_row_strided(out, tmp, rt, res, src, ker, off, krow,
                                         gy + _yrow(n, 0, g), ohs, k, kp, g)
@@ -324,7 +324,7 @@ cdef void _backward_rows_part(const floating* gy, const floating* k, const float
                     _input_rows(x, n, oh, xrows, keys, g)
                     _kernel_grad_row(acc, xrows, gy + _yrow(n, oh, g), g)
                 continue
-            if ntaps == 0:
+            if nrows == 0:
                 continue
             # kernel gradient: every valid tap row pairs input row ih with grad_y row ohs[jh]
             xrow = x + _xrow(n, ih, g)
