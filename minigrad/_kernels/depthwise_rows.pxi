@@ -106,9 +106,10 @@ cdef inline void _sum_taps(floating* out, isize npos, const floating** src, cons
     """out[p, c] = sum_t ker[t][c] * src[t][p*step + off[t], c] for p in [0, npos).
 
     ``src[t]`` is a row of ``n_in`` positions x C channels; taps reading outside it (the
-    padding) are skipped. The forward pass and the stride-1 input gradient both have this
-    form. In C (rows.h on simd.h's blocks): the interior positions in vector blocks, the
-    border positions and leftover channels with plain loops.
+    padding) are skipped. The forward pass, the stride-1 input gradient and each residue of
+    the strided one (_input_grad_row_strided) have this form. In C (rows.h on simd.h's
+    blocks): the interior positions in vector blocks, the border positions and leftover
+    channels with plain loops.
 
     The taps come in rows of ``KW`` (one kernel row each); ``krow[j]`` is kernel row j packed
     by 64-byte channel blocks (``_packed_kernel``, ``kstride`` elements from one block to the

@@ -20,7 +20,8 @@
  *
  *   mg_sum_taps_T      out[p, c] = sum_t ker[t][c] * src[t][p*step + off[t], c] for p < npos,
  *                      skipping the taps whose source position falls outside [0, n_in)
- *                      (the padding). The forward pass and the stride-1 input gradient.
+ *                      (the padding). The forward pass, the stride-1 input gradient and
+ *                      each residue of the strided one (see mg_spread below).
  *                      Its streaming stores are not fenced: a thread calls mg_stream_fence
  *                      once after its last row, before other threads may read its rows (a
  *                      fence after every row made the 2D forward 4-12% slower).
