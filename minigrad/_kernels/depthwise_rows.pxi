@@ -223,8 +223,8 @@ cdef void* _residue_row(void** block, isize itemsize, Geometry g) noexcept nogil
 
 cdef isize* _residue_taps(Geometry g) noexcept nogil:
     """For _input_grad_row_strided, the taps of each residue r < sw of the input positions
-    (iw = r + sw*u), found once per part (the divisions cost a third of the time when made per
-    row): six numbers at 6*r, its taps per kernel row (``width``: the jw with r + pw - jw*dw a
+    (iw = r + sw*u), found once per part (made per row, their divisions were the hottest
+    instructions of the loop nest): six numbers at 6*r, its taps per kernel row (``width``: the jw with r + pw - jw*dw a
     multiple of sw), the first of them (jw0), the step between them (sw / gcd(sw, dw)), the
     first one's grad_y offset ((r + pw - jw0*dw) / sw), the step back between their offsets
     (dw / gcd(sw, dw)) and where its packed kernel rows start (the taps of the residues before
