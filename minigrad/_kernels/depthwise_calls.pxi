@@ -133,16 +133,17 @@ cdef floating* _packed_kernel(const floating* k, Geometry g, void** block,
     loops then run without it (slower, same results).
 
     ``by_residue`` (the input gradient at a horizontal stride sw > 1): the taps ordered by
-    the residue r of the input positions that take them (r + pw - jw*dw a multiple of sw, r <
-    sw), then by kernel row, then by jw, so that each residue's kernel rows are packed rows
-    of their own (_input_grad_row_strided)."""
+    the residue r of the input positions that take them (r + pw - jw*dw a multiple of sw),
+    then by kernel row, then by jw, so that each residue's kernel rows are packed rows of
+    their own (_input_grad_row_strided). Only the residues r < min(sw, W) that hold input
+    positions, as _residue_taps (the stride may be up to MAX_GEOMETRY)."""
     cdef isize B = 64 // sizeof(floating), KK = g.KH * g.KW, CM = g.C * g.M
     cdef isize r, jh, jw, c, t = 0
     block[0] = calloc(_ceil_div(CM, B) * KK * B * sizeof(floating) + 64, 1)
     if block[0] == NULL:
         return NULL
     cdef floating* kp = <floating*>(<char*>block[0] + (-<size_t>block[0]) % 64)
-    for r in range(g.sw if by_residue else 1):
+    for r in range(_imin(g.sw, g.W) if by_residue else 1):
         for jh in range(g.KH):
             for jw in range(g.KW):
                 if by_residue and (r + g.pw - jw * g.dw) % g.sw != 0:

@@ -222,21 +222,22 @@ cdef void* _residue_row(void** block, isize itemsize, Geometry g) noexcept nogil
 
 
 cdef isize* _residue_taps(Geometry g) noexcept nogil:
-    """For _input_grad_row_strided, the taps of each residue r < sw of the input positions
-    (iw = r + sw*u), found once per part (made per row, their divisions were the hottest
-    instructions of the loop nest): six numbers at 6*r, its taps per kernel row (``width``: the jw with r + pw - jw*dw a
+    """For _input_grad_row_strided, the taps of each residue r < min(sw, W) of the input
+    positions (iw = r + sw*u; a stride past the row's width has fewer residues), found once
+    per part (made per row, their divisions were the hottest instructions of the loop nest):
+    six numbers at 6*r, its taps per kernel row (``width``: the jw with r + pw - jw*dw a
     multiple of sw), the first of them (jw0), the step between them (sw / gcd(sw, dw)), the
     first one's grad_y offset ((r + pw - jw0*dw) / sw), the step back between their offsets
     (dw / gcd(sw, dw)) and where its packed kernel rows start (the taps of the residues before
     it times KH: _packed_kernel by residue). NULL at horizontal stride 1."""
-    cdef isize r, jw, q, a = g.sw, b = g.dw, base = 0
+    cdef isize r, jw, q, a = g.sw, b = g.dw, base = 0, nres = _imin(g.sw, g.W)
     cdef isize* t
     if g.sw == 1:
         return NULL
     while b != 0:                      # a = gcd(sw, dw)
         a, b = b, a % b
-    t = <isize*>malloc(6 * g.sw * sizeof(isize))
-    for r in range(g.sw):
+    t = <isize*>malloc(6 * nres * sizeof(isize))
+    for r in range(nres):
         t[6 * r] = 0
         t[6 * r + 1] = 0
         t[6 * r + 3] = 0

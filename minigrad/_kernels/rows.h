@@ -300,7 +300,7 @@ static MG_NOINLINE void mg_spread_##T(T *out, mg_isize ostep, const T *t, mg_isi
         return;                                                                             \
     }                                                                                       \
     const mg_isize L = 32 / sizeof(T), cvec = C - C % L;                                    \
-    for (mg_isize p = 0; p < npos; p++) {   /* (vector copies inline: no call per position) */ \
+    for (mg_isize p = 0; p < npos; p++) {   /* (inline vector copies, no calls) */          \
         T *o = out + p * ostep * C;                                                         \
         const T *s = t + p * C;                                                             \
         mg_isize c = 0;                                                                     \
