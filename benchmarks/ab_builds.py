@@ -3,6 +3,7 @@
     python benchmarks/ab_builds.py ../other-checkout           # this checkout (A) vs that one (B)
     python benchmarks/ab_builds.py ../other --threads 2 --op forward
     python benchmarks/ab_builds.py ../other --small --op backward   # MobileNetV2's small maps
+    python benchmarks/ab_builds.py ../other --strided   # 5x5 and 7x7 kernels at stride 2x2
 
 For work on the kernels themselves. On a shared machine the speed drifts by tens of percent
 over a minute, so two builds timed one after the other, even in alternating processes,
@@ -16,6 +17,10 @@ Prints, per case, the 10th percentile and the median of each build's wall time a
 ratios (B / A: below 1 means B is faster). ``--small`` times the depthwise calls of the
 small MobileNetV2 (8x8 digits, batch 32) instead, and one image alone: there the fixed
 cost of a call (argument checks, buffers, the thread region) is most of its time.
+``--strided`` times the input gradient alone and the fused backward of 5x5 and 7x7 kernels at
+stride 2x2 on 16 x 32 x 32 images ('same' padding), and adds the fastest call of each build
+and its rate in G multiply-adds a second (N*OH*OW*C*M*KH*KW per gradient; the fused backward
+computes two).
 """
 import argparse
 import glob
@@ -45,6 +50,15 @@ SMALL_CASES = [
     ("5x5x144/2", (32, 5, 5, 144), (3, 3, 144, 1), (2, 2), (1, 1), VALID),
     ("1x8x8x16", (1, 8, 8, 16), (3, 3, 16, 1), (1, 1), (1, 1), SAME),
 ]
+# the strided input gradient of kernels wider than 3 (benchmarks/README.md): dtype, name, input
+# shape, kernel shape, strides, dilation, pads ('same' at stride 2 on 32 positions: k - 2 in all)
+STRIDED_CASES = [
+    (dtype, f"C{C} {k}x{k}" + (f" M{M}" if M > 1 else ""), (16, 32, 32, C), (k, k, C, M),
+     (2, 2), (1, 1), (((k - 2) // 2, k - 2 - (k - 2) // 2),) * 2)
+    for dtype, C, k, M in [(np.float32, 8, 5, 1), (np.float32, 16, 5, 1), (np.float32, 24, 5, 1),
+                           (np.float32, 8, 7, 1), (np.float32, 16, 7, 1), (np.float32, 24, 7, 1),
+                           (np.float64, 16, 5, 1), (np.float32, 8, 5, 2)]
+]
 
 
 def load(checkout, module):
@@ -62,6 +76,8 @@ def load(checkout, module):
 def calls(kernels, op, x, k, gy, geometry):
     if op == "forward":
         return lambda: kernels.depthwise_forward(x, k, *geometry)
+    if op == "input":
+        return lambda: kernels.depthwise_backward_input(gy, k, x.shape, *geometry)
     return lambda: kernels.depthwise_backward(gy, x, k, *geometry)
 
 
@@ -71,6 +87,25 @@ def same(a, b, dtype):
     tol = 1e-3 if dtype == np.float32 else 1e-10
     return all(np.allclose(u, v, rtol=tol, atol=tol * max(1.0, float(np.abs(u).max())))
                for u, v in zip(a, b))
+
+
+def alternate(fns, repeats):
+    """Wall times (s) of ``repeats`` calls of each function, the calls taking turns."""
+    times = [[] for _ in fns]
+    for _ in range(repeats):
+        for fn, t in zip(fns, times):
+            start = time.perf_counter()
+            fn()
+            t.append(time.perf_counter() - start)
+    return times
+
+
+def compare(builds, name, op, dtype, x, k, gy, geometry, repeats, scale):
+    """One case timed in both builds, or SystemExit if their results disagree."""
+    fns = [calls(b, op, x, k, gy, geometry) for b in builds]
+    if not same(fns[0](), fns[1](), dtype):
+        raise SystemExit(f"{name} {np.dtype(dtype).name}: the two builds disagree")
+    return [np.asarray(t) * scale for t in alternate(fns, repeats)]
 
 
 def main():
@@ -83,12 +118,33 @@ def main():
                         help="calls per build and case (default 40; 400 with --small)")
     parser.add_argument("--small", action="store_true",
                         help="the small MobileNetV2 shapes (float32, times in us)")
+    parser.add_argument("--strided", action="store_true",
+                        help="the input gradient and the fused backward of 5x5 and 7x7 kernels "
+                             "at stride 2x2 (--op is ignored)")
     args = parser.parse_args()
     repeats = args.repeats or (400 if args.small else 40)
     cases, dtypes = (SMALL_CASES, (np.float32,)) if args.small else (CASES, (np.float32, np.float64))
     unit, scale = ("us", 1e6) if args.small else ("ms", 1e3)
     builds = [load(HERE, "depthwise"), load(os.path.abspath(args.other), "depthwise")]
     rng = np.random.default_rng(0)
+    if args.strided:
+        print(f"A: {HERE}\nB: {os.path.abspath(args.other)}\n{args.threads} thread(s), {repeats} "
+              "alternating calls each; times in ms, fastest / median; G multiply-adds a second "
+              "of the fastest")
+        with threads.limit_kernel_threads(args.threads):
+            for dtype, name, xs, ks, *geometry in STRIDED_CASES:
+                x = rng.standard_normal(xs).astype(dtype)
+                k = rng.standard_normal(ks).astype(dtype)
+                gy = rng.standard_normal(builds[0].depthwise_forward(x, k, *geometry).shape).astype(dtype)
+                for op, gradients in (("input", 1), ("backward", 2)):
+                    ta, tb = compare(builds, name, op, dtype, x, k, gy, geometry, repeats, 1e3)
+                    rate = [gradients * gy.size * ks[0] * ks[1] / (t.min() * 1e6) for t in (ta, tb)]
+                    print(f"{name:<10} {np.dtype(dtype).name:<8} {op:<8} "
+                          f"A {ta.min():6.3f} / {np.median(ta):6.3f} {rate[0]:5.1f} G   "
+                          f"B {tb.min():6.3f} / {np.median(tb):6.3f} {rate[1]:5.1f} G   "
+                          f"B/A {tb.min() / ta.min():.2f} / {np.median(tb) / np.median(ta):.2f}",
+                          flush=True)
+        return
     print(f"A: {HERE}\nB: {os.path.abspath(args.other)}\n{args.op}, {args.threads} thread(s), "
           f"{repeats} alternating calls each; times in {unit}, p10 / median")
     with threads.limit_kernel_threads(args.threads):
@@ -97,16 +153,8 @@ def main():
                 x = rng.standard_normal(xs).astype(dtype)
                 k = rng.standard_normal(ks).astype(dtype)
                 gy = rng.standard_normal(builds[0].depthwise_forward(x, k, *geometry).shape).astype(dtype)
-                fns = [calls(b, args.op, x, k, gy, geometry) for b in builds]
-                if not same(fns[0](), fns[1](), dtype):
-                    raise SystemExit(f"{name} {np.dtype(dtype).name}: the two builds disagree")
-                times = [[], []]
-                for _ in range(repeats):
-                    for fn, t in zip(fns, times):
-                        start = time.perf_counter()
-                        fn()
-                        t.append(time.perf_counter() - start)
-                (a10, a50), (b10, b50) = (np.percentile(t, [10, 50]) * scale for t in times)
+                times = compare(builds, name, args.op, dtype, x, k, gy, geometry, repeats, scale)
+                (a10, a50), (b10, b50) = (np.percentile(t, [10, 50]) for t in times)
                 print(f"{name:<9} {np.dtype(dtype).name:<8} A {a10:7.2f} / {a50:7.2f}   "
                       f"B {b10:7.2f} / {b50:7.2f}   B/A {b10 / a10:.3f} / {b50 / a50:.3f}")
 

@@ -227,7 +227,7 @@ cdef void _backward_rows_part(const floating* gy, const floating* k, const float
     (_input_grad_row_strided). The kernel gradient pairs the same grad_y rows with input row
     ih, or (``by_outputs`` below) takes whole output rows, each at its last input row. Input
     rows are cut into ``nchunks`` chunks; chunk t adds its kernel gradient into partial[t].
-    Here chunks [t0, t1). ``kp`` as in _forward_rows.
+    Here chunks [t0, t1). ``kp`` as in _forward_rows; at sw > 1 packed by residue.
     """
     cdef isize CM = g.C * g.M, KK = g.KH * g.KW
     cdef isize rows = g.N * g.H
@@ -245,6 +245,9 @@ cdef void _backward_rows_part(const floating* gy, const floating* k, const float
     cdef isize* off
     cdef isize* ohs
     cdef floating* tmp
+    cdef floating* rt
+    cdef void* rt_block
+    cdef isize* res
     cdef const floating** gyrows
     cdef floating** gp
     cdef const floating** gyp
@@ -268,6 +271,8 @@ cdef void _backward_rows_part(const floating* gy, const floating* k, const float
     krow = <const floating**>malloc(g.KH * sizeof(floating*))
     keys = <isize*>malloc(g.KH * sizeof(isize))
     tmp = <floating*>malloc(2 * g.W * CM * sizeof(floating)) if g.M > 1 else NULL
+    rt = <floating*>_residue_row(&rt_block, sizeof(floating), g)
+    res = _residue_taps(g)
     for t in range(t0, t1):
         acc = NULL
         if with_kernel:
@@ -289,16 +294,17 @@ cdef void _backward_rows_part(const floating* gy, const floating* k, const float
                 if packed:
                     krow[nrows] = kp + jh * g.KW * B
                 nrows = nrows + 1
-                for jw in range(g.KW):
+                for jw in range(g.KW if g.sw == 1 else 0):    # (strided: per residue, below)
                     src[ntaps] = gyrow
                     ker[ntaps] = k + (jh * g.KW + jw) * CM
                     off[ntaps] = g.pw - jw * g.dw
                     ntaps = ntaps + 1
             out = gx + _xrow(n, ih, g)
             if g.sw > 1:
-                if with_kernel and ntaps > 0:   # the kernel gradient reads x row ih next
+                if with_kernel and nrows > 0:   # the kernel gradient reads x row ih next
                     mg_prefetch_bytes(x + _xrow(n, ih, g), g.W * g.C * sizeof(floating))
-                _input_grad_row_strided(out, tmp, src, ker, off, gy + _yrow(n, 0, g), ohs, k, g)
+                _input_grad_row_strided(out, tmp, rt, res, src, ker, off, krow,
+                                        gy + _yrow(n, 0, g), ohs, k, kp, g)
             elif g.M == 1:
                 _sum_taps(out, g.W, src, ker, off, ntaps, 1, CM, g.OW,
                           krow if packed else NULL, KK * B, g.KW,
@@ -318,7 +324,7 @@ cdef void _backward_rows_part(const floating* gy, const floating* k, const float
                     _input_rows(x, n, oh, xrows, keys, g)
                     _kernel_grad_row(acc, xrows, gy + _yrow(n, oh, g), g)
                 continue
-            if ntaps == 0:
+            if nrows == 0:
                 continue
             # kernel gradient: every valid tap row pairs input row ih with grad_y row ohs[jh]
             xrow = x + _xrow(n, ih, g)
@@ -351,6 +357,8 @@ cdef void _backward_rows_part(const floating* gy, const floating* k, const float
     free(krow)
     free(keys)
     free(tmp)
+    free(rt_block)
+    free(res)
 
 
 cdef void _backward_kernel_part(const floating* x, const floating* gy, floating* partial,

@@ -123,21 +123,34 @@ cdef inline _k3(kernel, _Plan p):
     return np.ascontiguousarray(kernel).reshape(p.k3)
 
 
-cdef floating* _packed_kernel(const floating* k, Geometry g, void** block) noexcept nogil:
+cdef floating* _packed_kernel(const floating* k, Geometry g, void** block,
+                              bint by_residue) noexcept nogil:
     """k (KH*KW taps, C*M) as (ceil(C*M / B), KH*KW, B), B = the channels of 64 bytes: for each
     channel block, its kernel taps one after the other (what _sum_taps reads in order through
     ``krow``). The last block is zero-padded: the 3-wide blocks read a last, lone vector of
     channels from it. It starts on a 64-byte boundary (its vectors then never straddle two
     cache lines) inside ``block[0]``, which the caller frees. NULL if out of memory: the
-    loops then run without it (slower, same results)."""
-    cdef isize B = 64 // sizeof(floating), KK = g.KH * g.KW, CM = g.C * g.M, t, c
+    loops then run without it (slower, same results).
+
+    ``by_residue`` (the input gradient at a horizontal stride sw > 1): the taps ordered by
+    the residue r of the input positions that take them (r + pw - jw*dw a multiple of sw),
+    then by kernel row, then by jw, so that each residue's kernel rows are packed rows of
+    their own (_input_grad_row_strided). Only the residues r < min(sw, W) that hold input
+    positions, as _residue_taps (the stride may be up to MAX_GEOMETRY)."""
+    cdef isize B = 64 // sizeof(floating), KK = g.KH * g.KW, CM = g.C * g.M
+    cdef isize r, jh, jw, c, t = 0
     block[0] = calloc(_ceil_div(CM, B) * KK * B * sizeof(floating) + 64, 1)
     if block[0] == NULL:
         return NULL
     cdef floating* kp = <floating*>(<char*>block[0] + (-<size_t>block[0]) % 64)
-    for t in range(KK):
-        for c in range(CM):
-            kp[((c // B) * KK + t) * B + c % B] = k[t * CM + c]
+    for r in range(_imin(g.sw, g.W) if by_residue else 1):
+        for jh in range(g.KH):
+            for jw in range(g.KW):
+                if by_residue and (r + g.pw - jw * g.dw) % g.sw != 0:
+                    continue
+                for c in range(CM):    # packed tap t: tap jh*KW + jw, in its residue's order
+                    kp[((c // B) * KK + t) * B + c % B] = k[(jh * g.KW + jw) * CM + c]
+                t = t + 1
     return kp
 
 
@@ -146,7 +159,7 @@ cdef floating* _packed_kernel(const floating* k, Geometry g, void** block) noexc
 cdef _go_forward(const floating[:, :, :, ::1] x, const floating[:, :, ::1] k,
                  floating[:, :, :, ::1] y, _Plan p, int nthreads):
     cdef void* block
-    cdef floating* kp = _packed_kernel(&k[0, 0, 0], p.g, &block)
+    cdef floating* kp = _packed_kernel(&k[0, 0, 0], p.g, &block, False)
     with nogil:
         _forward(&x[0, 0, 0, 0], &k[0, 0, 0], kp, &y[0, 0, 0, 0], p.g, nthreads)
     free(block)
@@ -157,7 +170,7 @@ cdef _go_backward_rows(const floating[:, :, :, ::1] gy, const floating[:, :, ::1
                        floating[:, :, ::1] partial, isize nchunks, bint with_kernel, _Plan p,
                        int nthreads):
     cdef void* block
-    cdef floating* kp = _packed_kernel(&k[0, 0, 0], p.g, &block)
+    cdef floating* kp = _packed_kernel(&k[0, 0, 0], p.g, &block, p.g.sw > 1)
     with nogil:
         _backward_rows(&gy[0, 0, 0, 0], &k[0, 0, 0], kp, &x[0, 0, 0, 0], &gx[0, 0, 0, 0],
                        &partial[0, 0, 0], nchunks, with_kernel, p.g, nthreads)

@@ -26,11 +26,8 @@ cdef extern from "rows.h" nogil:
                                    isize lo, isize hi, isize C, isize xlo, isize xhi)
     void mg_dot3x3_positions_double(double* g, isize gs, const double* xrow, const double** gyrow,
                                     isize lo, isize hi, isize C, isize xlo, isize xhi)
-    void mg_sum_taps_spread_float(float* out, isize o0, isize ostep, isize npos, const float** src,
-                                  const float** ker, const isize* off, isize ntaps, isize C, isize n_in)
-    void mg_sum_taps_spread_double(double* out, isize o0, isize ostep, isize npos,
-                                   const double** src, const double** ker, const isize* off,
-                                   isize ntaps, isize C, isize n_in)
+    void mg_spread_float(float* out, isize ostep, const float* t, isize npos, isize C, isize M)
+    void mg_spread_double(double* out, isize ostep, const double* t, isize npos, isize C, isize M)
     void mg_dot3_rows_float(float** g, isize gs, const float* x, const float** gy, isize R,
                             isize lo, isize hi, isize sw, isize dw, isize C, isize xlo, isize xhi)
     void mg_dot3_rows_double(double** g, isize gs, const double* x, const double** gy, isize R,
@@ -109,9 +106,10 @@ cdef inline void _sum_taps(floating* out, isize npos, const floating** src, cons
     """out[p, c] = sum_t ker[t][c] * src[t][p*step + off[t], c] for p in [0, npos).
 
     ``src[t]`` is a row of ``n_in`` positions x C channels; taps reading outside it (the
-    padding) are skipped. The forward pass and the stride-1 input gradient both have this
-    form. In C (rows.h on simd.h's blocks): the interior positions in vector blocks, the
-    border positions and leftover channels with plain loops.
+    padding) are skipped. The forward pass, the stride-1 input gradient and each residue of
+    the strided one (_input_grad_row_strided) have this form. In C (rows.h on simd.h's
+    blocks): the interior positions in vector blocks, the border positions and leftover
+    channels with plain loops.
 
     The taps come in rows of ``KW`` (one kernel row each); ``krow[j]`` is kernel row j packed
     by 64-byte channel blocks (``_packed_kernel``, ``kstride`` elements from one block to the
@@ -210,21 +208,78 @@ cdef void _kernel_grad_row(floating* acc, const floating** xrows, const floating
                     _dot_positions(acc + (jh * g.KW + jw) * CM, xrows[jh], gyrow, lo, hi, g.sw, off, CM)
 
 
-cdef void _input_grad_row_strided(floating* out, floating* tmp, const floating** src,
-                                  const floating** ker, isize* off, const floating* gyn,
-                                  const isize* ohs, const floating* k, Geometry g) noexcept nogil:
+cdef void* _residue_row(void** block, isize itemsize, Geometry g) noexcept nogil:
+    """Scratch for _input_grad_row_strided: one residue's positions (at most ceil(W / sw)) x
+    C*M channels of ``itemsize`` bytes, inside ``block[0]``, which the caller frees (NULL at
+    horizontal stride 1). It starts 32 bytes past a 64-byte boundary: the row blocks then write
+    it with plain stores (their streaming stores, for outputs of whole cache lines, would send
+    it to memory just before it is read back)."""
+    block[0] = NULL
+    if g.sw == 1:
+        return NULL
+    block[0] = malloc(_ceil_div(g.W, g.sw) * g.C * g.M * itemsize + 96)
+    return <char*>block[0] + (-<size_t>block[0]) % 64 + 32
+
+
+cdef isize* _residue_taps(Geometry g) noexcept nogil:
+    """For _input_grad_row_strided, the taps of each residue r < min(sw, W) of the input
+    positions (iw = r + sw*u; a stride past the row's width has fewer residues), found once
+    per part (made per row, their divisions were the hottest instructions of the loop nest):
+    six numbers at 6*r, its taps per kernel row (``width``: the jw with r + pw - jw*dw a
+    multiple of sw), the first of them (jw0), the step between them (sw / gcd(sw, dw)), the
+    first one's grad_y offset ((r + pw - jw0*dw) / sw), the step back between their offsets
+    (dw / gcd(sw, dw)) and where its packed kernel rows start (the taps of the residues before
+    it times KH: _packed_kernel by residue). NULL at horizontal stride 1."""
+    cdef isize r, jw, q, a = g.sw, b = g.dw, base = 0, nres = _imin(g.sw, g.W)
+    cdef isize* t
+    if g.sw == 1:
+        return NULL
+    while b != 0:                      # a = gcd(sw, dw)
+        a, b = b, a % b
+    t = <isize*>malloc(6 * nres * sizeof(isize))
+    for r in range(nres):
+        t[6 * r] = 0
+        t[6 * r + 1] = 0
+        t[6 * r + 3] = 0
+        for jw in range(g.KW - 1, -1, -1):     # (downwards: the first tap is the last seen)
+            q = r + g.pw - jw * g.dw
+            if q % g.sw == 0:          # (C remainder: zero exactly when sw divides q)
+                t[6 * r] = t[6 * r] + 1
+                t[6 * r + 1] = jw
+                t[6 * r + 3] = q // g.sw
+        t[6 * r + 2] = g.sw // a
+        t[6 * r + 4] = g.dw // a
+        t[6 * r + 5] = base
+        base = base + g.KH * t[6 * r]
+    return t
+
+
+cdef void _input_grad_row_strided(floating* out, floating* tmp, floating* rt, const isize* res,
+                                  const floating** src, const floating** ker, isize* off,
+                                  const floating** krow, const floating* gyn, const isize* ohs,
+                                  const floating* k, const floating* kp,
+                                  Geometry g) noexcept nogil:
     """One grad_x row at a horizontal stride sw > 1, gathered (each output written once):
     out[iw] = sum k[jh, jw] * gy[ohs[jh], (iw + pw - jw*dw) / sw] over the taps for which
     that division is exact, ``gyn`` = gy[n] and ohs[jh] the grad_y row of kernel row jh (or
     -1).
 
-    The positions iw = r + sw*u of one residue r all take the same taps, at grad_y position
-    u + (r + pw - jw*dw) / sw: a sum over taps at stride 1 (mg_sum_taps_spread, which writes
-    every sw-th position). A kernel 3 wide at stride 2 has a faster path of its own
-    (stride2.h: one pass over grad_y, no tap tables). For M > 1 the row of C*M channels goes
-    to ``tmp`` (W*C*M elements) and is summed to C.
+    The positions iw = r + sw*u of one residue r all take the same taps: in every kernel row
+    the taps jw with r + pw - jw*dw a multiple of sw, at grad_y position
+    u + (r + pw - jw*dw) / sw. Those are every sw/gcd(sw, dw)-th tap of the row, each reading
+    dw/gcd(sw, dw) positions before the one before it (``res``: _residue_taps): per residue,
+    a sum over taps at step 1 read backwards, as the stride-1 input gradient is. So each
+    residue runs on the row blocks (_sum_taps) into ``rt`` (_residue_row), contiguous, and is
+    then spread to out[r + sw*u] (summed over m for M > 1). Its kernel rows come packed from
+    ``kp`` (_packed_kernel by residue), or ``kp`` is NULL and every position runs on its own.
+    ``src``, ``ker``, ``off``: KH*KW entries, ``krow``: KH (scratch).
+
+    A kernel 3 wide at stride 2 has a faster path of its own (stride2.h: one pass over
+    grad_y, no tap tables), which for M > 1 writes the row of C*M channels to ``tmp`` (W*C*M
+    elements) and sums it to C.
     """
-    cdef isize CM = g.C * g.M, r, jh, jw, q, ntaps
+    cdef isize CM = g.C * g.M, KK = g.KH * g.KW, B = 64 // sizeof(floating)
+    cdef isize r, jh, i, ntaps, nrows, npos, width, jw0, jstep, off0, ostep, base
     cdef floating* full = out if g.M == 1 else tmp
     if g.KW == 3 and g.sw == 2 and g.dw == 1:          # (stride2.h)
         ntaps = 0
@@ -241,26 +296,28 @@ cdef void _input_grad_row_strided(floating* out, floating* tmp, const floating**
             _sum_over_m(out, full, g.W, g.C, g.M)
         return
     for r in range(_imin(g.sw, g.W)):
+        width, jw0, jstep, off0, ostep, base = (res[6 * r], res[6 * r + 1], res[6 * r + 2],
+                                                res[6 * r + 3], res[6 * r + 4], res[6 * r + 5])
         ntaps = 0
+        nrows = 0
         for jh in range(g.KH):
             if ohs[jh] < 0:
                 continue
-            for jw in range(g.KW):
-                q = r + g.pw - jw * g.dw
-                if q % g.sw != 0:              # (C remainder: zero exactly when sw divides q)
-                    continue
+            if kp != NULL:
+                krow[nrows] = kp + (base + jh * width) * B
+            nrows = nrows + 1
+            for i in range(width):     # tap jw0 + i*jstep at grad_y position u + off0 - i*ostep
                 src[ntaps] = gyn + ohs[jh] * g.OW * CM
-                ker[ntaps] = k + (jh * g.KW + jw) * CM
-                off[ntaps] = q // g.sw
+                ker[ntaps] = k + (jh * g.KW + jw0 + i * jstep) * CM
+                off[ntaps] = off0 - i * ostep
                 ntaps = ntaps + 1
+        npos = _ceil_div(g.W - r, g.sw)
+        _sum_taps(rt, npos, src, ker, off, ntaps, 1, CM, g.OW,
+                  krow if kp != NULL and width > 0 else NULL, KK * B, _imax(width, 1), NULL)
         if floating is float:
-            mg_sum_taps_spread_float(full, r, g.sw, _ceil_div(g.W - r, g.sw), src, ker, off, ntaps,
-                                     CM, g.OW)
+            mg_spread_float(out + r * g.C, g.sw, rt, npos, g.C, g.M)
         else:
-            mg_sum_taps_spread_double(full, r, g.sw, _ceil_div(g.W - r, g.sw), src, ker, off, ntaps,
-                                      CM, g.OW)
-    if g.M > 1:
-        _sum_over_m(out, full, g.W, g.C, g.M)
+            mg_spread_double(out + r * g.C, g.sw, rt, npos, g.C, g.M)
 
 
 cdef void _kernel_grad_taps3(floating* acc, const floating* xrow, const floating* gyn,

@@ -20,7 +20,8 @@
  *
  *   mg_sum_taps_T      out[p, c] = sum_t ker[t][c] * src[t][p*step + off[t], c] for p < npos,
  *                      skipping the taps whose source position falls outside [0, n_in)
- *                      (the padding). The forward pass and the stride-1 input gradient.
+ *                      (the padding). The forward pass, the stride-1 input gradient and
+ *                      each residue of the strided one (see mg_spread below).
  *                      Its streaming stores are not fenced: a thread calls mg_stream_fence
  *                      once after its last row, before other threads may read its rows (a
  *                      fence after every row made the 2D forward 4-12% slower).
@@ -176,15 +177,6 @@ static void mg_sum_taps_##T(T *out, mg_isize npos, const T **src, const T **ker,
     for (p = 0; p < lo; p++) mg_sum_taps_one_##T(out, p, src, ker, off, ntaps, step, C, n_in); \
     for (p = hi; p < npos; p++) mg_sum_taps_one_##T(out, p, src, ker, off, ntaps, step, C, n_in); \
 }                                                                                           \
-/* mg_sum_taps at step 1 on positions p < npos written every ostep-th position from o0  \
-   (out + (o0 + p*ostep)*C): the input gradient at a horizontal stride ostep > 1, one      \
-   residue of its positions at a time. Its rows are short: one position at a time. */      \
-static MG_NOINLINE void mg_sum_taps_spread_##T(T *out, mg_isize o0, mg_isize ostep, mg_isize npos,      \
-                                   const T **src, const T **ker, const mg_isize *off,       \
-                                   mg_isize ntaps, mg_isize C, mg_isize n_in) {             \
-    for (mg_isize p = 0; p < npos; p++)     /* (mg_sum_taps_one writes at out + p*C) */     \
-        mg_sum_taps_one_##T(out + (o0 + p * (ostep - 1)) * C, p, src, ker, off, ntaps, 1, C, n_in); \
-}                                                                                           \
 static void mg_dot_positions_##T(T *g, const T *xrow, const T *gyrow, mg_isize lo,          \
                                  mg_isize hi, mg_isize step, mg_isize off, mg_isize C) {    \
     const mg_isize CB = 64 / sizeof(T), cfull = C - C % CB, cvec = C - C % (CB / 2);        \
@@ -292,5 +284,32 @@ static void mg_sum_over_m_##T(T *gx, const T *t, mg_isize W, mg_isize C, mg_isiz
 
 MG_DEFINE_DEPTHS(float)
 MG_DEFINE_DEPTHS(double)
+
+/* The input gradient at a horizontal stride sw > 1 sums the positions of one residue of the
+ * stride (r, r + sw, r + 2*sw, ...) as one contiguous row, on the row blocks of mg_sum_taps;
+ * this puts that row in its places:
+ *
+ *   mg_spread_T   out[p*ostep, c] = sum_m t[p, c*M + m] for p < npos, c < C (M = 1: a copy)
+ */
+#define MG_DEFINE_SPREAD(T)                                                                 \
+static MG_NOINLINE void mg_spread_##T(T *out, mg_isize ostep, const T *t, mg_isize npos,    \
+                                      mg_isize C, mg_isize M) {                             \
+    if (M > 1) {                                                                            \
+        for (mg_isize p = 0; p < npos; p++)                                                 \
+            mg_sum_over_m_##T(out + p * ostep * C, t + p * C * M, 1, C, M);                 \
+        return;                                                                             \
+    }                                                                                       \
+    const mg_isize L = 32 / sizeof(T), cvec = C - C % L;                                    \
+    for (mg_isize p = 0; p < npos; p++) {   /* (inline vector copies, no calls) */          \
+        T *o = out + p * ostep * C;                                                         \
+        const T *s = t + p * C;                                                             \
+        mg_isize c = 0;                                                                     \
+        for (; c < cvec; c += L) memcpy(o + c, s + c, 32);      /* one vector each */        \
+        for (; c < C; c++) o[c] = s[c];                                                     \
+    }                                                                                       \
+}
+
+MG_DEFINE_SPREAD(float)
+MG_DEFINE_SPREAD(double)
 
 #endif  /* MINIGRAD_ROWS_H */
