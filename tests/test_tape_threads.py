@@ -102,7 +102,7 @@ def test_training_flag_handed_to_sublayers_stays_in_its_thread():
 
     class Probe(Layer):
         def call(self, inputs, training=None):
-            seen.append((threading.get_ident(), training))
+            seen.append((role.name, training))
             return inputs
 
     class Outer(Layer):
@@ -116,18 +116,21 @@ def test_training_flag_handed_to_sublayers_stays_in_its_thread():
             return inputs
 
     seen = []
+    role = threading.local()     # (not get_ident: a thread that has ended may pass its id on)
     trainer, inferrer = Outer(), Outer()
     x = np.ones((2, 3))
 
     def train():
+        role.name = "train"
         for _ in range(50):
             trainer(x, training=True)
 
     def infer():
+        role.name = "infer"
         for _ in range(50):
             inferrer(x, training=False)
     _run_in_threads(train, infer)
     by_thread = {}
-    for ident, training in seen:
-        by_thread.setdefault(ident, set()).add(training)
-    assert sorted(by_thread.values(), key=sorted) == [{False}, {True}]
+    for name, training in seen:
+        by_thread.setdefault(name, set()).add(training)
+    assert by_thread == {"train": {True}, "infer": {False}}
