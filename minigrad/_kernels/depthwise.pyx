@@ -108,13 +108,17 @@ include "depthwise_rows.pxi"
 # The loop nests (rank 2; rank 1 runs with H = KH = 1)
 # ----------------------------------------------------------------------------------------
 
-cdef isize* _new_row_keys(isize KH) noexcept nogil:
-    """One block of 3*KH for _expand_rows: keys, then tags (what each slot holds: none yet,
-    -1), then slot."""
-    cdef isize* keys = <isize*>malloc(3 * KH * sizeof(isize))
+cdef isize* _row_buffers(const floating*** xrows, floating** xe, Geometry g) noexcept nogil:
+    """The scratch of _next_input_rows for one part: ``xrows[0]``, KH row pointers; ``xe[0]``,
+    for M > 1 the cache of KH input rows expanded to C*M channels (else NULL); and the block
+    returned, 3*KH numbers: keys, then tags (what each cache slot holds: none yet, -1), then
+    slot. The caller frees all three."""
+    cdef isize* keys = <isize*>malloc(3 * g.KH * sizeof(isize))
     cdef isize i
-    for i in range(KH, 2 * KH):
+    for i in range(g.KH, 2 * g.KH):
         keys[i] = -1
+    xrows[0] = <const floating**>malloc(g.KH * sizeof(floating*))
+    xe[0] = <floating*>malloc(g.KH * g.W * g.C * g.M * sizeof(floating)) if g.M > 1 else NULL
     return keys
 
 
@@ -139,6 +143,15 @@ cdef inline void _input_rows(const floating* x, isize n, isize oh,
         xrows[jh] = x + _xrow(n, ih, g) if keys[jh] >= 0 else NULL
 
 
+cdef inline void _next_input_rows(const floating* x, isize n, isize oh, const floating** xrows,
+                                  isize* keys, floating* xe, Geometry g) noexcept nogil:
+    """_input_rows, and for M > 1 those rows expanded to C*M channels (_expand_rows: keys
+    and the cache ``xe`` from _row_buffers)."""
+    _input_rows(x, n, oh, xrows, keys, g)
+    if g.M > 1:
+        _expand_rows(xrows, xe, keys + g.KH, keys + 2 * g.KH, keys, g)
+
+
 cdef void _forward_rows(const floating* x, const floating* k, const floating* kp, floating* y,
                         Geometry g,
                         isize r0, isize r1) noexcept nogil:
@@ -155,27 +168,17 @@ cdef void _forward_rows(const floating* x, const floating* k, const floating* kp
     cdef const floating** ker
     cdef isize* off
     cdef const floating** xrows
-    cdef isize* keys
-    cdef isize* tags
-    cdef isize* slot
     cdef floating* xe
-    # the taps that touch the current output row, its input rows (and for M > 1 the cache
-    # of expanded input rows, see _expand_rows)
+    # the taps that touch the current output row, and its input rows
+    cdef isize* keys = _row_buffers(&xrows, &xe, g)
     src = <const floating**>malloc(g.KH * g.KW * sizeof(floating*))
     ker = <const floating**>malloc(g.KH * g.KW * sizeof(floating*))
     off = <isize*>malloc(g.KH * g.KW * sizeof(isize))
-    xrows = <const floating**>malloc(g.KH * sizeof(floating*))
     krow = <const floating**>malloc(g.KH * sizeof(floating*))
-    keys = _new_row_keys(g.KH)
-    tags = keys + g.KH
-    slot = keys + 2 * g.KH
-    xe = <floating*>malloc(g.KH * g.W * CM * sizeof(floating)) if g.M > 1 else NULL
     for row in range(r0, r1):
         n = row // g.OH
         oh = row - n * g.OH
-        _input_rows(x, n, oh, xrows, keys, g)
-        if g.M > 1:
-            _expand_rows(xrows, xe, tags, slot, keys, g)
+        _next_input_rows(x, n, oh, xrows, keys, xe, g)
         ntaps = 0
         nrows = 0
         for jh in range(g.KH):
@@ -370,15 +373,8 @@ cdef void _backward_kernel_part(const floating* x, const floating* gy, floating*
     cdef isize t, row, n, oh, q
     cdef floating* acc
     cdef const floating** xrows
-    cdef isize* keys
-    cdef isize* tags
-    cdef isize* slot
     cdef floating* xe
-    xrows = <const floating**>malloc(g.KH * sizeof(floating*))
-    keys = _new_row_keys(g.KH)
-    tags = keys + g.KH
-    slot = keys + 2 * g.KH
-    xe = <floating*>malloc(g.KH * g.W * CM * sizeof(floating)) if g.M > 1 else NULL
+    cdef isize* keys = _row_buffers(&xrows, &xe, g)
     for t in range(t0, t1):
         acc = partial + t * KK * CM
         for q in range(KK * CM):
@@ -386,9 +382,7 @@ cdef void _backward_kernel_part(const floating* x, const floating* gy, floating*
         for row in range(t * rows // nchunks, (t + 1) * rows // nchunks):
             n = row // g.OH
             oh = row - n * g.OH
-            _input_rows(x, n, oh, xrows, keys, g)
-            if g.M > 1:
-                _expand_rows(xrows, xe, tags, slot, keys, g)
+            _next_input_rows(x, n, oh, xrows, keys, xe, g)
             _kernel_grad_row(acc, xrows, gy + _yrow(n, oh, g), g)
     free(xrows)
     free(keys)
