@@ -33,9 +33,10 @@ Ratios are medians, minigrad / other; the issue's targets are <= 0.7 (PyTorch) a
 <= 0.3 (Keras), checked on the times of each contender alone: minigrad in a child process
 without torch or Keras, PyTorch and Keras in a child that loads torch before minigrad, in
 the user's environment; the two children take turns over ``--rounds`` rounds (default 3)
-and the medians pool the rounds' epochs. (Until 2026-11-30 minigrad's import set ``OMP_WAIT_POLICY=PASSIVE``,
-which made PyTorch about 3x slower in this process; minigrad's kernels now have their own
-threads and set nothing, and the children stay: each contender runs alone there.)
+and the medians pool the rounds' epochs. (Until 2026-11-30 minigrad's import set
+``OMP_WAIT_POLICY=PASSIVE``, which made PyTorch about 3x slower in this process; minigrad's
+kernels now have their own threads and set nothing, and the children stay: each contender
+runs alone there.)
 
     python benchmarks/bench_training.py                    # both models, ~2 minutes
     python benchmarks/bench_training.py --model mobilenet --quick
