@@ -22,7 +22,10 @@ bandwidth measured in the same run by a child process that does not import minig
 256 MB ``np.copyto``, read + write counted), and the fraction of that bandwidth minigrad
 reached (bytes / time / bandwidth). One copy runs on one core; as many children as the
 kernels have threads then copy at once, and the last column is the fraction of their sum,
-the bandwidth the kernels' threads could have together.
+the bandwidth the kernels' threads could have together. Below each depthwise forward, the
+minigrad child also times the same call with a kernel of one tap: the same bytes through the
+same loops and threads with a ninth of the arithmetic, a floor measured in the same minute
+(the difference is the forward's arithmetic that did not overlap with memory).
 """
 import argparse
 import json
@@ -206,6 +209,24 @@ def _bytes_moved(kind, x, dk, pk=None):
     return (nx + nz) + (nz + ny) + (ny + nz + nz) + (nz + nx + nx)
 
 
+def _floors(rng):
+    """For each depthwise forward case, the same call with a kernel of one tap (1 or 1x1): it
+    reads and writes
+    the same bytes through the same loops, threads and streaming stores with a ninth of the
+    arithmetic, so its time is what memory and the call's machinery cost alone, measured in
+    the same child and minute. The 3x3 (2D) or 9-tap (1D) forward's time above it is the
+    arithmetic that did not overlap with memory."""
+    out = {}
+    for dim, cfg in CONFIGS.items():
+        x = rng.standard_normal(cfg["shape"]).astype("float32")
+        dk = rng.standard_normal((1,) * len(cfg["kernel"]) + (cfg["shape"][-1], 1)).astype("float32")
+        out[f"{dim} depthwise fwd float32"] = lambda x=x, dk=dk: mg_depthwise(x, dk, False, None)
+    return out
+
+
+FLOOR = " [one-tap kernel]"    # the floors' keys in the minigrad child's timings
+
+
 def _cases(rng):
     """(name, target, minigrad step, torch NCHW step, torch NHWC step, bytes) for every row."""
     out = []
@@ -313,7 +334,10 @@ def main():
         print(json.dumps(times))
         return
     if args.minigrad_child:                                # minigrad only, torch not imported
-        print(json.dumps({name: median_time(make_mg(), repeats) for name, _, make_mg, _, _, _ in cases}))
+        times = {name: median_time(make_mg(), repeats) for name, _, make_mg, _, _, _ in cases}
+        for name, make_floor in _floors(rng).items():
+            times[name + FLOOR] = median_time(make_floor(), repeats)
+        print(json.dumps(times))
         return
 
     print(f"minigrad kernels: {_kernels.BACKEND}; numpy {np.__version__}; "
@@ -329,7 +353,7 @@ def main():
         default = {name: [statistics.median(r[0][name][i] for r in rounds) for i in (0, 1)]
                    for name in rounds[0][0]}
         alone = {name: statistics.median(r[1][name] for r in rounds) for name in rounds[0][1]}
-        spread = {name: [r[1][name] / min(r[0][name]) for r in rounds] for name in alone}
+        spread = {name: [r[1][name] / min(r[0][name]) for r in rounds] for name in rounds[0][0]}
         bandwidth = [copy_bandwidth()]
         print("same process: minigrad and PyTorch timed in turn in this process")
         print("alone:        each in a child process without the other (as users run them)")
@@ -368,6 +392,11 @@ def main():
             target = "  (target >= 0.50)" if name == "2D depthwise fwd+bwd float32" else ""
             print(f"{name:<33}{nbytes / 1e6:>10.1f}MB{floor * 1e3:>10.2f}ms{t_mg * 1e3:>8.2f}ms"
                   f"{floor / t_mg:>10.2f}{nbytes / (bw_all * 1e9) / t_mg:>8.2f}{target}")
+            if name + FLOOR in alone:
+                t_1x1 = alone[name + FLOOR]
+                print(f"{'  same bytes, one-tap kernel':<33}{nbytes / 1e6:>10.1f}MB{floor * 1e3:>10.2f}ms"
+                      f"{t_1x1 * 1e3:>8.2f}ms{floor / t_1x1:>10.2f}{nbytes / (bw_all * 1e9) / t_1x1:>8.2f}"
+                      f"  (the forward's arithmetic adds {(t_mg - t_1x1) * 1e3:.2f} ms)")
 
     print("\nminigrad vs naive NumPy (loop over output positions and taps), depthwise fwd+bwd float32:")
     for dim, cfg in CONFIGS.items():
