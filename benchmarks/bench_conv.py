@@ -22,10 +22,10 @@ bandwidth measured in the same run by a child process that does not import minig
 256 MB ``np.copyto``, read + write counted), and the fraction of that bandwidth minigrad
 reached (bytes / time / bandwidth). One copy runs on one core; as many children as the
 kernels have threads then copy at once, and the last column is the fraction of their sum,
-the bandwidth the kernels' threads could have together. Below each depthwise forward, the
-minigrad child also times the same call with a kernel of one tap: the same bytes through the
-same loops and threads with a ninth of the arithmetic, a floor measured in the same minute
-(the difference is the forward's arithmetic that did not overlap with memory).
+the bandwidth the kernels' threads could have together. Below each float32 depthwise case,
+the minigrad child also times the same call with a kernel of one tap: the same bytes through
+the same op and threads with a ninth of the arithmetic, a floor measured in the same minute
+(the difference is the arithmetic that did not overlap with memory).
 """
 import argparse
 import json
@@ -210,17 +210,18 @@ def _bytes_moved(kind, x, dk, pk=None):
 
 
 def _floors(rng):
-    """For each depthwise forward case, the same call with a kernel of one tap (1 or 1x1): it
-    reads and writes
-    the same bytes through the same loops, threads and streaming stores with a ninth of the
-    arithmetic, so its time is what memory and the call's machinery cost alone, measured in
-    the same child and minute. The 3x3 (2D) or 9-tap (1D) forward's time above it is the
-    arithmetic that did not overlap with memory."""
+    """For the float32 depthwise cases (forward, and forward+backward), the same calls with a
+    kernel of one tap (1 or 1x1): the same bytes read and written through the same op, threads
+    and streaming stores with a ninth of the arithmetic, so their time is what memory and the
+    calls' machinery cost alone, measured in the same child and minute. The 3x3 (2D) or 9-tap
+    (1D) kernel's time above it is arithmetic that did not overlap with memory."""
     out = {}
     for dim, cfg in CONFIGS.items():
         x = rng.standard_normal(cfg["shape"]).astype("float32")
         dk = rng.standard_normal((1,) * len(cfg["kernel"]) + (cfg["shape"][-1], 1)).astype("float32")
+        g = rng.standard_normal(cfg["shape"]).astype("float32")
         out[f"{dim} depthwise fwd float32"] = lambda x=x, dk=dk: mg_depthwise(x, dk, False, None)
+        out[f"{dim} depthwise fwd+bwd float32"] = lambda x=x, dk=dk, g=g: mg_depthwise(x, dk, True, g)
     return out
 
 
@@ -396,7 +397,7 @@ def main():
                 t_1x1 = alone[name + FLOOR]
                 print(f"{'  same bytes, one-tap kernel':<33}{nbytes / 1e6:>10.1f}MB{floor * 1e3:>10.2f}ms"
                       f"{t_1x1 * 1e3:>8.2f}ms{floor / t_1x1:>10.2f}{nbytes / (bw_all * 1e9) / t_1x1:>8.2f}"
-                      f"  (the forward's arithmetic adds {(t_mg - t_1x1) * 1e3:.2f} ms)")
+                      f"  (the full kernel's arithmetic adds {(t_mg - t_1x1) * 1e3:.2f} ms)")
 
     print("\nminigrad vs naive NumPy (loop over output positions and taps), depthwise fwd+bwd float32:")
     for dim, cfg in CONFIGS.items():
