@@ -3,7 +3,7 @@
     python benchmarks/ab_builds.py ../other-checkout           # this checkout (A) vs that one (B)
     python benchmarks/ab_builds.py ../other --threads 2 --op forward
     python benchmarks/ab_builds.py ../other --small --op backward   # MobileNetV2's small maps
-    python benchmarks/ab_builds.py ../other --strided   # 5x5 and 7x7 kernels at stride 2x2
+    python benchmarks/ab_builds.py ../other --strided   # strided input gradients
 
 For work on the kernels themselves. On a shared machine the speed drifts by tens of percent
 over a minute, so two builds timed one after the other, even in alternating processes,
@@ -18,7 +18,7 @@ ratios (B / A: below 1 means B is faster). ``--small`` times the depthwise calls
 small MobileNetV2 (8x8 digits, batch 32) instead, and one image alone: there the fixed
 cost of a call (argument checks, buffers, the thread region) is most of its time.
 ``--strided`` times the input gradient alone and the fused backward of 5x5 and 7x7 kernels at
-stride 2x2 on 16 x 32 x 32 images ('same' padding), and adds the fastest call of each build
+stride 2x2, and of 3x3 kernels at stride 3x3, on 16 x 32 x 32 images ('same' padding), and adds the fastest call of each build
 and its rate in G multiply-adds a second (N*OH*OW*C*M*KH*KW per gradient; the fused backward
 computes two).
 """
@@ -50,14 +50,23 @@ SMALL_CASES = [
     ("5x5x144/2", (32, 5, 5, 144), (3, 3, 144, 1), (2, 2), (1, 1), VALID),
     ("1x8x8x16", (1, 8, 8, 16), (3, 3, 16, 1), (1, 1), (1, 1), SAME),
 ]
-# the strided input gradient of kernels wider than 3 (benchmarks/README.md): dtype, name, input
-# shape, kernel shape, strides, dilation, pads ('same' at stride 2 on 32 positions: k - 2 in all)
+# the strided input gradient (benchmarks/README.md): dtype, name, input shape, kernel shape,
+# strides, dilation, pads ('same' on 32 positions, _same). Kernels wider than 3 at stride 2,
+# and 3x3 at stride 3 (one tap per kernel row and residue).
+def _same(k, s, n=32):
+    """The (before, after) pads of 'same' padding: n positions, kernel k, stride s."""
+    total = max((-(-n // s) - 1) * s + k - n, 0)
+    return (total // 2, total - total // 2)
+
+
 STRIDED_CASES = [
-    (dtype, f"C{C} {k}x{k}" + (f" M{M}" if M > 1 else ""), (16, 32, 32, C), (k, k, C, M),
-     (2, 2), (1, 1), (((k - 2) // 2, k - 2 - (k - 2) // 2),) * 2)
-    for dtype, C, k, M in [(np.float32, 8, 5, 1), (np.float32, 16, 5, 1), (np.float32, 24, 5, 1),
-                           (np.float32, 8, 7, 1), (np.float32, 16, 7, 1), (np.float32, 24, 7, 1),
-                           (np.float64, 16, 5, 1), (np.float32, 8, 5, 2)]
+    (dtype, f"C{C} {k}x{k}" + (f"/{s}" if s != 2 else "") + (f" M{M}" if M > 1 else ""),
+     (16, 32, 32, C), (k, k, C, M), (s, s), (1, 1), (_same(k, s),) * 2)
+    for dtype, C, k, M, s in [
+        (np.float32, 8, 5, 1, 2), (np.float32, 16, 5, 1, 2), (np.float32, 24, 5, 1, 2),
+        (np.float32, 8, 7, 1, 2), (np.float32, 16, 7, 1, 2), (np.float32, 24, 7, 1, 2),
+        (np.float64, 16, 5, 1, 2), (np.float32, 8, 5, 2, 2),
+        (np.float32, 32, 3, 1, 3), (np.float32, 64, 3, 1, 3), (np.float64, 32, 3, 1, 3)]
 ]
 
 
@@ -120,7 +129,7 @@ def main():
                         help="the small MobileNetV2 shapes (float32, times in us)")
     parser.add_argument("--strided", action="store_true",
                         help="the input gradient and the fused backward of 5x5 and 7x7 kernels "
-                             "at stride 2x2 (--op is ignored)")
+                             "at stride 2x2 and 3x3 at 3x3 (--op is ignored)")
     args = parser.parse_args()
     repeats = args.repeats or (400 if args.small else 40)
     cases, dtypes = (SMALL_CASES, (np.float32,)) if args.small else (CASES, (np.float32, np.float64))

@@ -192,7 +192,7 @@ cdef void _forward_rows(const floating* x, const floating* k, const floating* kp
                 ker[ntaps] = k + (jh * g.KW + jw) * CM
                 off[ntaps] = jw * g.dw - g.pw
                 ntaps = ntaps + 1
-        _sum_taps(y + _yrow(n, oh, g), g.OW, src, ker, off, ntaps, g.sw, CM, g.W,
+        _sum_taps(y + _yrow(n, oh, g), CM, g.OW, src, ker, off, ntaps, g.sw, CM, g.W,
                   krow if packed else NULL, g.KH * g.KW * B, g.KW, NULL)
     mg_stream_fence()
     free(src)
@@ -309,11 +309,11 @@ cdef void _backward_rows_part(const floating* gy, const floating* k, const float
                 _input_grad_row_strided(out, tmp, rt, res, src, ker, off, krow,
                                         gy + _yrow(n, 0, g), ohs, k, kp, g)
             elif g.M == 1:
-                _sum_taps(out, g.W, src, ker, off, ntaps, 1, CM, g.OW,
+                _sum_taps(out, CM, g.W, src, ker, off, ntaps, 1, CM, g.OW,
                           krow if packed else NULL, KK * B, g.KW,
                           x + _xrow(n, ih, g) if fetch else NULL)
             else:
-                _sum_taps(tmp, g.W, src, ker, off, ntaps, 1, CM, g.OW,
+                _sum_taps(tmp, CM, g.W, src, ker, off, ntaps, 1, CM, g.OW,
                           krow if packed else NULL, KK * B, g.KW, NULL)
                 _sum_over_m(out, tmp, g.W, g.C, g.M)
             if not with_kernel:

@@ -8,10 +8,10 @@
 
 cdef extern from "rows.h" nogil:
     # the row primitives in C (rows.h): see _sum_taps and _dot_positions below
-    void mg_sum_taps_float(float* out, isize npos, const float** src, const float** ker,
+    void mg_sum_taps_float(float* out, isize OS, isize npos, const float** src, const float** ker,
                            const isize* off, isize ntaps, isize step, isize C, isize n_in,
                            const float** krow, isize kstride, isize KW, const float* fetch)
-    void mg_sum_taps_double(double* out, isize npos, const double** src, const double** ker,
+    void mg_sum_taps_double(double* out, isize OS, isize npos, const double** src, const double** ker,
                             const isize* off, isize ntaps, isize step, isize C, isize n_in,
                             const double** krow, isize kstride, isize KW, const double* fetch)
     void mg_dot_positions_float(float* g, const float* xrow, const float* gyrow, isize lo, isize hi,
@@ -99,14 +99,15 @@ cdef inline void _sum_over_m(floating* gx, const floating* t, isize W, isize C, 
         mg_sum_over_m_double(gx, t, W, C, M)
 
 
-cdef inline void _sum_taps(floating* out, isize npos, const floating** src, const floating** ker,
-                           const isize* off, isize ntaps, isize step, isize C, isize n_in,
-                           const floating** krow, isize kstride, isize KW,
+cdef inline void _sum_taps(floating* out, isize OS, isize npos, const floating** src,
+                           const floating** ker, const isize* off, isize ntaps, isize step,
+                           isize C, isize n_in, const floating** krow, isize kstride, isize KW,
                            const floating* fetch) noexcept nogil:
-    """out[p, c] = sum_t ker[t][c] * src[t][p*step + off[t], c] for p in [0, npos).
+    """out[p*OS + c] = sum_t ker[t][c] * src[t][p*step + off[t], c] for p in [0, npos).
 
     ``src[t]`` is a row of ``n_in`` positions x C channels; taps reading outside it (the
-    padding) are skipped. The forward pass, the stride-1 input gradient and each residue of
+    padding) are skipped. ``OS``: elements from one output position to the next (C, or
+    sw*C for a residue of the strided input gradient written into its row). The forward pass, the stride-1 input gradient and each residue of
     the strided one (_input_grad_row_strided) have this form. In C (rows.h on simd.h's
     blocks): the interior positions in vector blocks, the border positions and leftover
     channels with plain loops.
@@ -120,9 +121,9 @@ cdef inline void _sum_taps(floating* out, isize npos, const floating** src, cons
     next; the 3-wide blocks prefetch it position by position as they go.
     """
     if floating is float:
-        mg_sum_taps_float(out, npos, src, ker, off, ntaps, step, C, n_in, krow, kstride, KW, fetch)
+        mg_sum_taps_float(out, OS, npos, src, ker, off, ntaps, step, C, n_in, krow, kstride, KW, fetch)
     else:
-        mg_sum_taps_double(out, npos, src, ker, off, ntaps, step, C, n_in, krow, kstride, KW, fetch)
+        mg_sum_taps_double(out, OS, npos, src, ker, off, ntaps, step, C, n_in, krow, kstride, KW, fetch)
 
 
 cdef inline void _dot_positions(floating* g, const floating* xrow, const floating* gyrow,
@@ -209,13 +210,13 @@ cdef void _kernel_grad_row(floating* acc, const floating** xrows, const floating
 
 
 cdef void* _residue_row(void** block, isize itemsize, Geometry g) noexcept nogil:
-    """Scratch for _input_grad_row_strided: one residue's positions (at most ceil(W / sw)) x
-    C*M channels of ``itemsize`` bytes, inside ``block[0]``, which the caller frees (NULL at
-    horizontal stride 1). It starts 32 bytes past a 64-byte boundary: the row blocks then write
+    """Scratch for _input_grad_row_strided with M > 1: one residue's positions (at most
+    ceil(W / sw)) x C*M channels of ``itemsize`` bytes, inside ``block[0]``, which the caller
+    frees (NULL at horizontal stride 1 or M = 1). It starts 32 bytes past a 64-byte boundary: the row blocks then write
     it with plain stores (their streaming stores, for outputs of whole cache lines, would send
     it to memory just before it is read back)."""
     block[0] = NULL
-    if g.sw == 1:
+    if g.sw == 1 or g.M == 1:
         return NULL
     block[0] = malloc(_ceil_div(g.W, g.sw) * g.C * g.M * itemsize + 96)
     return <char*>block[0] + (-<size_t>block[0]) % 64 + 32
@@ -269,8 +270,9 @@ cdef void _input_grad_row_strided(floating* out, floating* tmp, floating* rt, co
     u + (r + pw - jw*dw) / sw. Those are every sw/gcd(sw, dw)-th tap of the row, each reading
     dw/gcd(sw, dw) positions before the one before it (``res``: _residue_taps): per residue,
     a sum over taps at step 1 read backwards, as the stride-1 input gradient is. So each
-    residue runs on the row blocks (_sum_taps) into ``rt`` (_residue_row), contiguous, and is
-    then spread to out[r + sw*u] (summed over m for M > 1). Its kernel rows come packed from
+    residue runs on the row blocks (_sum_taps), for M = 1 straight into out[r + sw*u] (an
+    output position stride of sw*C), for M > 1 into ``rt`` (_residue_row), contiguous, then
+    summed over m into its places (mg_spread). Its kernel rows come packed from
     ``kp`` (_packed_kernel by residue), or ``kp`` is NULL and every position runs on its own.
     ``src``, ``ker``, ``off``: KH*KW entries, ``krow``: KH (scratch).
 
@@ -312,7 +314,11 @@ cdef void _input_grad_row_strided(floating* out, floating* tmp, floating* rt, co
                 off[ntaps] = off0 - i * ostep
                 ntaps = ntaps + 1
         npos = _ceil_div(g.W - r, g.sw)
-        _sum_taps(rt, npos, src, ker, off, ntaps, 1, CM, g.OW,
+        if g.M == 1:            # straight into every sw-th position of the row
+            _sum_taps(out + r * CM, g.sw * CM, npos, src, ker, off, ntaps, 1, CM, g.OW,
+                      krow if kp != NULL and width > 0 else NULL, KK * B, _imax(width, 1), NULL)
+            continue
+        _sum_taps(rt, CM, npos, src, ker, off, ntaps, 1, CM, g.OW,
                   krow if kp != NULL and width > 0 else NULL, KK * B, _imax(width, 1), NULL)
         if floating is float:
             mg_spread_float(out + r * g.C, g.sw, rt, npos, g.C, g.M)

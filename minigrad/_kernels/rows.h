@@ -1,7 +1,8 @@
 /* Whole rows of the depthwise kernels, any number of channels, built on the vector blocks
  * of simd.h (included by depthwise.pyx through depthwise_rows.pxi).
  *
- * A row is positions x C channels, channels innermost (C = the row stride in elements).
+ * A row is positions x C channels, channels innermost (C = the row stride in elements; an
+ * output row's position stride is `OS`, see mg_sum_taps_T).
  * These functions find which positions every kernel tap reads inside the row (the
  * interior, run in vector blocks) and which read the padding (the borders: in the 3-wide
  * blocks too where they can, with zero vectors for the padding; otherwise one position at a
@@ -18,10 +19,13 @@
 
 /* Whole rows, any number of channels, built on the blocks above.
  *
- *   mg_sum_taps_T      out[p, c] = sum_t ker[t][c] * src[t][p*step + off[t], c] for p < npos,
- *                      skipping the taps whose source position falls outside [0, n_in)
- *                      (the padding). The forward pass, the stride-1 input gradient and
- *                      each residue of the strided one (see mg_spread below).
+ *   mg_sum_taps_T      out[p*OS + c] = sum_t ker[t][c] * src[t][p*step + off[t], c] for
+ *                      p < npos, skipping the taps whose source position falls outside
+ *                      [0, n_in) (the padding). The forward pass, the stride-1 input
+ *                      gradient and each residue of the strided one. `OS`, the elements
+ *                      from one output position to the next: C, or sw*C for a residue
+ *                      written straight into its row (every sw-th position; see mg_spread
+ *                      below).
  *                      Its streaming stores are not fenced: a thread calls mg_stream_fence
  *                      once after its last row, before other threads may read its rows (a
  *                      fence after every row made the 2D forward 4-12% slower).
@@ -63,10 +67,10 @@ static inline void mg_prefetch_bytes(const void *p, mg_isize bytes) {
 
 #define MG_DEFINE_ROWS(T)                                                                   \
 /* one position p, channels [c_lo, c_hi), plain loops */                                   \
-static void mg_sum_taps_at_##T(T *out, mg_isize p, mg_isize c_lo, mg_isize c_hi,           \
+static void mg_sum_taps_at_##T(T *out, mg_isize OS, mg_isize p, mg_isize c_lo, mg_isize c_hi, \
                                const T **src, const T **ker, const mg_isize *off,           \
                                mg_isize ntaps, mg_isize step, mg_isize C, mg_isize n_in) {  \
-    T *o = out + p * C;                                                                     \
+    T *o = out + p * OS;                                                                    \
     for (mg_isize c = c_lo; c < c_hi; c++) o[c] = 0;                                        \
     for (mg_isize t = 0; t < ntaps; t++) {                                                  \
         mg_isize q = p * step + off[t];                                                     \
@@ -76,14 +80,14 @@ static void mg_sum_taps_at_##T(T *out, mg_isize p, mg_isize c_lo, mg_isize c_hi,
     }                                                                                       \
 }                                                                                           \
 /* one border position p: drop the taps that read padding, then whole vector blocks */     \
-static void mg_sum_taps_one_##T(T *out, mg_isize p, const T **src, const T **ker,           \
+static void mg_sum_taps_one_##T(T *out, mg_isize OS, mg_isize p, const T **src, const T **ker, \
                                 const mg_isize *off, mg_isize ntaps, mg_isize step,         \
                                 mg_isize C, mg_isize n_in) {                                \
     const mg_isize CB = 64 / sizeof(T), cfull = C - C % CB, cvec = C - C % (CB / 2);        \
     const T *fsrc[MG_MAX_BORDER_TAPS], *fker[MG_MAX_BORDER_TAPS];                           \
     mg_isize foff[MG_MAX_BORDER_TAPS], n = 0;                                               \
     if (ntaps > MG_MAX_BORDER_TAPS) {                                                       \
-        mg_sum_taps_at_##T(out, p, 0, C, src, ker, off, ntaps, step, C, n_in);              \
+        mg_sum_taps_at_##T(out, OS, p, 0, C, src, ker, off, ntaps, step, C, n_in);          \
         return;                                                                             \
     }                                                                                       \
     for (mg_isize t = 0; t < ntaps; t++) {                                                  \
@@ -92,15 +96,15 @@ static void mg_sum_taps_one_##T(T *out, mg_isize p, const T **src, const T **ker
     }                                                                                       \
     mg_isize c0 = 0;                                                                        \
     for (; c0 + 2 * CB <= cfull; c0 += 2 * CB)                                              \
-        mg_sum_taps_block2_##T(out, fsrc, fker, foff, n, p, step, C, c0);                   \
+        mg_sum_taps_block2_##T(out, OS, fsrc, fker, foff, n, p, step, C, c0);               \
     if (c0 < cfull)                                                                         \
-        mg_sum_taps_block1_##T(out, fsrc, fker, foff, n, p, step, C, c0);                   \
+        mg_sum_taps_block1_##T(out, OS, fsrc, fker, foff, n, p, step, C, c0);               \
     if (cfull < cvec)                  /* a last, lone vector of channels */                \
-        mg_sum_taps_vec1_##T(out, fsrc, fker, foff, n, p, step, C, cfull);                  \
+        mg_sum_taps_vec1_##T(out, OS, fsrc, fker, foff, n, p, step, C, cfull);              \
     if (cvec < C)                                                                           \
-        mg_sum_taps_at_##T(out, p, cvec, C, fsrc, fker, foff, n, step, C, n_in);            \
+        mg_sum_taps_at_##T(out, OS, p, cvec, C, fsrc, fker, foff, n, step, C, n_in);        \
 }                                                                                           \
-static void mg_sum_taps_##T(T *out, mg_isize npos, const T **src, const T **ker,            \
+static void mg_sum_taps_##T(T *out, mg_isize OS, mg_isize npos, const T **src, const T **ker, \
                             const mg_isize *off, mg_isize ntaps, mg_isize step, mg_isize C, \
                             mg_isize n_in, const T **krow, mg_isize kstride, mg_isize KW,   \
                             const T *fetch) {                                               \
@@ -155,27 +159,27 @@ static void mg_sum_taps_##T(T *out, mg_isize npos, const T **src, const T **ker,
             const char *ahead[2] = {                                                        \
                 R > 1 ? (const char *)((uintptr_t)newest + n_in * C * sizeof(T)) : NULL,     \
                 (const char *)fetch};                                                       \
-            mg_sum_rows3_block_##T(out, lo, hi, row, krow3, ntaps / 3, tstep, kstride, C, cvec, \
+            mg_sum_rows3_block_##T(out, OS, lo, hi, row, krow3, ntaps / 3, tstep, kstride, C, cvec, \
                                    ahead, first, nin);                                      \
             done = cvec;                                                                    \
         } else if (threes && KW == 3 && hi - lo >= 4) {      /* short rows (short_rows.h) */ \
-            mg_sum_rows3_block4_##T(out, lo, hi, row, krow, R, tstep, kstride, C, cvec,     \
+            mg_sum_rows3_block4_##T(out, OS, lo, hi, row, krow, R, tstep, kstride, C, cvec, \
                                     first, nin);                                            \
             done = cvec;                                                                    \
         } else if (b - a >= 4) {                                                            \
             lo = a; hi = b;                                                                 \
-            mg_sum_rows_block_##T(out, a, b, row, krow, R, KW, tstep, kstride, C, cvec, step); \
+            mg_sum_rows_block_##T(out, OS, a, b, row, krow, R, KW, tstep, kstride, C, cvec, step); \
             done = cvec;                                                                    \
         } else {                       /* no block: every position on its own, below */     \
             lo = hi = a;                                                                    \
         }                                                                                   \
         for (p = lo; p < hi && done < C; p++)                                               \
-            mg_sum_taps_at_##T(out, p, done, C, src, ker, off, ntaps, step, C, n_in);       \
+            mg_sum_taps_at_##T(out, OS, p, done, C, src, ker, off, ntaps, step, C, n_in);   \
     } else {       /* short rows, no packed kernel, or (many) hundreds of taps */           \
-        for (p = a; p < b; p++) mg_sum_taps_one_##T(out, p, src, ker, off, ntaps, step, C, n_in); \
+        for (p = a; p < b; p++) mg_sum_taps_one_##T(out, OS, p, src, ker, off, ntaps, step, C, n_in); \
     }                                                                                       \
-    for (p = 0; p < lo; p++) mg_sum_taps_one_##T(out, p, src, ker, off, ntaps, step, C, n_in); \
-    for (p = hi; p < npos; p++) mg_sum_taps_one_##T(out, p, src, ker, off, ntaps, step, C, n_in); \
+    for (p = 0; p < lo; p++) mg_sum_taps_one_##T(out, OS, p, src, ker, off, ntaps, step, C, n_in); \
+    for (p = hi; p < npos; p++) mg_sum_taps_one_##T(out, OS, p, src, ker, off, ntaps, step, C, n_in); \
 }                                                                                           \
 static void mg_dot_positions_##T(T *g, const T *xrow, const T *gyrow, mg_isize lo,          \
                                  mg_isize hi, mg_isize step, mg_isize off, mg_isize C) {    \
@@ -285,28 +289,18 @@ static void mg_sum_over_m_##T(T *gx, const T *t, mg_isize W, mg_isize C, mg_isiz
 MG_DEFINE_DEPTHS(float)
 MG_DEFINE_DEPTHS(double)
 
-/* The input gradient at a horizontal stride sw > 1 sums the positions of one residue of the
- * stride (r, r + sw, r + 2*sw, ...) as one contiguous row, on the row blocks of mg_sum_taps;
- * this puts that row in its places:
+/* The input gradient at a horizontal stride sw > 1 with M > 1 sums the positions of one
+ * residue of the stride (r, r + sw, r + 2*sw, ...) over C*M channels into one contiguous
+ * row, on the row blocks of mg_sum_taps; this sums that row over m into its places (for
+ * M = 1 mg_sum_taps writes them directly, `OS` = sw*C):
  *
- *   mg_spread_T   out[p*ostep, c] = sum_m t[p, c*M + m] for p < npos, c < C (M = 1: a copy)
+ *   mg_spread_T   out[p*ostep, c] = sum_m t[p, c*M + m] for p < npos, c < C
  */
 #define MG_DEFINE_SPREAD(T)                                                                 \
 static MG_NOINLINE void mg_spread_##T(T *out, mg_isize ostep, const T *t, mg_isize npos,    \
                                       mg_isize C, mg_isize M) {                             \
-    if (M > 1) {                                                                            \
-        for (mg_isize p = 0; p < npos; p++)                                                 \
-            mg_sum_over_m_##T(out + p * ostep * C, t + p * C * M, 1, C, M);                 \
-        return;                                                                             \
-    }                                                                                       \
-    const mg_isize L = 32 / sizeof(T), cvec = C - C % L;                                    \
-    for (mg_isize p = 0; p < npos; p++) {   /* (inline vector copies, no calls) */          \
-        T *o = out + p * ostep * C;                                                         \
-        const T *s = t + p * C;                                                             \
-        mg_isize c = 0;                                                                     \
-        for (; c < cvec; c += L) memcpy(o + c, s + c, 32);      /* one vector each */        \
-        for (; c < C; c++) o[c] = s[c];                                                     \
-    }                                                                                       \
+    for (mg_isize p = 0; p < npos; p++)                                                     \
+        mg_sum_over_m_##T(out + p * ostep * C, t + p * C * M, 1, C, M);                     \
 }
 
 MG_DEFINE_SPREAD(float)

@@ -30,7 +30,7 @@
 #define MG_VAT4(T, i) ((i) < zlo || (i) >= 6 - zhi ? zero : mg_load_##T(s + (i) * C))
 
 #define MG_DEFINE_SHORT_ROWS(T)                                                             \
-static inline void mg_sum_taps_block2_##T(T *out, const T **src, const T **ker,             \
+static inline void mg_sum_taps_block2_##T(T *out, mg_isize OS, const T **src, const T **ker, \
                                           const mg_isize *off, mg_isize ntaps, mg_isize p,  \
                                           mg_isize step, mg_isize C, mg_isize c0) {        \
     const mg_isize L = 32 / sizeof(T);                                                      \
@@ -43,14 +43,14 @@ static inline void mg_sum_taps_block2_##T(T *out, const T **src, const T **ker, 
         a2 += mg_load_##T(k + 2 * L) * mg_load_##T(s + 2 * L);                              \
         a3 += mg_load_##T(k + 3 * L) * mg_load_##T(s + 3 * L);                              \
     }                                                                                       \
-    T *o = out + p * C + c0;                                                                \
+    T *o = out + p * OS + c0;                                                               \
     mg_store_##T(o, a0); mg_store_##T(o + L, a1);                                           \
     mg_store_##T(o + 2 * L, a2); mg_store_##T(o + 3 * L, a3);                               \
 }                                                                                           \
 /* zlo, zhi (0..2) compile-time constants where inlined: the padding tests then vanish (as \
    branches in the loop they took a third of the time of a 4x4 map's rows) */              \
 static inline __attribute__((always_inline)) void                                         \
-mg_rows3_cols4_##T(T *out, mg_isize p, const T **row, const T **krow, mg_isize R,           \
+mg_rows3_cols4_##T(T *out, mg_isize OS, mg_isize p, const T **row, const T **krow, mg_isize R, \
                    mg_isize tstep, mg_isize kstride, mg_isize C, mg_isize cvec,             \
                    const mg_isize zlo, const mg_isize zhi) {                                \
     const mg_isize L = 32 / sizeof(T), CB = 2 * L;                                          \
@@ -71,12 +71,13 @@ mg_rows3_cols4_##T(T *out, mg_isize p, const T **row, const T **krow, mg_isize R
             v = MG_VAT4(T, 4); MG_IN_REGISTER(v); y3 += k1 * v; y2 += k2 * v;               \
             v = MG_VAT4(T, 5); MG_IN_REGISTER(v); y3 += k2 * v;                             \
         }                                                                                   \
-        T *o = out + p * C + c;                                                             \
-        mg_store_##T(o, y0);         mg_store_##T(o + C, y1);                               \
-        mg_store_##T(o + 2 * C, y2); mg_store_##T(o + 3 * C, y3);                           \
+        T *o = out + p * OS + c;                                                            \
+        mg_store_##T(o, y0);         mg_store_##T(o + OS, y1);                              \
+        mg_store_##T(o + 2 * OS, y2); mg_store_##T(o + 3 * OS, y3);                         \
     }                                                                                       \
 }                                                                                           \
-static MG_NOINLINE void mg_sum_rows3_block4_##T(T *out, mg_isize a, mg_isize b, const T **row,          \
+static MG_NOINLINE void mg_sum_rows3_block4_##T(T *out, mg_isize OS, mg_isize a,            \
+                                                mg_isize b, const T **row,                  \
                                     const T **krow, mg_isize R, mg_isize tstep,             \
                                     mg_isize kstride, mg_isize C, mg_isize cvec,            \
                                     mg_isize first, mg_isize n_in) {                        \
@@ -85,15 +86,15 @@ static MG_NOINLINE void mg_sum_rows3_block4_##T(T *out, mg_isize a, mg_isize b, 
         const mg_isize zlo = p + first < 0 ? -(p + first) : 0;                              \
         const mg_isize zhi = p + first + 6 > n_in ? p + first + 6 - n_in : 0;               \
         switch (zlo * 3 + zhi) {                                                            \
-        case 0: mg_rows3_cols4_##T(out, p, row, krow, R, tstep, kstride, C, cvec, 0, 0); break; \
-        case 1: mg_rows3_cols4_##T(out, p, row, krow, R, tstep, kstride, C, cvec, 0, 1); break; \
-        case 2: mg_rows3_cols4_##T(out, p, row, krow, R, tstep, kstride, C, cvec, 0, 2); break; \
-        case 3: mg_rows3_cols4_##T(out, p, row, krow, R, tstep, kstride, C, cvec, 1, 0); break; \
-        case 4: mg_rows3_cols4_##T(out, p, row, krow, R, tstep, kstride, C, cvec, 1, 1); break; \
-        case 5: mg_rows3_cols4_##T(out, p, row, krow, R, tstep, kstride, C, cvec, 1, 2); break; \
-        case 6: mg_rows3_cols4_##T(out, p, row, krow, R, tstep, kstride, C, cvec, 2, 0); break; \
-        case 7: mg_rows3_cols4_##T(out, p, row, krow, R, tstep, kstride, C, cvec, 2, 1); break; \
-        default: mg_rows3_cols4_##T(out, p, row, krow, R, tstep, kstride, C, cvec, 2, 2); break; \
+        case 0: mg_rows3_cols4_##T(out, OS, p, row, krow, R, tstep, kstride, C, cvec, 0, 0); break; \
+        case 1: mg_rows3_cols4_##T(out, OS, p, row, krow, R, tstep, kstride, C, cvec, 0, 1); break; \
+        case 2: mg_rows3_cols4_##T(out, OS, p, row, krow, R, tstep, kstride, C, cvec, 0, 2); break; \
+        case 3: mg_rows3_cols4_##T(out, OS, p, row, krow, R, tstep, kstride, C, cvec, 1, 0); break; \
+        case 4: mg_rows3_cols4_##T(out, OS, p, row, krow, R, tstep, kstride, C, cvec, 1, 1); break; \
+        case 5: mg_rows3_cols4_##T(out, OS, p, row, krow, R, tstep, kstride, C, cvec, 1, 2); break; \
+        case 6: mg_rows3_cols4_##T(out, OS, p, row, krow, R, tstep, kstride, C, cvec, 2, 0); break; \
+        case 7: mg_rows3_cols4_##T(out, OS, p, row, krow, R, tstep, kstride, C, cvec, 2, 1); break; \
+        default: mg_rows3_cols4_##T(out, OS, p, row, krow, R, tstep, kstride, C, cvec, 2, 2); break; \
         }                                                                                   \
     }                                                                                       \
 }
@@ -101,17 +102,19 @@ static MG_NOINLINE void mg_sum_rows3_block4_##T(T *out, mg_isize a, mg_isize b, 
 #else  /* no vector extensions: simd.h's plain blocks take rows of any length */
 
 #define MG_DEFINE_SHORT_ROWS(T)                                                             \
-static void mg_sum_taps_block2_##T(T *out, const T **src, const T **ker, const mg_isize *off, \
+static void mg_sum_taps_block2_##T(T *out, mg_isize OS, const T **src, const T **ker,       \
+                                   const mg_isize *off,                                     \
                                    mg_isize ntaps, mg_isize p, mg_isize step, mg_isize C,   \
                                    mg_isize c0) {                                           \
-    mg_sum_taps_block1_##T(out, src, ker, off, ntaps, p, step, C, c0);                      \
-    mg_sum_taps_block1_##T(out, src, ker, off, ntaps, p, step, C, c0 + 64 / sizeof(T));    \
+    mg_sum_taps_block1_##T(out, OS, src, ker, off, ntaps, p, step, C, c0);                  \
+    mg_sum_taps_block1_##T(out, OS, src, ker, off, ntaps, p, step, C, c0 + 64 / sizeof(T)); \
 }                                                                                           \
-static MG_NOINLINE void mg_sum_rows3_block4_##T(T *out, mg_isize a, mg_isize b, const T **row,          \
+static MG_NOINLINE void mg_sum_rows3_block4_##T(T *out, mg_isize OS, mg_isize a,            \
+                                                mg_isize b, const T **row,                  \
                                     const T **krow, mg_isize R, mg_isize tstep,             \
                                     mg_isize kstride, mg_isize C, mg_isize cvec,            \
                                     mg_isize first, mg_isize n_in) {                        \
-    mg_sum_rows3_block_##T(out, a, b, row, krow, R, tstep, kstride, C, cvec, NULL, first, n_in); \
+    mg_sum_rows3_block_##T(out, OS, a, b, row, krow, R, tstep, kstride, C, cvec, NULL, first, n_in); \
 }
 
 #endif

@@ -21,8 +21,8 @@
  * into SSE halves. Streaming stores are used only when the compiler targets AVX (__AVX__),
  * which AVX2 and AVX-512 machines both define.
  *
- *   mg_sum_taps_block1_T  out[p, c] = sum_t ker[t][c] * src[t][p*step + off[t], c] for one
- *                         position p (the border positions, with the taps on padding removed);
+ *   mg_sum_taps_block1_T  out[p*OS + c] = sum_t ker[t][c] * src[t][p*step + off[t], c] for
+ *                         one position p (the border positions, the taps on padding removed);
  *                         mg_sum_taps_vec1_T the same for one vector (a row's last, lone one)
  *   mg_dot_block_T        g[c] += sum_{p in [lo, hi)} x[p*step, c] * gy[p, c]
  *                         (four independent partial sums per channel, added at the end);
@@ -46,6 +46,8 @@
  * in depthwise.pyx call.
  *
  * `src[t]` and `x` point at rows of positions x C channels (C = the row stride in elements).
+ * `out` is written at position stride `OS` (elements): C, or sw*C where one residue of a
+ * strided input gradient goes straight into its row (rows.h).
  */
 #ifndef MINIGRAD_SIMD_H
 #define MINIGRAD_SIMD_H
@@ -109,7 +111,8 @@ static inline void mg_put_##T(T *p, mg_vec_##T v, int stream) {                 
     if (stream) MG_STREAM(T, p, v); else mg_store_##T(p, v);                                \
 }                                                                                           \
                                                                                             \
-static void mg_sum_taps_block1_##T(T *out, const T **src, const T **ker, const mg_isize *off, \
+static void mg_sum_taps_block1_##T(T *out, mg_isize OS, const T **src, const T **ker,       \
+                                   const mg_isize *off,                                     \
                                    mg_isize ntaps, mg_isize p, mg_isize step, mg_isize C,    \
                                    mg_isize c0) {                                          \
     const mg_isize L = 32 / sizeof(T);                                                      \
@@ -120,16 +123,17 @@ static void mg_sum_taps_block1_##T(T *out, const T **src, const T **ker, const m
         a0 += mg_load_##T(k) * mg_load_##T(s);                                              \
         a1 += mg_load_##T(k + L) * mg_load_##T(s + L);                                      \
     }                                                                                       \
-    mg_store_##T(out + p * C + c0, a0); mg_store_##T(out + p * C + c0 + L, a1);             \
+    mg_store_##T(out + p * OS + c0, a0); mg_store_##T(out + p * OS + c0 + L, a1);           \
 }                                                                                           \
 /* the same for one vector of channels (a row's last, lone one) */                         \
-static void mg_sum_taps_vec1_##T(T *out, const T **src, const T **ker, const mg_isize *off,   \
+static void mg_sum_taps_vec1_##T(T *out, mg_isize OS, const T **src, const T **ker,         \
+                                 const mg_isize *off,                                       \
                                  mg_isize ntaps, mg_isize p, mg_isize step, mg_isize C,      \
                                  mg_isize c0) {                                            \
     mg_vec_##T a0 = {0};                                                                    \
     for (mg_isize t = 0; t < ntaps; t++)                                                    \
         a0 += mg_load_##T(ker[t] + c0) * mg_load_##T(src[t] + (p * step + off[t]) * C + c0); \
-    mg_store_##T(out + p * C + c0, a0);                                                     \
+    mg_store_##T(out + p * OS + c0, a0);                                                    \
 }                                                                                           \
                                                                                             \
 static void mg_dot_block_##T(T *g, const T *x, const T *gy, mg_isize lo, mg_isize hi,       \
@@ -282,7 +286,7 @@ mg_vat_##T(const T *s, mg_isize i, mg_isize C, const int edge, mg_isize zlo, mg_
     return edge && (i < zlo || i >= 10 - zhi) ? zero : mg_load_##T(s + i * C);              \
 }                                                                                           \
 static inline __attribute__((always_inline)) void                                         \
-mg_rows3_cols_##T(T *out, mg_isize p, const T **row, const T **krow, mg_isize R,            \
+mg_rows3_cols_##T(T *out, mg_isize OS, mg_isize p, const T **row, const T **krow, mg_isize R, \
                   mg_isize tstep, mg_isize kstride, mg_isize C, mg_isize cvec,               \
                   const int edge, mg_isize zlo, mg_isize zhi) {                            \
     const mg_isize L = 32 / sizeof(T), CB = 2 * L;                                          \
@@ -318,22 +322,22 @@ mg_rows3_cols_##T(T *out, mg_isize p, const T **row, const T **krow, mg_isize R,
             continue;                                                                       \
         }                                                                                   \
         if (c % CB == 0) {                    /* the last, lone vector */                   \
-            T *o = out + p * C + c;                                                         \
-            mg_store_##T(o, y0);         mg_store_##T(o + C, y1);                           \
-            mg_store_##T(o + 2 * C, y2); mg_store_##T(o + 3 * C, y3);                       \
-            mg_store_##T(o + 4 * C, y4); mg_store_##T(o + 5 * C, y5);                       \
-            mg_store_##T(o + 6 * C, y6); mg_store_##T(o + 7 * C, y7);                       \
+            T *o = out + p * OS + c;                                                        \
+            mg_store_##T(o, y0);         mg_store_##T(o + OS, y1);                          \
+            mg_store_##T(o + 2 * OS, y2); mg_store_##T(o + 3 * OS, y3);                     \
+            mg_store_##T(o + 4 * OS, y4); mg_store_##T(o + 5 * OS, y5);                     \
+            mg_store_##T(o + 6 * OS, y6); mg_store_##T(o + 7 * OS, y7);                     \
             continue;                                                                       \
         }                                                                                   \
-        T *o = out + p * C + c - L;                                                         \
+        T *o = out + p * OS + c - L;                                                        \
         mg_put_##T(o, half[0], st);         mg_put_##T(o + L, y0, st);                      \
-        mg_put_##T(o + C, half[1], st);     mg_put_##T(o + C + L, y1, st);                  \
-        mg_put_##T(o + 2 * C, half[2], st); mg_put_##T(o + 2 * C + L, y2, st);              \
-        mg_put_##T(o + 3 * C, half[3], st); mg_put_##T(o + 3 * C + L, y3, st);              \
-        mg_put_##T(o + 4 * C, half[4], st); mg_put_##T(o + 4 * C + L, y4, st);              \
-        mg_put_##T(o + 5 * C, half[5], st); mg_put_##T(o + 5 * C + L, y5, st);              \
-        mg_put_##T(o + 6 * C, half[6], st); mg_put_##T(o + 6 * C + L, y6, st);              \
-        mg_put_##T(o + 7 * C, half[7], st); mg_put_##T(o + 7 * C + L, y7, st);              \
+        mg_put_##T(o + OS, half[1], st);     mg_put_##T(o + OS + L, y1, st);                \
+        mg_put_##T(o + 2 * OS, half[2], st); mg_put_##T(o + 2 * OS + L, y2, st);            \
+        mg_put_##T(o + 3 * OS, half[3], st); mg_put_##T(o + 3 * OS + L, y3, st);            \
+        mg_put_##T(o + 4 * OS, half[4], st); mg_put_##T(o + 4 * OS + L, y4, st);            \
+        mg_put_##T(o + 5 * OS, half[5], st); mg_put_##T(o + 5 * OS + L, y5, st);            \
+        mg_put_##T(o + 6 * OS, half[6], st); mg_put_##T(o + 6 * OS + L, y6, st);            \
+        mg_put_##T(o + 7 * OS, half[7], st); mg_put_##T(o + 7 * OS + L, y7, st);            \
     }                                                                                       \
 }                                                                                           \
 /* ahead[0], the row the next call reads, and ahead[1], a row of the output's shape that the \
@@ -348,65 +352,68 @@ mg_prefetch_block_##T(const char *const *ahead, mg_isize p, mg_isize C) {       
 /* the blocks of positions [a, b) (b - a >= 8; the last block ends at b and rewrites a few    \
    outputs), none of which reads padding */                                                  \
 static inline __attribute__((always_inline)) void                                         \
-mg_rows3_body_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow,            \
+mg_rows3_body_##T(T *out, mg_isize OS, mg_isize a, mg_isize b, const T **row, const T **krow, \
                   mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, mg_isize cvec,   \
                   const char *const *ahead) {                                                     \
     for (mg_isize p = a; p < b; p += 8) {                                                   \
         if (p + 8 > b) p = b - 8;                                                           \
         mg_prefetch_block_##T(ahead, p, C);                                                 \
-        mg_rows3_cols_##T(out, p, row, krow, R, tstep, kstride, C, cvec, 0, 0, 0);          \
+        mg_rows3_cols_##T(out, OS, p, row, krow, R, tstep, kstride, C, cvec, 0, 0, 0);      \
     }                                                                                       \
 }                                                                                           \
 /* blocks without padding, R (kernel rows of 3 taps) a compile-time constant for the common \
    1, 2, 3: the loop over the rows is then straight-line code, and the row pointers stay in   \
    registers (a function of its own: its code does not depend on what calls it) */          \
 static __attribute__((noinline)) void                                                       \
-mg_rows3_interior_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow,        \
+mg_rows3_interior_##T(T *out, mg_isize OS, mg_isize a, mg_isize b, const T **row, const T **krow, \
                       mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C,             \
                       mg_isize cvec, const char *const *ahead) {                                  \
     switch (R) {                                                                            \
-    case 1: mg_rows3_body_##T(out, a, b, row, krow, 1, tstep, kstride, C, cvec, ahead); return; \
-    case 2: mg_rows3_body_##T(out, a, b, row, krow, 2, tstep, kstride, C, cvec, ahead); return; \
-    case 3: mg_rows3_body_##T(out, a, b, row, krow, 3, tstep, kstride, C, cvec, ahead); return; \
+    case 1: mg_rows3_body_##T(out, OS, a, b, row, krow, 1, tstep, kstride, C, cvec, ahead); return; \
+    case 2: mg_rows3_body_##T(out, OS, a, b, row, krow, 2, tstep, kstride, C, cvec, ahead); return; \
+    case 3: mg_rows3_body_##T(out, OS, a, b, row, krow, 3, tstep, kstride, C, cvec, ahead); return; \
     }                                                                                       \
-    mg_rows3_body_##T(out, a, b, row, krow, R, tstep, kstride, C, cvec, ahead);            \
+    mg_rows3_body_##T(out, OS, a, b, row, krow, R, tstep, kstride, C, cvec, ahead);         \
 }                                                                                           \
 /* one block that reads padding (at most two of its ten input positions on either side) */  \
-static void mg_rows3_edge_##T(T *out, mg_isize p, const T **row, const T **krow, mg_isize R, \
+static void mg_rows3_edge_##T(T *out, mg_isize OS, mg_isize p, const T **row,               \
+                              const T **krow, mg_isize R,                                   \
                               mg_isize tstep, mg_isize kstride, mg_isize C, mg_isize cvec,   \
                               const char *const *ahead, mg_isize first, mg_isize n_in) {          \
     const mg_isize zlo = p + first < 0 ? -(p + first) : 0;                                  \
     const mg_isize zhi = p + first + 10 > n_in ? p + first + 10 - n_in : 0;                 \
     mg_prefetch_block_##T(ahead, p, C);                                                     \
-    mg_rows3_cols_##T(out, p, row, krow, R, tstep, kstride, C, cvec, 1, zlo, zhi);          \
+    mg_rows3_cols_##T(out, OS, p, row, krow, R, tstep, kstride, C, cvec, 1, zlo, zhi);      \
 }                                                                                           \
                                                                                             \
 /* Positions [a, b) (b - a >= 8) of rows of ``n_in`` positions, in blocks of 8 from a (the   \
    last one ends at b); outputs [p, p + 8) read inputs p + first + i, i < 10. The blocks      \
    without padding run in mg_rows3_interior; those with padding, the first and the last, one \
    by one (the border positions of 'same' and 'causal' padding: no pass of their own). */   \
-static void mg_sum_rows3_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
+static void mg_sum_rows3_block_##T(T *out, mg_isize OS, mg_isize a, mg_isize b,             \
+                                   const T **row, const T **krow,                           \
                                    mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, \
                                    mg_isize cvec, const char *const *ahead, mg_isize first,        \
                                    mg_isize n_in) {                                         \
     mg_isize p = a;                                                                         \
     for (; p < b && p + first < 0; p += 8)                                                  \
-        mg_rows3_edge_##T(out, p < b - 8 ? p : b - 8, row, krow, R, tstep, kstride, C, cvec, \
+        mg_rows3_edge_##T(out, OS, p < b - 8 ? p : b - 8, row, krow, R, tstep, kstride, C, cvec, \
                           ahead, first, n_in);                                              \
     if (p >= b)                                                                             \
         return;                                                                             \
     const int tail = b - 8 + first + 10 > n_in;      /* the last block reads padding */     \
     const mg_isize end = tail ? b - 8 : b;                                                  \
     if (end - p >= 8) {                                                                     \
-        mg_rows3_interior_##T(out, p, end, row, krow, R, tstep, kstride, C, cvec, ahead);   \
+        mg_rows3_interior_##T(out, OS, p, end, row, krow, R, tstep, kstride, C, cvec, ahead); \
     } else if (end > p) {                /* fewer than 8 between: one more block */         \
-        mg_rows3_edge_##T(out, p < b - 8 ? p : b - 8, row, krow, R, tstep, kstride, C, cvec, \
+        mg_rows3_edge_##T(out, OS, p < b - 8 ? p : b - 8, row, krow, R, tstep, kstride, C, cvec, \
                           ahead, first, n_in);                                              \
     }                                                                                       \
     if (tail)                                                                               \
-        mg_rows3_edge_##T(out, b - 8, row, krow, R, tstep, kstride, C, cvec, ahead, first, n_in); \
+        mg_rows3_edge_##T(out, OS, b - 8, row, krow, R, tstep, kstride, C, cvec, ahead, first, n_in); \
 }                                                                                           \
-static void mg_sum_rows_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
+static void mg_sum_rows_block_##T(T *out, mg_isize OS, mg_isize a, mg_isize b,              \
+                                  const T **row, const T **krow,                            \
                                   mg_isize R, mg_isize KW, mg_isize tstep, mg_isize kstride, \
                                   mg_isize C, mg_isize cvec, mg_isize step) {               \
     const mg_isize L = 32 / sizeof(T), CB = 2 * L, rs = step * C, cfull = cvec - cvec % CB;  \
@@ -423,9 +430,9 @@ static void mg_sum_rows_block_##T(T *out, mg_isize a, mg_isize b, const T **row,
                     c0v += k0 * mg_load_##T(s + 2 * rs); d0 += k0 * mg_load_##T(s + 3 * rs); \
                 }                                                                           \
             }                                                                               \
-            T *o = out + p * C + cfull;                                                     \
-            mg_store_##T(o, a0); mg_store_##T(o + C, b0);                                   \
-            mg_store_##T(o + 2 * C, c0v); mg_store_##T(o + 3 * C, d0);                      \
+            T *o = out + p * OS + cfull;                                                    \
+            mg_store_##T(o, a0); mg_store_##T(o + OS, b0);                                  \
+            mg_store_##T(o + 2 * OS, c0v); mg_store_##T(o + 3 * OS, d0);                    \
         }                                                                                   \
         for (mg_isize c0 = 0; c0 < cfull; c0 += CB) {                                       \
             mg_vec_##T a0 = {0}, a1 = {0}, b0 = {0}, b1 = {0}, c0v = {0}, c1 = {0}, d0 = {0}, d1 = {0}; \
@@ -439,11 +446,11 @@ static void mg_sum_rows_block_##T(T *out, mg_isize a, mg_isize b, const T **row,
                     d0 += k0 * mg_load_##T(s + 3 * rs);  d1 += k1 * mg_load_##T(s + 3 * rs + L); \
                 }                                                                           \
             }                                                                               \
-            T *o = out + p * C + c0;                                                        \
+            T *o = out + p * OS + c0;                                                       \
             mg_put_##T(o, a0, st);          mg_put_##T(o + L, a1, st);                      \
-            mg_put_##T(o + C, b0, st);      mg_put_##T(o + C + L, b1, st);                  \
-            mg_put_##T(o + 2 * C, c0v, st); mg_put_##T(o + 2 * C + L, c1, st);              \
-            mg_put_##T(o + 3 * C, d0, st);  mg_put_##T(o + 3 * C + L, d1, st);              \
+            mg_put_##T(o + OS, b0, st);      mg_put_##T(o + OS + L, b1, st);                \
+            mg_put_##T(o + 2 * OS, c0v, st); mg_put_##T(o + 2 * OS + L, c1, st);            \
+            mg_put_##T(o + 3 * OS, d0, st);  mg_put_##T(o + 3 * OS + L, d1, st);            \
         }                                                                                   \
     }                                                                                       \
 }
@@ -452,7 +459,8 @@ static void mg_sum_rows_block_##T(T *out, mg_isize a, mg_isize b, const T **row,
 
 #define MG_DEFINE_BLOCKS(T)                                                                 \
 /* one position's channels [c0, c0 + lanes), lanes <= 64 bytes (the blocks below) */        \
-static void mg_sum_taps_lanes_##T(T *out, const T **src, const T **ker, const mg_isize *off, \
+static void mg_sum_taps_lanes_##T(T *out, mg_isize OS, const T **src, const T **ker,        \
+                                  const mg_isize *off,                                      \
                                   mg_isize ntaps, mg_isize p, mg_isize step, mg_isize C,     \
                                   mg_isize c0, int lanes) {                                 \
     T acc[64 / sizeof(T)] = {0};                                                            \
@@ -460,17 +468,19 @@ static void mg_sum_taps_lanes_##T(T *out, const T **src, const T **ker, const mg
         for (int i = 0; i < lanes; i++)                                                     \
             acc[i] += ker[t][c0 + i] * src[t][(p * step + off[t]) * C + c0 + i];           \
     for (int i = 0; i < lanes; i++)                                                         \
-        out[p * C + c0 + i] = acc[i];                                                       \
+        out[p * OS + c0 + i] = acc[i];                                                      \
 }                                                                                           \
-static void mg_sum_taps_block1_##T(T *out, const T **src, const T **ker, const mg_isize *off, \
+static void mg_sum_taps_block1_##T(T *out, mg_isize OS, const T **src, const T **ker,       \
+                                   const mg_isize *off,                                     \
                                    mg_isize ntaps, mg_isize p, mg_isize step, mg_isize C,    \
                                    mg_isize c0) {                                          \
-    mg_sum_taps_lanes_##T(out, src, ker, off, ntaps, p, step, C, c0, 64 / sizeof(T));       \
+    mg_sum_taps_lanes_##T(out, OS, src, ker, off, ntaps, p, step, C, c0, 64 / sizeof(T));   \
 }                                                                                           \
-static void mg_sum_taps_vec1_##T(T *out, const T **src, const T **ker, const mg_isize *off,   \
+static void mg_sum_taps_vec1_##T(T *out, mg_isize OS, const T **src, const T **ker,         \
+                                 const mg_isize *off,                                       \
                                  mg_isize ntaps, mg_isize p, mg_isize step, mg_isize C,      \
                                  mg_isize c0) {                                            \
-    mg_sum_taps_lanes_##T(out, src, ker, off, ntaps, p, step, C, c0, 32 / sizeof(T));       \
+    mg_sum_taps_lanes_##T(out, OS, src, ker, off, ntaps, p, step, C, c0, 32 / sizeof(T));   \
 }                                                                                           \
 /* g[i] += sum_p x[p*step, i] * gy[p, i] for the first `lanes` channels */                  \
 static void mg_dot_lanes_##T(T *g, const T *x, const T *gy, mg_isize lo, mg_isize hi,       \
@@ -500,7 +510,8 @@ static void mg_dot3_block_##T(T *g, mg_isize gs, const T *x, const T *gy, mg_isi
         for (int i = 0; i < LANES; i++)                                                     \
             g[j * gs + i] += acc[j][i];                                                     \
 }                                                                                           \
-static void mg_sum_rows_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
+static void mg_sum_rows_block_##T(T *out, mg_isize OS, mg_isize a, mg_isize b,              \
+                                  const T **row, const T **krow,                            \
                                   mg_isize R, mg_isize KW, mg_isize tstep, mg_isize kstride, \
                                   mg_isize C, mg_isize cvec, mg_isize step) {               \
     enum { CB = 64 / sizeof(T) };                                                           \
@@ -511,10 +522,11 @@ static void mg_sum_rows_block_##T(T *out, mg_isize a, mg_isize b, const T **row,
                 for (mg_isize t = 0; t < KW; t++)                                           \
                     acc += krow[j][(c / CB) * kstride + t * CB + c % CB]                    \
                            * row[j][p * step * C + t * tstep + c];                          \
-            out[p * C + c] = acc;                                                           \
+            out[p * OS + c] = acc;                                                          \
         }                                                                                   \
 }                                                                                           \
-static void mg_sum_rows3_block_##T(T *out, mg_isize a, mg_isize b, const T **row, const T **krow, \
+static void mg_sum_rows3_block_##T(T *out, mg_isize OS, mg_isize a, mg_isize b,             \
+                                   const T **row, const T **krow,                           \
                                    mg_isize R, mg_isize tstep, mg_isize kstride, mg_isize C, \
                                    mg_isize cvec, const char *const *ahead, mg_isize first,        \
                                    mg_isize n_in) {                                         \
@@ -531,7 +543,7 @@ static void mg_sum_rows3_block_##T(T *out, mg_isize a, mg_isize b, const T **row
                         acc += krow[j][(c / CB) * kstride + t * CB + c % CB]                \
                                * row[j][p * C + t * tstep + c];                             \
                 }                                                                           \
-            out[p * C + c] = acc;                                                           \
+            out[p * OS + c] = acc;                                                          \
         }                                                                                   \
 }                                                                                           \
 static void mg_dot3x3_block1_##T(T *g0, T *g1, T *g2, mg_isize gs, const T *x, const T *gy0, \
