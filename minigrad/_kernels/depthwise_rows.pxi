@@ -8,12 +8,14 @@
 
 cdef extern from "rows.h" nogil:
     # the row primitives in C (rows.h): see _sum_taps and _dot_positions below
-    void mg_sum_taps_float(float* out, isize OS, isize npos, const float** src, const float** ker,
-                           const isize* off, isize ntaps, isize step, isize C, isize n_in,
-                           const float** krow, isize kstride, isize KW, const float* fetch)
-    void mg_sum_taps_double(double* out, isize OS, isize npos, const double** src, const double** ker,
-                            const isize* off, isize ntaps, isize step, isize C, isize n_in,
-                            const double** krow, isize kstride, isize KW, const double* fetch)
+    void mg_sum_taps_float(float* out, isize OS, isize npos, const float** src,
+                           const float** ker, const isize* off, isize ntaps, isize step,
+                           isize C, isize n_in, const float** krow, isize kstride, isize KW,
+                           const float* fetch)
+    void mg_sum_taps_double(double* out, isize OS, isize npos, const double** src,
+                            const double** ker, const isize* off, isize ntaps, isize step,
+                            isize C, isize n_in, const double** krow, isize kstride, isize KW,
+                            const double* fetch)
     void mg_dot_positions_float(float* g, const float* xrow, const float* gyrow, isize lo, isize hi,
                                 isize step, isize off, isize C)
     void mg_dot_positions_double(double* g, const double* xrow, const double* gyrow, isize lo,
@@ -107,10 +109,11 @@ cdef inline void _sum_taps(floating* out, isize OS, isize npos, const floating**
 
     ``src[t]`` is a row of ``n_in`` positions x C channels; taps reading outside it (the
     padding) are skipped. ``OS``: elements from one output position to the next (C, or
-    sw*C for a residue of the strided input gradient written into its row). The forward pass, the stride-1 input gradient and each residue of
-    the strided one (_input_grad_row_strided) have this form. In C (rows.h on simd.h's
-    blocks): the interior positions in vector blocks, the border positions and leftover
-    channels with plain loops.
+    sw*C for a residue of the strided input gradient written into its row). The forward
+    pass, the stride-1 input gradient and each residue of the strided one
+    (_input_grad_row_strided) have this form. In C (rows.h on simd.h's blocks): the interior
+    positions in vector blocks, the border positions and leftover channels with plain
+    loops.
 
     The taps come in rows of ``KW`` (one kernel row each); ``krow[j]`` is kernel row j packed
     by 64-byte channel blocks (``_packed_kernel``, ``kstride`` elements from one block to the
@@ -121,9 +124,11 @@ cdef inline void _sum_taps(floating* out, isize OS, isize npos, const floating**
     next; the 3-wide blocks prefetch it position by position as they go.
     """
     if floating is float:
-        mg_sum_taps_float(out, OS, npos, src, ker, off, ntaps, step, C, n_in, krow, kstride, KW, fetch)
+        mg_sum_taps_float(out, OS, npos, src, ker, off, ntaps, step, C, n_in, krow, kstride, KW,
+                          fetch)
     else:
-        mg_sum_taps_double(out, OS, npos, src, ker, off, ntaps, step, C, n_in, krow, kstride, KW, fetch)
+        mg_sum_taps_double(out, OS, npos, src, ker, off, ntaps, step, C, n_in, krow, kstride,
+                           KW, fetch)
 
 
 cdef inline void _dot_positions(floating* g, const floating* xrow, const floating* gyrow,
@@ -212,9 +217,9 @@ cdef void _kernel_grad_row(floating* acc, const floating** xrows, const floating
 cdef void* _residue_row(void** block, isize itemsize, Geometry g) noexcept nogil:
     """Scratch for _input_grad_row_strided with M > 1: one residue's positions (at most
     ceil(W / sw)) x C*M channels of ``itemsize`` bytes, inside ``block[0]``, which the caller
-    frees (NULL at horizontal stride 1 or M = 1). It starts 32 bytes past a 64-byte boundary: the row blocks then write
-    it with plain stores (their streaming stores, for outputs of whole cache lines, would send
-    it to memory just before it is read back)."""
+    frees (NULL at horizontal stride 1 or M = 1). It starts 32 bytes past a 64-byte
+    boundary: the row blocks then write it with plain stores (their streaming stores, for
+    outputs of whole cache lines, would send it to memory just before it is read back)."""
     block[0] = NULL
     if g.sw == 1 or g.M == 1:
         return NULL
