@@ -35,6 +35,7 @@ HERE = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, HERE)
 
 from minigrad import threads  # noqa: E402
+from minigrad.ops import conv_padding  # noqa: E402
 
 # name, input shape, kernel shape, strides, dilation, pads: bench_conv.py's shapes
 CASES = [
@@ -51,17 +52,11 @@ SMALL_CASES = [
     ("1x8x8x16", (1, 8, 8, 16), (3, 3, 16, 1), (1, 1), (1, 1), SAME),
 ]
 # the strided input gradient (benchmarks/README.md): dtype, name, input shape, kernel shape,
-# strides, dilation, pads ('same' on 32 positions, _same). Kernels wider than 3 at stride 2,
-# and 3x3 at stride 3 (one tap per kernel row and residue).
-def _same(k, s, n=32):
-    """The (before, after) pads of 'same' padding: n positions, kernel k, stride s."""
-    total = max((-(-n // s) - 1) * s + k - n, 0)
-    return (total // 2, total - total // 2)
-
-
+# strides, dilation, pads ('same' on 32 positions). Kernels wider than 3 at stride 2, and 3x3
+# at stride 3 (one tap per kernel row and residue).
 STRIDED_CASES = [
     (dtype, f"C{C} {k}x{k}" + (f"/{s}" if s != 2 else "") + (f" M{M}" if M > 1 else ""),
-     (16, 32, 32, C), (k, k, C, M), (s, s), (1, 1), (_same(k, s),) * 2)
+     (16, 32, 32, C), (k, k, C, M), (s, s), (1, 1), (conv_padding(32, k, s, 1, "same"),) * 2)
     for dtype, C, k, M, s in [
         (np.float32, 8, 5, 1, 2), (np.float32, 16, 5, 1, 2), (np.float32, 24, 5, 1, 2),
         (np.float32, 8, 7, 1, 2), (np.float32, 16, 7, 1, 2), (np.float32, 24, 7, 1, 2),
