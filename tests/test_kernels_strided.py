@@ -17,6 +17,7 @@ import pytest
 
 from minigrad import _kernels
 from minigrad import threads as mg_threads
+from minigrad.ops import conv_padding
 
 twin = _kernels.get_backend("numpy")
 compiled = _kernels.compiled
@@ -26,10 +27,9 @@ TOL = {np.float32: dict(rtol=2e-4, atol=2e-4), np.float64: dict(rtol=1e-10, atol
 
 def _pads(kind, W, KW, sw, dw):
     """The horizontal padding: Keras's 'same' for this stride, 'valid', or two uneven ones."""
-    if kind == "same":
-        total = max((-(-W // sw) - 1) * sw + (KW - 1) * dw + 1 - W, 0)
-        return (total // 2, total - total // 2)
-    return {"valid": (0, 0), "uneven": (1, 3), "wide": ((KW - 1) * dw, 0)}[kind]
+    if kind in ("same", "valid"):
+        return conv_padding(W, KW, sw, dw, kind)
+    return {"uneven": (1, 3), "wide": ((KW - 1) * dw, 0)}[kind]
 
 
 def _compiled_on(threads, call):
