@@ -18,9 +18,9 @@ ratios (B / A: below 1 means B is faster). ``--small`` times the depthwise calls
 small MobileNetV2 (8x8 digits, batch 32) instead, and one image alone: there the fixed
 cost of a call (argument checks, buffers, the thread region) is most of its time.
 ``--strided`` times the input gradient alone and the fused backward of 5x5 and 7x7 kernels at
-stride 2x2, and of 3x3 kernels at stride 3x3, on 16 x 32 x 32 images ('same' padding), and adds the fastest call of each build
-and its rate in G multiply-adds a second (N*OH*OW*C*M*KH*KW per gradient; the fused backward
-computes two).
+stride 2x2, and of 3x3 kernels at stride 3x3, on 16 x 32 x 32 images ('same' padding), and
+adds the fastest call of each build and its rate in G multiply-adds a second
+(N*OH*OW*C*M*KH*KW per gradient; the fused backward computes two).
 """
 import argparse
 import glob

@@ -395,9 +395,10 @@ def main():
                   f"{floor / t_mg:>10.2f}{nbytes / (bw_all * 1e9) / t_mg:>8.2f}{target}")
             if name + FLOOR in alone:
                 t_one_tap = alone[name + FLOOR]
-                print(f"{'  same bytes, one-tap kernel':<33}{nbytes / 1e6:>10.1f}MB{floor * 1e3:>10.2f}ms"
-                      f"{t_one_tap * 1e3:>8.2f}ms{floor / t_one_tap:>10.2f}{nbytes / (bw_all * 1e9) / t_one_tap:>8.2f}"
-                      f"  (the full kernel's arithmetic adds {(t_mg - t_one_tap) * 1e3:.2f} ms)")
+                print(f"{'  same bytes, one-tap kernel':<33}{nbytes / 1e6:>10.1f}MB"
+                      f"{floor * 1e3:>10.2f}ms{t_one_tap * 1e3:>8.2f}ms{floor / t_one_tap:>10.2f}"
+                      f"{nbytes / (bw_all * 1e9) / t_one_tap:>8.2f}  (the full kernel's "
+                      f"arithmetic adds {(t_mg - t_one_tap) * 1e3:.2f} ms)")
 
     print("\nminigrad vs naive NumPy (loop over output positions and taps), depthwise fwd+bwd float32:")
     for dim, cfg in CONFIGS.items():

@@ -319,12 +319,12 @@ cdef void _input_grad_row_strided(floating* out, floating* tmp, floating* rt, co
                 off[ntaps] = off0 - i * ostep
                 ntaps = ntaps + 1
         npos = _ceil_div(g.W - r, g.sw)
-        if g.M == 1:            # straight into every sw-th position of the row
-            _sum_taps(out + r * CM, g.sw * CM, npos, src, ker, off, ntaps, 1, CM, g.OW,
-                      krow if kp != NULL and width > 0 else NULL, KK * B, _imax(width, 1), NULL)
+        # M = 1: straight into every sw-th position of the row; M > 1: into rt, then below
+        _sum_taps(out + r * CM if g.M == 1 else rt, g.sw * CM if g.M == 1 else CM, npos, src,
+                  ker, off, ntaps, 1, CM, g.OW, krow if kp != NULL and width > 0 else NULL,
+                  KK * B, _imax(width, 1), NULL)
+        if g.M == 1:
             continue
-        _sum_taps(rt, CM, npos, src, ker, off, ntaps, 1, CM, g.OW,
-                  krow if kp != NULL and width > 0 else NULL, KK * B, _imax(width, 1), NULL)
         if floating is float:
             mg_spread_float(out + r * g.C, g.sw, rt, npos, g.C, g.M)
         else:
